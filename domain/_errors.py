@@ -1,0 +1,36 @@
+"""The exception tree of the pure domain layer.
+
+    DomainError
+    ├── InvalidTopic        a topic that is not `dayuan/v1/<compound>/<kind>/<device>/<channel>`
+    └── InvalidPayload      bytes that are not a valid message for their topic
+"""
+
+from __future__ import annotations
+
+from domain._reasons import Reason
+
+
+class DomainError(Exception):
+    """Base of every error raised by `domain`."""
+
+
+class InvalidTopic(DomainError):
+    def __init__(self, topic: str, detail: str) -> None:
+        super().__init__(f"invalid topic {topic!r}: {detail}")
+        self.topic = topic
+        self.reason = Reason.BAD_TOPIC
+        self.detail = detail
+
+
+class InvalidPayload(DomainError):
+    """A payload (or one element of a batch array) that is rejected.
+
+    `reason` is machine-readable (a `Reason`), `detail` is for an operator.
+    """
+
+    def __init__(self, reason: Reason, detail: str, *, index: int | None = None) -> None:
+        where = "" if index is None else f" (batch element {index})"
+        super().__init__(f"{reason.value}{where}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.index = index

@@ -1,0 +1,249 @@
+"""Payload schemas of contract v1, one per kind and channel.
+
+Every object carries `ts` (RFC 3339 with an offset, or integer epoch milliseconds)
+and, recommended, `seq` (a per-device counter). Telemetry carries `values`, an
+event carries `type` plus its fields, status carries `online`, an ack answers a
+command by its `correlation_id`. Unknown fields are refused so that contract
+drift shows up in the dead-letter table instead of vanishing; face images and
+templates are refused outright (PIPL: the backend never holds them).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints
+
+Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Text = Annotated[str, StringConstraints(max_length=500)]
+Unit = Annotated[float, Field(ge=0.0, le=1.0)]
+Percent = Annotated[float, Field(ge=0.0, le=100.0)]
+
+# Keys that would carry a face image, a face template or a link to one. Refused at
+# the top level of any payload with their own reason, whatever the kind.
+FACE_KEYS = frozenset(
+    {
+        "image", "images", "img", "photo", "picture", "picture_url", "pictureurl", "pic",
+        "snapshot", "face", "face_image", "face_img", "face_template", "face_feature",
+        "template", "feature", "features", "feature_vector", "embedding", "face_rect",
+    }
+)
+
+MAX_SEQ = 2**63 - 1
+
+
+def _timestamp(value: Any) -> datetime:
+    """Epoch milliseconds (int) or RFC 3339 with an offset -> aware UTC datetime."""
+    if isinstance(value, bool):
+        raise ValueError("ts must be epoch milliseconds or an RFC 3339 string, not a boolean")
+    if isinstance(value, int):
+        if not 0 <= value < 32503680000000:  # year 3000: beyond it is a unit error, not a date
+            raise ValueError("ts in epoch milliseconds is out of range")
+        return datetime.fromtimestamp(value / 1000, UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("ts is not an RFC 3339 timestamp") from None
+        if parsed.tzinfo is None:
+            raise ValueError("ts needs a UTC offset (e.g. +08:00 or Z)")
+        return parsed.astimezone(UTC)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    raise ValueError("ts must be epoch milliseconds (integer) or an RFC 3339 string")
+
+
+Timestamp = Annotated[datetime, PlainValidator(_timestamp)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+    ts: Timestamp
+    seq: Annotated[int, Field(ge=0, le=MAX_SEQ)] | None = None
+
+
+# --- telemetry ---------------------------------------------------------------------------
+
+
+class _Values(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def as_floats(self) -> dict[str, float]:
+        """The reported values as named floats (booleans as 1.0/0.0), absent ones left out."""
+        return {k: float(v) for k, v in self.__dict__.items() if v is not None}
+
+
+class GateValues(_Values):
+    uptime_s: Annotated[float, Field(ge=0)] | None = None
+    temperature_c: Annotated[float, Field(ge=-60, le=120)] | None = None
+    door_open: bool | None = None
+
+
+class BarrierValues(_Values):
+    occupancy: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    capacity: Annotated[int, Field(ge=0, le=100_000)] | None = None
+    uptime_s: Annotated[float, Field(ge=0)] | None = None
+
+
+class LightValues(_Values):
+    power_w: Annotated[float, Field(ge=0, le=5000)] | None = None
+    voltage_v: Annotated[float, Field(ge=0, le=500)] | None = None
+    current_a: Annotated[float, Field(ge=0, le=50)] | None = None
+    lux: Annotated[float, Field(ge=0, le=200_000)] | None = None
+    burning_hours: Annotated[float, Field(ge=0)] | None = None
+    dim_level: Percent | None = None
+    on: bool | None = None
+
+
+class ElderValues(_Values):
+    # Physically possible ranges, not healthy ones: a heart rate of 35 must reach the rules.
+    heart_rate: Annotated[float, Field(ge=0, le=300)] | None = None
+    spo2: Percent | None = None
+    battery: Percent | None = None
+    temperature_c: Annotated[float, Field(ge=-60, le=120)] | None = None
+
+
+class GateTelemetry(_Payload):
+    values: GateValues  # an empty object is a pure heartbeat
+
+
+class BarrierTelemetry(_Payload):
+    values: BarrierValues
+
+
+class LightTelemetry(_Payload):
+    values: LightValues
+
+
+class ElderTelemetry(_Payload):
+    values: ElderValues
+
+
+Telemetry = GateTelemetry | BarrierTelemetry | LightTelemetry | ElderTelemetry
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+class GateAccess(_Payload):
+    type: Literal["access"]
+    result: Literal["granted", "denied"]
+    method: Literal["face", "card", "qr", "pin", "remote"]
+    person_ref: Ident | None = None  # pseudonymous reference, never a name or an image
+    score: Unit | None = None  # match score of the face/credential check
+    direction: Literal["in", "out"] | None = None
+    door: Ident | None = None
+
+
+class GateDoor(_Payload):
+    type: Literal["door"]
+    state: Literal["open", "closed"]
+    door: Ident | None = None
+
+
+class GateForcedOpen(_Payload):
+    type: Literal["forced_open"]
+    door: Ident | None = None
+
+
+class GateTamper(_Payload):
+    type: Literal["tamper"]
+    detail: Text | None = None
+
+
+class GatePassage(_Payload):
+    type: Literal["passage"]  # a person passed the door (counted by the gate's sensor)
+    direction: Literal["in", "out"] | None = None
+    count: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+class BarrierPlate(_Payload):
+    type: Literal["plate"]
+    plate: Annotated[str, StringConstraints(min_length=2, max_length=16)]
+    direction: Literal["in", "out"]
+    confidence: Unit
+    lane: Ident | None = None
+
+
+class BarrierState(_Payload):
+    type: Literal["barrier"]
+    state: Literal["open", "closed", "stuck", "fault"]
+    detail: Text | None = None
+
+
+class LightSwitch(_Payload):
+    type: Literal["switch"]
+    state: Literal["on", "off"]
+
+
+class LightDim(_Payload):
+    type: Literal["dim"]
+    level: Percent
+
+
+class LightFault(_Payload):
+    type: Literal["fault"]
+    code: Literal[
+        "lamp_failure", "dimming_failure", "supply_loss", "relay_failure", "high_temperature"
+    ]
+    detail: Text | None = None
+
+
+class ElderSos(_Payload):
+    type: Literal["sos"]
+
+
+class ElderFall(_Payload):
+    type: Literal["fall"]
+    confidence: Unit | None = None
+
+
+class ElderMotion(_Payload):
+    type: Literal["motion"]
+    room: Ident | None = None
+
+
+class ElderDoor(_Payload):
+    type: Literal["door"]
+    state: Literal["open", "closed"]
+
+
+class ElderBedExit(_Payload):
+    type: Literal["bed_exit"]
+
+
+GateEvent = Annotated[
+    GateAccess | GateDoor | GateForcedOpen | GateTamper | GatePassage, Field(discriminator="type")
+]
+BarrierEvent = Annotated[BarrierPlate | BarrierState, Field(discriminator="type")]
+LightEvent = Annotated[LightSwitch | LightDim | LightFault, Field(discriminator="type")]
+ElderEvent = Annotated[
+    ElderSos | ElderFall | ElderMotion | ElderDoor | ElderBedExit, Field(discriminator="type")
+]
+Event = (
+    GateAccess | GateDoor | GateForcedOpen | GateTamper | GatePassage | BarrierPlate
+    | BarrierState | LightSwitch | LightDim | LightFault | ElderSos | ElderFall | ElderMotion
+    | ElderDoor | ElderBedExit
+)
+
+# Events that name a person or a vehicle: personal data with their own, short retention.
+PERSONAL_EVENT_TYPES = {("gate", "access"), ("barrier", "plate")}
+
+
+# --- status and ack -----------------------------------------------------------------------
+
+
+class Status(_Payload):
+    online: bool
+    reason: Text | None = None
+
+
+class Ack(_Payload):
+    correlation_id: Ident
+    result: Literal["ok", "error", "rejected"]
+    detail: Text | None = None
+
+
+Payload = Telemetry | Event | Status | Ack
