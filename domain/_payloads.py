@@ -247,3 +247,12 @@ class Ack(_Payload):
 
 
 Payload = Telemetry | Event | Status | Ack
+
+
+def data_class(kind: str, body: Payload) -> str:
+    """The data class a payload is stored and retained under: telemetry, events or access."""
+    if isinstance(body, Telemetry):
+        return "telemetry"
+    if (kind, getattr(body, "type", "")) in PERSONAL_EVENT_TYPES:
+        return "access"
+    return "events"

@@ -17,3 +17,4 @@ class Reason(StrEnum):
     CLOCK_SKEW = "clock_skew"  # ts too far in the future
     TOO_OLD = "too_old"  # ts older than the retention of its data class
     WRONG_DIRECTION = "wrong_direction"  # a device published on the backend's `cmd` channel
+    STORAGE_REJECTED = "storage_rejected"  # valid by contract, but the database refused the row

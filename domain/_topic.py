@@ -71,9 +71,19 @@ class Topic:
         return cls(compound, kind_value, device, channel_value)
 
 
-def subscription(*, compound: str = "+", kind: str = "+") -> str:
-    """The topic filter for every device -> backend message (the channel level is a wildcard)."""
-    return f"{PREFIX}/{compound}/{kind}/+/+"
+# The gateway subscribes to the whole namespace, so that a topic with a level too many
+# or too few still reaches it and is dead-lettered instead of never being seen.
+SUBSCRIPTION = f"{PREFIX}/#"
+# Topics the backend itself publishes under the namespace; the gateway passes them by.
+BACKEND_NAMESPACES = frozenset({"cases"})
+
+
+def is_outbound(topic: str) -> bool:
+    """True for what the backend publishes: commands to devices, case transitions."""
+    parts = topic.split("/")
+    return (len(parts) == 6 and parts[5] == Channel.CMD.value) or (
+        len(parts) > 3 and parts[3] in BACKEND_NAMESPACES
+    )
 
 
 def cmd_topic(compound: str, kind: Kind, device: str) -> str:

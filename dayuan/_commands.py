@@ -1,0 +1,82 @@
+"""The small subcommands: db upgrade, registry load, gateway, broker config."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from contextlib import ExitStack
+
+import psycopg
+
+import ingest
+from dayuan import _broker, _services
+from dayuan.cli import stop_on_signals
+from dayuan.settings import Settings
+from gateway import GatewayMetrics
+
+log = logging.getLogger("dayuan")
+
+# How often a running gateway logs its counters.
+STATS_INTERVAL_S = 30.0
+
+
+def _database_url(settings: Settings) -> str:
+    if settings.database_url is None:
+        raise RuntimeError("set DAYUAN_DATABASE_URL (or use `dayuan up`, which embeds one)")
+    return settings.database_url
+
+
+def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    mode = _services.upgrade(_database_url(settings), settings.storage)
+    print(f"schema up to date ({mode.value})")
+    return 0
+
+
+def registry_load(args: argparse.Namespace, settings: Settings) -> int:
+    registry = ingest.read_compound_file(args.file)
+    with psycopg.connect(_database_url(settings)) as conn:
+        result = ingest.load_registry(conn, registry)
+    print(f"loaded {result.compounds} compound(s), {result.devices} device(s); "
+          f"removed {result.removed} device(s) no longer listed")
+    return 0
+
+
+def gateway(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.mqtt_url is None:
+        raise RuntimeError("set DAYUAN_MQTT_URL (or use `dayuan up`, which embeds a broker)")
+    url = _database_url(settings)
+    stop = stop_on_signals()
+    _services.upgrade(url, settings.storage)
+    with ExitStack() as stack:
+        db = stack.enter_context(_services.pool(url))
+        gw = stack.enter_context(
+            _services.gateway(settings, db, _services.endpoint(settings, settings.mqtt_url))
+        )
+        stack.enter_context(_services.maintenance(db, interval_s=settings.maintenance_interval_s))
+        while not stop.wait(STATS_INTERVAL_S):
+            _log_stats(gw.metrics)
+    return 0
+
+
+def _log_stats(m: GatewayMetrics) -> None:
+    log.info("received=%d stored=%d rejected=%s batches=%d retries=%d",
+             m.received, m.stored_messages, dict(m.rejected), m.batches, m.retries)
+
+
+def broker_config(args: argparse.Namespace, settings: Settings) -> int:
+    host, _, port = args.listen.rpartition(":")
+    with psycopg.connect(_database_url(settings)) as conn:
+        devices = [
+            _broker.DeviceEntry(d, ref.compound, ref.kind)
+            for d, ref in sorted(ingest.device_refs(conn).items())
+        ]
+    fleet = _broker.Account("dayuan-fleet", args.fleet_password) if args.fleet_password else None
+    conf = _broker.write_config(
+        args.out, devices, device_secret=settings.device_secret.get_secret_value(),
+        backend=_broker.Account(settings.backend_username,
+                                settings.backend_password.get_secret_value()),
+        fleet=fleet, host=host or "127.0.0.1", port=int(port),
+    )
+    print(f"wrote {conf} with {len(devices)} device account(s)")
+    return 0
+

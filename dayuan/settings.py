@@ -1,0 +1,72 @@
+"""The one settings class. Read by entry points only (`dayuan.cli`), passed down as
+keyword arguments. Every variable is `DAYUAN_<NAME>`; the README lists them all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_DEVICE_SECRET = "dayuan-development-device-secret"  # noqa: S105 - refused in production
+DEV_BACKEND_PASSWORD = "dayuan-development-backend"  # noqa: S105 - refused in production
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DAYUAN_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    # Where embedded servers keep their data (and the demo compound file).
+    data_dir: Path = Path("var")
+    database_url: str | None = None  # None: start an embedded PostgreSQL in data_dir/pg
+    storage: Literal["auto", "timescaledb", "postgres"] = "auto"
+    mqtt_url: str | None = None  # mqtt://user:pass@host:port; None: an embedded broker
+    mqtt_protocol: Literal[5, 4] = 5  # 4 = MQTT 3.1.1 (set automatically for amqtt)
+    mqtt_tls_ca: Path | None = None  # CA file: connect with TLS (use an mqtts:// URL)
+    gateway_id: str = "gateway-1"  # MQTT client id suffix; stable per gateway process
+    share_group: str = "dayuan"  # shared-subscription group; empty: plain subscription
+    device_secret: SecretStr = SecretStr(DEV_DEVICE_SECRET)
+    backend_username: str = "dayuan-backend"
+    backend_password: SecretStr = SecretStr(DEV_BACKEND_PASSWORD)
+    batch_max_messages: int = 5000
+    batch_max_delay_ms: int = 200
+    receive_maximum: int = 15_000
+    session_expiry_s: int = 3600
+    max_payload_bytes: int = 65_536
+    max_future_skew_s: int = 300
+    registry_refresh_s: float = 30.0
+    maintenance_interval_s: float = 60.0
+    silence_factor: float = 3.0
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @model_validator(mode="after")
+    def _safe_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        if self.device_secret.get_secret_value() == DEV_DEVICE_SECRET:
+            problems.append("DAYUAN_DEVICE_SECRET is the development default")
+        if self.backend_password.get_secret_value() == DEV_BACKEND_PASSWORD:
+            problems.append("DAYUAN_BACKEND_PASSWORD is the development default")
+        if self.database_url is None:
+            problems.append("DAYUAN_DATABASE_URL is not set (no embedded database in production)")
+        if self.mqtt_url is None:
+            problems.append("DAYUAN_MQTT_URL is not set (no embedded broker in production)")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+
+def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None, bool]:
+    """mqtt[s]://[user[:password]@]host[:port] -> host, port, user, password, tls."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise ValueError(f"DAYUAN_MQTT_URL must start with mqtt:// or mqtts://, not {url!r}")
+    tls = parts.scheme in ("mqtts", "ssl")
+    port = parts.port or (8883 if tls else 1883)
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    return parts.hostname or "127.0.0.1", port, user, password, tls

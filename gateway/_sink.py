@@ -1,0 +1,17 @@
+"""The port through which the gateway hands validated batches to storage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from domain import DeadLetter, Message
+
+
+class Sink(Protocol):
+    def write(self, messages: Sequence[Message], dead_letters: Sequence[DeadLetter]) -> None:
+        """Store one batch atomically, or raise `SinkUnavailable` / `SinkRejected`.
+
+        When this returns, every message of the batch is durable: the gateway then
+        acknowledges them to the broker.
+        """

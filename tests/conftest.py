@@ -1,0 +1,3 @@
+"""Test plugins: real PostgreSQL databases and a real Mosquitto, private to each run."""
+
+pytest_plugins = ["tests.fix_db", "tests.fix_mqtt", "tests.fix_gateway"]

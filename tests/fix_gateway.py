@@ -1,0 +1,63 @@
+"""An in-process gateway wired exactly as `dayuan gateway` wires it."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from dayuan import _services
+from dayuan.settings import Settings
+from gateway import Gateway
+from tests.fix_mqtt import Broker
+
+GatewayFactory = Callable[..., contextlib.AbstractContextManager[Gateway]]
+
+
+def settings_for(db_url: str, broker: Broker, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "mqtt_url": broker.backend_url,
+        "gateway_id": f"test-{uuid.uuid4().hex[:8]}",
+        "share_group": f"g{uuid.uuid4().hex[:8]}",  # each test its own group: no stale members
+        "session_expiry_s": 120,
+        "batch_max_delay_ms": 50,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def run_gateway(db_url: str, broker: Broker) -> GatewayFactory:
+    @contextlib.contextmanager
+    def run(**overrides: Any) -> Iterator[Gateway]:
+        settings = settings_for(db_url, broker, **overrides)
+        assert settings.mqtt_url is not None
+        with _services.pool(db_url) as db, _services.gateway(
+            settings, db, _services.endpoint(settings, settings.mqtt_url)
+        ) as gw:
+            assert gw.connected.wait(10), "gateway did not connect to the test broker"
+            time.sleep(0.1)  # let the SUBACK land before the test publishes
+            yield gw
+
+    return run
+
+
+def wait_for(
+    conn: psycopg.Connection[Any], query: str, expected: object, *, timeout: float = 15.0
+) -> object:
+    """Poll `query` until its single value equals `expected`; return the last value."""
+    deadline = time.monotonic() + timeout
+    value: object = None
+    while time.monotonic() < deadline:
+        row = conn.execute(query).fetchone()  # type: ignore[arg-type]
+        value = None if row is None else row[0]
+        if value == expected:
+            return value
+        time.sleep(0.05)
+    return value

@@ -1,0 +1,89 @@
+"""A Mosquitto of this test run: free port, the project's generated config (password
+file and ACL from the test registry), started once per session."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from dayuan import _broker, _embedded
+from domain import Kind
+from tests.factories import TEST_REGISTRY
+
+DEVICE_SECRET = "test-device-secret"
+BACKEND = _broker.Account("dayuan-backend", "backend-pw")
+FLEET = _broker.Account("dayuan-fleet", "fleet-pw")
+
+
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int
+    directory: Path
+
+    @property
+    def backend_url(self) -> str:
+        return f"mqtt://{BACKEND.username}:{BACKEND.password}@{self.host}:{self.port}"
+
+
+def devices() -> list[_broker.DeviceEntry]:
+    return [
+        _broker.DeviceEntry(d.id, c.id, Kind(d.kind))
+        for c in TEST_REGISTRY.compounds for d in c.devices
+    ]
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    if _embedded.mosquitto_binary() is None:
+        pytest.fail("mosquitto is not installed (.ci/run installs it)")
+    directory = tmp_path_factory.mktemp("mosquitto")
+    port = _embedded.free_port()
+    conf = _broker.write_config(directory, devices(), device_secret=DEVICE_SECRET,
+                                backend=BACKEND, fleet=FLEET, host="127.0.0.1", port=port,
+                                embedded=True)
+    with _embedded.mosquitto(conf, "127.0.0.1", port):
+        yield Broker("127.0.0.1", port, directory)
+
+
+class Publisher:
+    """A paho client that publishes at QoS 1 and waits for each PUBACK."""
+
+    def __init__(self, broker: Broker, username: str, password: str, client_id: str) -> None:
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(username, password)
+        connected = threading.Event()
+        self.refused: list[str] = []
+
+        def on_connect(c: mqtt.Client, u: object, f: object, rc: mqtt.ReasonCode, p: object) -> None:
+            if rc.is_failure:
+                self.refused.append(str(rc))
+            connected.set()
+
+        self.client.on_connect = on_connect
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        if not connected.wait(5):
+            raise RuntimeError("publisher could not connect")
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def fleet(broker: Broker) -> Iterator[Publisher]:
+    pub = Publisher(broker, FLEET.username, FLEET.password, f"fleet-{uuid.uuid4().hex[:6]}")
+    yield pub
+    pub.close()
