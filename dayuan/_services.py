@@ -38,15 +38,18 @@ class MqttEndpoint:
 def endpoint(settings: Settings, url: str) -> MqttEndpoint:
     host, port, user, password, tls = parse_mqtt_url(url)
     return MqttEndpoint(
-        host, port, user or settings.backend_username,
-        password if user else settings.backend_password.get_secret_value(), tls,
+        host,
+        port,
+        user or settings.backend_username,
+        password if user else settings.backend_password.get_secret_value(),
+        tls,
         settings.mqtt_protocol,
     )
 
 
 def upgrade(url: str, storage: str) -> ingest.StorageMode:
     with psycopg.connect(url) as conn:
-        mode = ingest.upgrade(conn, requested=storage)  # type: ignore[arg-type]
+        mode = ingest.upgrade(conn, requested=storage)
     log.info("storage mode: %s", mode.value)
     return mode
 
@@ -54,7 +57,11 @@ def upgrade(url: str, storage: str) -> ingest.StorageMode:
 @contextlib.contextmanager
 def pool(url: str) -> Iterator[ConnectionPool]:
     p: ConnectionPool = ConnectionPool(
-        url, min_size=1, max_size=POOL_MAX, open=False, configure=ingest.prepare_connection,
+        url,
+        min_size=1,
+        max_size=POOL_MAX,
+        open=False,
+        configure=ingest.prepare_connection,
         name="dayuan",
     )
     p.open(wait=True, timeout=POOL_OPEN_TIMEOUT_S)
@@ -81,7 +88,10 @@ def gateway(
         sink=ingest.Writer(db, mode=mode, classes=classes),
         directory=DeviceDirectory(load, refresh_s=settings.registry_refresh_s),
         mqtt_options=MqttOptions(
-            host=mqtt.host, port=mqtt.port, username=mqtt.username, password=mqtt.password,
+            host=mqtt.host,
+            port=mqtt.port,
+            username=mqtt.username,
+            password=mqtt.password,
             client_id=f"dayuan-{settings.gateway_id}",
             protocol=5 if mqtt.protocol == 5 else 4,
             share_group=(settings.share_group or None) if mqtt.protocol == 5 else None,

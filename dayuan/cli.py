@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     gw.set_defaults(func=_lazy("dayuan._commands", "gateway"))
 
     broker = sub.add_parser("broker", help="broker security").add_subparsers(required=True)
-    conf = broker.add_parser("config", help="write Mosquitto passwd, acl and conf from the registry")
+    conf = broker.add_parser(
+        "config", help="write Mosquitto passwd, acl and conf from the registry"
+    )
     conf.add_argument("--out", type=Path, required=True, help="directory to write into")
     conf.add_argument("--listen", default="127.0.0.1:1883", help="host:port of the listener")
     conf.add_argument("--fleet-password", help="also create the fleet (simulator) account")
@@ -79,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _register_simulators(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     try:
-        from simulators import cli as simulators_cli
+        from simulators import cli as simulators_cli  # type: ignore[attr-defined]
     except ImportError:
         return
     simulators_cli.register(sub)

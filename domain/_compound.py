@@ -18,7 +18,9 @@ from domain._topic import Kind
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ShortId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,16}$")]
-Address = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,16}(-[A-Za-z0-9_]{1,16}){0,2}$")]
+Address = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,16}(-[A-Za-z0-9_]{1,16}){0,2}$")
+]
 
 # How often a device says "I am here" when nothing else happens, by kind (seconds). A
 # device's own `heartbeat_s` overrides it; silence for a multiple of it means offline.
@@ -95,7 +97,7 @@ class Household(_Model):
 
 
 class GridTeam(_Model):
-    """"1 + 1 + N": one cadre, one community worker, N volunteers (staff ids)."""
+    """ "1 + 1 + N": one cadre, one community worker, N volunteers (staff ids)."""
 
     cadre: Ident | None = None
     community_worker: Ident | None = None

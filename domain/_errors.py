@@ -1,8 +1,8 @@
 """The exception tree of the pure domain layer.
 
-    DomainError
-    ├── InvalidTopic        a topic that is not `dayuan/v1/<compound>/<kind>/<device>/<channel>`
-    └── InvalidPayload      bytes that are not a valid message for their topic
+DomainError
+├── InvalidTopic        a topic that is not `dayuan/v1/<compound>/<kind>/<device>/<channel>`
+└── InvalidPayload      bytes that are not a valid message for their topic
 """
 
 from __future__ import annotations

@@ -24,9 +24,26 @@ Percent = Annotated[float, Field(ge=0.0, le=100.0)]
 # the top level of any payload with their own reason, whatever the kind.
 FACE_KEYS = frozenset(
     {
-        "image", "images", "img", "photo", "picture", "picture_url", "pictureurl", "pic",
-        "snapshot", "face", "face_image", "face_img", "face_template", "face_feature",
-        "template", "feature", "features", "feature_vector", "embedding", "face_rect",
+        "image",
+        "images",
+        "img",
+        "photo",
+        "picture",
+        "picture_url",
+        "pictureurl",
+        "pic",
+        "snapshot",
+        "face",
+        "face_image",
+        "face_img",
+        "face_template",
+        "face_feature",
+        "template",
+        "feature",
+        "features",
+        "feature_vector",
+        "embedding",
+        "face_rect",
     }
 )
 
@@ -223,9 +240,21 @@ ElderEvent = Annotated[
     ElderSos | ElderFall | ElderMotion | ElderDoor | ElderBedExit, Field(discriminator="type")
 ]
 Event = (
-    GateAccess | GateDoor | GateForcedOpen | GateTamper | GatePassage | BarrierPlate
-    | BarrierState | LightSwitch | LightDim | LightFault | ElderSos | ElderFall | ElderMotion
-    | ElderDoor | ElderBedExit
+    GateAccess
+    | GateDoor
+    | GateForcedOpen
+    | GateTamper
+    | GatePassage
+    | BarrierPlate
+    | BarrierState
+    | LightSwitch
+    | LightDim
+    | LightFault
+    | ElderSos
+    | ElderFall
+    | ElderMotion
+    | ElderDoor
+    | ElderBedExit
 )
 
 # Events that name a person or a vehicle: personal data with their own, short retention.

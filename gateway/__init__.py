@@ -11,7 +11,19 @@ from gateway._pipeline import Batching, Delivery, Pipeline
 from gateway._sink import Sink
 
 __all__ = [
-    "Accepted", "Batching", "Delivery", "DeviceDirectory", "Gateway", "GatewayError",
-    "GatewayMetrics", "Intake", "KnownDevice", "Limits", "MqttOptions", "Pipeline", "Sink",
-    "SinkRejected", "SinkUnavailable",
+    "Accepted",
+    "Batching",
+    "Delivery",
+    "DeviceDirectory",
+    "Gateway",
+    "GatewayError",
+    "GatewayMetrics",
+    "Intake",
+    "KnownDevice",
+    "Limits",
+    "MqttOptions",
+    "Pipeline",
+    "Sink",
+    "SinkRejected",
+    "SinkUnavailable",
 ]

@@ -46,8 +46,9 @@ class DeviceDirectory:
         try:
             devices = self._loader()
         except Exception as exc:  # any loader failure: keep serving the last good copy
-            log.warning("registry reload failed, keeping %d known devices: %s",
-                        len(self._devices), exc)
+            log.warning(
+                "registry reload failed, keeping %d known devices: %s", len(self._devices), exc
+            )
             return False
         self._devices = devices
         self._loaded_at = self._monotonic()

@@ -1,8 +1,8 @@
 """The exception tree of the gateway.
 
-    GatewayError
-    ├── SinkUnavailable     storage cannot take a batch now (down, slow, failing over): retry it
-    └── SinkRejected        storage refused the batch's content: isolate the bad message
+GatewayError
+├── SinkUnavailable     storage cannot take a batch now (down, slow, failing over): retry it
+└── SinkRejected        storage refused the batch's content: isolate the bad message
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
@@ -92,11 +93,13 @@ class Gateway:
         o = self._options
         properties = None
         if o.protocol == 5:
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = o.session_expiry_s
             properties.ReceiveMaximum = o.receive_maximum
         self._client.connect_async(
-            o.host, o.port, keepalive=o.keepalive_s,
+            o.host,
+            o.port,
+            keepalive=o.keepalive_s,
             clean_start=False if o.protocol == 5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
             properties=properties,
         )
@@ -121,7 +124,11 @@ class Gateway:
     # --- paho callbacks (MQTT thread) ---------------------------------------------------
 
     def _on_connect(
-        self, client: mqtt.Client, _u: Any, flags: mqtt.ConnectFlags, rc: ReasonCode,
+        self,
+        client: mqtt.Client,
+        _u: Any,
+        flags: mqtt.ConnectFlags,
+        rc: ReasonCode,
         _p: Properties | None,
     ) -> None:
         if rc.is_failure:
@@ -131,12 +138,21 @@ class Gateway:
         if self._options.share_group:
             topic = f"$share/{self._options.share_group}/{topic}"
         client.subscribe(topic, qos=1)
-        log.info("connected to %s:%d (session present: %s), subscribed to %s",
-                 self._options.host, self._options.port, flags.session_present, topic)
+        log.info(
+            "connected to %s:%d (session present: %s), subscribed to %s",
+            self._options.host,
+            self._options.port,
+            flags.session_present,
+            topic,
+        )
         self.connected.set()
 
     def _on_disconnect(
-        self, _c: mqtt.Client, _u: Any, _f: mqtt.DisconnectFlags, rc: ReasonCode,
+        self,
+        _c: mqtt.Client,
+        _u: Any,
+        _f: mqtt.DisconnectFlags,
+        rc: ReasonCode,
         _p: Properties | None,
     ) -> None:
         self.connected.clear()
@@ -150,24 +166,27 @@ class Gateway:
         try:
             topic = msg.topic
         except UnicodeDecodeError:  # MQTT requires UTF-8 topics; a broken client may not
-            topic = msg._topic.decode("utf-8", "replace")  # noqa: SLF001
+            topic = msg._topic.decode("utf-8", "replace")
         if is_outbound(topic):  # our own commands and case events, echoed by the broker
             self.metrics.outbound_ignored += 1
             if msg.qos > 0:
                 self._pipeline.submit(Delivery(msg.mid, msg.qos, topic, b"", [], []))
             return
-        accepted = self._intake.accept(topic, msg.payload, self._clock.now())
+        payload = bytes(msg.payload)
+        accepted = self._intake.accept(topic, payload, self._clock.now())
         self._pipeline.submit(
-            Delivery(msg.mid, msg.qos, topic, msg.payload, accepted.messages,
-                     accepted.dead_letters)
+            Delivery(msg.mid, msg.qos, topic, payload, accepted.messages, accepted.dead_letters)
         )
 
 
 def _client(o: MqttOptions) -> mqtt.Client:
     protocol = mqtt.MQTTv5 if o.protocol == 5 else mqtt.MQTTv311
     client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=o.client_id, protocol=protocol,
-        manual_ack=True, clean_session=None if o.protocol == 5 else False,
+        CallbackAPIVersion.VERSION2,
+        client_id=o.client_id,
+        protocol=protocol,
+        manual_ack=True,
+        clean_session=None if o.protocol == 5 else False,
     )
     if o.username is not None:
         client.username_pw_set(o.username, o.password)

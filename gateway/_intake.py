@@ -8,7 +8,7 @@ a `DeadLetter` with a machine-readable reason and a detail an operator can read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -57,9 +57,7 @@ class Accepted:
 
 
 class Intake:
-    def __init__(
-        self, *, devices: Callable[[str], KnownDevice | None], limits: Limits
-    ) -> None:
+    def __init__(self, *, devices: Callable[[str], KnownDevice | None], limits: Limits) -> None:
         self._devices = devices
         self._limits = limits
         self._topics: dict[str, Topic | InvalidTopic] = {}
@@ -111,11 +109,12 @@ class Intake:
         raw_topic: str,
         payload: bytes,
         received_at: datetime,
-        items: list[object],
+        items: Sequence[object],
     ) -> Accepted:
         out = Accepted([], [])
         newest = received_at + self._limits.max_future_skew
         for item in items:
+            reason: Reason | None
             if isinstance(item, InvalidPayload):
                 reason, detail = item.reason, str(item)
             else:
@@ -126,8 +125,12 @@ class Intake:
                     continue
             out.dead_letters.append(
                 DeadLetter.of(
-                    received_at=received_at, topic=raw_topic, reason=reason, detail=detail,
-                    payload=payload, device_id=topic.device,
+                    received_at=received_at,
+                    topic=raw_topic,
+                    reason=reason,
+                    detail=detail,
+                    payload=payload,
+                    device_id=topic.device,
                 )
             )
         return out
@@ -152,7 +155,11 @@ def _reject(
     device: str | None,
 ) -> Accepted:
     letter = DeadLetter.of(
-        received_at=received_at, topic=topic, reason=reason, detail=detail, payload=payload,
+        received_at=received_at,
+        topic=topic,
+        reason=reason,
+        detail=detail,
+        payload=payload,
         device_id=device,
     )
     return Accepted([], [letter])

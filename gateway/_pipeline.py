@@ -67,7 +67,7 @@ class Pipeline:
         self,
         sink: Sink,
         *,
-        ack: Callable[[int, int], None],
+        ack: Callable[[int, int], object],
         batching: Batching,
         metrics: GatewayMetrics,
         monotonic: Callable[[], float] = time.monotonic,
@@ -131,8 +131,10 @@ class Pipeline:
                 pending = self._pending
                 if pending.deliveries:
                     age = self._monotonic() - pending.first_at
-                    if len(pending.deliveries) >= b.max_messages or age >= b.max_delay_s or (
-                        stop.is_set()
+                    if (
+                        len(pending.deliveries) >= b.max_messages
+                        or age >= b.max_delay_s
+                        or (stop.is_set())
                     ):
                         break
                     self._cond.wait(b.max_delay_s - age)
@@ -150,7 +152,8 @@ class Pipeline:
         if not self._write(batch, stop):
             log.warning(
                 "stopping with storage unavailable: %d message(s) left unacknowledged in the "
-                "broker session, to be redelivered", len(batch),
+                "broker session, to be redelivered",
+                len(batch),
             )
             return
         self._metrics.observe_commit(self._monotonic() - started, len(batch))
@@ -192,8 +195,11 @@ class Pipeline:
             self._metrics.unstorable += 1
             return True
         letter = DeadLetter.of(
-            received_at=delivery.messages[0].received_at, topic=delivery.topic,
-            reason=Reason.STORAGE_REJECTED, detail=str(exc), payload=delivery.payload,
+            received_at=delivery.messages[0].received_at,
+            topic=delivery.topic,
+            reason=Reason.STORAGE_REJECTED,
+            detail=str(exc),
+            payload=delivery.payload,
             device_id=delivery.messages[0].device,
         )
         retry = Delivery(delivery.mid, delivery.qos, delivery.topic, delivery.payload, [], [letter])

@@ -15,12 +15,31 @@ from ingest._registry import (
     read_compound_file,
 )
 from ingest._schema import StorageMode, current_mode, migrations, upgrade
-from ingest._writer import WriteResult, Writer, prepare_connection
+from ingest._writer import Writer, WriteResult, prepare_connection
 
 __all__ = [
-    "DEFAULT_SILENCE_FACTOR", "DataClass", "DeviceRef", "IngestError", "LoadResult",
-    "MaintenanceResult", "MigrationError", "Presence", "RegistryError", "StorageMode",
-    "StorageModeError", "WriteResult", "Writer", "current_mode", "data_classes", "device_refs",
-    "load_registry", "maintain", "migrations", "prepare_connection", "presence",
-    "read_compound_file", "refresh_rollups", "upgrade",
+    "DEFAULT_SILENCE_FACTOR",
+    "DataClass",
+    "DeviceRef",
+    "IngestError",
+    "LoadResult",
+    "MaintenanceResult",
+    "MigrationError",
+    "Presence",
+    "RegistryError",
+    "StorageMode",
+    "StorageModeError",
+    "WriteResult",
+    "Writer",
+    "current_mode",
+    "data_classes",
+    "device_refs",
+    "load_registry",
+    "maintain",
+    "migrations",
+    "prepare_connection",
+    "presence",
+    "read_compound_file",
+    "refresh_rollups",
+    "upgrade",
 ]

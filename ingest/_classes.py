@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-import psycopg
+from ingest._conn import Conn
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +17,7 @@ class DataClass:
     retention: timedelta
 
 
-def data_classes(conn: psycopg.Connection[object]) -> dict[str, DataClass]:
+def data_classes(conn: Conn) -> dict[str, DataClass]:
     """By relation name."""
     rows = conn.execute(
         "SELECT name, relation, chunk_interval, compress_after, retention FROM data_classes"

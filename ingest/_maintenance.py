@@ -11,9 +11,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
-
 from ingest._classes import data_classes
+from ingest._conn import Conn
 from ingest._partitions import PARTITIONED, drop_older_than
 from ingest._schema import StorageMode
 
@@ -38,15 +37,13 @@ class MaintenanceResult:
     deleted_rows: int
 
 
-def refresh_rollups(conn: psycopg.Connection[object]) -> int:
+def refresh_rollups(conn: Conn) -> int:
     """Recompute every dirty hour; returns the rollup rows written (plain PostgreSQL only)."""
     with conn.transaction():
-        return max(conn.execute(_REFRESH).rowcount, 0)  # type: ignore[arg-type]
+        return max(conn.execute(_REFRESH).rowcount, 0)
 
 
-def maintain(
-    conn: psycopg.Connection[object], *, mode: StorageMode, now: datetime
-) -> MaintenanceResult:
+def maintain(conn: Conn, *, mode: StorageMode, now: datetime) -> MaintenanceResult:
     classes = data_classes(conn)
     deleted = 0
     with conn.transaction():

@@ -12,8 +12,9 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 from psycopg import sql
+
+from ingest._conn import Conn
 
 PARTITIONED = ("telemetry", "events", "access_events")
 PARTITION_LOCK = 0x444159_504152  # "DAYPAR"
@@ -39,9 +40,7 @@ class Partitions:
     def chunk(self, relation: str) -> timedelta:
         return self._chunks[relation]
 
-    def ensure(
-        self, conn: psycopg.Connection[object], relation: str, starts: Iterable[datetime]
-    ) -> None:
+    def ensure(self, conn: Conn, relation: str, starts: Iterable[datetime]) -> None:
         missing = set(starts) - self._known[relation]
         if not missing:
             return
@@ -66,7 +65,7 @@ class Partitions:
         self._known[relation] |= missing
 
 
-def existing(conn: psycopg.Connection[object], relation: str) -> list[tuple[datetime, str]]:
+def existing(conn: Conn, relation: str) -> list[tuple[datetime, str]]:
     """(start, name) of every partition of `relation`."""
     rows = conn.execute(
         "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i"
@@ -81,9 +80,7 @@ def existing(conn: psycopg.Connection[object], relation: str) -> list[tuple[date
     return found
 
 
-def drop_older_than(
-    conn: psycopg.Connection[object], relation: str, chunk: timedelta, cutoff: datetime
-) -> list[str]:
+def drop_older_than(conn: Conn, relation: str, chunk: timedelta, cutoff: datetime) -> list[str]:
     """Drop the partitions of `relation` whose whole range lies before `cutoff`."""
     dropped = []
     for start, name in existing(conn, relation):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
+from ingest._conn import Conn
 
 # Three missed heartbeats before calling a device offline: one lost message or a slow
 # network must not page anybody (ThingsBoard users' most common offline complaint).
@@ -35,15 +35,17 @@ class Presence:
 
 
 def presence(
-    conn: psycopg.Connection[object],
+    conn: Conn,
     *,
     now: datetime,
     silence_factor: float = DEFAULT_SILENCE_FACTOR,
     compound: str | None = None,
 ) -> list[Presence]:
-    query = _PRESENCE + (" WHERE d.compound_id = %(compound)s" if compound else "") + " ORDER BY d.id"
+    query = (
+        _PRESENCE + (" WHERE d.compound_id = %(compound)s" if compound else "") + " ORDER BY d.id"
+    )
     rows = conn.execute(
-        query,  # type: ignore[arg-type]  # composed from constants
+        query,
         {"now": now, "factor": silence_factor, "compound": compound},
     ).fetchall()
     return [Presence(str(r[0]), str(r[1]), str(r[2]), r[3], r[4], bool(r[5])) for r in rows]

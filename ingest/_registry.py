@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-import psycopg
 import yaml
 from psycopg.types.json import Jsonb
 from pydantic import ValidationError
 
 from domain import CompoundFile, Kind
+from ingest._conn import Conn
 from ingest._errors import RegistryError
 
 
@@ -38,7 +38,9 @@ def read_compound_file(path: Path) -> CompoundFile:
     try:
         document = orjson.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
-        raise RegistryError(f"{path} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from exc
+        raise RegistryError(
+            f"{path} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
+        ) from exc
     try:
         return CompoundFile.model_validate(document)
     except ValidationError as exc:
@@ -52,7 +54,7 @@ class LoadResult:
     removed: int
 
 
-def load_registry(conn: psycopg.Connection[object], registry: CompoundFile) -> LoadResult:
+def load_registry(conn: Conn, registry: CompoundFile) -> LoadResult:
     """Upsert the file's compounds and devices in one transaction."""
     removed = 0
     with conn.transaction():
@@ -63,12 +65,27 @@ def load_registry(conn: psycopg.Connection[object], registry: CompoundFile) -> L
                 " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
                 " name = excluded.name, lat = excluded.lat, lon = excluded.lon,"
                 " timezone = excluded.timezone, document = excluded.document, updated_at = now()",
-                (compound.id, compound.name, compound.lat, compound.lon, compound.timezone,
-                 Jsonb(document)),
+                (
+                    compound.id,
+                    compound.name,
+                    compound.lat,
+                    compound.lon,
+                    compound.timezone,
+                    Jsonb(document),
+                ),
             )
             rows = [
-                (d.id, compound.id, d.kind.value, d.model, d.name, d.address, d.x, d.y,
-                 d.heartbeat())
+                (
+                    d.id,
+                    compound.id,
+                    d.kind.value,
+                    d.model,
+                    d.name,
+                    d.address,
+                    d.x,
+                    d.y,
+                    d.heartbeat(),
+                )
                 for d in compound.devices
             ]
             with conn.cursor() as cur:
@@ -90,7 +107,7 @@ def load_registry(conn: psycopg.Connection[object], registry: CompoundFile) -> L
     return LoadResult(compounds=len(registry.compounds), devices=devices, removed=removed)
 
 
-def device_refs(conn: psycopg.Connection[object]) -> dict[str, DeviceRef]:
+def device_refs(conn: Conn) -> dict[str, DeviceRef]:
     """Every registered device, for the gateway's topic checks."""
     rows = conn.execute("SELECT id, compound_id, kind, heartbeat_s FROM devices").fetchall()
     return {str(r[0]): DeviceRef(str(r[1]), Kind(r[2]), int(r[3])) for r in rows}

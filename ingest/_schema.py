@@ -18,6 +18,7 @@ from importlib import resources
 import psycopg
 from psycopg import sql
 
+from ingest._conn import Conn
 from ingest._errors import MigrationError, StorageModeError
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def _variant_mode(variant: str) -> StorageMode:
     return StorageMode.POSTGRES if variant == "postgres" else StorageMode.TIMESCALEDB
 
 
-def upgrade(conn: psycopg.Connection[object], *, requested: str = "auto") -> StorageMode:
+def upgrade(conn: Conn, *, requested: str = "auto") -> StorageMode:
     """Bring the schema up to date; return the storage mode in force. Idempotent.
 
     `requested` is `auto` (TimescaleDB when the extension can be created), `timescaledb`
@@ -81,7 +82,7 @@ def upgrade(conn: psycopg.Connection[object], *, requested: str = "auto") -> Sto
         conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
 
 
-def _recorded_mode(conn: psycopg.Connection[object]) -> StorageMode | None:
+def _recorded_mode(conn: Conn) -> StorageMode | None:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
         " version integer PRIMARY KEY, name text NOT NULL, mode text NOT NULL,"
@@ -91,7 +92,7 @@ def _recorded_mode(conn: psycopg.Connection[object]) -> StorageMode | None:
     return None if row is None else StorageMode(str(row[0]))
 
 
-def _choose_mode(conn: psycopg.Connection[object], requested: str) -> StorageMode:
+def _choose_mode(conn: Conn, requested: str) -> StorageMode:
     if requested == "postgres":
         return StorageMode.POSTGRES
     problem = _enable_timescaledb(conn)
@@ -103,7 +104,7 @@ def _choose_mode(conn: psycopg.Connection[object], requested: str) -> StorageMod
     return StorageMode.POSTGRES
 
 
-def _enable_timescaledb(conn: psycopg.Connection[object]) -> str | None:
+def _enable_timescaledb(conn: Conn) -> str | None:
     row = conn.execute(
         "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
     ).fetchone()
@@ -116,7 +117,7 @@ def _enable_timescaledb(conn: psycopg.Connection[object]) -> str | None:
     return None
 
 
-def _apply(conn: psycopg.Connection[object], mode: StorageMode) -> None:
+def _apply(conn: Conn, mode: StorageMode) -> None:
     done = {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations")}
     for migration in migrations(mode):
         if migration.version in done:
@@ -124,7 +125,7 @@ def _apply(conn: psycopg.Connection[object], mode: StorageMode) -> None:
         log.info("applying migration %04d_%s (%s)", migration.version, migration.name, mode)
         try:
             with conn.transaction():
-                conn.execute(sql.SQL(migration.sql))  # type: ignore[arg-type]  # trusted file
+                conn.execute(sql.SQL(migration.sql))
                 conn.execute(
                     "INSERT INTO schema_migrations (version, name, mode) VALUES (%s, %s, %s)",
                     (migration.version, migration.name, mode.value),
@@ -137,7 +138,7 @@ def _apply(conn: psycopg.Connection[object], mode: StorageMode) -> None:
         _apply_timescaledb_policies(conn)
 
 
-def current_mode(conn: psycopg.Connection[object]) -> StorageMode:
+def current_mode(conn: Conn) -> StorageMode:
     row = conn.execute("SELECT mode FROM schema_migrations ORDER BY version LIMIT 1").fetchone()
     if row is None:
         raise MigrationError("the database has no Dayuan schema: run `dayuan db upgrade`")
@@ -153,7 +154,7 @@ CAGG_END_OFFSET = "1 hour"
 CAGG_SCHEDULE = "15 minutes"
 
 
-def _apply_timescaledb_policies(conn: psycopg.Connection[object]) -> None:
+def _apply_timescaledb_policies(conn: Conn) -> None:
     """(Re)apply chunk intervals, columnstore and retention policies from data_classes."""
     classes = conn.execute(
         "SELECT relation, chunk_interval, compress_after, retention FROM data_classes"
@@ -173,16 +174,15 @@ def _apply_timescaledb_policies(conn: psycopg.Connection[object]) -> None:
             _policies_for(conn, str(relation), chunk, compress_after, retention)
 
 
-def _policies_for(
-    conn: psycopg.Connection[object], relation: str, chunk: object, compress: object, keep: object
-) -> None:
+def _policies_for(conn: Conn, relation: str, chunk: object, compress: object, keep: object) -> None:
     if relation != "telemetry_hourly":  # a cagg's chunks follow its hypertable's
         conn.execute("SELECT set_chunk_time_interval(%s, %s::interval)", (relation, chunk))
     conn.execute("CALL remove_columnstore_policy(%s, if_exists => true)", (relation,))
     if compress is not None:
         if relation == "telemetry_hourly":
             conn.execute(
-                "ALTER MATERIALIZED VIEW telemetry_hourly SET (timescaledb.enable_columnstore = true)"
+                "ALTER MATERIALIZED VIEW telemetry_hourly"
+                " SET (timescaledb.enable_columnstore = true)"
             )
         conn.execute("CALL add_columnstore_policy(%s, after => %s::interval)", (relation, compress))
     conn.execute("SELECT remove_retention_policy(%s, if_exists => true)", (relation,))

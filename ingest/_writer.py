@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
 import psycopg
@@ -25,6 +26,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from domain import Ack, DeadLetter, Message, Status, Telemetry, data_class
 from gateway import SinkRejected, SinkUnavailable
 from ingest._classes import DataClass
+from ingest._conn import Conn
 from ingest._partitions import Partitions, chunk_start
 from ingest._schema import StorageMode
 
@@ -83,7 +85,13 @@ ON CONFLICT (device_id) DO UPDATE SET
 _TELEMETRY_TYPES = ["text", "text", "timestamptz", "float8", "int8"]
 _EVENT_TYPES = ["text", "timestamptz", "text", "int8", "text", "jsonb", "timestamptz", "bool"]
 _STATE_TYPES = [
-    "text", "timestamptz", "timestamptz", "timestamptz", "bool", "timestamptz", "timestamptz",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "bool",
+    "timestamptz",
+    "timestamptz",
     "int8",
 ]
 _DEAD_TYPES = ["timestamptz", "text", "text", "text", "text", "bytea", "int4"]
@@ -92,7 +100,7 @@ _TS_FIELDS = {"ts", "seq", "type"}
 RELATION = {"telemetry": "telemetry", "events": "events", "access": "access_events"}
 
 
-def prepare_connection(conn: psycopg.Connection[object]) -> None:
+def prepare_connection(conn: Conn) -> None:
     """Pool `configure` hook: create this session's staging tables."""
     set_json_dumps(orjson.dumps, context=conn)
     conn.execute(_STAGING)
@@ -111,8 +119,14 @@ class _DeviceState:
 
     def row(self, device_id: str) -> tuple[object, ...]:
         return (
-            device_id, self.last_seen, self.last_ts, self.data_seen, self.status_online,
-            self.status_ts, self.status_seen, self.messages,
+            device_id,
+            self.last_seen,
+            self.last_ts,
+            self.data_seen,
+            self.status_online,
+            self.status_ts,
+            self.status_seen,
+            self.messages,
         )
 
 
@@ -210,33 +224,44 @@ def _event_row(message: Message, type_: str, data: dict[str, object]) -> tuple[o
     seq = -1 if body.seq is None else body.seq
     channel = message.topic.channel.value
     return (
-        message.topic.device, body.ts, type_, seq, channel, data,
-        message.received_at, personal,
+        message.topic.device,
+        body.ts,
+        type_,
+        seq,
+        channel,
+        data,
+        message.received_at,
+        personal,
     )
 
 
-def _store(
-    conn: psycopg.Connection[object], rows: _Rows, dead_letters: Sequence[DeadLetter]
-) -> WriteResult:
+def _store(conn: Conn, rows: _Rows, dead_letters: Sequence[DeadLetter]) -> WriteResult:
     cur = conn.cursor()
     _copy(cur, "stage_telemetry", _TELEMETRY_TYPES, rows.telemetry)
     _copy(cur, "stage_events", _EVENT_TYPES, rows.events)
     _copy(cur, "stage_state", _STATE_TYPES, [s.row(d) for d, s in rows.state.items()])
     inserted = []
     for statement in _MOVE:
-        cur.execute(statement)  # type: ignore[arg-type]  # constant SQL
+        cur.execute(statement)
         inserted.append(max(cur.rowcount, 0))
     if rows.telemetry:
-        cur.execute(_LATEST)  # type: ignore[arg-type]
+        cur.execute(_LATEST)
     if rows.state:
-        cur.execute(_STATE)  # type: ignore[arg-type]
+        cur.execute(_STATE)
     _copy(
         cur,
         "dead_letters (received_at, topic, device_id, reason, detail, payload, payload_size)",
         _DEAD_TYPES,
         [
-            (d.received_at, d.topic, d.device_id, d.reason.value, d.detail, d.payload,
-             d.payload_size)
+            (
+                d.received_at,
+                d.topic,
+                d.device_id,
+                d.reason.value,
+                d.detail,
+                d.payload,
+                d.payload_size,
+            )
             for d in dead_letters
         ],
     )
@@ -250,13 +275,14 @@ def _store(
 
 
 def _copy(
-    cur: psycopg.Cursor[object], table: str, types: list[str], rows: Sequence[tuple[object, ...]]
+    cur: psycopg.Cursor[tuple[Any, ...]],
+    table: str,
+    types: list[str],
+    rows: Sequence[tuple[object, ...]],
 ) -> None:
     if not rows:
         return
-    with cur.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:  # type: ignore[arg-type]
+    with cur.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(types)
         for row in rows:
             copy.write_row(row)
-
-

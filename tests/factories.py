@@ -14,18 +14,24 @@ GATE, BARRIER, LIGHT, SOS, WEARABLE = "gate-1", "barrier-1", "light-1", "sos-1",
 TEST_REGISTRY = CompoundFile(
     compounds=[
         Compound(
-            id=COMPOUND, name="Test compound", lat=30.27, lon=120.16,
+            id=COMPOUND,
+            name="Test compound",
+            lat=30.27,
+            lon=120.16,
             devices=[
                 Device(id=GATE, kind=Kind.GATE, model="face_gate", address="1"),
                 Device(id=BARRIER, kind=Kind.BARRIER, model="plate_barrier"),
                 Device(id=LIGHT, kind=Kind.LIGHT, model="led_light", x=10, y=20),
                 Device(id=SOS, kind=Kind.ELDER, model="sos_pendant", address="3-2-301"),
-                Device(id=WEARABLE, kind=Kind.ELDER, model="wearable", address="3-2-301",
-                       heartbeat_s=60),
+                Device(
+                    id=WEARABLE,
+                    kind=Kind.ELDER,
+                    model="wearable",
+                    address="3-2-301",
+                    heartbeat_s=60,
+                ),
             ]
-            + [
-                Device(id=f"bench-{i}", kind=Kind.LIGHT, model="led_light") for i in range(16)
-            ],
+            + [Device(id=f"bench-{i}", kind=Kind.LIGHT, model="led_light") for i in range(16)],
         )
     ]
 )

@@ -38,9 +38,10 @@ def run_gateway(db_url: str, broker: Broker) -> GatewayFactory:
     def run(**overrides: Any) -> Iterator[Gateway]:
         settings = settings_for(db_url, broker, **overrides)
         assert settings.mqtt_url is not None
-        with _services.pool(db_url) as db, _services.gateway(
-            settings, db, _services.endpoint(settings, settings.mqtt_url)
-        ) as gw:
+        with (
+            _services.pool(db_url) as db,
+            _services.gateway(settings, db, _services.endpoint(settings, settings.mqtt_url)) as gw,
+        ):
             assert gw.connected.wait(10), "gateway did not connect to the test broker"
             time.sleep(0.1)  # let the SUBACK land before the test publishes
             yield gw

@@ -35,7 +35,8 @@ class Broker:
 def devices() -> list[_broker.DeviceEntry]:
     return [
         _broker.DeviceEntry(d.id, c.id, Kind(d.kind))
-        for c in TEST_REGISTRY.compounds for d in c.devices
+        for c in TEST_REGISTRY.compounds
+        for d in c.devices
     ]
 
 
@@ -45,9 +46,16 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         pytest.fail("mosquitto is not installed (.ci/run installs it)")
     directory = tmp_path_factory.mktemp("mosquitto")
     port = _embedded.free_port()
-    conf = _broker.write_config(directory, devices(), device_secret=DEVICE_SECRET,
-                                backend=BACKEND, fleet=FLEET, host="127.0.0.1", port=port,
-                                embedded=True)
+    conf = _broker.write_config(
+        directory,
+        devices(),
+        device_secret=DEVICE_SECRET,
+        backend=BACKEND,
+        fleet=FLEET,
+        host="127.0.0.1",
+        port=port,
+        embedded=True,
+    )
     with _embedded.mosquitto(conf, "127.0.0.1", port):
         yield Broker("127.0.0.1", port, directory)
 
@@ -56,13 +64,16 @@ class Publisher:
     """A paho client that publishes at QoS 1 and waits for each PUBACK."""
 
     def __init__(self, broker: Broker, username: str, password: str, client_id: str) -> None:
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+        )
         self.client.username_pw_set(username, password)
         connected = threading.Event()
         self.refused: list[str] = []
 
-        def on_connect(c: mqtt.Client, u: object, f: object, rc: mqtt.ReasonCode, p: object) -> None:
+        def on_connect(
+            c: mqtt.Client, u: object, f: object, rc: mqtt.ReasonCode, p: object
+        ) -> None:
             if rc.is_failure:
                 self.refused.append(str(rc))
             connected.set()
