@@ -72,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks (print JSON)").add_subparsers(required=True)
     ing = bench.add_parser("ingest", help="end-to-end ingest throughput against a broker baseline")
     ing.add_argument("--messages", type=int, default=200_000)
-    ing.add_argument("--publishers", type=int, default=8)
+    ing.add_argument("--publishers", type=int, default=8, help="mosquitto_pub processes")
+    ing.add_argument("--gateways", type=int, default=1, help="gateway processes sharing the load")
     ing.set_defaults(func=_lazy("dayuan._bench", "bench_ingest"))
 
     _register_simulators(sub)

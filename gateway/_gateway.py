@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal
@@ -21,7 +22,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from domain import SUBSCRIPTION, Clock, is_outbound
+from domain import SUBSCRIPTION, Clock, Message, is_outbound
 from gateway._directory import DeviceDirectory
 from gateway._intake import Intake, Limits
 from gateway._metrics import GatewayMetrics
@@ -66,8 +67,13 @@ class Gateway:
         batching: Batching,
         clock: Clock,
         metrics: GatewayMetrics | None = None,
+        observers: Sequence[Callable[[Sequence[Message]], None]] = (),
     ) -> None:
         self.metrics = metrics or GatewayMetrics()
+        # Called with each delivery's valid messages as soon as they are validated, before
+        # they are stored (the rule engine: an SOS must not wait for a batch to commit).
+        # An observer must be quick and must not raise; it sees redeliveries again.
+        self._observers = tuple(observers)
         self._options = mqtt_options
         self._clock = clock
         self._directory = directory
@@ -174,6 +180,9 @@ class Gateway:
             return
         payload = bytes(msg.payload)
         accepted = self._intake.accept(topic, payload, self._clock.now())
+        if accepted.messages:
+            for observe in self._observers:
+                observe(accepted.messages)
         self._pipeline.submit(
             Delivery(msg.mid, msg.qos, topic, payload, accepted.messages, accepted.dead_letters)
         )
