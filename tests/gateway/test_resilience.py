@@ -94,7 +94,8 @@ def _assert_exactly_once(conn: psycopg.Connection[Any]) -> None:
     ).fetchone()
     missing = conn.execute(
         "SELECT d, min(s), max(s), count(*) FROM (SELECT d, s,"
-        " s - row_number() OVER (PARTITION BY d ORDER BY s) AS g FROM unnest(%s::text[]) d CROSS JOIN generate_series(0, %s) s"
+        " s - row_number() OVER (PARTITION BY d ORDER BY s) AS g"
+        " FROM unnest(%s::text[]) d CROSS JOIN generate_series(0, %s) s"
         " WHERE NOT EXISTS (SELECT 1 FROM telemetry t WHERE t.device_id = d AND t.seq = s"
         " AND t.key = 'power_w')) x GROUP BY d, g ORDER BY d, min(s)",
         (DEVICES, PER_DEVICE - 1),
