@@ -58,8 +58,13 @@ def mosquitto(conf: Path, host: str, port: int) -> Iterator[subprocess.Popen[byt
     binary = mosquitto_binary()
     if binary is None:
         raise RuntimeError("mosquitto is not installed")
+    # Its own session: a Ctrl-C meant for Dayuan must not kill the broker under the
+    # gateway before the gateway has drained; Dayuan stops it last, in order.
     process = subprocess.Popen(
-        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [binary, "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         wait_for_port(host, port, BROKER_START_TIMEOUT_S, process)

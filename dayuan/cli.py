@@ -66,7 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     conf.set_defaults(func=_lazy("dayuan._commands", "broker_config"))
 
     upc = sub.add_parser("up", help="run the whole product with a simulated compound")
-    upc.add_argument("--speed", type=float, default=60.0, help="simulated seconds per second")
+    upc.add_argument(
+        "--speed",
+        type=float,
+        default=600.0,
+        help="simulated seconds per second while catching up with the present",
+    )
+    upc.add_argument(
+        "--history-hours",
+        type=float,
+        default=6.0,
+        help="how much of the compound's recent past to play before going live",
+    )
     upc.set_defaults(func=_lazy("dayuan._up", "up"))
 
     bench = sub.add_parser("bench", help="benchmarks (print JSON)").add_subparsers(required=True)
@@ -75,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--publishers", type=int, default=8, help="mosquitto_pub processes")
     ing.add_argument("--gateways", type=int, default=1, help="gateway processes sharing the load")
     ing.set_defaults(func=_lazy("dayuan._bench", "bench_ingest"))
+    lay = bench.add_parser("layout", help="narrow against wide telemetry tables")
+    lay.add_argument("--messages", type=int, default=200_000)
+    lay.set_defaults(func=_lazy("dayuan._bench_layout", "bench_layout"))
 
     _register_simulators(sub)
     return parser

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     database_url: str | None = None  # None: start an embedded PostgreSQL in data_dir/pg
     storage: Literal["auto", "timescaledb", "postgres"] = "auto"
     mqtt_url: str | None = None  # mqtt://user:pass@host:port; None: an embedded broker
+    embedded_mqtt_port: int = 1883  # the embedded broker's port (a free one if taken)
     mqtt_protocol: Literal[5, 4] = 5  # 4 = MQTT 3.1.1 (set automatically for amqtt)
     mqtt_tls_ca: Path | None = None  # CA file: connect with TLS (use an mqtts:// URL)
     gateway_id: str = "gateway-1"  # MQTT client id suffix; stable per gateway process

@@ -68,7 +68,10 @@ def upgrade(conn: Conn, *, requested: str = "auto") -> StorageMode:
     """
     if requested not in ("auto", "timescaledb", "postgres"):
         raise StorageModeError(f"storage mode must be auto, timescaledb or postgres: {requested!r}")
-    conn.autocommit = True
+    was_autocommit = conn.autocommit
+    if not was_autocommit:
+        conn.commit()  # each migration runs in a transaction of its own
+        conn.autocommit = True
     conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
     try:
         mode = _recorded_mode(conn) or _choose_mode(conn, requested)
@@ -80,6 +83,7 @@ def upgrade(conn: Conn, *, requested: str = "auto") -> StorageMode:
         return mode
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        conn.autocommit = was_autocommit
 
 
 def _recorded_mode(conn: Conn) -> StorageMode | None:

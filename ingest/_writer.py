@@ -74,10 +74,10 @@ ON CONFLICT (device_id) DO UPDATE SET
     last_seen = greatest(s.last_seen, excluded.last_seen),
     last_ts = greatest(s.last_ts, excluded.last_ts),
     data_seen = greatest(s.data_seen, excluded.data_seen),
-    status_online = CASE WHEN excluded.status_ts IS NOT NULL
-                          AND excluded.status_ts >= coalesce(s.status_ts, '-infinity')
+    status_online = CASE WHEN excluded.status_seen >= coalesce(s.status_seen, '-infinity')
                          THEN excluded.status_online ELSE s.status_online END,
-    status_ts = greatest(s.status_ts, excluded.status_ts),
+    status_ts = CASE WHEN excluded.status_seen >= coalesce(s.status_seen, '-infinity')
+                     THEN excluded.status_ts ELSE s.status_ts END,
     status_seen = greatest(s.status_seen, excluded.status_seen),
     messages = s.messages + excluded.messages
 """
@@ -203,9 +203,9 @@ def _add(rows: _Rows, message: Message) -> None:
     state.messages += 1
     state.last_seen = max(state.last_seen, received)
     if isinstance(body, Status):
-        if state.status_ts is None or body.ts >= state.status_ts:
-            state.status_online, state.status_ts = body.online, body.ts
-        state.status_seen = received
+        # By arrival, not by the device's ts: a will message carries the ts of the
+        # connect it was registered at, yet it is the device's latest word.
+        state.status_online, state.status_ts, state.status_seen = body.online, body.ts, received
         rows.events.append(_event_row(message, "status", {"online": body.online}))
         return
     state.last_ts = max(state.last_ts, body.ts)

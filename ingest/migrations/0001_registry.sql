@@ -28,7 +28,8 @@ CREATE INDEX devices_compound_kind ON devices (compound_id, kind);
 
 -- One row per device: when it was last heard (receive time, any channel), the newest
 -- ts it reported, when it last sent data (not status), and the last `status` it
--- published (retained, or its will message) by the device's ts and by receive time.
+-- published (retained, or its will message), latest by receive time: a will carries the
+-- ts of the connect it was registered at, yet it is the device's latest word.
 CREATE TABLE device_state (
     device_id      text PRIMARY KEY,
     last_seen      timestamptz NOT NULL,

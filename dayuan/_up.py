@@ -1,0 +1,211 @@
+"""`dayuan up`: the whole product on one machine, with a simulated compound.
+
+With no URLs configured it starts an embedded PostgreSQL (data in DAYUAN_DATA_DIR/pg,
+kept across restarts) and an embedded broker (Mosquitto with the generated password
+file and ACL when it is installed, else amqtt); then it migrates, loads the demo
+compound, runs the gateway and plays the compound's day accelerated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import secrets
+import threading
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+import psycopg
+
+import ingest
+import simulators
+from dayuan import _broker, _embedded, _services
+from dayuan.cli import stop_on_signals
+from dayuan.settings import Settings
+from domain import CompoundFile, Kind, SystemClock
+from gateway import Gateway
+
+log = logging.getLogger("dayuan")
+
+DEMO_SEED = 1  # the demo compound is the same on every machine
+PROGRESS_INTERVAL_S = 10.0  # how often `up` prints what has landed
+
+
+def up(args: argparse.Namespace, settings: Settings) -> int:
+    stop = stop_on_signals()
+    data = settings.data_dir.resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        url = _database(stack, settings, data)
+        _services.upgrade(url, settings.storage)
+        registry = _demo_registry(data)
+        with psycopg.connect(url) as conn:
+            loaded = ingest.load_registry(conn, registry)
+        log.info("demo registry: %d compound(s), %d device(s)", loaded.compounds, loaded.devices)
+        mqtt, target = _broker_for(stack, settings, data, registry)
+        db = stack.enter_context(_services.pool(url))
+        gw = stack.enter_context(_services.gateway(settings, db, mqtt))
+        stack.enter_context(_services.maintenance(db, interval_s=settings.maintenance_interval_s))
+        sim = _simulate(stack, registry, target, args.speed, timedelta(hours=args.history_hours))
+        _banner(url, mqtt, data, args.speed)
+        _watch(stop, gw, sim)
+    return 0
+
+
+def _database(stack: ExitStack, settings: Settings, data: Path) -> str:
+    if settings.database_url:
+        return settings.database_url
+    db = stack.enter_context(_embedded.postgres(data / "pg"))
+    log.info("embedded PostgreSQL in %s", data / "pg")
+    return db.url
+
+
+def _demo_registry(data: Path) -> CompoundFile:
+    path = data / "demo-compound.yaml"
+    if not path.exists():
+        simulators.write_compound_file(path, simulators.generate_compound(seed=DEMO_SEED))
+        log.info("generated the demo compound: %s", path)
+    return ingest.read_compound_file(path)
+
+
+def _broker_for(
+    stack: ExitStack, settings: Settings, data: Path, registry: CompoundFile
+) -> tuple[_services.MqttEndpoint, simulators.MqttTarget]:
+    secret = settings.device_secret.get_secret_value()
+    if settings.mqtt_url:
+        mqtt = _services.endpoint(settings, settings.mqtt_url)
+        # An outside broker knows the devices by their own credentials (`dayuan broker config`).
+        return mqtt, simulators.MqttTarget(mqtt.host, mqtt.port, device_secret=secret)
+    port = _port(settings.embedded_mqtt_port)
+    if _embedded.mosquitto_binary() is None:
+        log.warning("mosquitto is not installed: embedded amqtt (MQTT 3.1.1, no auth, no $share)")
+        stack.enter_context(_embedded.amqtt_broker("127.0.0.1", port))
+        mqtt = _services.MqttEndpoint("127.0.0.1", port, None, None, protocol=4)
+        return mqtt, simulators.MqttTarget("127.0.0.1", port)
+    fleet = _broker.Account("dayuan-fleet", _fleet_password(data))
+    backend = _broker.Account(
+        settings.backend_username, settings.backend_password.get_secret_value()
+    )
+    devices = [
+        _broker.DeviceEntry(d.id, c.id, Kind(d.kind)) for c in registry.compounds for d in c.devices
+    ]
+    conf = _broker.write_config(
+        data / "mosquitto",
+        devices,
+        device_secret=secret,
+        backend=backend,
+        fleet=fleet,
+        host="127.0.0.1",
+        port=port,
+        embedded=True,
+    )
+    stack.enter_context(_embedded.mosquitto(conf, "127.0.0.1", port))
+    mqtt = _services.MqttEndpoint("127.0.0.1", port, backend.username, backend.password)
+    return mqtt, simulators.MqttTarget("127.0.0.1", port, fleet.username, fleet.password)
+
+
+def _port(wanted: int) -> int:
+    with contextlib.suppress(OSError):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", wanted))
+            return wanted
+    free = _embedded.free_port()
+    log.warning("port %d is taken: the embedded broker listens on %d", wanted, free)
+    return free
+
+
+def _fleet_password(data: Path) -> str:
+    path = data / "fleet-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class _Simulator:
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+        self.report: simulators.SimulationReport | None = None
+
+
+def _simulate(
+    stack: ExitStack,
+    registry: CompoundFile,
+    target: simulators.MqttTarget,
+    speed: float,
+    history: timedelta,
+) -> _Simulator:
+    """Play the last `history` of the compound's life at `speed` (device clocks stay in the
+    past, so nothing is refused as clock skew), then carry on live in real time."""
+    sim = _Simulator()
+    clock = SystemClock()
+    mode: Literal["fleet", "realistic"] = "fleet" if target.username else "realistic"
+    scenario = simulators.load_scenario(simulators.DEMO_SCENARIO)
+
+    def run() -> None:
+        try:
+            simulators.run_simulation(
+                registry,
+                target=target,
+                start=clock.now() - history,
+                speed=speed,
+                duration=history,
+                mode=mode,
+                scenario=scenario,
+                stop=sim.stop,
+            )
+            log.info("caught up with the present: the simulated compound now runs live")
+            sim.report = simulators.run_simulation(
+                registry,
+                target=target,
+                start=clock.now(),
+                speed=1.0,
+                mode=mode,
+                stop=sim.stop,
+                seed=DEMO_SEED + 1,
+            )
+        except Exception as exc:  # reported in the log; the product keeps running
+            sim.error = exc
+            log.error("the simulator stopped: %s", exc)
+
+    thread = threading.Thread(target=run, name="simulator", daemon=True)
+    thread.start()
+
+    def finish() -> None:
+        sim.stop.set()
+        thread.join(30)
+
+    stack.callback(finish)
+    return sim
+
+
+def _banner(url: str, mqtt: _services.MqttEndpoint, data: Path, speed: float) -> None:
+    print(
+        f"\nDayuan is up.\n"
+        f"  database : {url}\n"
+        f"  broker   : mqtt://{mqtt.host}:{mqtt.port} (backend account {mqtt.username})\n"
+        f"  data     : {data}\n"
+        f"  simulator: the demo compound's last hours at {speed:g}x, then live\n"
+        f"  look     : psql '{url}' -c 'SELECT * FROM device_state LIMIT 10'\n"
+        f"Ctrl-C stops everything (committed data stays in {data}).\n",
+        flush=True,
+    )
+
+
+def _watch(stop: threading.Event, gw: Gateway, sim: _Simulator) -> None:
+    last = 0
+    while not stop.wait(PROGRESS_INTERVAL_S):
+        m = gw.metrics
+        rate = (m.stored_messages - last) / PROGRESS_INTERVAL_S
+        last = m.stored_messages
+        print(
+            f"stored {m.stored_messages} messages ({rate:.0f}/s), dead letters "
+            f"{sum(m.rejected.values())} {dict(m.rejected)}",
+            flush=True,
+        )
