@@ -89,6 +89,7 @@ class Gateway:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
 
     def __enter__(self) -> Gateway:
         self._directory.reload()
@@ -145,12 +146,20 @@ class Gateway:
             topic = f"$share/{self._options.share_group}/{topic}"
         client.subscribe(topic, qos=1)
         log.info(
-            "connected to %s:%d (session present: %s), subscribed to %s",
+            "connected to %s:%d (session present: %s), subscribing to %s",
             self._options.host,
             self._options.port,
             flags.session_present,
             topic,
         )
+
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: Any, _mid: int, codes: list[ReasonCode], _p: Properties | None
+    ) -> None:
+        if any(code.is_failure for code in codes):
+            log.error("the broker refused the subscription: %s", codes)
+            return
+        log.info("subscribed")
         self.connected.set()
 
     def _on_disconnect(

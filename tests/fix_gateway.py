@@ -44,7 +44,6 @@ def run_gateway(db_url: str, broker: Broker) -> GatewayFactory:
             _services.gateway(settings, db, _services.endpoint(settings, settings.mqtt_url)) as gw,
         ):
             assert gw.connected.wait(10), "gateway did not connect to the test broker"
-            time.sleep(0.1)  # let the SUBACK land before the test publishes
             yield gw
 
     return run

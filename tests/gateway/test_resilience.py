@@ -137,7 +137,7 @@ def gateway_process(db_url: str, broker: Broker, tmp_path: Path) -> Iterator[Any
         # A brand-new session only exists once subscribed: what is published before is
         # not its to lose. Wait for that, then the test may start the stream.
         deadline = time.monotonic() + 30
-        while b"subscribed to" not in path.read_bytes():
+        while b"subscribed" not in path.read_bytes():
             assert proc.poll() is None, path.read_text()
             assert time.monotonic() < deadline, "gateway did not subscribe"
             time.sleep(0.05)
