@@ -126,3 +126,14 @@ def test_device_passwords_are_stable_per_device_and_secret() -> None:
     assert device_password("s", "g1") != device_password("s", "g2")
     assert device_password("s", "g1") != device_password("t", "g1")
     assert len(device_password("s", "g1")) == 32
+
+
+def test_no_schema_field_is_a_face_key() -> None:
+    """The privacy check runs only on refused documents; that is sound only while no
+    schema accepts a field named like a face key."""
+    from domain import _payloads
+
+    models = [m for m in vars(_payloads).values()
+              if isinstance(m, type) and issubclass(m, _payloads.BaseModel)]
+    fields = {name.lower() for model in models for name in model.model_fields}
+    assert fields.isdisjoint(_payloads.FACE_KEYS)
