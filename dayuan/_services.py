@@ -13,6 +13,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 import ingest
+import rules
 from dayuan.settings import Settings, parse_mqtt_url
 from domain import Clock, SystemClock
 from gateway import Batching, DeviceDirectory, Gateway, KnownDevice, Limits, MqttOptions
@@ -72,8 +73,35 @@ def pool(url: str) -> Iterator[ConnectionPool]:
 
 
 @contextlib.contextmanager
+def rule_engine(
+    settings: Settings,
+    db: ConnectionPool,
+    *,
+    clock: Clock | None = None,
+    sink: rules.AlarmSink | None = None,
+) -> Iterator[rules.Engine | None]:
+    """The rule engine beside a gateway (None when DAYUAN_RULES_ENABLED is false)."""
+    if not settings.rules_enabled:
+        yield None
+        return
+    engine = rules.Engine.open(
+        db, rules_file=settings.rules_file, clock=clock or SystemClock(), sink=sink
+    )
+    engine.start()
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+@contextlib.contextmanager
 def gateway(
-    settings: Settings, db: ConnectionPool, mqtt: MqttEndpoint, *, clock: Clock | None = None
+    settings: Settings,
+    db: ConnectionPool,
+    mqtt: MqttEndpoint,
+    *,
+    clock: Clock | None = None,
+    engine: rules.Engine | None = None,
 ) -> Iterator[Gateway]:
     with db.connection() as conn:
         mode = ingest.current_mode(conn)
@@ -110,6 +138,7 @@ def gateway(
             max_pending=max(settings.receive_maximum * 2, settings.batch_max_messages * 2),
         ),
         clock=clock or SystemClock(),
+        observers=[engine.submit] if engine is not None else [],
     )
     with gw:
         yield gw

@@ -23,6 +23,7 @@ import psycopg
 import ingest
 import simulators
 from dayuan import _broker, _embedded, _services
+from dayuan._commands import settle_heap
 from dayuan.cli import stop_on_signals
 from dayuan.settings import Settings
 from domain import CompoundFile, Kind, SystemClock
@@ -47,7 +48,9 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         log.info("demo registry: %d compound(s), %d device(s)", loaded.compounds, loaded.devices)
         mqtt, target = _broker_for(stack, settings, data, registry)
         db = stack.enter_context(_services.pool(url))
-        gw = stack.enter_context(_services.gateway(settings, db, mqtt))
+        engine = stack.enter_context(_services.rule_engine(settings, db))
+        gw = stack.enter_context(_services.gateway(settings, db, mqtt, engine=engine))
+        settle_heap()
         stack.enter_context(_services.maintenance(db, interval_s=settings.maintenance_interval_s))
         sim = _simulate(stack, registry, target, args.speed, timedelta(hours=args.history_hours))
         _banner(url, mqtt, data, args.speed)

@@ -89,17 +89,21 @@ def _parser() -> argparse.ArgumentParser:
     lay = bench.add_parser("layout", help="narrow against wide telemetry tables")
     lay.add_argument("--messages", type=int, default=200_000)
     lay.set_defaults(func=_lazy("dayuan._bench_layout", "bench_layout"))
-
-    _register_simulators(sub)
+    _register_packages(sub, bench)
     return parser
 
 
-def _register_simulators(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    try:
-        from simulators import cli as simulators_cli
-    except ImportError:
-        return
+def _register_packages(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    bench: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """The subcommands each package brings: its own entry points, wired here."""
+    from rules import cli as rules_cli
+    from simulators import cli as simulators_cli
+
     simulators_cli.register(sub)
+    rules_cli.register(sub)
+    rules_cli.add_bench_parser(bench)
 
 
 def _lazy(module: str, name: str) -> Command:

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     registry_refresh_s: float = 30.0
     maintenance_interval_s: float = 60.0
     silence_factor: float = 3.0
+    rules_enabled: bool = True  # evaluate the rule engine inside each gateway process
+    rules_file: Path | None = None  # a rule file; None: the shipped rules/catalogue.yaml
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
+import rules
 from dayuan import _services
 from dayuan.settings import Settings
 from gateway import Gateway
@@ -35,14 +36,20 @@ def settings_for(db_url: str, broker: Broker, **overrides: Any) -> Settings:
 @pytest.fixture
 def run_gateway(db_url: str, broker: Broker) -> GatewayFactory:
     @contextlib.contextmanager
-    def run(**overrides: Any) -> Iterator[Gateway]:
+    def run(*, sink: rules.AlarmSink | None = None, **overrides: Any) -> Iterator[Gateway]:
+        """An in-process gateway; with an alarm `sink`, the rule engine runs beside it."""
         settings = settings_for(db_url, broker, **overrides)
         assert settings.mqtt_url is not None
         assert settings.database_url is not None
         with (
             _services.pool(settings.database_url) as db,
-            _services.gateway(settings, db, _services.endpoint(settings, settings.mqtt_url)) as gw,
+            contextlib.ExitStack() as stack,
         ):
+            engine = None
+            if sink is not None:
+                engine = stack.enter_context(_services.rule_engine(settings, db, sink=sink))
+            endpoint = _services.endpoint(settings, settings.mqtt_url)
+            gw = stack.enter_context(_services.gateway(settings, db, endpoint, engine=engine))
             assert gw.connected.wait(10), "gateway did not connect to the test broker"
             yield gw
 

@@ -1,0 +1,41 @@
+"""From an SOS published over a real broker to an alarm: the rule engine beside the
+gateway evaluates before storage commits, and a redelivered or repeated SOS updates the
+one open alarm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+import rules
+from tests.factories import SOS, dumps, now_ms, topic
+from tests.fix_gateway import GatewayFactory, wait_for
+from tests.fix_mqtt import Publisher
+
+# The issue's budget from the gateway receiving an SOS to the alarm being emitted.
+SOS_BUDGET_MS = 100
+
+
+def test_sos_becomes_one_alarm_within_budget(
+    run_gateway: GatewayFactory, fleet: Publisher, conn: psycopg.Connection[Any]
+) -> None:
+    sink = rules.CollectingSink()
+    t = now_ms()
+    with run_gateway(sink=sink):
+        fleet.publish(topic("elder", SOS, "event"), dumps({"ts": t, "seq": 1, "type": "sos"}))
+        fleet.publish(topic("elder", SOS, "event"), dumps({"ts": t, "seq": 1, "type": "sos"}))
+        fleet.publish(topic("elder", SOS, "event"), dumps({"ts": t + 5, "seq": 2, "type": "sos"}))
+        assert wait_for(conn, "SELECT max(count) FROM alarms WHERE cleared_at IS NULL", 2) == 2
+        assert wait_for(conn, "SELECT count(*) FROM events WHERE type = 'sos'", 2) == 2
+
+    opened = [c for c in sink.changes if c.change is rules.ChangeKind.OPENED]
+    assert len(opened) == 1
+    alarm = opened[0]
+    assert alarm.device == SOS
+    assert alarm.severity is rules.Severity.CRITICAL
+    assert alarm.received_at is not None
+    latency_ms = (alarm.emitted_at - alarm.received_at).total_seconds() * 1000
+    assert 0 <= latency_ms < SOS_BUDGET_MS
+    rows = conn.execute("SELECT count(*) FROM alarms").fetchone()
+    assert rows == (1,)
