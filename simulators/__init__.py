@@ -1,0 +1,56 @@
+"""Dayuan's device simulators: a whole compound, its daily life and its incidents.
+
+`generate_compound` draws a compound file (one compound or a district of them) from
+a few numbers; `Simulation` plays its devices in simulated time (pure, no I/O);
+`run_simulation` puts that on an MQTT broker in real time, accelerated or flat-out,
+and writes a manifest that accounts for every message sent. Scenario files schedule
+incidents and wire faults at local compound times. The CLI (`dayuan compound
+generate`, `dayuan simulate`) is in `simulators.cli`.
+"""
+
+from pathlib import Path
+
+from simulators._device import Connect, Disconnect, Item, Publish
+from simulators._engine import Simulation
+from simulators._errors import BrokerError, CompoundFileError, ScenarioError, SimulatorError
+from simulators._files import read_compound_file, write_compound_file
+from simulators._generate import CompoundSize, Place, Shares, generate_compound
+from simulators._manifest import DeviceRecord, Manifest, read_manifest
+from simulators._mqtt import MqttTarget
+from simulators._run import SimulationReport, run_simulation
+from simulators._scenario import Scenario, load_scenario, parse_duration, parse_scenario
+from simulators._solar import SunTimes, solar_elevation, sun_times
+
+DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
+
+__all__ = [
+    "DEMO_SCENARIO",
+    "BrokerError",
+    "CompoundFileError",
+    "CompoundSize",
+    "Connect",
+    "DeviceRecord",
+    "Disconnect",
+    "Item",
+    "Manifest",
+    "MqttTarget",
+    "Place",
+    "Publish",
+    "Scenario",
+    "ScenarioError",
+    "Shares",
+    "Simulation",
+    "SimulationReport",
+    "SimulatorError",
+    "SunTimes",
+    "generate_compound",
+    "load_scenario",
+    "parse_duration",
+    "parse_scenario",
+    "read_compound_file",
+    "read_manifest",
+    "run_simulation",
+    "solar_elevation",
+    "sun_times",
+    "write_compound_file",
+]

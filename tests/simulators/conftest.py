@@ -1,0 +1,140 @@
+"""Fixtures of the simulator tests: small compounds, a seeded day, a fake wall clock,
+and a real Mosquitto for the one integration test."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import domain
+from simulators import CompoundSize, Publish, Simulation, generate_compound
+from simulators._device import Item
+from simulators._mqtt import Transport, TransportStats
+
+MOSQUITTO = Path("/usr/sbin/mosquitto")
+# Four buildings of two stairwells: small enough for a day in a second, big enough to have
+# flat 3-2-301 and light L-017.
+SMALL = CompoundSize(
+    buildings=4, units_per_building=2, parking_spaces=80, lights=20, car_entrances=1
+)
+# Monday 6 May 2024, 00:00 in Hangzhou.
+MIDNIGHT = datetime(2024, 5, 5, 16, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def midnight() -> datetime:
+    return MIDNIGHT
+
+
+@pytest.fixture(scope="session")
+def small() -> domain.CompoundFile:
+    return generate_compound(seed=7, size=SMALL)
+
+
+@pytest.fixture(scope="session")
+def small_day(small: domain.CompoundFile) -> list[Publish]:
+    """Every publish of one seeded local day of the small compound."""
+    simulation = Simulation(small, start=MIDNIGHT, seed=3)
+    return [i for i in simulation.run(MIDNIGHT + timedelta(days=1)) if isinstance(i, Publish)]
+
+
+class FakeClock:
+    """A monotonic wall clock that only moves when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeTransport(Transport):
+    """Records what it is given; waiting advances the fake clock instead of sleeping."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.sent: list[Item] = []
+        self.waits: list[float] = []
+        self.stats = TransportStats()
+        self.closed = False
+
+    def start(self, items: list[Item]) -> None:
+        for item in items:
+            self.send(item)
+
+    def send(self, item: Item) -> None:
+        self.sent.append(item)
+        if isinstance(item, Publish):
+            self.stats.published += 1
+            self.stats.acknowledged += 1
+
+    def service(self, timeout: float) -> None:
+        self.waits.append(timeout)
+        self.clock.now += timeout
+
+    def outstanding(self) -> int:
+        return 0
+
+    def drain(self, timeout: float) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def fake_transport(fake_clock: FakeClock) -> FakeTransport:
+    return FakeTransport(fake_clock)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A private Mosquitto on a free port, stopped at the end of the session."""
+    if not MOSQUITTO.exists() and shutil.which("mosquitto") is None:
+        pytest.skip("mosquitto is not installed")
+    executable = str(MOSQUITTO) if MOSQUITTO.exists() else "mosquitto"
+    port = _free_port()
+    directory = tmp_path_factory.mktemp("mosquitto")
+    config = directory / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+    log = (directory / "mosquitto.log").open("w")
+    process = subprocess.Popen([executable, "-c", str(config)], stdout=log, stderr=log)
+    try:
+        _await_port(process, port)
+        yield "127.0.0.1", port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def _await_port(process: subprocess.Popen[bytes], port: int) -> None:
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            try:  # waiting on the process both paces the retry and notices a crash
+                process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                continue
+            raise RuntimeError(f"mosquitto exited with {process.returncode}") from None
+    raise RuntimeError(f"mosquitto did not listen on port {port}")

@@ -1,0 +1,172 @@
+"""The run loop with a fake transport and a fake wall clock: pacing, rates, stopping."""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import FakeClock, FakeTransport  # type: ignore[import-not-found]
+
+import domain
+from simulators import MqttTarget, Publish, read_manifest, run_simulation
+from simulators._progress import Progress
+from simulators._run import Pacer
+
+TARGET = MqttTarget("127.0.0.1", 1)  # never dialled: the transport is a fake
+
+
+def test_accelerated_time_is_paced_by_the_wall(
+    small: domain.CompoundFile,
+    midnight: datetime,
+    fake_clock: FakeClock,
+    fake_transport: FakeTransport,
+) -> None:
+    report = run_simulation(
+        small,
+        target=TARGET,
+        start=midnight,
+        speed=60.0,
+        duration=timedelta(hours=1),
+        transport=fake_transport,
+        monotonic=fake_clock,
+        seq_start=0,
+    )
+    assert report.wall_seconds == pytest.approx(60.0, abs=0.25)  # an hour at 60x
+    assert report.simulated_span == timedelta(hours=1)
+    assert all(w <= 0.2 for w in fake_transport.waits)  # never deaf to `stop` for long
+    sent = [i for i in fake_transport.sent if isinstance(i, Publish)]
+    assert report.messages == len(sent)
+    assert report.acknowledged == len(sent)
+    assert report.per_kind.keys() == {"gate", "barrier", "light", "elder"}
+    assert fake_transport.closed
+
+
+def test_device_timestamps_follow_simulated_time(
+    small: domain.CompoundFile,
+    midnight: datetime,
+    fake_clock: FakeClock,
+    fake_transport: FakeTransport,
+) -> None:
+    run_simulation(
+        small,
+        target=TARGET,
+        start=midnight,
+        speed=3600.0,
+        duration=timedelta(hours=2),
+        transport=fake_transport,
+        monotonic=fake_clock,
+    )
+    last = [
+        i
+        for i in fake_transport.sent
+        if isinstance(i, Publish)
+        and i.device.endswith("L-001")
+        and i.channel is domain.Channel.TELEMETRY
+    ][-1]
+    (body,) = domain.decode(domain.Topic.parse(last.topic), last.payload)
+    assert isinstance(body, domain.LightTelemetry)
+    assert midnight + timedelta(hours=1, minutes=54) < body.ts <= midnight + timedelta(hours=2)
+
+
+def test_a_rate_limits_messages_per_second(
+    small: domain.CompoundFile,
+    midnight: datetime,
+    fake_clock: FakeClock,
+    fake_transport: FakeTransport,
+) -> None:
+    report = run_simulation(
+        small,
+        target=TARGET,
+        start=midnight,
+        rate=500.0,
+        duration=timedelta(hours=1),
+        transport=fake_transport,
+        monotonic=fake_clock,
+    )
+    assert report.wall_seconds == pytest.approx(report.messages / 500.0, rel=0.05)
+
+
+def test_flat_out_never_waits(
+    small: domain.CompoundFile,
+    midnight: datetime,
+    fake_clock: FakeClock,
+    fake_transport: FakeTransport,
+) -> None:
+    report = run_simulation(
+        small,
+        target=TARGET,
+        start=midnight,
+        rate=math.inf,
+        duration=timedelta(hours=6),
+        transport=fake_transport,
+        monotonic=fake_clock,
+    )
+    assert report.wall_seconds == 0.0
+    assert report.messages > 1000
+
+
+def test_stop_ends_the_run_cleanly(
+    small: domain.CompoundFile,
+    midnight: datetime,
+    fake_clock: FakeClock,
+    fake_transport: FakeTransport,
+    tmp_path: Path,
+) -> None:
+    stop = threading.Event()
+    original = fake_transport.service
+
+    def service(timeout: float) -> None:
+        original(timeout)
+        if fake_clock.now > 1030:
+            stop.set()
+
+    fake_transport.service = service  # type: ignore[method-assign]
+    report = run_simulation(
+        small,
+        target=TARGET,
+        start=midnight,
+        speed=60.0,
+        stop=stop,
+        transport=fake_transport,
+        monotonic=fake_clock,
+        manifest=tmp_path / "m.jsonl",
+    )
+    assert report.stopped
+    assert timedelta(minutes=29) < report.simulated_span < timedelta(minutes=31)
+    manifest = read_manifest(tmp_path / "m.jsonl")
+    assert manifest.summary is not None
+    assert manifest.summary["stopped"] is True
+    assert sum(r.messages for r in manifest.devices.values()) == report.messages
+
+
+def test_pacer_refuses_nonsense() -> None:
+    start = datetime.fromisoformat("2024-05-06T00:00:00+00:00")
+    with pytest.raises(ValueError, match="speed"):
+        Pacer(start, speed=0, rate=None)
+    with pytest.raises(ValueError, match="rate"):
+        Pacer(start, speed=1, rate=-1)
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_draws_on_a_terminal_only(fake_clock: FakeClock) -> None:
+    when = datetime.fromisoformat("2024-05-06T07:42:00+00:00")
+    quiet = io.StringIO()
+    Progress(stream=quiet, monotonic=fake_clock).update(simulated=when, sent=1, acked=1, errors=0)
+    assert quiet.getvalue() == ""
+    tty = _Tty()
+    progress = Progress(stream=tty, monotonic=fake_clock)
+    fake_clock.now += 2
+    progress.update(simulated=when, sent=2000, acked=1990, errors=3)
+    progress.update(simulated=when, sent=2001, acked=1990, errors=3)  # too soon: not drawn
+    progress.close()
+    assert tty.getvalue().count("\r") == 1
+    assert "sent 2,000 (1,000/s) acked 1,990 errors 3" in tty.getvalue()
+    assert tty.getvalue().endswith("\n")
