@@ -13,7 +13,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StringConstraints,
+)
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Text = Annotated[str, StringConstraints(max_length=500)]
@@ -71,7 +78,16 @@ def _timestamp(value: Any) -> datetime:
     raise ValueError("ts must be epoch milliseconds (integer) or an RFC 3339 string")
 
 
-Timestamp = Annotated[datetime, PlainValidator(_timestamp)]
+def _isoformat(value: datetime) -> str:
+    return value.isoformat()
+
+
+Timestamp = Annotated[
+    datetime,
+    PlainValidator(_timestamp),
+    # A plain validator hides the type from pydantic's serializer: say how to write it.
+    PlainSerializer(_isoformat, return_type=str, when_used="json"),
+]
 
 
 class _Payload(BaseModel):

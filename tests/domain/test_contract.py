@@ -133,7 +133,24 @@ def test_no_schema_field_is_a_face_key() -> None:
     schema accepts a field named like a face key."""
     from domain import _payloads
 
-    models = [m for m in vars(_payloads).values()
-              if isinstance(m, type) and issubclass(m, _payloads.BaseModel)]
+    models = [
+        m
+        for m in vars(_payloads).values()
+        if isinstance(m, type) and issubclass(m, _payloads.BaseModel)
+    ]
     fields = {name.lower() for model in models for name in model.model_fields}
     assert fields.isdisjoint(_payloads.FACE_KEYS)
+
+
+def test_payloads_round_trip_through_json() -> None:
+    topic = Topic.parse("dayuan/v1/c1/gate/g1/event")
+    access = GateAccess(
+        ts=datetime(2026, 11, 21, 7, 42, tzinfo=UTC),
+        seq=3,
+        type="access",
+        result="granted",
+        method="qr",
+        person_ref="p-1",
+        score=0.9,
+    )
+    assert decode(topic, access.model_dump_json(exclude_none=True).encode()) == [access]
