@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     silence_factor: float = 3.0
     rules_enabled: bool = True  # evaluate the rule engine inside each gateway process
     rules_file: Path | None = None  # a rule file; None: the shipped rules/catalogue.yaml
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # The first administrator's password, used once, when no administrator exists yet.
+    admin_password: SecretStr | None = None
+    # Signs API tokens. None in development: a random key per start (tokens die with it).
+    token_secret: SecretStr | None = None
+    token_ttl_s: int = 8 * 3600  # one monitoring-room shift
+    command_ack_timeout_s: float = 10.0  # a device command without an ack by then failed
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -58,6 +66,10 @@ class Settings(BaseSettings):
             problems.append("DAYUAN_DATABASE_URL is not set (no embedded database in production)")
         if self.mqtt_url is None:
             problems.append("DAYUAN_MQTT_URL is not set (no embedded broker in production)")
+        if self.admin_password is None:
+            problems.append("DAYUAN_ADMIN_PASSWORD is not set (the first administrator)")
+        if self.token_secret is None:
+            problems.append("DAYUAN_TOKEN_SECRET is not set (tokens must survive a restart)")
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
