@@ -69,6 +69,42 @@ def gateway(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def rules_run(args: argparse.Namespace, settings: Settings) -> int:
+    """The rule engine as a process of its own, for deployments where gateways only store.
+
+    It subscribes without a share group to its partition of compounds, so every message
+    of a device reaches this one engine (exact windows and counts); storing gateways
+    run with DAYUAN_RULES_ENABLED=false beside it.
+    """
+    if settings.mqtt_url is None:
+        raise RuntimeError("set DAYUAN_MQTT_URL")
+    mqtt = _services.endpoint(settings, settings.mqtt_url)
+    url = _database_url(settings)
+    stop = stop_on_signals()
+    _services.upgrade(url, settings.storage)
+    settings = settings.model_copy(update={"rules_enabled": True})
+    with ExitStack() as stack:
+        db = stack.enter_context(_services.pool(url))
+        engine = stack.enter_context(_services.rule_engine(settings, db))
+        if engine is None:  # pragma: no cover - rules_enabled was forced on above
+            raise RuntimeError("the rule engine did not start")
+        reload_on_sighup(engine)
+        stack.enter_context(
+            _services.gateway(
+                settings,
+                db,
+                mqtt,
+                engine=engine,
+                sink=_services.EvaluateOnly(),
+                client_id=f"dayuan-rules-{settings.gateway_id}",
+                share=False,
+            )
+        )
+        settle_heap()
+        stop.wait()
+    return 0
+
+
 def reload_on_sighup(engine: rules.Engine) -> None:
     """`kill -HUP` reloads the rule file without a restart (an invalid file is refused)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,9 +14,9 @@ from psycopg_pool import ConnectionPool
 
 import ingest
 import rules
-from dayuan.settings import Settings, parse_mqtt_url
-from domain import Clock, SystemClock
-from gateway import Batching, DeviceDirectory, Gateway, KnownDevice, Limits, MqttOptions
+from dayuan.settings import Settings, compound_list, parse_mqtt_url
+from domain import Clock, DeadLetter, Message, SystemClock, subscriptions
+from gateway import Batching, DeviceDirectory, Gateway, KnownDevice, Limits, MqttOptions, Sink
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,12 @@ def gateway(
     *,
     clock: Clock | None = None,
     engine: rules.Engine | None = None,
+    sink: Sink | None = None,
+    client_id: str | None = None,
+    share: bool = True,
 ) -> Iterator[Gateway]:
+    """A gateway process's core. With `sink` (and usually `share=False`) it is the
+    rule engine's own consumer instead: same intake, no storage."""
     with db.connection() as conn:
         mode = ingest.current_mode(conn)
         classes = ingest.data_classes(conn)
@@ -113,16 +118,17 @@ def gateway(
 
     retention = {c.name: c.retention for c in classes.values()}
     gw = Gateway(
-        sink=ingest.Writer(db, mode=mode, classes=classes),
+        sink=sink or ingest.Writer(db, mode=mode, classes=classes),
         directory=DeviceDirectory(load, refresh_s=settings.registry_refresh_s),
         mqtt_options=MqttOptions(
             host=mqtt.host,
             port=mqtt.port,
             username=mqtt.username,
             password=mqtt.password,
-            client_id=f"dayuan-{settings.gateway_id}",
+            client_id=client_id or f"dayuan-{settings.gateway_id}",
             protocol=5 if mqtt.protocol == 5 else 4,
-            share_group=(settings.share_group or None) if mqtt.protocol == 5 else None,
+            share_group=(settings.share_group or None) if mqtt.protocol == 5 and share else None,
+            topics=subscriptions(compound_list(settings)),
             session_expiry_s=settings.session_expiry_s,
             receive_maximum=settings.receive_maximum,
             tls_ca=str(settings.mqtt_tls_ca) if settings.mqtt_tls_ca else None,
@@ -142,6 +148,14 @@ def gateway(
     )
     with gw:
         yield gw
+
+
+class EvaluateOnly:
+    """The sink of a rules-only consumer: storing (and dead-lettering) is the storing
+    gateways' job; acknowledging once the batch was handed to the engine is enough."""
+
+    def write(self, messages: Sequence[Message], dead_letters: Sequence[DeadLetter]) -> None:
+        return None
 
 
 @contextlib.contextmanager

@@ -102,7 +102,11 @@ def _register_packages(
     from simulators import cli as simulators_cli
 
     simulators_cli.register(sub)
-    rules_cli.register(sub)
+    group = rules_cli.register(sub)
+    run = group.add_parser(
+        "run", help="a rules-only consumer: every message of its compounds (DAYUAN_COMPOUNDS)"
+    )
+    run.set_defaults(func=_lazy("dayuan._commands", "rules_run"))
     rules_cli.add_bench_parser(bench)
 
 

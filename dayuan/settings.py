@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     mqtt_tls_ca: Path | None = None  # CA file: connect with TLS (use an mqtts:// URL)
     gateway_id: str = "gateway-1"  # MQTT client id suffix; stable per gateway process
     share_group: str = "dayuan"  # shared-subscription group; empty: plain subscription
+    # Comma-separated compound ids this process subscribes to (a partition); empty: all.
+    compounds: str = ""
     device_secret: SecretStr = SecretStr(DEV_DEVICE_SECRET)
     backend_username: str = "dayuan-backend"
     backend_password: SecretStr = SecretStr(DEV_BACKEND_PASSWORD)
@@ -73,6 +75,10 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("refusing to start in production: " + "; ".join(problems))
         return self
+
+
+def compound_list(settings: Settings) -> tuple[str, ...]:
+    return tuple(c.strip() for c in settings.compounds.split(",") if c.strip())
 
 
 def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None, bool]:

@@ -70,6 +70,7 @@ from domain._topic import (
     cmd_topic,
     is_identifier,
     is_outbound,
+    subscriptions,
 )
 
 __all__ = [
@@ -141,5 +142,6 @@ __all__ = [
     "device_password",
     "is_identifier",
     "is_outbound",
+    "subscriptions",
     "schema_for",
 ]

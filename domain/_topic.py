@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -76,6 +77,16 @@ class Topic:
 SUBSCRIPTION = f"{PREFIX}/#"
 # Topics the backend itself publishes under the namespace; the gateway passes them by.
 BACKEND_NAMESPACES = frozenset({"cases"})
+
+
+def subscriptions(compounds: Sequence[str] = ()) -> tuple[str, ...]:
+    """The topic filters for every compound, or for the named ones only (a partition)."""
+    if not compounds:
+        return (SUBSCRIPTION,)
+    for compound in compounds:
+        if not is_identifier(compound):
+            raise InvalidTopic(compound, f"compound must match {IDENTIFIER.pattern}")
+    return tuple(f"{PREFIX}/{compound}/#" for compound in compounds)
 
 
 def is_outbound(topic: str) -> bool:

@@ -44,6 +44,9 @@ class MqttOptions:
     # Shared-subscription group; None subscribes plainly (one gateway, or a broker
     # without $share).
     share_group: str | None = "dayuan"
+    # What to subscribe to: the whole namespace, or a partition of compounds
+    # (`domain.subscriptions`), so that one process sees every message of its compounds.
+    topics: tuple[str, ...] = (SUBSCRIPTION,)
     keepalive_s: int = 30
     # How long the broker keeps the session (and queues for it) while the gateway is
     # away: an hour covers a restart, a deploy and a long database migration.
@@ -141,16 +144,15 @@ class Gateway:
         if rc.is_failure:
             log.error("broker refused the connection: %s", rc)
             return
-        topic = SUBSCRIPTION
-        if self._options.share_group:
-            topic = f"$share/{self._options.share_group}/{topic}"
-        client.subscribe(topic, qos=1)
+        group = self._options.share_group
+        topics = [f"$share/{group}/{t}" if group else t for t in self._options.topics]
+        client.subscribe([(t, 1) for t in topics])
         log.info(
             "connected to %s:%d (session present: %s), subscribing to %s",
             self._options.host,
             self._options.port,
             flags.session_present,
-            topic,
+            ", ".join(topics),
         )
 
     def _on_subscribe(

@@ -39,7 +39,9 @@ def _instant(text: str) -> datetime:
     return value
 
 
-def register(subparsers: SubParsers) -> None:
+def register(subparsers: SubParsers) -> SubParsers:
+    """Add `rules replay` and `rules check`; return the `rules` group for the entry
+    point to add the commands that need its wiring (`rules run`)."""
     rules = subparsers.add_parser("rules", help="the rule engine").add_subparsers(required=True)
     rep = rules.add_parser("replay", help="re-evaluate stored history; raises nothing")
     rep.add_argument("--from", dest="start", type=_instant, required=True, metavar="T1")
@@ -51,6 +53,7 @@ def register(subparsers: SubParsers) -> None:
     check = rules.add_parser("check", help="validate a rule file")
     check.add_argument("file", type=Path, nargs="?")
     check.set_defaults(func=check_command)
+    return rules
 
 
 def add_bench_parser(bench_subparsers: SubParsers) -> None:
