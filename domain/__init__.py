@@ -142,6 +142,6 @@ __all__ = [
     "device_password",
     "is_identifier",
     "is_outbound",
-    "subscriptions",
     "schema_for",
+    "subscriptions",
 ]
