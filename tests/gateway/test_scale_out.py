@@ -47,6 +47,7 @@ def test_two_gateways_split_the_load_and_store_each_message_once(
             )
         assert wait_for(conn, "SELECT count(*) FROM telemetry", N) == N
         assert wait_for(conn, "SELECT max(count) FROM alarms", 10) == 10
+        assert wait_for(conn, "SELECT count(*) FROM events WHERE type = 'sos'", 10) == 10
         stored_a, stored_b = a.metrics.stored_messages, b.metrics.stored_messages
     assert stored_a > 0
     assert stored_b > 0  # the broker split the load between the two
