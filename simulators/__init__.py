@@ -16,7 +16,7 @@ from simulators._errors import BrokerError, CompoundFileError, ScenarioError, Si
 from simulators._files import read_compound_file, write_compound_file
 from simulators._generate import CompoundSize, Place, Shares, generate_compound
 from simulators._manifest import DeviceRecord, Manifest, read_manifest
-from simulators._mqtt import MqttTarget
+from simulators._mqtt import MqttTarget, Transport, TransportStats
 from simulators._run import SimulationReport, run_simulation
 from simulators._scenario import Scenario, load_scenario, parse_duration, parse_scenario
 from simulators._solar import SunTimes, solar_elevation, sun_times
@@ -43,6 +43,8 @@ __all__ = [
     "SimulationReport",
     "SimulatorError",
     "SunTimes",
+    "Transport",
+    "TransportStats",
     "generate_compound",
     "load_scenario",
     "parse_duration",

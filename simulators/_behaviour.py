@@ -56,9 +56,6 @@ class Agenda:
         self._heap: list[tuple[datetime, int, Reading | Action]] = []
         self._counter = 0
 
-    def __len__(self) -> int:
-        return len(self._heap)
-
     def push(self, at: datetime, item: Reading | Action) -> None:
         self._counter += 1
         heapq.heappush(self._heap, (at, self._counter, item))
@@ -145,9 +142,6 @@ class LocalClock:
         """`hours` after local midnight of `day` (may exceed 24), in aware UTC."""
         midnight = datetime.combine(day, time(0), tzinfo=self.zone)
         return (midnight + timedelta(hours=hours)).astimezone(UTC)
-
-    def next_midnight(self, now: datetime) -> datetime:
-        return self.at(self.date(now) + timedelta(days=1), 0.0)
 
     def is_weekend(self, day: dt.date) -> bool:
         return day.weekday() >= 5

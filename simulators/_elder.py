@@ -188,6 +188,10 @@ class ElderState(Behaviour):
         self.since = now
         period = timedelta(seconds=model.device.heartbeat())
         self.agenda.every(self.phase(now, period), period, self._heartbeat)
+        self.begin(now)
+
+    def begin(self, now: datetime) -> None:
+        """What a kind of care device starts doing at `now`, beyond its heartbeat."""
 
     def _drain(self, now: datetime) -> None:
         hours = (now - self.since).total_seconds() / 3600
@@ -213,17 +217,8 @@ class ElderState(Behaviour):
 class PendantState(ElderState):
     OPS: ClassVar[frozenset[str]] = ElderState.OPS | {"sos"}
 
-    def __init__(
-        self,
-        model: ElderModel,
-        rng: random.Random,
-        now: datetime,
-        rhythm: FlatRhythm,
-        *,
-        spontaneous: bool,
-    ) -> None:
-        super().__init__(model, rng, now, rhythm, spontaneous=spontaneous)
-        if spontaneous:
+    def begin(self, now: datetime) -> None:
+        if self.spontaneous:
             self.agenda.push(self.exp_after(now, SOS_PER_DAY), self._press)
 
     def _press(self, now: datetime) -> list[Reading]:
@@ -242,17 +237,8 @@ class FallDetectorState(ElderState):
     OPS: ClassVar[frozenset[str]] = frozenset({"fall"})
     has_battery: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        model: ElderModel,
-        rng: random.Random,
-        now: datetime,
-        rhythm: FlatRhythm,
-        *,
-        spontaneous: bool,
-    ) -> None:
-        super().__init__(model, rng, now, rhythm, spontaneous=spontaneous)
-        if spontaneous:
+    def begin(self, now: datetime) -> None:
+        if self.spontaneous:
             self.agenda.push(self.exp_after(now, FALLS_PER_DAY), self._fall)
 
     def values(self, now: datetime) -> dict[str, Any]:
@@ -279,17 +265,8 @@ class FallDetectorState(ElderState):
 class DoorSensorState(ElderState):
     """The flat's front door: open and closed as the resident leaves and comes back."""
 
-    def __init__(
-        self,
-        model: ElderModel,
-        rng: random.Random,
-        now: datetime,
-        rhythm: FlatRhythm,
-        *,
-        spontaneous: bool,
-    ) -> None:
-        super().__init__(model, rng, now, rhythm, spontaneous=spontaneous)
-        self._schedule_day(now, model.clock.date(now))
+    def begin(self, now: datetime) -> None:
+        self._schedule_day(now, self.model.clock.date(now))
 
     def _schedule_day(self, now: datetime, day: date) -> None:
         for leave, back in self.rhythm.plan(day).outings:
@@ -316,17 +293,8 @@ class MotionSensorState(ElderState):
 
     OPS: ClassVar[frozenset[str]] = ElderState.OPS | {"inactivity"}
 
-    def __init__(
-        self,
-        model: ElderModel,
-        rng: random.Random,
-        now: datetime,
-        rhythm: FlatRhythm,
-        *,
-        spontaneous: bool,
-    ) -> None:
-        super().__init__(model, rng, now, rhythm, spontaneous=spontaneous)
-        extra = SECOND_RESIDENT_MOTION * min(1, max(0, model.residents - 1))
+    def begin(self, now: datetime) -> None:
+        extra = SECOND_RESIDENT_MOTION * min(1, max(0, self.model.residents - 1))
         self.scale = 1.0 + extra
         self.peak = max(MOTION_PER_HOUR.values()) * self.scale * 24  # candidates a day
         self.agenda.push(self.exp_after(now, self.peak), self._candidate)
@@ -354,16 +322,7 @@ class WearableState(ElderState):
 
     OPS: ClassVar[frozenset[str]] = ElderState.OPS | {"vitals"}
 
-    def __init__(
-        self,
-        model: ElderModel,
-        rng: random.Random,
-        now: datetime,
-        rhythm: FlatRhythm,
-        *,
-        spontaneous: bool,
-    ) -> None:
-        super().__init__(model, rng, now, rhythm, spontaneous=spontaneous)
+    def begin(self, now: datetime) -> None:
         self.override: tuple[float | None, float | None, datetime] = (None, None, now)
 
     def _drain(self, now: datetime) -> None:
@@ -412,8 +371,3 @@ FLAT_DEVICE_FOR = {
     "inactivity": "motion_sensor",
     "vitals": "wearable",
 }
-
-
-def ops_of(model: str) -> frozenset[str]:
-    """The scenario operations a care device of this model understands."""
-    return _STATES.get(model, ElderState).OPS

@@ -14,6 +14,7 @@ import heapq
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfoNotFoundError
 
 import domain
 from domain import Kind
@@ -144,7 +145,12 @@ class _Fleet:
         self.seed = seed
         self.spontaneous = spontaneous
         self.seq_start = seq_start
-        self.clock = LocalClock.of(compound.timezone)
+        try:
+            self.clock = LocalClock.of(compound.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"compound {compound.id}: unknown timezone {compound.timezone!r}"
+            ) from exc
         self.people = tuple(r.ref for h in compound.households for r in h.residents)
         self.by_unit: dict[str, list[str]] = {}
         for household in compound.households:

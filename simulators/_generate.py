@@ -18,6 +18,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import domain
 from domain import HouseholdTag, Kind, PartyKind, StaffRole
@@ -97,6 +98,14 @@ class Place:
     timezone: str = "Asia/Shanghai"
     as_of_year: int = 2025  # birth years are drawn against it; fixed so a seed stays a seed
     built: int = 1992  # "old" means built before ~2004
+
+    def __post_init__(self) -> None:
+        if not (-90 <= self.lat <= 90 and -180 <= self.lon <= 180):
+            raise ValueError(f"({self.lat}, {self.lon}) is not a place on Earth")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {self.timezone!r}") from exc
 
 
 # The plan, in metres.

@@ -14,16 +14,20 @@ Format `dayuan.simulator-manifest/1`, JSON lines, one object per line with a `re
      "wall_seconds": ..., "simulated_start": ..., "simulated_end": ...}
 
 A device's seqs form one range (a seq is used only by a message really sent), so
-`seqs` is usually `[[seq_start, last]]`; everything in it should be in the data
-tables exactly once, except the `status_seqs` (retained status messages) and the
-seqs of specials whose `expect` says otherwise. `expect` is one of:
+`seqs` is usually `[[seq_start, last]]`; every seq in it should be stored exactly
+once: telemetry (never with empty `values`, so each leaves at least one row) and
+events in the data tables, `status_seqs` wherever the gateway keeps status (Dayuan's
+ingest: as events of type "status"), except the seqs of specials whose `expect`
+says otherwise. Malformed payloads and wills carry no seq. `expect` is one of:
 
     data            lands in the data tables (out_of_order, late_batch, backfill)
     duplicate       a second copy of a seq already sent: lands once, not twice
     dead_letter     malformed on purpose: lands in the dead-letter table, never in data;
                     `payload` holds it (UTF-8, or base64 when `encoding` says so) and
                     `marker` the unique text inside it
-    gateway_policy  clock_skew: lands or is refused by the gateway's skew limit (`skew_s`)
+    gateway_policy  clock_skew: lands or is refused by the gateway's skew limit (`skew_s`);
+                    a skew that is a multiple of the heartbeat makes ts coincide with the
+                    device's later ones, and storage keyed by (device, ts) keeps only one
     status          a will (`{"online": false}`, ts of its connect, no seq) published by
                     the broker (realistic mode) or on the device's behalf (fleet mode)
 """
@@ -222,7 +226,8 @@ class Manifest:
     summary: dict[str, Any] | None  # None: the run did not finish writing
 
     def expected_data(self, device: str) -> set[int]:
-        """Seqs of `device` that belong in the data tables (not status, not dead letters)."""
+        """Seqs of `device`'s telemetry and events that must be stored: all of its seqs but
+        the status messages and those a gateway may refuse for clock skew."""
         record = self.devices[device]
         seqs = record.seq_set() - set(record.status_seqs)
         for special in self.specials:

@@ -293,18 +293,6 @@ ScheduleEntry = Annotated[
     | Silent,
     Field(discriminator="type"),
 ]
-TRANSPORT_OPS = frozenset(
-    {
-        "malformed",
-        "duplicate",
-        "out_of_order",
-        "late_batch",
-        "clock_skew",
-        "disconnect",
-        "outage",
-        "silent",
-    }
-)
 
 
 class Scenario(BaseModel):

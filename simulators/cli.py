@@ -1,9 +1,12 @@
 """The simulators' command line: `dayuan compound generate` and `dayuan simulate`.
 
-This is an entry point, so it is where settings enter: the broker URL (--mqtt-url,
-else the environment's DAYUAN_MQTT_URL, else mqtt://127.0.0.1:1883), the device
-secret for realistic mode (DAYUAN_DEVICE_SECRET), and the wall clock for the
-default start. Everything below receives them as arguments.
+`register` adds both to the `dayuan` parser; every command is `func(args, settings)`
+returning an exit code. This is an entry point, so it is where configuration enters:
+the broker URL (--mqtt-url, else `settings.mqtt_url`, i.e. DAYUAN_MQTT_URL, else
+mqtt://127.0.0.1:1883), the device secret of realistic mode (`settings.device_secret`,
+i.e. DAYUAN_DEVICE_SECRET), and the wall clock for the default start. Called without
+settings (another CLI), the two DAYUAN_ variables are read from the environment.
+Nothing is imported from `dayuan`: `settings` is anything with those two attributes.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from simulators._errors import SimulatorError
@@ -32,6 +35,18 @@ DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 MQTT_URL_ENV = "DAYUAN_MQTT_URL"
 DEVICE_SECRET_ENV = "DAYUAN_DEVICE_SECRET"  # noqa: S105 - the variable name, not a secret
 OPEN_ENDED_LOOKBACK = timedelta(days=1)  # an accelerated run without --duration starts a day back
+
+
+class _Secret(Protocol):
+    def get_secret_value(self) -> str: ...
+
+
+class _Settings(Protocol):
+    @property
+    def mqtt_url(self) -> str | None: ...
+
+    @property
+    def device_secret(self) -> _Secret: ...
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -82,7 +97,7 @@ def _generate_parser(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=_generate)
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _generate(args: argparse.Namespace, settings: _Settings | None = None) -> int:
     try:
         size = CompoundSize(**{f.name: getattr(args, f.name) for f in fields(CompoundSize)})
         shares = Shares(**_shares(args.share))
@@ -157,9 +172,9 @@ def _simulate_parser(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=_simulate)
 
 
-def _simulate(args: argparse.Namespace) -> int:
+def _simulate(args: argparse.Namespace, settings: _Settings | None = None) -> int:
     try:
-        options = _simulate_options(args)
+        options = _simulate_options(args, settings)
         report = _run_until_interrupted(options)
     except (ValueError, SimulatorError) as exc:
         return _fail(str(exc), code=1 if isinstance(exc, SimulatorError) else 2)
@@ -167,13 +182,16 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0 if report.errors == 0 else 1
 
 
-def _simulate_options(args: argparse.Namespace) -> dict[str, Any]:
+def _simulate_options(args: argparse.Namespace, settings: _Settings | None) -> dict[str, Any]:
     duration = _duration(args.duration)
     rate = _rate(args.rate)
-    target = mqtt_target(
-        args.mqtt_url or os.environ.get(MQTT_URL_ENV) or DEFAULT_MQTT_URL,
-        device_secret=os.environ.get(DEVICE_SECRET_ENV),
-    )
+    url: str | None
+    secret: str | None
+    if settings is not None:
+        url, secret = settings.mqtt_url, settings.device_secret.get_secret_value()
+    else:
+        url, secret = os.environ.get(MQTT_URL_ENV), os.environ.get(DEVICE_SECRET_ENV)
+    target = mqtt_target(args.mqtt_url or url or DEFAULT_MQTT_URL, device_secret=secret)
     if args.mode == "realistic" and target.device_secret is None:
         print(
             f"dayuan: {DEVICE_SECRET_ENV} is not set: devices connect without passwords",

@@ -1,5 +1,5 @@
-"""Fixtures of the simulator tests: small compounds, a seeded day, a fake wall clock,
-and a real Mosquitto for the one integration test."""
+"""Fixtures of the simulator tests: small compounds, a seeded day, a fake wall clock and
+transport, and a private Mosquitto (plain, anonymous) for the one integration test."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ import pytest
 
 import domain
 from simulators import CompoundSize, Publish, Simulation, generate_compound
-from simulators._device import Item
-from simulators._mqtt import Transport, TransportStats
+from tests.simulators.fakes import FakeClock, FakeTransport
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 # Four buildings of two stairwells: small enough for a day in a second, big enough to have
@@ -44,50 +43,6 @@ def small_day(small: domain.CompoundFile) -> list[Publish]:
     return [i for i in simulation.run(MIDNIGHT + timedelta(days=1)) if isinstance(i, Publish)]
 
 
-class FakeClock:
-    """A monotonic wall clock that only moves when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class FakeTransport(Transport):
-    """Records what it is given; waiting advances the fake clock instead of sleeping."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.sent: list[Item] = []
-        self.waits: list[float] = []
-        self.stats = TransportStats()
-        self.closed = False
-
-    def start(self, items: list[Item]) -> None:
-        for item in items:
-            self.send(item)
-
-    def send(self, item: Item) -> None:
-        self.sent.append(item)
-        if isinstance(item, Publish):
-            self.stats.published += 1
-            self.stats.acknowledged += 1
-
-    def service(self, timeout: float) -> None:
-        self.waits.append(timeout)
-        self.clock.now += timeout
-
-    def outstanding(self) -> int:
-        return 0
-
-    def drain(self, timeout: float) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.closed = True
-
-
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()
@@ -109,7 +64,7 @@ def _free_port() -> int:
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A private Mosquitto on a free port, stopped at the end of the session."""
     if not MOSQUITTO.exists() and shutil.which("mosquitto") is None:
-        pytest.skip("mosquitto is not installed")
+        pytest.fail("mosquitto is not installed (.ci/run installs it)")
     executable = str(MOSQUITTO) if MOSQUITTO.exists() else "mosquitto"
     port = _free_port()
     directory = tmp_path_factory.mktemp("mosquitto")

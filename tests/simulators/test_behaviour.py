@@ -48,6 +48,17 @@ def test_every_payload_validates_against_the_contract(small_day: list[Publish]) 
     }
 
 
+def test_every_seq_leaves_a_row_in_storage(small_day: list[Publish]) -> None:
+    """Storage keeps telemetry as (device, key, ts) rows: no empty values, no shared ts."""
+    stamps: set[tuple[str, str]] = set()
+    for item in small_day:
+        if item.channel is Channel.TELEMETRY:
+            body = orjson.loads(item.payload)
+            assert body["values"], item.payload
+            assert (item.device, str(body["ts"])) not in stamps
+            stamps.add((item.device, str(body["ts"])))
+
+
 def test_seqs_are_per_device_and_unbroken(small_day: list[Publish]) -> None:
     seqs: dict[str, list[int]] = {}
     for item in small_day:

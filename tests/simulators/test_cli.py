@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from simulators import read_compound_file
-from simulators.cli import _rate, _start, mqtt_target, register
+from simulators.cli import _rate, _simulate_options, _start, mqtt_target, register
 
 
 def _main(*argv: str) -> int:
@@ -113,3 +113,32 @@ def test_default_start_keeps_timestamps_out_of_the_future() -> None:
     assert explicit == datetime(2024, 5, 5, 23, 0, tzinfo=UTC)
     with pytest.raises(ValueError, match="offset"):
         _start("2024-05-06T07:00:00", speed=60.0, rate=None, duration=None)
+
+
+class _Secret:
+    def get_secret_value(self) -> str:
+        return "s3cret"
+
+
+class _Settings:
+    mqtt_url = "mqtt://fleet:pw@broker.example:1999"
+    device_secret = _Secret()
+
+
+def test_simulate_takes_the_broker_from_settings(tmp_path: Path) -> None:
+    compound = tmp_path / "c.json"
+    assert _main("compound", "generate", "--out", str(compound), "--buildings", "1") == 0
+    parser = argparse.ArgumentParser(prog="dayuan")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["simulate", "--compound", str(compound), "--duration", "1h"])
+    options = _simulate_options(args, _Settings())
+    target = options["target"]
+    assert (target.host, target.port, target.username, target.password) == (
+        "broker.example",
+        1999,
+        "fleet",
+        "pw",
+    )
+    assert target.device_secret == "s3cret"
+    args = parser.parse_args(["simulate", "--compound", str(compound), "--mqtt-url", "mqtt://x:1"])
+    assert _simulate_options(args, _Settings())["target"].host == "x"  # the flag wins

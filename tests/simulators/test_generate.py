@@ -14,6 +14,7 @@ from domain import HouseholdTag, Kind, PartyKind, StaffRole
 from simulators import (
     CompoundFileError,
     CompoundSize,
+    Place,
     Shares,
     generate_compound,
     read_compound_file,
@@ -174,3 +175,10 @@ def test_bad_sizes_are_refused() -> None:
         CompoundSize(buildings=0)
     with pytest.raises(ValueError, match="share"):
         Shares(vacant=1.5)
+
+
+def test_a_place_must_exist() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        Place(timezone="Mars/Olympus_Mons")
+    with pytest.raises(ValueError, match="Earth"):
+        Place(lat=95.0)

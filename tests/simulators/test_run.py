@@ -5,36 +5,47 @@ from __future__ import annotations
 import io
 import math
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import FakeClock, FakeTransport  # type: ignore[import-not-found]
 
 import domain
-from simulators import MqttTarget, Publish, read_manifest, run_simulation
+from simulators import MqttTarget, Publish, SimulationReport, read_manifest, run_simulation
 from simulators._progress import Progress
 from simulators._run import Pacer
+from tests.simulators.fakes import FakeClock, FakeTransport
 
 TARGET = MqttTarget("127.0.0.1", 1)  # never dialled: the transport is a fake
+Run = Callable[..., SimulationReport]
 
 
-def test_accelerated_time_is_paced_by_the_wall(
+@pytest.fixture
+def run(
     small: domain.CompoundFile,
     midnight: datetime,
     fake_clock: FakeClock,
     fake_transport: FakeTransport,
-) -> None:
-    report = run_simulation(
-        small,
-        target=TARGET,
-        start=midnight,
-        speed=60.0,
-        duration=timedelta(hours=1),
-        transport=fake_transport,
-        monotonic=fake_clock,
-        seq_start=0,
-    )
+) -> Run:
+    """`run_simulation` of the small compound from midnight, on the fakes."""
+
+    def go(**options: Any) -> SimulationReport:
+        return run_simulation(
+            small,
+            target=TARGET,
+            start=midnight,
+            transport=fake_transport,
+            monotonic=fake_clock,
+            **options,
+        )
+
+    return go
+
+
+def test_accelerated_time_is_paced_by_the_wall(run: Run, fake_transport: FakeTransport) -> None:
+    report = run(speed=60.0, duration=timedelta(hours=1), seq_start=0)
     assert report.wall_seconds == pytest.approx(60.0, abs=0.25)  # an hour at 60x
     assert report.simulated_span == timedelta(hours=1)
     assert all(w <= 0.2 for w in fake_transport.waits)  # never deaf to `stop` for long
@@ -46,75 +57,34 @@ def test_accelerated_time_is_paced_by_the_wall(
 
 
 def test_device_timestamps_follow_simulated_time(
-    small: domain.CompoundFile,
-    midnight: datetime,
-    fake_clock: FakeClock,
-    fake_transport: FakeTransport,
+    run: Run, midnight: datetime, fake_transport: FakeTransport
 ) -> None:
-    run_simulation(
-        small,
-        target=TARGET,
-        start=midnight,
-        speed=3600.0,
-        duration=timedelta(hours=2),
-        transport=fake_transport,
-        monotonic=fake_clock,
-    )
-    last = [
+    run(speed=3600.0, duration=timedelta(hours=2))
+    lights = [
         i
         for i in fake_transport.sent
         if isinstance(i, Publish)
         and i.device.endswith("L-001")
         and i.channel is domain.Channel.TELEMETRY
-    ][-1]
-    (body,) = domain.decode(domain.Topic.parse(last.topic), last.payload)
+    ]
+    (body,) = domain.decode(domain.Topic.parse(lights[-1].topic), lights[-1].payload)
     assert isinstance(body, domain.LightTelemetry)
     assert midnight + timedelta(hours=1, minutes=54) < body.ts <= midnight + timedelta(hours=2)
 
 
-def test_a_rate_limits_messages_per_second(
-    small: domain.CompoundFile,
-    midnight: datetime,
-    fake_clock: FakeClock,
-    fake_transport: FakeTransport,
-) -> None:
-    report = run_simulation(
-        small,
-        target=TARGET,
-        start=midnight,
-        rate=500.0,
-        duration=timedelta(hours=1),
-        transport=fake_transport,
-        monotonic=fake_clock,
-    )
+def test_a_rate_limits_messages_per_second(run: Run) -> None:
+    report = run(rate=500.0, duration=timedelta(hours=1))
     assert report.wall_seconds == pytest.approx(report.messages / 500.0, rel=0.05)
 
 
-def test_flat_out_never_waits(
-    small: domain.CompoundFile,
-    midnight: datetime,
-    fake_clock: FakeClock,
-    fake_transport: FakeTransport,
-) -> None:
-    report = run_simulation(
-        small,
-        target=TARGET,
-        start=midnight,
-        rate=math.inf,
-        duration=timedelta(hours=6),
-        transport=fake_transport,
-        monotonic=fake_clock,
-    )
+def test_flat_out_never_waits(run: Run) -> None:
+    report = run(rate=math.inf, duration=timedelta(hours=6))
     assert report.wall_seconds == 0.0
     assert report.messages > 1000
 
 
 def test_stop_ends_the_run_cleanly(
-    small: domain.CompoundFile,
-    midnight: datetime,
-    fake_clock: FakeClock,
-    fake_transport: FakeTransport,
-    tmp_path: Path,
+    run: Run, fake_clock: FakeClock, fake_transport: FakeTransport, tmp_path: Path
 ) -> None:
     stop = threading.Event()
     original = fake_transport.service
@@ -125,16 +95,7 @@ def test_stop_ends_the_run_cleanly(
             stop.set()
 
     fake_transport.service = service  # type: ignore[method-assign]
-    report = run_simulation(
-        small,
-        target=TARGET,
-        start=midnight,
-        speed=60.0,
-        stop=stop,
-        transport=fake_transport,
-        monotonic=fake_clock,
-        manifest=tmp_path / "m.jsonl",
-    )
+    report = run(speed=60.0, stop=stop, manifest=tmp_path / "m.jsonl")
     assert report.stopped
     assert timedelta(minutes=29) < report.simulated_span < timedelta(minutes=31)
     manifest = read_manifest(tmp_path / "m.jsonl")

@@ -1,0 +1,88 @@
+"""The cases package's exceptions, one tree, each carrying the data a caller needs.
+
+CasesError
+├── CaseNotFound          no case has this id (case_id)
+├── IllegalTransition     the action is not allowed in the case's state (case_id, state, action)
+├── VersionConflict       the case moved on since the caller read it (case_id, expected, actual)
+├── DuplicateOpenCase     another open case already carries this fingerprint (fingerprint, case_id)
+├── InvalidRequest        a value the workflow refuses (field, reason)
+├── AccessDenied          a role may not read personal data (actor, role, what)
+├── PolicyFileError       a routing/SLA file cannot be read or is invalid (path, detail)
+├── RegistryLoadError     a compound file does not fit the registry (compound, detail)
+└── CaseStoreError        the database failed (psycopg's error is the __cause__)
+"""
+
+from __future__ import annotations
+
+
+class CasesError(Exception):
+    """Base of every error raised by `cases`."""
+
+
+class CaseNotFound(CasesError):
+    def __init__(self, case_id: int) -> None:
+        super().__init__(f"case {case_id} does not exist")
+        self.case_id = case_id
+
+
+class IllegalTransition(CasesError):
+    def __init__(self, case_id: int, state: str, action: str) -> None:
+        super().__init__(f"case {case_id} is {state}: {action} is not allowed in that state")
+        self.case_id = case_id
+        self.state = state
+        self.action = action
+
+
+class VersionConflict(CasesError):
+    """Optimistic concurrency: someone else acted on the case first."""
+
+    def __init__(self, case_id: int, expected: int, actual: int) -> None:
+        super().__init__(
+            f"case {case_id} is at version {actual}, not {expected}: "
+            "it changed since it was read; reload it and try again"
+        )
+        self.case_id = case_id
+        self.expected = expected
+        self.actual = actual
+
+
+class DuplicateOpenCase(CasesError):
+    def __init__(self, fingerprint: str, case_id: int) -> None:
+        super().__init__(
+            f"case {case_id} cannot be reopened: another open case carries {fingerprint!r}"
+        )
+        self.fingerprint = fingerprint
+        self.case_id = case_id
+
+
+class InvalidRequest(CasesError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class AccessDenied(CasesError):
+    def __init__(self, actor: str, role: str, what: str) -> None:
+        super().__init__(f"{actor} ({role}) may not read {what}")
+        self.actor = actor
+        self.role = role
+        self.what = what
+
+
+class PolicyFileError(CasesError):
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.path = path
+        self.detail = detail
+
+
+class RegistryLoadError(CasesError):
+    def __init__(self, compound: str, detail: str) -> None:
+        super().__init__(f"compound {compound!r}: {detail}")
+        self.compound = compound
+        self.detail = detail
+
+
+class CaseStoreError(CasesError):
+    """The database refused or failed; the psycopg error is chained as `__cause__`."""

@@ -1,0 +1,152 @@
+"""Evaluation (考核): KPIs per party, grid, category or compound, and per period.
+
+The population is the cases *received* in [since, until) (by `opened_at`), with
+their outcome as it stands when asked. For a group G of those cases:
+
+    received          = |G|
+    due               = |{c in G : c not cancelled}|                  (应结案)
+    closed            = |{c in G : c.state = closed}|                 (结案)
+    closed_on_time    = |{c in G : closed and c.resolved_at <= c.resolve_due}|  (按期结案)
+    closure_rate      = closed / due                                  (结案率)
+    on_time_rate      = closed_on_time / due                          (按期结案率)
+    ack_mean_s        = mean(acknowledged_at - opened_at) over due cases acknowledged
+    ack_p90_s         = percentile_cont(0.9) of the same durations (linear interpolation)
+    resolve_mean_s    = mean(resolved_at - opened_at) over due cases resolved or closed
+    resolve_p90_s     = percentile_cont(0.9) of the same durations
+    escalations       = sum of escalation records over due cases
+    rated             = |{c in G : due and rated}|
+    satisfaction_mean = mean(rating) over rated cases (1-5)
+    satisfied_rate    = |{rated c : rating >= 4}| / rated                 (满意率)
+
+`acknowledged_at` is the first acknowledgement; `resolved_at` the latest resolution
+(a reopened case's clock runs on); `resolve_due` is the SLA promise made at intake and
+never moves, so a reopened case resolved after it is late. `opened_at` is the alarm's
+own time for alarm-opened cases. A rate whose denominator is 0 is None.
+
+Per party, a case counts once for every party it was dispatched to (an elder's alarm
+counts for the care centre and for the grid team), so party rows do not add up to the
+compound's. A grid team's key is `grid_team:<grid>`.
+
+Computed by a query over the `case_facts` view in both storage modes. A TimescaleDB
+continuous aggregate would be wrong here: a case keeps changing for days after the
+bucket it was opened in, so old buckets would serve stale closure and satisfaction
+figures until refreshed, and p90 and the join with assignments are not supported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+import psycopg
+
+from cases._db import Conn
+from cases._errors import CaseStoreError, InvalidRequest
+
+Period = Literal["day", "week", "month", "quarter", "year"]
+
+
+class KpiDimension(StrEnum):
+    PARTY = "party"
+    GRID = "grid"
+    CATEGORY = "category"
+    COMPOUND = "compound"
+
+
+_KEYS = {
+    KpiDimension.PARTY: "coalesce(a.party_id, a.party_kind || ':' || coalesce(a.grid_id, '-'))",
+    KpiDimension.GRID: "coalesce(f.grid_id, '-')",
+    KpiDimension.CATEGORY: "f.category",
+    KpiDimension.COMPOUND: "f.compound_id",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Kpi:
+    key: str
+    period: datetime | None  # the bucket's start, or None when not bucketed
+    received: int
+    due: int
+    closed: int
+    closed_on_time: int
+    closure_rate: float | None
+    on_time_rate: float | None
+    ack_mean_s: float | None
+    ack_p90_s: float | None
+    resolve_mean_s: float | None
+    resolve_p90_s: float | None
+    escalations: int
+    rated: int
+    satisfaction_mean: float | None
+    satisfied_rate: float | None
+
+
+_SQL = """
+SELECT {key} AS key, {bucket} AS period,
+    count(*) AS received,
+    count(*) FILTER (WHERE NOT f.cancelled) AS due,
+    count(*) FILTER (WHERE f.closed) AS closed,
+    count(*) FILTER (WHERE f.closed_on_time) AS closed_on_time,
+    count(*) FILTER (WHERE f.closed)::float8
+        / nullif(count(*) FILTER (WHERE NOT f.cancelled), 0) AS closure_rate,
+    count(*) FILTER (WHERE f.closed_on_time)::float8
+        / nullif(count(*) FILTER (WHERE NOT f.cancelled), 0) AS on_time_rate,
+    avg(f.ack_s) FILTER (WHERE NOT f.cancelled) AS ack_mean_s,
+    percentile_cont(0.9) WITHIN GROUP (ORDER BY f.ack_s)
+        FILTER (WHERE NOT f.cancelled) AS ack_p90_s,
+    avg(f.resolve_s) FILTER (WHERE NOT f.cancelled) AS resolve_mean_s,
+    percentile_cont(0.9) WITHIN GROUP (ORDER BY f.resolve_s)
+        FILTER (WHERE NOT f.cancelled) AS resolve_p90_s,
+    coalesce(sum(f.escalations) FILTER (WHERE NOT f.cancelled), 0) AS escalations,
+    count(f.rating) FILTER (WHERE NOT f.cancelled) AS rated,
+    avg(f.rating) FILTER (WHERE NOT f.cancelled)::float8 AS satisfaction_mean,
+    count(*) FILTER (WHERE f.rating >= 4 AND NOT f.cancelled)::float8
+        / nullif(count(f.rating) FILTER (WHERE NOT f.cancelled), 0) AS satisfied_rate
+FROM case_facts f {join}
+WHERE f.opened_at >= %(since)s AND f.opened_at < %(until)s
+    AND (%(compound)s::text IS NULL OR f.compound_id = %(compound)s)
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+
+def kpis(
+    conn: Conn,
+    *,
+    since: datetime,
+    until: datetime,
+    by: KpiDimension,
+    period: Period | None = None,
+    timezone: str = "UTC",
+    compound: str | None = None,
+) -> list[Kpi]:
+    """The KPIs of the cases received in [since, until), one row per key (and period)."""
+    if until <= since:
+        raise InvalidRequest("until", "must be after since")
+    bucket = (
+        "NULL::timestamptz" if period is None else "date_trunc(%(period)s, f.opened_at, %(tz)s)"
+    )
+    join = "JOIN case_assignments a ON a.case_id = f.case_id" if by is KpiDimension.PARTY else ""
+    query = _SQL.format(key=_KEYS[by], bucket=bucket, join=join)
+    params: dict[str, Any] = {
+        "since": since,
+        "until": until,
+        "compound": compound,
+        "period": period,
+        "tz": timezone,
+    }
+    try:
+        rows = conn.execute(query, params).fetchall()
+    except psycopg.Error as exc:
+        raise CaseStoreError(f"the KPI query failed: {exc}") from exc
+    return [Kpi(*_numbers(r)) for r in rows]
+
+
+def _numbers(row: tuple[Any, ...]) -> list[Any]:
+    """psycopg gives numeric for avg over integers and float8 for the rest: all floats."""
+    return [
+        float(v) if i >= 6 and v is not None and not isinstance(v, int) else v
+        for i, v in enumerate(row)
+    ]

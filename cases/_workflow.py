@@ -1,0 +1,454 @@
+"""The workflow: intake, dispatch, handling, supervision steps, feedback and close.
+
+Every public method runs one transaction of its own: it locks the case, checks the
+version the caller based the action on (optimistic concurrency: of two staff acting
+on version N one wins, the other gets `VersionConflict`), checks the state machine,
+updates the case row and appends the history records, then commits and publishes.
+The case row is a cache of its history, kept consistent in that one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from cases import _store as store
+from cases._db import Conn, transaction
+from cases._errors import CaseStoreError, DuplicateOpenCase, InvalidRequest, VersionConflict
+from cases._model import (
+    LADDER,
+    OPEN_STATES,
+    SUPERVISOR_ACTOR,
+    SYSTEM_ACTOR,
+    TOP_LEVEL,
+    Action,
+    AlarmCleared,
+    AlarmNotice,
+    Assignment,
+    CancelReason,
+    Case,
+    CaseEvent,
+    Intake,
+    Report,
+    Rung,
+    Severity,
+    Source,
+    State,
+    Transition,
+)
+from cases._policy import DEFAULT_POLICY, Policy
+from cases._registry import grid_of
+from cases._states import next_state
+from cases._stream import NoPublisher, Publisher, payload_for, topic_for
+from domain import Clock, PartyKind
+
+# An intake that loses the race for a fingerprint twice in a row (the open case was
+# closed between our insert and our join) is a storm worth a loud error, not a loop.
+INTAKE_ATTEMPTS = 3
+_FLAT = re.compile(r"^[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}$")
+_WATCHED_FOR_ACK = frozenset({State.DISPATCHED, State.REOPENED})
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    transition: Transition
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    changes: Mapping[str, Any] = field(default_factory=dict)
+
+
+Steps = Callable[[Case, datetime], list[_Step]]
+
+
+class Workflow:
+    """The case workflow, bound to a clock, a publisher and a policy."""
+
+    def __init__(
+        self, *, clock: Clock, publisher: Publisher | None = None, policy: Policy = DEFAULT_POLICY
+    ) -> None:
+        self._clock = clock
+        self._publisher: Publisher = publisher or NoPublisher()
+        self._policy = policy
+
+    # --- intake --------------------------------------------------------------------------
+
+    def intake_alarm(self, conn: Conn, notice: AlarmNotice) -> Intake:
+        """Open a case for an alarm, or join it to the open case with its fingerprint."""
+        now = self._clock.now()
+        with transaction(conn):
+            intake = self._open_or_join(conn, notice, now)
+        self._publish(intake.events)
+        return intake
+
+    def intake_report(self, conn: Conn, report: Report) -> Intake:
+        """Open a case for a resident's report or a patrol finding."""
+        now = self._clock.now()
+        flat = report.location if report.location and _FLAT.match(report.location) else None
+        title = f"{report.category}: {report.description.strip().splitlines()[0][:80]}"
+        actor = _reporter_actor(report)
+        with transaction(conn):
+            grid = grid_of(conn, report.compound, report.location)
+            columns = {
+                **self._new_case(report.compound, report.category, report.severity, now),
+                "source": report.source.value,
+                "title": title,
+                "description": report.description,
+                "flat": flat,
+                "location": report.location,
+                "grid_id": grid,
+                "reporter": report.reporter,
+            }
+            case_id = store.insert_case(conn, columns, dedupe=False)
+            assert case_id is not None  # no fingerprint, nothing to conflict with
+            intake = self._opened(conn, case_id, actor, now)
+        self._publish(intake.events)
+        return intake
+
+    def alarm_cleared(self, conn: Conn, notice: AlarmCleared) -> CaseEvent | None:
+        """Note on the alarm's latest case that it cleared; None if it never had one."""
+        now = self._clock.now()
+        detail = {"cleared_at": notice.cleared_at.isoformat(), "values": dict(notice.values)}
+        with transaction(conn):
+            case_id = store.latest_case_id(conn, notice.fingerprint)
+            if case_id is None:
+                return None
+            case = store.lock_case(conn, case_id)
+            events = self._record(
+                conn, case, SYSTEM_ACTOR, now, [_Step(Transition.ALARM_CLEARED, detail)]
+            )
+        self._publish(events)
+        return events[0]
+
+    def _open_or_join(self, conn: Conn, n: AlarmNotice, now: datetime) -> Intake:
+        actor = f"rule:{n.rule_id}"
+        for _ in range(INTAKE_ATTEMPTS):
+            grid = grid_of(conn, n.compound, n.flat or store.device_address(conn, n.device_id))
+            columns = {
+                **self._new_case(n.compound, n.category, n.severity, n.opened_at),
+                "source": Source.ALARM.value,
+                "title": n.title,
+                "fingerprint": n.fingerprint,
+                "rule_id": n.rule_id,
+                "device_id": n.device_id,
+                "flat": n.flat,
+                "grid_id": grid,
+                "trigger_values": dict(n.values),
+            }
+            case_id = store.insert_case(conn, columns, dedupe=True)
+            if case_id is not None:
+                return self._opened(conn, case_id, actor, now)
+            open_id = store.open_case_id(conn, n.fingerprint, lock=True)
+            if open_id is not None:
+                return self._join(conn, store.lock_case(conn, open_id), n, actor, now)
+        raise CaseStoreError(f"could neither open nor join a case for {n.fingerprint!r}")
+
+    def _new_case(
+        self, compound: str, category: str, severity: Severity, opened_at: datetime
+    ) -> dict[str, Any]:
+        deadlines = self._policy.deadlines(category, severity)
+        ack_due = opened_at + deadlines.acknowledge
+        return {
+            "compound_id": compound,
+            "category": category,
+            "severity": severity.value,
+            "state": State.DISPATCHED.value,
+            "version": 2,  # opened + dispatched, both recorded below in this transaction
+            "opened_at": opened_at,
+            "ack_due": ack_due,
+            "resolve_due": opened_at + deadlines.resolve,
+            "supervise_at": ack_due,
+            "updated_at": opened_at,
+        }
+
+    def _opened(self, conn: Conn, case_id: int, actor: str, now: datetime) -> Intake:
+        case = store.get_case(conn, case_id)
+        assignments = self._dispatch(conn, case)
+        store.insert_assignments(conn, case_id, assignments, now)
+        opened = {
+            "source": case.source.value,
+            "category": case.category,
+            "severity": case.severity.value,
+            "title": case.title,
+            "grid": case.grid_id,
+            "ack_due": case.ack_due.isoformat(),
+            "resolve_due": case.resolve_due.isoformat(),
+        }
+        dispatched = {"assignees": [_assignee(a) for a in assignments]}
+        state = next_state(case_id, State.NEW, Transition.DISPATCHED)
+        pending = [
+            store.PendingEvent(
+                case_id, 1, case.compound, now, actor, Transition.OPENED, None, State.NEW, opened
+            ),
+            store.PendingEvent(
+                case_id,
+                2,
+                case.compound,
+                now,
+                actor,
+                Transition.DISPATCHED,
+                State.NEW,
+                state,
+                dispatched,
+            ),
+        ]
+        events = store.append_events(conn, pending)
+        return Intake(store.get_case(conn, case_id), False, tuple(events))
+
+    def _join(self, conn: Conn, case: Case, n: AlarmNotice, actor: str, now: datetime) -> Intake:
+        count = case.alarm_count + 1
+        detail = {
+            "alarm_count": count,
+            "opened_at": n.opened_at.isoformat(),
+            "values": dict(n.values),
+        }
+        step = _Step(Transition.JOINED, detail, {"alarm_count": count})
+        events = self._record(conn, case, actor, now, [step])
+        return Intake(store.get_case(conn, case.id), True, tuple(events))
+
+    def _dispatch(self, conn: Conn, case: Case) -> list[Assignment]:
+        """The routing table's parties for the case, resolved to this compound's parties."""
+        kinds = list(self._policy.route(case.category, case.grid_id))
+        if case.grid_id is None:  # no grid to send its team: the community takes it
+            kinds = [
+                PartyKind.RESIDENTS_COMMITTEE if k is PartyKind.GRID_TEAM else k for k in kinds
+            ]
+        result = []
+        for kind in dict.fromkeys(kinds):
+            if kind is PartyKind.GRID_TEAM:
+                worker = store.grid_member(conn, case.compound, case.grid_id, "community_worker")
+                result.append(Assignment(kind.value, None, case.grid_id, worker))
+            else:
+                party = store.party_of_kind(conn, case.compound, kind.value)
+                result.append(Assignment(kind.value, party, case.grid_id, None))
+        return result
+
+    # --- handling ------------------------------------------------------------------------
+
+    def acknowledge(self, conn: Conn, case_id: int, *, actor: str, version: int) -> Case:
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            if case.escalation_level >= TOP_LEVEL:
+                watch = None
+            elif case.state is State.REOPENED:
+                watch = now + self._policy.deadlines(case.category, case.severity).resolve
+            else:
+                watch = case.resolve_due
+            changes = {"acknowledged_at": case.acknowledged_at or now, "supervise_at": watch}
+            return [_Step(Transition.ACKNOWLEDGED, {}, changes)]
+
+        return self._act(conn, case_id, actor, version, steps)
+
+    def start(self, conn: Conn, case_id: int, *, actor: str, version: int) -> Case:
+        return self._act(conn, case_id, actor, version, _one(Transition.STARTED))
+
+    def record_action(
+        self, conn: Conn, case_id: int, action: Action, *, actor: str, version: int
+    ) -> Case:
+        detail: dict[str, Any] = {"mode": action.mode.value, "note": action.note}
+        if action.participants:
+            detail |= {"participants": list(action.participants), "decision": action.decision}
+        return self._act(conn, case_id, actor, version, _one(Transition.ACTION_RECORDED, detail))
+
+    def resolve(self, conn: Conn, case_id: int, *, actor: str, version: int, note: str) -> Case:
+        _required("note", note)
+
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            changes = {"resolved_at": now, "resolution": note, "supervise_at": None}
+            done = [_Step(Transition.RESOLVED, {"note": note}, changes)]
+            if case.reporter is None:
+                return done
+            told = {"reporter": case.reporter, "outcome": note}
+            return [*done, _Step(Transition.REPORTER_INFORMED, told)]
+
+        return self._act(conn, case_id, actor, version, steps)
+
+    # --- feedback and close --------------------------------------------------------------
+
+    def rate(
+        self,
+        conn: Conn,
+        case_id: int,
+        *,
+        actor: str,
+        version: int,
+        rating: int,
+        comment: str | None = None,
+    ) -> Case:
+        if not 1 <= rating <= 5:
+            raise InvalidRequest("rating", f"must be 1 to 5, not {rating}")
+        detail = {"rating": rating, "comment": comment}
+        changes = {"rating": rating, "rating_comment": comment}
+        return self._act(conn, case_id, actor, version, _one(Transition.RATED, detail, changes))
+
+    def close(
+        self, conn: Conn, case_id: int, *, actor: str, version: int, note: str | None = None
+    ) -> Case:
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            return [_Step(Transition.CLOSED, {"note": note}, {"closed_at": now})]
+
+        return self._act(conn, case_id, actor, version, steps)
+
+    def reopen(self, conn: Conn, case_id: int, *, actor: str, version: int, reason: str) -> Case:
+        _required("reason", reason)
+
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            if case.fingerprint and store.open_case_id(conn, case.fingerprint) is not None:
+                raise DuplicateOpenCase(case.fingerprint, case.id)
+            window = self._policy.deadlines(case.category, case.severity).acknowledge
+            changes = {
+                "resolved_at": None,
+                "closed_at": None,
+                "reopen_count": case.reopen_count + 1,
+                "supervise_at": now + window if case.escalation_level < TOP_LEVEL else None,
+            }
+            return [_Step(Transition.REOPENED, {"reason": reason}, changes)]
+
+        return self._act(conn, case_id, actor, version, steps)
+
+    def cancel(
+        self,
+        conn: Conn,
+        case_id: int,
+        *,
+        actor: str,
+        version: int,
+        reason: CancelReason,
+        note: str,
+        duplicate_of: int | None = None,
+    ) -> Case:
+        _required("note", note)
+        if (duplicate_of is not None) != (reason is CancelReason.DUPLICATE):
+            raise InvalidRequest("duplicate_of", "names the original exactly when a duplicate")
+        if duplicate_of == case_id:
+            raise InvalidRequest("duplicate_of", "a case cannot duplicate itself")
+
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            if duplicate_of is not None:
+                store.get_case(conn, duplicate_of)  # CaseNotFound if it is not a case
+            detail = {"reason": reason.value, "note": note, "duplicate_of": duplicate_of}
+            changes = {"cancelled_at": now, "cancel_reason": reason.value, "supervise_at": None}
+            return [_Step(Transition.CANCELLED, detail, changes)]
+
+        return self._act(conn, case_id, actor, version, steps)
+
+    def add_note(self, conn: Conn, case_id: int, *, actor: str, version: int, note: str) -> Case:
+        _required("note", note)
+        return self._act(conn, case_id, actor, version, _one(Transition.NOTE_ADDED, {"note": note}))
+
+    # --- supervision ---------------------------------------------------------------------
+
+    def escalate_if_due(self, conn: Conn, case_id: int, now: datetime) -> list[CaseEvent]:
+        """Escalate the case one rung if its watched deadline passed by `now`."""
+        with transaction(conn):
+            case = store.lock_case(conn, case_id)
+            due = case.supervise_at is not None and case.supervise_at <= now
+            if not due or case.state not in OPEN_STATES - {State.NEW}:
+                return []
+            events = self._record(
+                conn, case, SUPERVISOR_ACTOR, now, [self._escalation(conn, case, now)]
+            )
+        self._publish(events)
+        return events
+
+    def _escalation(self, conn: Conn, case: Case, now: datetime) -> _Step:
+        missed = "acknowledge" if case.state in _WATCHED_FOR_ACK else "resolve"
+        deadlines = self._policy.deadlines(case.category, case.severity)
+        window: timedelta = getattr(deadlines, missed)
+        level = case.escalation_level + 1
+        rung = LADDER[level]
+        assert case.supervise_at is not None
+        detail = {
+            "level": level,
+            "rung": rung.value,
+            "missed": missed,
+            "due": case.supervise_at.isoformat(),
+            "notify": _notify(conn, case, rung),
+        }
+        changes = {
+            "escalation_level": level,
+            "escalations": case.escalations + 1,
+            "supervise_at": now + window if level < TOP_LEVEL else None,
+        }
+        return _Step(Transition.ESCALATED, detail, changes)
+
+    # --- the machinery -------------------------------------------------------------------
+
+    def _act(self, conn: Conn, case_id: int, actor: str, version: int, steps: Steps) -> Case:
+        _required("actor", actor)
+        now = self._clock.now()
+        with transaction(conn):
+            case = store.lock_case(conn, case_id)
+            if case.version != version:
+                raise VersionConflict(case_id, version, case.version)
+            events = self._record(conn, case, actor, now, steps(case, now))
+            after = store.get_case(conn, case_id)
+        self._publish(events)
+        return after
+
+    def _record(
+        self, conn: Conn, case: Case, actor: str, now: datetime, steps: Sequence[_Step]
+    ) -> list[CaseEvent]:
+        """Check each step against the state machine, update the row, append the history."""
+        state, version = case.state, case.version
+        changes: dict[str, Any] = {}
+        pending: list[store.PendingEvent] = []
+        for step in steps:
+            after = next_state(case.id, state, step.transition)
+            version += 1
+            pending.append(
+                store.PendingEvent(
+                    case.id,
+                    version,
+                    case.compound,
+                    now,
+                    actor,
+                    step.transition,
+                    state,
+                    after,
+                    step.detail,
+                )
+            )
+            changes |= step.changes
+            state = after
+        store.update_case(
+            conn, case.id, {**changes, "state": state.value, "version": version, "updated_at": now}
+        )
+        return store.append_events(conn, pending)
+
+    def _publish(self, events: Sequence[CaseEvent]) -> None:
+        for event in events:
+            self._publisher.publish(topic_for(event), payload_for(event))
+
+
+def _one(
+    transition: Transition,
+    detail: Mapping[str, Any] | None = None,
+    changes: Mapping[str, Any] | None = None,
+) -> Steps:
+    step = _Step(transition, detail or {}, changes or {})
+    return lambda case, now: [step]
+
+
+def _notify(conn: Conn, case: Case, rung: Rung) -> dict[str, Any]:
+    """Whom an escalation to `rung` alerts (the stream carries it to them)."""
+    if rung is Rung.GRID_LEAD:
+        cadre = store.grid_member(conn, case.compound, case.grid_id, "cadre")
+        return {"grid": case.grid_id, "staff": cadre}
+    if rung is Rung.COMMUNITY:
+        rc = store.party_of_kind(conn, case.compound, PartyKind.RESIDENTS_COMMITTEE.value)
+        return {"party": rc}
+    return {"level": Rung.SUBDISTRICT.value}
+
+
+def _assignee(a: Assignment) -> dict[str, Any]:
+    return {"party_kind": a.party_kind, "party": a.party_id, "grid": a.grid_id, "staff": a.staff_id}
+
+
+def _reporter_actor(report: Report) -> str:
+    return f"resident:{report.reporter}" if report.source is Source.RESIDENT else report.reporter
+
+
+def _required(name: str, value: str) -> None:
+    if not value.strip():
+        raise InvalidRequest(name, "must not be empty")
