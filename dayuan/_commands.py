@@ -10,11 +10,13 @@ from contextlib import ExitStack
 
 import psycopg
 
+import cases
 import ingest
 import rules
 from dayuan import _broker, _services
 from dayuan.cli import stop_on_signals
 from dayuan.settings import Settings
+from domain import SystemClock
 from gateway import GatewayMetrics
 
 log = logging.getLogger("dayuan")
@@ -38,10 +40,10 @@ def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 def registry_load(args: argparse.Namespace, settings: Settings) -> int:
     registry = ingest.read_compound_file(args.file)
     with psycopg.connect(_database_url(settings)) as conn:
-        result = ingest.load_registry(conn, registry)
+        result = cases.load_full_registry(conn, registry, actor=args.actor, now=SystemClock().now())
     print(
-        f"loaded {result.compounds} compound(s), {result.devices} device(s); "
-        f"removed {result.removed} device(s) no longer listed"
+        f"loaded {result.compounds} compound(s): {result.added} added, {result.changed} "
+        f"changed, {result.removed} removed (recorded in registry_changes as {args.actor!r})"
     )
     return 0
 
@@ -54,7 +56,11 @@ def gateway(args: argparse.Namespace, settings: Settings) -> int:
     _services.upgrade(url, settings.storage)
     with ExitStack() as stack:
         db = stack.enter_context(_services.pool(url))
-        engine = stack.enter_context(_services.rule_engine(settings, db))
+        mqtt = _services.endpoint(settings, settings.mqtt_url)
+        workflow = stack.enter_context(_services.case_workflow(settings, mqtt))
+        engine = stack.enter_context(
+            _services.rule_engine(settings, db, sink=_services.AlarmsToCases(db, workflow))
+        )
         if engine is not None:
             reload_on_sighup(engine)
         gw = stack.enter_context(
@@ -85,7 +91,10 @@ def rules_run(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update={"rules_enabled": True})
     with ExitStack() as stack:
         db = stack.enter_context(_services.pool(url))
-        engine = stack.enter_context(_services.rule_engine(settings, db))
+        workflow = stack.enter_context(_services.case_workflow(settings, mqtt))
+        engine = stack.enter_context(
+            _services.rule_engine(settings, db, sink=_services.AlarmsToCases(db, workflow))
+        )
         if engine is None:  # pragma: no cover - rules_enabled was forced on above
             raise RuntimeError("the rule engine did not start")
         reload_on_sighup(engine)

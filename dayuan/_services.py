@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
+import cases
 import ingest
 import rules
 from dayuan.settings import Settings, compound_list, parse_mqtt_url
@@ -175,6 +176,113 @@ def maintenance(
                 log.warning("maintenance failed, will retry: %s", exc)
 
     thread = threading.Thread(target=loop, name="maintenance", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def case_workflow(
+    settings: Settings, mqtt: MqttEndpoint | None, *, clock: Clock | None = None
+) -> Iterator[cases.Workflow]:
+    """The governance loop's workflow, publishing transitions to MQTT when it can."""
+    clock = clock or SystemClock()
+    if mqtt is None or mqtt.username is None or mqtt.password is None:
+        yield cases.Workflow(clock=clock, publisher=cases.NoPublisher())
+        return
+    with cases.MqttPublisher.connect(
+        mqtt.host,
+        mqtt.port,
+        username=mqtt.username,
+        password=mqtt.password,
+        client_id=f"dayuan-cases-{settings.gateway_id}",
+    ) as publisher:
+        yield cases.Workflow(clock=clock, publisher=publisher)
+
+
+class AlarmsToCases:
+    """`rules.AlarmSink`: an opened alarm opens (or joins) a case, a cleared one leaves a
+    note on it. Repeats (`updated`) are not forwarded: each would join as a duplicate.
+
+    Runs on the rule engine's thread. A failed intake (database down) is kept and
+    retried with the next alarm; the alarm itself is already durable in `alarms`.
+    """
+
+    # Alarms kept for retry while the database refuses: hours of a compound's alarms.
+    RETRY_LIMIT = 10_000
+
+    def __init__(self, db: ConnectionPool, workflow: cases.Workflow) -> None:
+        self._db = db
+        self._workflow = workflow
+        self._retry: list[cases.AlarmNotice | cases.AlarmCleared] = []
+
+    def emit(self, change: rules.AlarmChange) -> None:
+        if change.change is rules.ChangeKind.OPENED:
+            self._retry.append(_notice(change))
+        elif change.change is rules.ChangeKind.CLEARED:
+            self._retry.append(
+                cases.AlarmCleared(
+                    fingerprint=change.fingerprint,
+                    compound=change.compound,
+                    values=dict(change.values),
+                    cleared_at=change.cleared_at or change.emitted_at,
+                )
+            )
+        else:
+            return
+        self._flush()
+
+    def _flush(self) -> None:
+        try:
+            with self._db.connection() as conn:
+                while self._retry:
+                    item = self._retry[0]
+                    if isinstance(item, cases.AlarmNotice):
+                        self._workflow.intake_alarm(conn, item)
+                    else:
+                        self._workflow.alarm_cleared(conn, item)
+                    self._retry.pop(0)
+        except (psycopg.Error, PoolTimeout, cases.CasesError) as exc:
+            log.error("case intake failed, %d alarm(s) kept for retry: %s", len(self._retry), exc)
+            del self._retry[: max(0, len(self._retry) - self.RETRY_LIMIT)]
+
+
+def _notice(change: rules.AlarmChange) -> cases.AlarmNotice:
+    return cases.AlarmNotice(
+        fingerprint=change.fingerprint,
+        rule_id=change.rule_id,
+        title=change.title,
+        severity=cases.Severity(change.severity.value),
+        category=change.rule_id,  # routing and SLA tables are keyed on the rule id
+        compound=change.compound,
+        device_id=change.device,
+        flat=change.flat,
+        values=dict(change.values),
+        opened_at=change.first_seen,
+    )
+
+
+@contextlib.contextmanager
+def supervisor(
+    db: ConnectionPool, workflow: cases.Workflow, *, interval_s: float, clock: Clock | None = None
+) -> Iterator[None]:
+    """The SLA supervisor in a background thread (for `dayuan up`)."""
+    stop = threading.Event()
+    clock = clock or SystemClock()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                with db.connection() as conn:
+                    cases.Supervisor(conn, workflow=workflow, clock=clock).run(stop, interval_s)
+            except (psycopg.Error, PoolTimeout, cases.CasesError) as exc:
+                log.warning("supervisor pass failed, will retry: %s", exc)
+                stop.wait(interval_s)
+
+    thread = threading.Thread(target=loop, name="supervisor", daemon=True)
     thread.start()
     try:
         yield

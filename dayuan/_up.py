@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Literal
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
+import cases
 import ingest
 import simulators
 from dayuan import _broker, _embedded, _services
@@ -33,6 +35,7 @@ log = logging.getLogger("dayuan")
 
 DEMO_SEED = 1  # the demo compound is the same on every machine
 PROGRESS_INTERVAL_S = 10.0  # how often `up` prints what has landed
+SUPERVISOR_INTERVAL_S = 5.0  # SOS has 60 s to be acknowledged: look well within that
 
 
 def up(args: argparse.Namespace, settings: Settings) -> int:
@@ -44,17 +47,23 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         _services.upgrade(url, settings.storage)
         registry = _demo_registry(data)
         with psycopg.connect(url) as conn:
-            loaded = ingest.load_registry(conn, registry)
-        log.info("demo registry: %d compound(s), %d device(s)", loaded.compounds, loaded.devices)
+            loaded = cases.load_full_registry(
+                conn, registry, actor="dayuan up", now=SystemClock().now()
+            )
+        log.info("demo registry: %d added, %d changed", loaded.added, loaded.changed)
         mqtt, target = _broker_for(stack, settings, data, registry)
         db = stack.enter_context(_services.pool(url))
-        engine = stack.enter_context(_services.rule_engine(settings, db))
+        workflow = stack.enter_context(_services.case_workflow(settings, mqtt))
+        engine = stack.enter_context(
+            _services.rule_engine(settings, db, sink=_services.AlarmsToCases(db, workflow))
+        )
         gw = stack.enter_context(_services.gateway(settings, db, mqtt, engine=engine))
+        stack.enter_context(_services.supervisor(db, workflow, interval_s=SUPERVISOR_INTERVAL_S))
         settle_heap()
         stack.enter_context(_services.maintenance(db, interval_s=settings.maintenance_interval_s))
-        sim = _simulate(stack, registry, target, args.speed, timedelta(hours=args.history_hours))
+        _simulate(stack, registry, target, args.speed, timedelta(hours=args.history_hours))
         _banner(url, mqtt, data, args.speed)
-        _watch(stop, gw, sim)
+        _watch(stop, gw, db)
     return 0
 
 
@@ -201,14 +210,26 @@ def _banner(url: str, mqtt: _services.MqttEndpoint, data: Path, speed: float) ->
     )
 
 
-def _watch(stop: threading.Event, gw: Gateway, sim: _Simulator) -> None:
+_OPEN = (
+    "SELECT (SELECT count(*) FROM alarms WHERE cleared_at IS NULL),"
+    " (SELECT count(*) FROM cases WHERE state NOT IN ('closed', 'cancelled'))"
+)
+
+
+def _watch(stop: threading.Event, gw: Gateway, db: ConnectionPool) -> None:
     last = 0
     while not stop.wait(PROGRESS_INTERVAL_S):
         m = gw.metrics
         rate = (m.stored_messages - last) / PROGRESS_INTERVAL_S
         last = m.stored_messages
+        try:
+            with db.connection() as conn:
+                alarms, open_cases = conn.execute(_OPEN).fetchone() or (0, 0)
+        except psycopg.Error:
+            alarms = open_cases = "?"
         print(
-            f"stored {m.stored_messages} messages ({rate:.0f}/s), dead letters "
-            f"{sum(m.rejected.values())} {dict(m.rejected)}",
+            f"stored {m.stored_messages} messages ({rate:.0f}/s); dead letters "
+            f"{sum(m.rejected.values())} {dict(m.rejected)}; open alarms {alarms}, "
+            f"open cases {open_cases}",
             flush=True,
         )

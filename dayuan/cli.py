@@ -14,7 +14,9 @@ from pathlib import Path
 import psycopg
 from pydantic import ValidationError
 
+import cases
 import ingest
+import rules
 from dayuan import _logging
 from dayuan.settings import Settings
 
@@ -35,7 +37,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Command = args.func
     try:
         return command(args, settings)
-    except (ingest.IngestError, psycopg.OperationalError, RuntimeError, ValueError) as exc:
+    except (
+        ingest.IngestError,
+        cases.CasesError,
+        rules.RulesError,
+        psycopg.OperationalError,
+        RuntimeError,
+        ValueError,
+    ) as exc:
         log.error("%s", exc)
         return 1
 
@@ -51,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     reg = sub.add_parser("registry", help="the registry").add_subparsers(required=True)
     load = reg.add_parser("load", help="load a compound file (YAML or JSON)")
     load.add_argument("file", type=Path)
+    load.add_argument("--actor", default="cli", help="who, in the registry change log")
     load.set_defaults(func=_lazy("dayuan._commands", "registry_load"))
 
     gw = sub.add_parser("gateway", help="run a gateway process (MQTT -> storage)")
@@ -98,10 +108,12 @@ def _register_packages(
     bench: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
     """The subcommands each package brings: its own entry points, wired here."""
+    from cases import cli as cases_cli
     from rules import cli as rules_cli
     from simulators import cli as simulators_cli
 
     simulators_cli.register(sub)
+    cases_cli.register(sub)
     group = rules_cli.register(sub)
     run = group.add_parser(
         "run", help="a rules-only consumer: every message of its compounds (DAYUAN_COMPOUNDS)"

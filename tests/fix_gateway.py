@@ -11,9 +11,11 @@ from typing import Any
 import psycopg
 import pytest
 
+import cases
 import rules
 from dayuan import _services
 from dayuan.settings import Settings
+from domain import SystemClock
 from gateway import Gateway
 from tests.fix_mqtt import Broker
 
@@ -36,8 +38,11 @@ def settings_for(db_url: str, broker: Broker, **overrides: Any) -> Settings:
 @pytest.fixture
 def run_gateway(db_url: str, broker: Broker) -> GatewayFactory:
     @contextlib.contextmanager
-    def run(*, sink: rules.AlarmSink | None = None, **overrides: Any) -> Iterator[Gateway]:
-        """An in-process gateway; with an alarm `sink`, the rule engine runs beside it."""
+    def run(
+        *, sink: rules.AlarmSink | None = None, with_cases: bool = False, **overrides: Any
+    ) -> Iterator[Gateway]:
+        """An in-process gateway; with an alarm `sink`, the rule engine runs beside it;
+        `with_cases` sends its alarms into the governance loop as `dayuan gateway` does."""
         settings = settings_for(db_url, broker, **overrides)
         assert settings.mqtt_url is not None
         assert settings.database_url is not None
@@ -46,6 +51,9 @@ def run_gateway(db_url: str, broker: Broker) -> GatewayFactory:
             contextlib.ExitStack() as stack,
         ):
             engine = None
+            if with_cases:
+                workflow = cases.Workflow(clock=SystemClock(), publisher=cases.NoPublisher())
+                sink = _services.AlarmsToCases(db, workflow)
             if sink is not None:
                 engine = stack.enter_context(_services.rule_engine(settings, db, sink=sink))
             endpoint = _services.endpoint(settings, settings.mqtt_url)

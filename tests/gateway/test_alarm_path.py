@@ -39,3 +39,20 @@ def test_sos_becomes_one_alarm_within_budget(
     assert 0 <= latency_ms < SOS_BUDGET_MS
     rows = conn.execute("SELECT count(*) FROM alarms").fetchone()
     assert rows == (1,)
+
+
+def test_an_sos_opens_one_case_dispatched_to_the_care_responders(
+    run_gateway: GatewayFactory, fleet: Publisher, conn: psycopg.Connection[Any]
+) -> None:
+    t = now_ms()
+    with run_gateway(with_cases=True):
+        for i in range(3):
+            fleet.publish(
+                topic("elder", SOS, "event"), dumps({"ts": t + i, "seq": 10 + i, "type": "sos"})
+            )
+        assert wait_for(conn, "SELECT count(*) FROM cases", 1) == 1
+        assert wait_for(conn, "SELECT max(count) FROM alarms", 3) == 3
+    case = conn.execute("SELECT category, severity, state FROM cases").fetchone()
+    assert case == ("sos", "critical", "dispatched")
+    parties = {r[0] for r in conn.execute("SELECT party_kind FROM case_assignments")}
+    assert "elderly_care_centre" in parties
