@@ -75,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     conf.add_argument("--fleet-password", help="also create the fleet (simulator) account")
     conf.set_defaults(func=_lazy("dayuan._commands", "broker_config"))
 
+    man = sub.add_parser("manifest", help="simulator manifests").add_subparsers(required=True)
+    check = man.add_parser("check", help="account for every message of a simulator run")
+    check.add_argument("file", type=Path)
+    check.set_defaults(func=_lazy("dayuan._verify", "manifest_check"))
+
     upc = sub.add_parser("up", help="run the whole product with a simulated compound")
     upc.add_argument(
         "--speed",
