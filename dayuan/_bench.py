@@ -63,6 +63,7 @@ def bench_ingest(args: argparse.Namespace, settings: Settings) -> int:
                 "messages": total,
                 "publishers": publishers,
                 "gateways": args.gateways,
+                "rules_in_gateway": settings.rules_enabled,
                 "payload_bytes": payload_bytes,
                 "values_per_message": 5,
                 "baseline_msgs_per_s": round(baseline),
@@ -259,6 +260,9 @@ def _end_to_end(
     committed, elapsed = _wait_committed(db_url, total, started)
     for proc in publishers:
         proc.wait()
+    for index in range(gateways):  # the gateways' own counters, for the reader of stderr
+        lines = (work / f"gateway-{index}.log").read_text().splitlines()
+        print(*[f"gateway-{index}: {line}" for line in lines[-3:]], sep="\n", file=sys.stderr)
     cpu = sum(_cpu_seconds(p.pid) - c for p, c in zip(procs, cpu_before, strict=True))
     with psycopg.connect(db_url) as conn:
         row = conn.execute(
@@ -288,7 +292,7 @@ def _start_gateway(
         f"@127.0.0.1:{broker.port}",
         "DAYUAN_BACKEND_USERNAME": broker.backend.username,
         "DAYUAN_GATEWAY_ID": f"bench-{index}",
-        "DAYUAN_LOG_LEVEL": "WARNING",
+        "DAYUAN_STATS_INTERVAL_S": "5",
     }
     log = work / f"gateway-{index}.log"
     with log.open("wb") as out:

@@ -21,9 +21,6 @@ from gateway import GatewayMetrics
 
 log = logging.getLogger("dayuan")
 
-# How often a running gateway logs its counters.
-STATS_INTERVAL_S = 30.0
-
 
 def _database_url(settings: Settings) -> str:
     if settings.database_url is None:
@@ -70,7 +67,7 @@ def gateway(args: argparse.Namespace, settings: Settings) -> int:
         )
         settle_heap()
         stack.enter_context(_services.maintenance(db, interval_s=settings.maintenance_interval_s))
-        while not stop.wait(STATS_INTERVAL_S):
+        while not stop.wait(settings.stats_interval_s):
             _log_stats(gw.metrics)
     return 0
 
@@ -134,13 +131,18 @@ def settle_heap() -> None:
 
 
 def _log_stats(m: GatewayMetrics) -> None:
+    commits = sorted(m.commit_seconds)
+    sizes = list(m.batch_sizes)
     log.info(
-        "received=%d stored=%d rejected=%s batches=%d retries=%d",
+        "received=%d stored=%d rejected=%s batches=%d retries=%d commit_p50_ms=%.0f "
+        "mean_batch=%.0f",
         m.received,
         m.stored_messages,
         dict(m.rejected),
         m.batches,
         m.retries,
+        1000 * commits[len(commits) // 2] if commits else 0.0,
+        sum(sizes) / len(sizes) if sizes else 0.0,
     )
 
 

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     token_secret: SecretStr | None = None
     token_ttl_s: int = 8 * 3600  # one monitoring-room shift
     command_ack_timeout_s: float = 10.0  # a device command without an ack by then failed
+    stats_interval_s: float = 30.0  # how often a gateway logs its counters
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
