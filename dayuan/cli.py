@@ -80,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     check.set_defaults(func=_lazy("dayuan._verify", "manifest_check"))
 
+    dr = sub.add_parser("drill", help="simulated responders work the open cases; print KPIs")
+    dr.add_argument("--seed", type=int, default=0)
+    dr.add_argument("--by", choices=["category", "party", "grid", "compound"], default="category")
+    dr.set_defaults(func=_lazy("dayuan._drill", "drill"))
+
     upc = sub.add_parser("up", help="run the whole product with a simulated compound")
     upc.add_argument(
         "--speed",
