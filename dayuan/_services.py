@@ -203,6 +203,17 @@ def case_workflow(
         yield cases.Workflow(clock=clock, publisher=publisher)
 
 
+class FanOut:
+    """One `rules.AlarmSink` that hands every change to several (cases, metrics)."""
+
+    def __init__(self, *sinks: rules.AlarmSink) -> None:
+        self._sinks = sinks
+
+    def emit(self, change: rules.AlarmChange) -> None:
+        for sink in self._sinks:
+            sink.emit(change)
+
+
 class AlarmsToCases:
     """`rules.AlarmSink`: an opened alarm opens (or joins) a case, a cleared one leaves a
     note on it. Repeats (`updated`) are not forwarded: each would join as a duplicate.

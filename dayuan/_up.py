@@ -21,6 +21,7 @@ from typing import Literal
 import psycopg
 from psycopg_pool import ConnectionPool
 
+import api
 import cases
 import ingest
 import simulators
@@ -54,15 +55,24 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         mqtt, target = _broker_for(stack, settings, data, registry)
         db = stack.enter_context(_services.pool(url))
         workflow = stack.enter_context(_services.case_workflow(settings, mqtt))
-        engine = stack.enter_context(
-            _services.rule_engine(settings, db, sink=_services.AlarmsToCases(db, workflow))
-        )
+        latency = api.AlarmLatency()
+        sink = _services.FanOut(_services.AlarmsToCases(db, workflow), latency)
+        engine = stack.enter_context(_services.rule_engine(settings, db, sink=sink))
         gw = stack.enter_context(_services.gateway(settings, db, mqtt, engine=engine))
+        app = api.create_app(
+            _api_config(settings, url, mqtt),
+            gateway_metrics=gw.metrics,
+            engine_metrics=engine.metrics if engine else None,
+            alarm_latency=latency,
+        )
+        address = stack.enter_context(
+            api.running(app, host=settings.api_host, port=settings.api_port)
+        )
         stack.enter_context(_services.supervisor(db, workflow, interval_s=SUPERVISOR_INTERVAL_S))
         settle_heap()
         stack.enter_context(_services.maintenance(db, interval_s=settings.maintenance_interval_s))
         _simulate(stack, registry, target, args.speed, timedelta(hours=args.history_hours))
-        _banner(url, mqtt, data, args.speed)
+        _banner(url, mqtt, data, args.speed, address, settings.admin_password is not None)
         _watch(stop, gw, db)
     return 0
 
@@ -197,9 +207,43 @@ def _simulate(
     return sim
 
 
-def _banner(url: str, mqtt: _services.MqttEndpoint, data: Path, speed: float) -> None:
+def _api_config(settings: Settings, url: str, mqtt: _services.MqttEndpoint) -> api.ApiConfig:
+    secret = settings.token_secret.get_secret_value() if settings.token_secret else None
+    admin = settings.admin_password.get_secret_value() if settings.admin_password else None
+    return api.ApiConfig(
+        database_url=url,
+        mqtt=api.MqttConfig(
+            mqtt.host,
+            mqtt.port,
+            mqtt.username,
+            mqtt.password,
+            protocol=5 if mqtt.protocol == 5 else 4,
+        ),
+        env=settings.env,
+        token_secret=secret,
+        token_ttl_s=settings.token_ttl_s,
+        admin_password=admin,
+        command_ack_timeout_s=settings.command_ack_timeout_s,
+        silence_factor=settings.silence_factor,
+    )
+
+
+def _banner(
+    url: str,
+    mqtt: _services.MqttEndpoint,
+    data: Path,
+    speed: float,
+    address: str,
+    admin_password_set: bool,
+) -> None:
+    login = (
+        "log in as 'admin' with DAYUAN_ADMIN_PASSWORD"
+        if admin_password_set
+        else "log in as 'admin' with the password printed above (set DAYUAN_ADMIN_PASSWORD)"
+    )
     print(
         f"\nDayuan is up.\n"
+        f"  API      : {address}/api/v1   docs: {address}/docs   ({login})\n"
         f"  database : {url}\n"
         f"  broker   : mqtt://{mqtt.host}:{mqtt.port} (backend account {mqtt.username})\n"
         f"  data     : {data}\n"

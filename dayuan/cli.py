@@ -118,12 +118,14 @@ def _register_packages(
     bench: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
     """The subcommands each package brings: its own entry points, wired here."""
+    from api import cli as api_cli
     from cases import cli as cases_cli
     from rules import cli as rules_cli
     from simulators import cli as simulators_cli
 
     simulators_cli.register(sub)
     cases_cli.register(sub)
+    api_cli.register(sub)
     group = rules_cli.register(sub)
     run = group.add_parser(
         "run", help="a rules-only consumer: every message of its compounds (DAYUAN_COMPOUNDS)"

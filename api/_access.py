@@ -1,0 +1,109 @@
+"""Who may do what: one table of permissions by role, and the grid scope of a user.
+
+Every route names the permission it needs; the authorization tests walk the same table.
+A grid worker sees what sits in their grids (devices and flats by building, cases by
+grid); a care responder sees elderly-care devices and alarms; the other roles see all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain import StaffRole
+
+ADMIN = StaffRole.ADMIN
+PROPERTY = StaffRole.PROPERTY_STAFF
+GRID = StaffRole.GRID_WORKER
+CARE = StaffRole.CARE_RESPONDER
+VIEWER = StaffRole.VIEWER
+EVERYONE = frozenset(StaffRole)
+
+
+class Permission(StrEnum):
+    READ = "read"  # devices, telemetry, events without people, alarms, cases, registry, kpis
+    READ_RESIDENTS = "read_residents"  # who lives where (pseudonymous refs): audited
+    READ_RESIDENT_DETAILS = "read_resident_details"  # contact and health: audited
+    READ_ACCESS_EVENTS = "read_access_events"  # person refs and plates: audited
+    READ_DEAD_LETTERS = "read_dead_letters"
+    WORK_CASES = "work_cases"  # open reports, act on cases
+    COMMAND_LIGHT = "command_light"
+    COMMAND_BARRIER = "command_barrier"
+    COMMAND_GATE = "command_gate"  # unlocking a door lets people in: the narrowest
+    READ_COMMANDS = "read_commands"
+    MANAGE_USERS = "manage_users"
+    READ_AUDIT = "read_audit"
+
+
+ROLES: dict[Permission, frozenset[StaffRole]] = {
+    Permission.READ: EVERYONE,
+    Permission.READ_RESIDENTS: frozenset({ADMIN, GRID, CARE}),
+    Permission.READ_RESIDENT_DETAILS: frozenset({ADMIN, CARE}),
+    Permission.READ_ACCESS_EVENTS: frozenset({ADMIN, PROPERTY}),
+    Permission.READ_DEAD_LETTERS: frozenset({ADMIN, PROPERTY}),
+    Permission.WORK_CASES: frozenset({ADMIN, PROPERTY, GRID, CARE}),
+    Permission.COMMAND_LIGHT: frozenset({ADMIN, PROPERTY}),
+    Permission.COMMAND_BARRIER: frozenset({ADMIN, PROPERTY}),
+    Permission.COMMAND_GATE: frozenset({ADMIN, PROPERTY}),
+    Permission.READ_COMMANDS: frozenset({ADMIN, PROPERTY}),
+    Permission.MANAGE_USERS: frozenset({ADMIN}),
+    Permission.READ_AUDIT: frozenset({ADMIN}),
+}
+
+COMMAND_PERMISSION = {
+    "light": Permission.COMMAND_LIGHT,
+    "barrier": Permission.COMMAND_BARRIER,
+    "gate": Permission.COMMAND_GATE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    username: str
+    role: StaffRole
+    grids: tuple[str, ...]
+    # "compound/building" keys of the buildings in the user's grids (grid workers only).
+    buildings: frozenset[str] = frozenset()
+
+    def may(self, permission: Permission) -> bool:
+        return self.role in ROLES[permission]
+
+    @property
+    def grid_bound(self) -> bool:
+        return self.role is GRID
+
+    @property
+    def elderly_only(self) -> bool:
+        return self.role is CARE
+
+    def sees_building(self, compound: str, address: str | None) -> bool:
+        if not self.grid_bound:
+            return True
+        return address is not None and f"{compound}/{address.split('-', 1)[0]}" in self.buildings
+
+    def sees_grid(self, grid: str | None) -> bool:
+        return not self.grid_bound or (grid is not None and grid in self.grids)
+
+
+# SQL fragments that restrict a query to what a user sees. `%(buildings)s` is the user's
+# building keys, `%(grids)s` their grids; each takes the table alias of its query.
+def device_scope(user: User, alias: str = "d") -> str:
+    if user.grid_bound:
+        return (
+            f" AND {alias}.compound_id || '/' || split_part({alias}.address, '-', 1)"
+            " = ANY(%(buildings)s)"
+        )
+    if user.elderly_only:
+        return f" AND {alias}.kind = 'elder'"
+    return ""
+
+
+def address_scope(user: User, compound: str, address: str) -> str:
+    """For rows that carry a standard address (flats, households, residents)."""
+    if user.grid_bound:
+        return f" AND {compound} || '/' || split_part({address}, '-', 1) = ANY(%(buildings)s)"
+    return ""
+
+
+def scope_params(user: User) -> dict[str, list[str]]:
+    return {"buildings": sorted(user.buildings), "grids": list(user.grids)}

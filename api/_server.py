@@ -1,0 +1,43 @@
+"""Running the app on uvicorn in a background thread: for `dayuan up`, which serves the
+API beside the gateway and the simulators, and for tests that need a real server."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+STARTUP_TIMEOUT_S = 30.0  # the lifespan opens the pool: a cold database takes a while
+# Open SSE streams are cut after this on shutdown instead of holding it up.
+GRACEFUL_SHUTDOWN_S = 1
+
+
+@contextlib.contextmanager
+def running(app: FastAPI, *, host: str, port: int) -> Iterator[str]:
+    """Serve `app` until the block ends; yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        )
+    )
+    thread = threading.Thread(target=server.run, name="dayuan-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the API did not start on {host}:{port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()

@@ -1,0 +1,27 @@
+"""What the app holds for its lifetime: opened in the lifespan, read by dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from psycopg_pool import ConnectionPool
+
+from api._config import ApiConfig
+from cases import Workflow
+from domain import Clock
+
+if TYPE_CHECKING:
+    from api._commands import Commands
+    from api._metrics import MetricSources
+
+
+@dataclass(slots=True)
+class AppState:
+    config: ApiConfig
+    clock: Clock
+    key: str  # the token signing key in force
+    pool: ConnectionPool
+    workflow: Workflow
+    commands: Commands
+    metrics: MetricSources

@@ -1,0 +1,118 @@
+"""User accounts: lookup, creation, the first administrator."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+from typing import Any
+
+from api._access import User
+from api._db import Conn, row, rows
+from api.security import hash_password
+from domain import StaffRole
+
+log = logging.getLogger(__name__)
+
+FIRST_ADMIN = "admin"
+_COLUMNS = "username, role, grids, staff_id, active, created_at"
+
+
+def active_user(conn: Conn, username: str) -> User | None:
+    found = row(
+        conn, "SELECT role, grids FROM api_users WHERE username = %s AND active", (username,)
+    )
+    if found is None:
+        return None
+    grids: list[str] = found["grids"]
+    buildings: frozenset[str] = frozenset()
+    role = StaffRole(found["role"])
+    if role is StaffRole.GRID_WORKER and grids:
+        buildings = frozenset(
+            f"{r['compound_id']}/{r['building_id']}"
+            for r in rows(
+                conn,
+                "SELECT compound_id, building_id FROM grid_buildings WHERE grid_id = ANY(%s)",
+                (grids,),
+            )
+        )
+    return User(username, role, tuple(grids), buildings)
+
+
+def password_hash_of(conn: Conn, username: str) -> str | None:
+    found = row(
+        conn, "SELECT password_hash FROM api_users WHERE username = %s AND active", (username,)
+    )
+    return None if found is None else str(found["password_hash"])
+
+
+def list_users(conn: Conn, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    data = rows(
+        conn,
+        f"SELECT {_COLUMNS} FROM api_users ORDER BY username LIMIT %s OFFSET %s",
+        (limit, offset),
+    )
+    total = row(conn, "SELECT count(*) AS n FROM api_users")
+    return data, int(total["n"]) if total else 0
+
+
+def get_user(conn: Conn, username: str) -> dict[str, Any] | None:
+    return row(conn, f"SELECT {_COLUMNS} FROM api_users WHERE username = %s", (username,))
+
+
+def create_user(
+    conn: Conn,
+    *,
+    username: str,
+    password: str,
+    role: StaffRole,
+    grids: list[str],
+    staff_id: str | None,
+    created_by: str | None,
+    now: datetime,
+) -> dict[str, Any] | None:
+    """The new user, or None when the name is taken."""
+    return row(
+        conn,
+        "INSERT INTO api_users (username, role, grids, staff_id, password_hash, created_at,"
+        " created_by) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+        f" RETURNING {_COLUMNS}",
+        (username, role.value, grids, staff_id, hash_password(password), now, created_by),
+    )
+
+
+def update_user(conn: Conn, username: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    if "password" in changes:
+        changes["password_hash"] = hash_password(changes.pop("password"))
+    if "role" in changes:
+        changes["role"] = StaffRole(changes["role"]).value
+    if not changes:
+        return get_user(conn, username)
+    assignments = ", ".join(f"{column} = %({column})s" for column in changes)
+    return row(
+        conn,
+        f"UPDATE api_users SET {assignments} WHERE username = %(username)s RETURNING {_COLUMNS}",
+        {**changes, "username": username},
+    )
+
+
+def ensure_first_admin(conn: Conn, *, password: str | None, now: datetime) -> str | None:
+    """Create the first administrator when there is none; returns a generated password
+    (development without DAYUAN_ADMIN_PASSWORD) so that the caller can print it."""
+    if row(conn, "SELECT 1 AS one FROM api_users WHERE role = 'admin' AND active") is not None:
+        return None
+    generated = None
+    if password is None:
+        generated = password = secrets.token_urlsafe(12)
+    create_user(
+        conn,
+        username=FIRST_ADMIN,
+        password=password,
+        role=StaffRole.ADMIN,
+        grids=[],
+        staff_id=None,
+        created_by=None,
+        now=now,
+    )
+    log.info("created the first administrator %r", FIRST_ADMIN)
+    return generated

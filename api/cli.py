@@ -1,0 +1,74 @@
+"""`dayuan api`: serve the API with uvicorn on DAYUAN_API_HOST:DAYUAN_API_PORT.
+
+`register(subparsers)` adds the subcommand; the command is `func(args, settings) -> int`
+and reads only the settings it needs (duck-typed, so this module imports nothing of
+`dayuan`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Literal
+
+import uvicorn
+
+from api._config import ApiConfig, MqttConfig
+from api.main import create_app
+
+SubParsers = Any  # argparse._SubParsersAction[argparse.ArgumentParser], private in typeshed
+
+
+def register(subparsers: SubParsers) -> None:
+    api = subparsers.add_parser("api", help="serve the HTTP API (FastAPI) for staff")
+    api.set_defaults(func=serve)
+
+
+def config_from(settings: Any) -> ApiConfig:
+    """The API's configuration from the process's `dayuan.settings.Settings`."""
+    if settings.database_url is None:
+        raise ValueError("DAYUAN_DATABASE_URL is not set (`dayuan up` serves the API itself)")
+    mqtt = None
+    if settings.mqtt_url is not None:
+        mqtt = _mqtt(settings)
+    secret = settings.token_secret.get_secret_value() if settings.token_secret else None
+    admin = settings.admin_password.get_secret_value() if settings.admin_password else None
+    return ApiConfig(
+        database_url=settings.database_url,
+        mqtt=mqtt,
+        env=settings.env,
+        token_secret=secret,
+        token_ttl_s=settings.token_ttl_s,
+        admin_password=admin,
+        command_ack_timeout_s=settings.command_ack_timeout_s,
+        silence_factor=settings.silence_factor,
+    )
+
+
+def _mqtt(settings: Any) -> MqttConfig:
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(settings.mqtt_url)
+    tls = parts.scheme in ("mqtts", "ssl")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    protocol: Literal[4, 5] = 5 if settings.mqtt_protocol == 5 else 4
+    return MqttConfig(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or (8883 if tls else 1883),
+        username=user or settings.backend_username,
+        password=password if user else settings.backend_password.get_secret_value(),
+        tls_ca=str(settings.mqtt_tls_ca) if settings.mqtt_tls_ca else None,
+        tls=tls,
+        protocol=protocol,
+    )
+
+
+def serve(args: argparse.Namespace, settings: Any) -> int:
+    app = create_app(config_from(settings))
+    print(
+        f"Dayuan API on http://{settings.api_host}:{settings.api_port}"
+        f" (docs: /docs). Log in: POST /api/v1/auth/token as 'admin'"
+        " with DAYUAN_ADMIN_PASSWORD."
+    )
+    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None)
+    return 0

@@ -1,0 +1,142 @@
+"""Builds the FastAPI app. `create_app` takes the configuration, an optional clock and
+optional in-process metric sources; the lifespan opens the database pool, creates the
+first administrator, connects the case workflow's MQTT publisher and runs the device
+commands' broker connection and sweeper, and closes them all in reverse order."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Iterator
+
+import anyio
+from fastapi import APIRouter, FastAPI
+from psycopg_pool import ConnectionPool
+
+import cases
+from api import _errors, _users
+from api._commands import Commands
+from api._config import ApiConfig
+from api._db import open_pool
+from api._metrics import AlarmLatency, MetricSources
+from api._state import AppState
+from api.routes import (
+    alarms,
+    audit,
+    auth,
+    dead_letters,
+    devices,
+    events,
+    kpis,
+    ops,
+    registry,
+    stream,
+    telemetry,
+    users,
+)
+from api.routes import cases as case_routes
+from domain import Clock, SystemClock
+from gateway import GatewayMetrics
+from rules import EngineMetrics
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    config: ApiConfig,
+    *,
+    clock: Clock | None = None,
+    gateway_metrics: GatewayMetrics | None = None,
+    engine_metrics: EngineMetrics | None = None,
+    alarm_latency: AlarmLatency | None = None,
+    policy: cases.Policy = cases.DEFAULT_POLICY,
+) -> FastAPI:
+    clock = clock or SystemClock()
+    sources = MetricSources(gateway_metrics, engine_metrics, alarm_latency)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with contextlib.ExitStack() as stack:
+            pool = await anyio.to_thread.run_sync(open_pool, config.database_url)
+            stack.callback(pool.close)
+            await anyio.to_thread.run_sync(_first_admin, pool, config, clock)
+            publisher = stack.enter_context(_publisher(config))
+            commands = Commands(
+                pool, mqtt=config.mqtt, clock=clock, ack_timeout_s=config.command_ack_timeout_s
+            )
+            app.state.dayuan = AppState(
+                config=config,
+                clock=clock,
+                key=config.signing_key(),
+                pool=pool,
+                workflow=cases.Workflow(clock=clock, publisher=publisher, policy=policy),
+                commands=commands,
+                metrics=sources,
+            )
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(commands.run)
+                yield
+                tasks.cancel_scope.cancel()
+
+    app = FastAPI(
+        title="Dayuan",
+        version="1",
+        summary="The API for staff and responders of smart old compounds",
+        lifespan=lifespan,
+    )
+    _errors.install(app)
+    v1 = APIRouter(prefix=API_PREFIX)
+    for module in (
+        auth,
+        users,
+        devices,
+        telemetry,
+        events,
+        alarms,
+        case_routes,
+        registry,
+        kpis,
+        dead_letters,
+        stream,
+        audit,
+    ):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(ops.router)
+    return app
+
+
+def _first_admin(pool: ConnectionPool, config: ApiConfig, clock: Clock) -> None:
+    with pool.connection() as conn:
+        generated = _users.ensure_first_admin(conn, password=config.admin_password, now=clock.now())
+    if generated is not None:
+        # Development only (production refuses to start without DAYUAN_ADMIN_PASSWORD).
+        log.warning(
+            "no DAYUAN_ADMIN_PASSWORD: created user %r with password %s (this start only)",
+            _users.FIRST_ADMIN,
+            generated,
+        )
+
+
+@contextlib.contextmanager
+def _publisher(config: ApiConfig) -> Iterator[cases.Publisher]:
+    """Case transitions made through the API go to MQTT too, when a broker is configured."""
+    mqtt = config.mqtt
+    if mqtt is None or mqtt.username is None or mqtt.password is None:
+        yield cases.NoPublisher()
+        return
+    try:
+        with cases.MqttPublisher.connect(
+            mqtt.host,
+            mqtt.port,
+            username=mqtt.username,
+            password=mqtt.password,
+            client_id=f"dayuan-api-cases-{secrets.token_hex(4)}",
+        ) as publisher:
+            yield publisher
+    except (ConnectionError, OSError) as exc:
+        log.warning("case transitions will not reach MQTT (broker unreachable: %s)", exc)
+        yield cases.NoPublisher()

@@ -1,0 +1,494 @@
+"""The API's request and response bodies: a family per resource (`XCreate`, `XUpdate`,
+`XPublic`, `XsPublic{data, count}`), as in the full-stack FastAPI template."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain import HouseholdTag, Kind, PartyKind, StaffRole
+
+T = TypeVar("T")
+
+# Identifiers of the MQTT contract and the registry: refused early, with a clear detail.
+Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+# Long enough to resist guessing when throttled; argon2 takes any length.
+Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    count: int  # all matches, not only this page
+
+
+class Message(BaseModel):
+    detail: str
+
+
+# --- auth and users ---------------------------------------------------------------------
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int
+
+
+class UserCreate(_Body):
+    username: Username
+    password: Password
+    role: StaffRole
+    grids: list[Ident] = Field(default_factory=list, max_length=100)
+    staff_id: Ident | None = None
+
+
+class UserUpdate(_Body):
+    password: Password | None = None
+    role: StaffRole | None = None
+    grids: list[Ident] | None = Field(default=None, max_length=100)
+    active: bool | None = None
+
+
+class UserPublic(BaseModel):
+    username: str
+    role: StaffRole
+    grids: list[str]
+    staff_id: str | None
+    active: bool
+    created_at: datetime
+
+
+UsersPublic = Page[UserPublic]
+
+
+# --- devices, telemetry, events, alarms -------------------------------------------------
+
+
+class DevicePublic(BaseModel):
+    id: str
+    compound: str
+    kind: Kind
+    model: str
+    name: str | None
+    address: str | None
+    grid: str | None
+    online: bool
+    last_seen: datetime | None
+    last_ts: datetime | None
+
+
+DevicesPublic = Page[DevicePublic]
+
+
+class LastValue(BaseModel):
+    key: str
+    value: float
+    ts: datetime
+
+
+class DeviceDetail(DevicePublic):
+    x: float | None
+    y: float | None
+    heartbeat_s: int
+    values: list[LastValue]  # the newest value of each key by the device's own ts
+
+
+class Bucket(BaseModel):
+    ts: datetime
+    avg: float
+    min: float
+    max: float
+    samples: int
+
+
+class Series(BaseModel):
+    key: str
+    device: str | None  # None: aggregated over the group
+    points: list[Bucket]
+
+
+class TelemetryPublic(BaseModel):
+    bucket: str
+    start: datetime
+    end: datetime
+    devices: int  # how many devices the series cover
+    series: list[Series]
+
+
+class EventPublic(BaseModel):
+    device_id: str
+    compound: str
+    kind: Kind
+    ts: datetime
+    type: str
+    seq: int | None
+    channel: str
+    data: dict[str, Any]
+    received_at: datetime
+
+
+EventsPublic = Page[EventPublic]
+
+
+class AlarmPublic(BaseModel):
+    id: int
+    rule_id: str
+    title: str
+    severity: str
+    compound: str
+    device_id: str | None
+    flat: str | None
+    subject: str
+    count: int
+    first_seen: datetime
+    last_seen: datetime
+    opened_at: datetime
+    updated_at: datetime
+    cleared_at: datetime | None
+    flapping: bool
+    values: dict[str, Any]
+
+
+AlarmsPublic = Page[AlarmPublic]
+
+
+class ReasonCount(BaseModel):
+    reason: str
+    count: int
+
+
+class DeadLetterPublic(BaseModel):
+    id: int
+    received_at: datetime
+    topic: str
+    device_id: str | None
+    reason: str
+    detail: str
+    payload_preview: str  # the first bytes as text, undecodable bytes replaced
+    payload_size: int
+
+
+class DeadLettersPublic(BaseModel):
+    start: datetime
+    end: datetime
+    counts: list[ReasonCount]
+    samples: list[DeadLetterPublic]
+
+
+# --- device commands --------------------------------------------------------------------
+
+HhMm = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class LightOn(_Body):
+    action: Literal["on"]
+
+
+class LightOff(_Body):
+    action: Literal["off"]
+
+
+class LightDim(_Body):
+    action: Literal["dim"]
+    level: Annotated[float, Field(ge=0, le=100)]
+
+
+class LightSchedule(_Body):
+    action: Literal["schedule"]
+    on_at: HhMm  # local time of the compound
+    off_at: HhMm
+    level: Annotated[float, Field(ge=0, le=100)] = 100.0
+
+
+class BarrierOpen(_Body):
+    action: Literal["open"]
+    lane: Ident | None = None
+
+
+class BarrierClose(_Body):
+    action: Literal["close"]
+    lane: Ident | None = None
+
+
+class GateUnlock(_Body):
+    action: Literal["unlock"]
+    door: Ident | None = None
+    seconds: Annotated[int, Field(ge=1, le=60)] = 5  # how long the lock stays released
+
+
+CommandBody = Annotated[
+    LightOn | LightOff | LightDim | LightSchedule | BarrierOpen | BarrierClose | GateUnlock,
+    Field(discriminator="action"),
+]
+
+
+class CommandCreate(_Body):
+    command: CommandBody
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class CommandPublic(BaseModel):
+    id: int
+    correlation_id: str
+    device_id: str
+    action: str
+    command: dict[str, Any]
+    status: Literal["sent", "acknowledged", "failed"]
+    result: str | None
+    detail: str | None
+    requested_by: str
+    created_at: datetime
+    deadline: datetime
+    completed_at: datetime | None
+
+
+CommandsPublic = Page[CommandPublic]
+
+
+# --- the registry -----------------------------------------------------------------------
+
+
+class CompoundPublic(BaseModel):
+    id: str
+    name: str
+    lat: float
+    lon: float
+    timezone: str
+    devices: int
+
+
+CompoundsPublic = Page[CompoundPublic]
+
+
+class BuildingPublic(BaseModel):
+    compound: str
+    id: str
+    name: str | None
+    floors: int | None
+    grid: str | None
+
+
+BuildingsPublic = Page[BuildingPublic]
+
+
+class FlatPublic(BaseModel):
+    compound: str
+    address: str
+    building: str
+    unit: str | None
+
+
+FlatsPublic = Page[FlatPublic]
+
+
+class HouseholdPublic(BaseModel):
+    compound: str
+    flat: str
+    tags: list[HouseholdTag]
+
+
+HouseholdsPublic = Page[HouseholdPublic]
+
+
+class ResidentPublic(BaseModel):
+    compound: str
+    ref: str
+    flat: str
+    birth_year: int | None
+    lives_alone: bool
+
+
+ResidentsPublic = Page[ResidentPublic]
+
+
+class ResidentDetails(ResidentPublic):
+    contact: str | None
+    health_notes: str | None
+
+
+class GridPublic(BaseModel):
+    compound: str
+    id: str
+    name: str | None
+    buildings: list[str]
+    team: dict[str, list[str]]  # role -> staff ids (cadre, community_worker, volunteer)
+
+
+GridsPublic = Page[GridPublic]
+
+
+class PartyPublic(BaseModel):
+    compound: str
+    id: str
+    kind: PartyKind
+    name: str
+
+
+PartiesPublic = Page[PartyPublic]
+
+
+class StaffPublic(BaseModel):
+    compound: str
+    id: str
+    name: str
+    role: StaffRole
+    party: str | None
+    grids: list[str]
+
+
+StaffsPublic = Page[StaffPublic]
+
+
+class AuditPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    subject: str
+    route: str
+    reason: str | None
+    client: str | None
+    detail: dict[str, Any]
+
+
+AuditsPublic = Page[AuditPublic]
+
+
+# --- cases ------------------------------------------------------------------------------
+
+Note = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]
+Version = Annotated[int, Field(ge=1, le=2_000_000_000)]
+
+
+class AssignmentPublic(BaseModel):
+    party_kind: str
+    party_id: str | None
+    grid_id: str | None
+    staff_id: str | None
+
+
+class CasePublic(BaseModel):
+    id: int
+    compound: str
+    source: str
+    category: str
+    severity: str
+    title: str
+    state: str
+    version: int  # send it back with every action: a stale one gets 409
+    opened_at: datetime
+    ack_due: datetime
+    resolve_due: datetime
+    escalation_level: int
+    description: str | None
+    device_id: str | None
+    flat: str | None
+    location: str | None
+    grid_id: str | None
+    reporter: str | None
+    alarm_count: int
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    rating: int | None
+    escalations: int
+    reopen_count: int
+
+
+CasesPublic = Page[CasePublic]
+
+
+class CaseEventPublic(BaseModel):
+    id: int
+    version: int
+    at: datetime
+    actor: str
+    transition: str
+    from_state: str | None
+    to_state: str
+    detail: dict[str, Any]
+
+
+class CaseDetail(CasePublic):
+    assignments: list[AssignmentPublic]
+    history: list[CaseEventPublic]
+    allowed_actions: list[str]  # the action routes this case accepts in its state
+
+
+class CaseCreate(_Body):
+    """A resident's report taken at the desk, or a patrol finding."""
+
+    compound: Ident
+    category: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,64}$")]
+    description: Note
+    reporter: Ident  # a resident's pseudonymous ref, or the patrolling staff member's id
+    source: Literal["resident", "patrol"] = "resident"
+    location: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00]*$")] | None = None
+    severity: Literal["critical", "major", "minor", "warning"] = "minor"
+
+
+class CaseActionBase(_Body):
+    version: Version
+
+
+class NoteAction(CaseActionBase):
+    note: Note
+
+
+class OptionalNoteAction(CaseActionBase):
+    note: Note | None = None
+
+
+class ReasonAction(CaseActionBase):
+    reason: Note
+
+
+class RecordAction(CaseActionBase):
+    mode: Literal[
+        "desk_reception", "home_visit", "on_site_emergency", "joint_consultation", "follow_up_visit"
+    ]
+    note: Note
+    participants: list[Ident] = Field(default_factory=list, max_length=50)
+    decision: Note | None = None
+
+
+class RateAction(CaseActionBase):
+    rating: Annotated[int, Field(ge=1, le=5)]
+    comment: Note | None = None
+
+
+class CancelAction(CaseActionBase):
+    reason: Literal["duplicate", "not_responsible"]
+    note: Note
+    duplicate_of: Annotated[int, Field(ge=1, le=2**62)] | None = None
+
+
+class KpiPublic(BaseModel):
+    key: str
+    period: datetime | None
+    received: int
+    due: int
+    closed: int
+    closed_on_time: int
+    closure_rate: float | None
+    on_time_rate: float | None
+    ack_mean_s: float | None
+    ack_p90_s: float | None
+    resolve_mean_s: float | None
+    resolve_p90_s: float | None
+    escalations: int
+    rated: int
+    satisfaction_mean: float | None
+    satisfied_rate: float | None
+
+
+KpisPublic = Page[KpiPublic]

@@ -1,0 +1,122 @@
+"""Device events; gate access and plate reads (personal data) apart, audited."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+
+from api import _audit, _history
+from api._access import Permission, User
+from api._db import Conn
+from api.deps import DbDep, Reader, StateDep, client_address, purpose, require
+from api.models import EventPublic, EventsPublic
+from api.routes._params import From, IdQuery, Limit, Offset, To
+from domain import Kind
+
+router = APIRouter(prefix="/events", tags=["events"])
+AccessReader = Annotated[User, Depends(require(Permission.READ_ACCESS_EVENTS))]
+TypeQuery = Annotated[str | None, Query(pattern=r"^[a-z_]{1,32}$")]
+ChannelQuery = Literal["event", "status", "ack"] | None
+
+
+def _window(
+    start: datetime | None, end: datetime | None, now: datetime
+) -> tuple[datetime, datetime]:
+    end = end or now
+    start = start or end - timedelta(days=1)
+    if end <= start:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "`to` must be after `from`")
+    if end - start > _history.MAX_EVENT_RANGE:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"the range is longer than {_history.MAX_EVENT_RANGE.days} days; ask in parts",
+        )
+    return start, end
+
+
+def _read(
+    conn: Conn,
+    user: User,
+    table: Literal["events", "access_events"],
+    window: tuple[datetime, datetime],
+    filters: dict[str, str | None],
+    limit: int,
+    offset: int,
+) -> EventsPublic:
+    data, count = _history.events(
+        conn,
+        user,
+        table=table,
+        start=window[0],
+        end=window[1],
+        filters=filters,
+        limit=limit,
+        offset=offset,
+    )
+    return EventsPublic(data=[EventPublic.model_validate(e) for e in data], count=count)
+
+
+@router.get("")
+def list_events(
+    user: Reader,
+    conn: DbDep,
+    state: StateDep,
+    start: From = None,
+    end: To = None,
+    device: IdQuery = None,
+    compound: IdQuery = None,
+    kind: Kind | None = None,
+    type_: Annotated[str | None, Query(alias="type", pattern=r"^[a-z_]{1,32}$")] = None,
+    channel: ChannelQuery = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> EventsPublic:
+    """Events that name no person (default: the last 24 hours; at most 31 days)."""
+    window = _window(start, end, state.clock.now())
+    filters = {
+        "device": device,
+        "compound": compound,
+        "kind": kind.value if kind else None,
+        "type": type_,
+        "channel": channel,
+    }
+    return _read(conn, user, "events", window, filters, limit, offset)
+
+
+@router.get("/access")
+def list_access_events(
+    user: AccessReader,
+    conn: DbDep,
+    state: StateDep,
+    request: Request,
+    start: From = None,
+    end: To = None,
+    device: IdQuery = None,
+    compound: IdQuery = None,
+    type_: Annotated[Literal["access", "plate"] | None, Query(alias="type")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> EventsPublic:
+    """Gate access (person refs) and plate reads: personal data; every read is audited."""
+    now = state.clock.now()
+    window = _window(start, end, now)
+    filters = {"device": device, "compound": compound, "kind": None, "type": type_, "channel": None}
+    page = _read(conn, user, "access_events", window, filters, limit, offset)
+    _audit.record(
+        conn,
+        user,
+        action="read_access_events",
+        subject=f"device={device or '*'} compound={compound or '*'} type={type_ or '*'}",
+        route="GET /api/v1/events/access",
+        reason=purpose(request),
+        client=client_address(request),
+        now=now,
+        detail={
+            "from": window[0].isoformat(),
+            "to": window[1].isoformat(),
+            "rows": len(page.data),
+        },
+    )
+    return page

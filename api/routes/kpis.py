@@ -1,0 +1,45 @@
+"""KPIs of the governance loop, computed by `cases.kpis`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import AwareDatetime
+
+import cases
+from api.deps import DbDep, Reader, StateDep
+from api.models import KpiPublic, KpisPublic
+from api.routes._params import IdQuery
+
+router = APIRouter(prefix="/kpis", tags=["kpis"])
+MAX_RANGE = timedelta(days=3700)  # ten years of cases is still a small table
+
+
+@router.get("")
+def kpis(
+    _: Reader,
+    conn: DbDep,
+    state: StateDep,
+    by: cases.KpiDimension = cases.KpiDimension.CATEGORY,
+    period: Literal["day", "week", "month", "quarter", "year"] | None = None,
+    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    compound: IdQuery = None,
+    timezone: Annotated[str, Query(pattern=r"^[A-Za-z_]{1,32}(/[A-Za-z_+-]{1,32}){0,2}$")] = "UTC",
+) -> KpisPublic:
+    """Cases received in [from, to) (default: the last 30 days), grouped `by`, optionally
+    bucketed by `period` in `timezone`."""
+    end = end or state.clock.now()
+    start = start or end - timedelta(days=30)
+    if not timedelta() < end - start <= MAX_RANGE:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"`to` must be after `from`, and at most {MAX_RANGE.days} days after it",
+        )
+    rows = cases.kpis(
+        conn, since=start, until=end, by=by, period=period, timezone=timezone, compound=compound
+    )
+    return KpisPublic(data=[KpiPublic.model_validate(asdict(k)) for k in rows], count=len(rows))

@@ -1,0 +1,56 @@
+"""Operations: liveness, readiness (database and broker reachable), Prometheus metrics."""
+
+from __future__ import annotations
+
+import anyio
+import psycopg
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, PlainTextResponse
+from psycopg_pool import PoolTimeout
+
+from api import _metrics
+from api._state import AppState
+from api.deps import StateDep
+
+router = APIRouter(tags=["operations"])
+READY_DB_TIMEOUT_S = 2.0  # a readiness probe must answer quickly, whatever the database does
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _database_ok(state: AppState) -> bool:
+    try:
+        with state.pool.connection(timeout=READY_DB_TIMEOUT_S) as conn:
+            conn.execute("SELECT 1")
+    except (psycopg.Error, PoolTimeout):
+        return False
+    return True
+
+
+@router.get("/readyz", responses={503: {"description": "a dependency is unreachable"}})
+async def readyz(state: StateDep) -> JSONResponse:
+    database = await anyio.to_thread.run_sync(_database_ok, state)
+    broker = state.config.mqtt is None or state.commands.connected.is_set()
+    body = {
+        "database": "ok" if database else "unreachable",
+        "broker": "ok"
+        if state.commands.connected.is_set()
+        else ("not configured" if state.config.mqtt is None else "unreachable"),
+    }
+    return JSONResponse(body, status_code=200 if database and broker else 503)
+
+
+def _render(state: AppState) -> str:
+    with state.pool.connection() as conn:
+        return _metrics.render(
+            conn, state.metrics, now=state.clock.now(), silence_factor=state.config.silence_factor
+        )
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(state: StateDep) -> PlainTextResponse:
+    text = await anyio.to_thread.run_sync(_render, state)
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")

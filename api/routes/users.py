@@ -1,0 +1,55 @@
+"""User accounts: administrators create and change them; everyone reads their own."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, status
+
+from api import _users
+from api._access import Permission, User
+from api.deps import CurrentUser, DbDep, StateDep, require
+from api.models import UserCreate, UserPublic, UsersPublic, UserUpdate
+from api.routes._params import Limit, Offset
+
+router = APIRouter(prefix="/users", tags=["users"])
+Admin = Annotated[User, Depends(require(Permission.MANAGE_USERS))]
+UsernamePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
+
+
+@router.get("/me")
+def me(user: CurrentUser, conn: DbDep) -> UserPublic:
+    found = _users.get_user(conn, user.username)
+    assert found is not None  # the dependency just read it
+    return UserPublic.model_validate(found)
+
+
+@router.get("")
+def list_users(_: Admin, conn: DbDep, limit: Limit = 100, offset: Offset = 0) -> UsersPublic:
+    data, count = _users.list_users(conn, limit=limit, offset=offset)
+    return UsersPublic(data=[UserPublic.model_validate(u) for u in data], count=count)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_user(body: UserCreate, admin: Admin, conn: DbDep, state: StateDep) -> UserPublic:
+    created = _users.create_user(
+        conn,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        grids=body.grids,
+        staff_id=body.staff_id,
+        created_by=admin.username,
+        now=state.clock.now(),
+    )
+    if created is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.username!r} already exists")
+    return UserPublic.model_validate(created)
+
+
+@router.patch("/{username}")
+def update_user(username: UsernamePath, body: UserUpdate, _: Admin, conn: DbDep) -> UserPublic:
+    updated = _users.update_user(conn, username, body.model_dump(exclude_none=True))
+    if updated is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username!r}")
+    return UserPublic.model_validate(updated)

@@ -1,0 +1,136 @@
+"""Every role x every route: who gets in (anything but 401/403) and who is refused (403).
+
+The expected roles are written out here, not read from api._access, so that a change to
+the permission table shows up as a failing test to be read and agreed with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.conftest import ROLES
+
+ALL = set(ROLES)
+OPERATORS = {"admin", "property_staff"}
+WORKERS = {"admin", "property_staff", "grid_worker", "care_responder"}
+CASE = {"version": 1, "note": "n"}
+
+# (method, path, body, roles allowed)
+MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
+    ("GET", "/api/v1/users/me", None, ALL),
+    ("GET", "/api/v1/users", None, {"admin"}),
+    (
+        "POST",
+        "/api/v1/users",
+        {"username": "x1", "password": "p" * 12, "role": "viewer"},
+        {"admin"},
+    ),
+    ("PATCH", "/api/v1/users/u-viewer", {}, {"admin"}),
+    ("GET", "/api/v1/devices", None, ALL),
+    ("GET", "/api/v1/devices/sos-1", None, ALL),
+    ("POST", "/api/v1/devices/light-1/commands", {"command": {"action": "on"}}, OPERATORS),
+    ("POST", "/api/v1/devices/barrier-1/commands", {"command": {"action": "open"}}, OPERATORS),
+    ("POST", "/api/v1/devices/gate-1/commands", {"command": {"action": "unlock"}}, OPERATORS),
+    ("GET", "/api/v1/devices/light-1/commands", None, OPERATORS),
+    ("GET", "/api/v1/devices/light-1/commands/abc", None, OPERATORS),
+    (
+        "GET",
+        "/api/v1/telemetry?device=sos-1&from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z",
+        None,
+        ALL,
+    ),
+    ("GET", "/api/v1/events", None, ALL),
+    ("GET", "/api/v1/events/access", None, OPERATORS),
+    ("GET", "/api/v1/alarms", None, ALL),
+    ("GET", "/api/v1/alarms/1", None, ALL),
+    ("GET", "/api/v1/cases", None, ALL),
+    ("GET", "/api/v1/cases/1", None, ALL),
+    (
+        "POST",
+        "/api/v1/cases",
+        {"compound": "c1", "category": "noise", "description": "d", "reporter": "r-1"},
+        WORKERS,
+    ),
+    *(
+        ("POST", f"/api/v1/cases/1/{action}", body, WORKERS)
+        for action, body in [
+            ("acknowledge", {"version": 1}),
+            ("start", {"version": 1}),
+            ("record-action", {"version": 1, "mode": "home_visit", "note": "n"}),
+            ("resolve", CASE),
+            ("rate", {"version": 1, "rating": 3}),
+            ("close", {"version": 1}),
+            ("reopen", {"version": 1, "reason": "r"}),
+            ("cancel", {"version": 1, "reason": "not_responsible", "note": "n"}),
+            ("note", CASE),
+        ]
+    ),
+    ("GET", "/api/v1/compounds", None, ALL),
+    ("GET", "/api/v1/compounds/c1", None, ALL),
+    ("GET", "/api/v1/buildings", None, ALL),
+    ("GET", "/api/v1/flats", None, ALL),
+    ("GET", "/api/v1/households", None, ALL),
+    ("GET", "/api/v1/residents", None, {"admin", "grid_worker", "care_responder"}),
+    ("GET", "/api/v1/residents/c1/r-elder/details", None, {"admin", "care_responder"}),
+    ("GET", "/api/v1/grids", None, ALL),
+    ("GET", "/api/v1/parties", None, ALL),
+    ("GET", "/api/v1/staff", None, ALL),
+    ("GET", "/api/v1/kpis", None, ALL),
+    ("GET", "/api/v1/dead-letters", None, OPERATORS),
+    ("GET", "/api/v1/audit", None, {"admin"}),
+]
+
+
+def test_the_matrix_names_every_route(client: httpx.Client) -> None:
+    """No route of the OpenAPI document escapes the matrix (SSE is in test_stream)."""
+    spec = client.get("/openapi.json").json()
+    templates = {
+        (m.upper(), p) for p, ops in spec["paths"].items() for m in ops if p.startswith("/api/v1")
+    }
+    covered = {(m, _template(p)) for m, p, _, _ in MATRIX}
+    uncovered = templates - covered - {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/stream")}
+    assert not uncovered
+
+
+def _template(path: str) -> str:
+    path = path.split("?")[0]
+    replacements = {
+        "/api/v1/users/u-viewer": "/api/v1/users/{username}",
+        "/api/v1/compounds/c1": "/api/v1/compounds/{compound_id}",
+        "/api/v1/alarms/1": "/api/v1/alarms/{alarm_id}",
+        "/api/v1/residents/c1/r-elder/details": "/api/v1/residents/{compound_id}/{ref}/details",
+    }
+    if path in replacements:
+        return replacements[path]
+    parts = path.split("/")
+    if len(parts) > 4 and parts[3] == "devices":
+        parts[4] = "{device_id}"
+        if len(parts) > 6:
+            parts[6] = "{correlation_id}"
+    if len(parts) > 4 and parts[3] == "cases":
+        parts[4] = "{case_id}"
+    return "/".join(parts)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_on_every_route(
+    role: str, client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    """One test per role walks all routes (one app per role keeps the suite fast)."""
+    wrong: list[str] = []
+    for method, path, body, allowed in MATRIX:
+        response = client.request(method, path, json=body, headers=headers[role])
+        got_in = response.status_code not in (401, 403)
+        if got_in != (role in allowed) or response.status_code >= 500:
+            wrong.append(f"{method} {path}: {response.status_code} {response.text[:120]}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_token_is_401_everywhere(client: httpx.Client) -> None:
+    for method, path, body, _ in MATRIX:
+        response = client.request(method, path, json=body)
+        assert response.status_code == 401, (method, path)
+        assert response.headers["WWW-Authenticate"] == "Bearer"

@@ -1,0 +1,40 @@
+"""`dayuan api`: the subcommand and the configuration it builds from the settings."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from api import cli
+from dayuan.settings import Settings
+
+
+def test_register_adds_the_api_subcommand() -> None:
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    args = parser.parse_args(["api"])
+    assert args.func is cli.serve
+
+
+def test_config_from_settings() -> None:
+    settings = Settings(
+        database_url="postgresql://db/x",
+        mqtt_url="mqtt://broker.example:1884",
+        admin_password="pw-of-the-first-admin",
+        command_ack_timeout_s=3,
+    )
+    config = cli.config_from(settings)
+    assert config.mqtt is not None
+    assert (config.mqtt.host, config.mqtt.port, config.mqtt.username) == (
+        "broker.example",
+        1884,
+        "dayuan-backend",
+    )
+    assert config.command_ack_timeout_s == 3
+    assert config.admin_password == "pw-of-the-first-admin"
+
+
+def test_no_database_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="DAYUAN_DATABASE_URL"):
+        cli.config_from(Settings())
