@@ -111,6 +111,22 @@ def rules_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def supervisor(args: argparse.Namespace, settings: Settings) -> int:
+    """The SLA supervisor: escalates missed deadlines, publishing each escalation."""
+    url = _database_url(settings)
+    stop = stop_on_signals()
+    policy = cases.DEFAULT_POLICY if args.policy is None else cases.load_policy(args.policy)
+    mqtt = _services.endpoint(settings, settings.mqtt_url) if settings.mqtt_url else None
+    if mqtt is None:
+        log.warning("DAYUAN_MQTT_URL is not set: escalations go to case_events only")
+    with ExitStack() as stack:
+        db = stack.enter_context(_services.pool(url))
+        workflow = stack.enter_context(_services.case_workflow(settings, mqtt, policy=policy))
+        stack.enter_context(_services.supervisor(db, workflow, interval_s=args.interval))
+        stop.wait()
+    return 0
+
+
 def reload_on_sighup(engine: rules.Engine) -> None:
     """`kill -HUP` reloads the rule file without a restart (an invalid file is refused)."""
 

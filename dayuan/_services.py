@@ -186,12 +186,16 @@ def maintenance(
 
 @contextlib.contextmanager
 def case_workflow(
-    settings: Settings, mqtt: MqttEndpoint | None, *, clock: Clock | None = None
+    settings: Settings,
+    mqtt: MqttEndpoint | None,
+    *,
+    clock: Clock | None = None,
+    policy: cases.Policy = cases.DEFAULT_POLICY,
 ) -> Iterator[cases.Workflow]:
     """The governance loop's workflow, publishing transitions to MQTT when it can."""
     clock = clock or SystemClock()
     if mqtt is None or mqtt.username is None or mqtt.password is None:
-        yield cases.Workflow(clock=clock, publisher=cases.NoPublisher())
+        yield cases.Workflow(clock=clock, publisher=cases.NoPublisher(), policy=policy)
         return
     with cases.MqttPublisher.connect(
         mqtt.host,
@@ -200,7 +204,7 @@ def case_workflow(
         password=mqtt.password,
         client_id=f"dayuan-cases-{settings.gateway_id}",
     ) as publisher:
-        yield cases.Workflow(clock=clock, publisher=publisher)
+        yield cases.Workflow(clock=clock, publisher=publisher, policy=policy)
 
 
 class FanOut:

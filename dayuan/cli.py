@@ -80,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     check.set_defaults(func=_lazy("dayuan._verify", "manifest_check"))
 
+    sup = sub.add_parser("supervisor", help="escalate cases whose deadlines passed")
+    sup.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
+    sup.add_argument("--policy", type=Path, help="a dayuan.cases/1 YAML file (routing, SLAs)")
+    sup.set_defaults(func=_lazy("dayuan._commands", "supervisor"))
+
     dr = sub.add_parser("drill", help="simulated responders work the open cases; print KPIs")
     dr.add_argument("--seed", type=int, default=0)
     dr.add_argument("--by", choices=["category", "party", "grid", "compound"], default="category")
@@ -119,12 +124,10 @@ def _register_packages(
 ) -> None:
     """The subcommands each package brings: its own entry points, wired here."""
     from api import cli as api_cli
-    from cases import cli as cases_cli
     from rules import cli as rules_cli
     from simulators import cli as simulators_cli
 
     simulators_cli.register(sub)
-    cases_cli.register(sub)
     api_cli.register(sub)
     group = rules_cli.register(sub)
     run = group.add_parser(
