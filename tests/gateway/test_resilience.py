@@ -124,12 +124,12 @@ def gateway_process(db_url: str, broker: Broker, tmp_path: Path) -> Iterator[Any
     }
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start() -> subprocess.Popen[bytes]:
+    def start(gateway_id: str | None = None) -> subprocess.Popen[bytes]:
         path = tmp_path / f"gateway-{len(procs)}.log"
         with path.open("wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "dayuan.cli", "gateway"],
-                env=env,
+                env={**env, "DAYUAN_GATEWAY_ID": gateway_id or env["DAYUAN_GATEWAY_ID"]},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -169,6 +169,31 @@ def test_gateway_killed_mid_stream_loses_and_duplicates_nothing(
     _assert_exactly_once(conn)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
+
+
+def test_one_of_two_gateways_killed_the_other_carries_on_and_nothing_is_lost(
+    gateway_process: Any, broker: Broker, conn: psycopg.Connection[Any]
+) -> None:
+    """On Mosquitto 2.0 a killed member's share waits in its persistent session until it
+    comes back under the same id (systemd restarts it): lossless, and the survivor keeps
+    storing its own share meanwhile. (EMQX redispatches the dead member's share instead.)"""
+    a = gateway_process("gw-a")
+    b = gateway_process("gw-b")
+    with Stream(broker):
+        _wait_stored_at_least(conn, TOTAL // 5, a)
+        a.kill()
+        a.wait()
+        at_kill = _stored(conn)
+        _wait_stored_at_least(conn, at_kill + TOTAL // 10, b)  # b went on alone
+        assert at_kill < TOTAL, "the stream finished before the kill: make it longer"
+        a = gateway_process("gw-a")
+        assert (
+            wait_for(
+                conn, "SELECT count(*) FROM telemetry WHERE key = 'power_w'", TOTAL, timeout=90
+            )
+            == TOTAL
+        )
+    _assert_exactly_once(conn)
 
 
 @pytest.fixture
