@@ -47,7 +47,10 @@ def buildings(
         " ON g.compound_id = b.compound_id AND g.building_id = b.id"
         f" WHERE {_IN_COMPOUND.format(a='b')}" + address_scope(user, "b.compound_id", "b.id")
     )
-    select = "b.compound_id AS compound, b.id, b.name, b.floors, g.grid_id AS grid"
+    select = (
+        "b.compound_id AS compound, b.id, b.name, b.floors, g.grid_id AS grid,"
+        " b.x, b.y, b.width, b.depth"
+    )
     params = {"compound": compound, **scope_params(user)}
     return _page(conn, select, frm, "b.compound_id, b.id", params, limit, offset)
 

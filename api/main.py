@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI
 from psycopg_pool import ConnectionPool
 
 import cases
-from api import _errors, _users
+from api import _errors, _users, dashboard
 from api._commands import Commands
 from api._config import ApiConfig
 from api._db import open_pool
@@ -106,6 +106,7 @@ def create_app(
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(ops.router)
+    dashboard.mount(app)  # last: the static files answer only what no route claims
     return app
 
 

@@ -83,6 +83,8 @@ class DevicePublic(BaseModel):
     online: bool
     last_seen: datetime | None
     last_ts: datetime | None
+    x: float | None = None  # plan position, metres east and north of the compound's origin
+    y: float | None = None
 
 
 DevicesPublic = Page[DevicePublic]
@@ -95,8 +97,6 @@ class LastValue(BaseModel):
 
 
 class DeviceDetail(DevicePublic):
-    x: float | None
-    y: float | None
     heartbeat_s: int
     values: list[LastValue]  # the newest value of each key by the device's own ts
 
@@ -274,6 +274,11 @@ class BuildingPublic(BaseModel):
     name: str | None
     floors: int | None
     grid: str | None
+    # The plan: the centre in metres east and north of the compound's origin, and size.
+    x: float | None = None
+    y: float | None = None
+    width: float | None = None
+    depth: float | None = None
 
 
 BuildingsPublic = Page[BuildingPublic]

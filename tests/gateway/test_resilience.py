@@ -4,9 +4,11 @@ under traffic. Real Mosquitto, real PostgreSQL, a real `dayuan gateway` process.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -197,16 +199,22 @@ def test_one_of_two_gateways_killed_the_other_carries_on_and_nothing_is_lost(
 
 
 @pytest.fixture
-def private_database(tmp_path: Path) -> Iterator[Any]:
-    """A PostgreSQL of this test alone, so that stopping it disturbs nobody."""
-    server = _embedded.start_pgserver(tmp_path / "pg")
-    url = server.get_uri()
-    with psycopg.connect(url) as c:
-        ingest.upgrade(c, requested="postgres")
-    with psycopg.connect(url) as c:
-        ingest.load_registry(c, TEST_REGISTRY)
-    yield server, url
-    server.cleanup()
+def private_database() -> Iterator[Any]:
+    """A PostgreSQL of this test alone, so that stopping it disturbs nobody. Its data
+    lives outside pytest's private tmp tree: the server runs as its own system user."""
+    directory = Path(tempfile.mkdtemp(prefix="dayuan-pg-"))
+    directory.chmod(0o755)
+    server = _embedded.start_pgserver(directory / "pg")
+    try:
+        url = server.get_uri()
+        with psycopg.connect(url) as c:
+            ingest.upgrade(c, requested="postgres")
+        with psycopg.connect(url) as c:
+            ingest.load_registry(c, TEST_REGISTRY)
+        yield server, url
+    finally:
+        server.cleanup()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_database_restarted_under_traffic_loses_nothing(

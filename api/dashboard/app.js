@@ -1,0 +1,788 @@
+// The monitoring-room dashboard: login, the live alarm feed (SSE over fetch, since the
+// stream needs the bearer header), the case board, the compound plan and the KPIs.
+// Plain ES module, no build step; Chart.js is the vendored global `Chart`.
+
+import { getLang, setLang, t } from "./i18n.js";
+
+const API = "/api/v1";
+const FEED_MAX = 100; // alarms kept in the feed; older ones fall off the bottom
+const BOARD_REFRESH_MS = 30_000; // deadlines turn overdue without any event, so re-draw
+const DEVICES_REFRESH_MS = 30_000; // online/offline comes from heartbeats, not the feed
+const WALL_ROTATE_MS = 20_000; // how long the wall shows each rotating panel
+const ACK_FIND_TRIES = 10; // the case may commit a moment after its alarm reaches the feed
+const PLACED_DEVICES_MAX = 200; // per-device look-ups for plan coordinates
+const URGENT_RULES = new Set(["sos", "fall"]);
+const BOARD_STATES = [
+  ["dispatched", ["new", "dispatched", "reopened"]],
+  ["acknowledged", ["acknowledged"]],
+  ["in_progress", ["in_progress"]],
+  ["resolved", ["resolved"]],
+  ["closed", ["closed", "cancelled"]],
+];
+const ACTIONS = ["acknowledge", "start", "record-action", "resolve", "close", "reopen", "note"];
+const MODES = [
+  "desk_reception",
+  "home_visit",
+  "on_site_emergency",
+  "joint_consultation",
+  "follow_up_visit",
+];
+// What each role sees; the API filters the data itself (grids, elderly-care devices).
+const PANELS = {
+  admin: ["feed", "board", "plan", "kpis"],
+  property_staff: ["feed", "board", "plan", "kpis"],
+  grid_worker: ["feed", "board", "plan", "kpis"],
+  care_responder: ["feed", "board", "plan"],
+  viewer: ["feed", "board", "plan", "kpis"],
+};
+const WORKERS = new Set(["admin", "property_staff", "grid_worker", "care_responder"]);
+
+const state = {
+  token: sessionStorage.getItem("dayuan.token"),
+  user: null,
+  cases: [],
+  devices: new Map(),
+  alarming: new Set(), // device ids with an open alarm seen on the feed
+  compound: null,
+  charts: {},
+  streamAbort: null,
+  beeps: 0,
+};
+const $ = (sel) => document.querySelector(sel);
+const params = new URLSearchParams(location.search);
+const wall = params.get("wall") === "1";
+
+// --- the API ---------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+async function api(path, { method = "GET", body } = {}) {
+  const headers = { Authorization: `Bearer ${state.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(API + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401) {
+    logout();
+    throw new ApiError(401, "logged out");
+  }
+  const data = response.headers.get("content-type")?.includes("json")
+    ? await response.json()
+    : null;
+  if (!response.ok) throw new ApiError(response.status, data?.detail ?? response.statusText);
+  return data;
+}
+
+// --- login and role --------------------------------------------------------------------
+
+async function login(event) {
+  event.preventDefault();
+  unlockAudio(); // a user gesture: browsers let audio start only after one
+  const form = new URLSearchParams({ username: $("#username").value, password: $("#password").value });
+  const response = await fetch(`${API}/auth/token`, { method: "POST", body: form });
+  if (!response.ok) {
+    $("#login-error").textContent = t("login_failed");
+    return;
+  }
+  state.token = (await response.json()).access_token;
+  sessionStorage.setItem("dayuan.token", state.token);
+  await start();
+}
+
+function logout() {
+  state.streamAbort?.abort();
+  sessionStorage.removeItem("dayuan.token");
+  state.token = null;
+  location.reload();
+}
+
+async function start() {
+  state.user = await api("/users/me");
+  const role = state.user.role;
+  document.body.dataset.role = role;
+  $("#who").textContent = `${state.user.username} · ${role}${WORKERS.has(role) ? "" : ` (${t("read_only")})`}`;
+  $("#login").hidden = true;
+  $("#main").hidden = false;
+  $("#logout").hidden = false;
+  const panels = PANELS[role] ?? ["feed"];
+  for (const el of document.querySelectorAll("[data-panel]")) {
+    el.hidden = !panels.includes(el.dataset.panel);
+  }
+  setupRotation(panels);
+  await Promise.all([loadOpenAlarms(), refreshBoard(), loadPlan()]);
+  if (panels.includes("kpis")) loadKpis();
+  stream();
+  setInterval(refreshBoard, BOARD_REFRESH_MS);
+  setInterval(refreshDevices, DEVICES_REFRESH_MS);
+}
+
+function mayWork() {
+  return WORKERS.has(state.user?.role);
+}
+
+// --- the live feed ---------------------------------------------------------------------
+
+async function stream() {
+  let lastId = null;
+  let retryMs = 3000;
+  for (;;) {
+    state.streamAbort = new AbortController();
+    try {
+      const headers = { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" };
+      if (lastId) headers["Last-Event-ID"] = lastId;
+      const response = await fetch(`${API}/stream`, { headers, signal: state.streamAbort.signal });
+      if (response.status === 401) return logout();
+      if (!response.ok) throw new Error(`stream ${response.status}`);
+      setLive(true);
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const frame = parseFrame(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+          if (frame.retry) retryMs = frame.retry;
+          if (frame.id) lastId = frame.id;
+          if (frame.event) onEvent(frame.event, frame.data);
+        }
+      }
+    } catch (err) {
+      if (err.name === "AbortError") return;
+    }
+    setLive(false);
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
+}
+
+function parseFrame(text) {
+  const frame = {};
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon);
+    const value = line.slice(colon + 1).replace(/^ /, "");
+    if (name === "data") frame.data = frame.data ? `${frame.data}\n${value}` : value;
+    else if (name === "retry") frame.retry = Number(value);
+    else frame[name] = value;
+  }
+  if (frame.data) frame.data = JSON.parse(frame.data);
+  return frame;
+}
+
+function setLive(on) {
+  const el = $("#live");
+  el.classList.toggle("off", !on);
+  el.dataset.i18n = on ? "connected" : "disconnected";
+  el.textContent = t(el.dataset.i18n);
+}
+
+function onEvent(name, data) {
+  if (name === "alarm") onAlarm(data);
+  else if (name === "case") scheduleBoardRefresh();
+}
+
+function onAlarm(a) {
+  const item = {
+    id: a.alarm_id,
+    rule_id: a.rule_id,
+    title: a.title,
+    severity: a.severity,
+    compound: a.compound,
+    device_id: a.device_id,
+    flat: a.flat,
+    count: a.count,
+    at: a.at,
+    cleared: a.change === "cleared",
+  };
+  if (a.device_id) {
+    if (item.cleared) state.alarming.delete(a.device_id);
+    else state.alarming.add(a.device_id);
+    paintDevice(a.device_id);
+  }
+  const fresh = a.change === "opened";
+  showAlarm(item, fresh);
+  if (fresh && isUrgent(item)) beep();
+}
+
+function isUrgent(alarm) {
+  return alarm.severity === "critical" || URGENT_RULES.has(alarm.rule_id);
+}
+
+async function loadOpenAlarms() {
+  const page = await api("/alarms?state=open&limit=50");
+  for (const a of page.data.reverse()) {
+    showAlarm({ ...a, at: a.last_seen, cleared: false }, false);
+    if (a.device_id) state.alarming.add(a.device_id);
+  }
+}
+
+function showAlarm(alarm, fresh) {
+  const list = $("#alarms");
+  let li = list.querySelector(`[data-alarm-id="${alarm.id}"]`);
+  if (!li) {
+    li = document.createElement("li");
+    li.dataset.alarmId = alarm.id;
+    list.prepend(li);
+    while (list.children.length > FEED_MAX) list.lastElementChild.remove();
+  }
+  li.className = `alarm ${alarm.severity}${alarm.cleared ? " cleared" : ""}${fresh ? " new" : ""}`;
+  li.dataset.rule = alarm.rule_id;
+  li.dataset.device = alarm.device_id ?? "";
+  const where = [alarm.compound, alarm.flat ?? alarm.device_id].filter(Boolean).join(" · ");
+  li.replaceChildren(
+    el("div", {}, [
+      el("span", { className: `sev ${alarm.severity}`, textContent: t(`sev.${alarm.severity}`) }),
+      el("b", { textContent: alarm.title }),
+      alarm.count > 1 ? el("span", { textContent: ` ×${alarm.count}` }) : "",
+    ]),
+    el("div", {
+      className: "meta",
+      textContent: `${where} · ${fmtTime(alarm.at)}${alarm.cleared ? ` · ${t("cleared")}` : ""}`,
+    }),
+  );
+  if (!alarm.cleared && mayWork() && alarm.device_id) {
+    const button = el("button", { className: "ack", textContent: t("acknowledge") });
+    button.dataset.i18n = "acknowledge";
+    button.addEventListener("click", () => ackFromFeed(alarm, button));
+    li.append(button);
+  }
+}
+
+async function ackFromFeed(alarm, button) {
+  button.disabled = true;
+  try {
+    for (let i = 0; i < ACK_FIND_TRIES; i++) {
+      const found = await caseOfAlarm(alarm);
+      if (found && !["new", "dispatched", "reopened"].includes(found.state)) {
+        button.textContent = t("acked");
+        return;
+      }
+      if (found) {
+        try {
+          await api(`/cases/${found.id}/acknowledge`, { method: "POST", body: { version: found.version } });
+          button.textContent = t("acked");
+          button.dataset.i18n = "acked";
+          toast(`#${found.id} ${t("acked")}`);
+          await refreshBoard();
+          return;
+        } catch (err) {
+          if (err.status !== 409) throw err; // someone acted first: look again
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    toast(t("no_case"));
+    button.disabled = false;
+  } catch (err) {
+    toast(`${t("failed")}: ${err.message}`);
+    button.disabled = false;
+  }
+}
+
+async function caseOfAlarm(alarm) {
+  const q = new URLSearchParams({ open: "true", compound: alarm.compound, limit: "100" });
+  const page = await api(`/cases?${q}`);
+  return page.data.find((c) => c.device_id === alarm.device_id) ?? null;
+}
+
+// --- the audible cue -------------------------------------------------------------------
+
+let audio = null;
+
+function unlockAudio() {
+  try {
+    audio ??= new AudioContext();
+    audio.resume();
+  } catch {
+    audio = null; // no Web Audio: the flashing feed item still shows the alarm
+  }
+}
+
+function beep() {
+  state.beeps += 1;
+  document.body.dataset.beeps = String(state.beeps);
+  if (!audio) return;
+  // Three short 880 Hz tones: urgent enough to turn a head, short enough to bear.
+  const now = audio.currentTime;
+  for (let i = 0; i < 3; i++) {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.type = "square";
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.0001, now + i * 0.3);
+    gain.gain.exponentialRampToValueAtTime(0.3, now + i * 0.3 + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, now + i * 0.3 + 0.2);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(now + i * 0.3);
+    osc.stop(now + i * 0.3 + 0.22);
+  }
+}
+
+// --- the case board --------------------------------------------------------------------
+
+let boardTimer = null;
+
+function scheduleBoardRefresh() {
+  clearTimeout(boardTimer);
+  boardTimer = setTimeout(refreshBoard, 150);
+}
+
+async function refreshBoard() {
+  const [open, done] = await Promise.all([
+    api("/cases?open=true&limit=200"),
+    api("/cases?state=closed&limit=20"),
+  ]);
+  state.cases = [...open.data, ...done.data];
+  drawBoard();
+  drawOpenCharts();
+  const paneCase = $("#pane").dataset.caseId;
+  if (paneCase && !$("#pane").hidden) {
+    const current = state.cases.find((c) => String(c.id) === paneCase);
+    if (current && String(current.version) !== $("#pane").dataset.version) openCase(current.id);
+  }
+}
+
+function drawBoard() {
+  const columns = $("#columns");
+  columns.replaceChildren();
+  const now = Date.now();
+  for (const [key, states] of BOARD_STATES) {
+    const list = el("ol");
+    const mine = state.cases.filter((c) => states.includes(c.state));
+    for (const c of mine) list.append(caseCard(c, now));
+    const column = el("div", { className: "column" }, [
+      el("h3", { textContent: `${t(`state.${key}`)} (${mine.length})` }),
+      list,
+    ]);
+    column.dataset.state = key;
+    columns.append(column);
+  }
+}
+
+function overdue(c, now) {
+  const acked = c.acknowledged_at !== null;
+  const resolved = c.resolved_at !== null || ["resolved", "closed", "cancelled"].includes(c.state);
+  if (!acked && Date.parse(c.ack_due) < now) return "ack_due";
+  if (!resolved && Date.parse(c.resolve_due) < now) return "resolve_due";
+  return null;
+}
+
+function caseCard(c, now) {
+  const late = overdue(c, now);
+  const due = ["new", "dispatched", "reopened"].includes(c.state) ? "ack_due" : "resolve_due";
+  const li = el("li", { className: `case ${c.severity}${late ? " overdue" : ""}` }, [
+    el("div", {}, [
+      el("b", { textContent: `#${c.id} ` }),
+      el("span", { textContent: c.title }),
+      late ? el("span", { className: "badge", textContent: ` ${t("overdue")}` }) : "",
+    ]),
+    el("div", { className: "due", textContent: `${t(late ?? due)} ${fmtTime(c[late ?? due])}` }),
+  ]);
+  li.dataset.caseId = c.id;
+  li.dataset.state = c.state;
+  li.addEventListener("click", () => openCase(c.id));
+  return li;
+}
+
+async function openCase(id) {
+  const c = await api(`/cases/${id}`);
+  const pane = $("#pane");
+  pane.dataset.caseId = String(c.id);
+  pane.dataset.version = String(c.version);
+  delete pane.dataset.device;
+  const late = overdue(c, Date.now());
+  const body = [
+    el("h3", { textContent: `#${c.id} ${c.title}` }),
+    el("dl", {}, [
+      ...pair(t("state"), `${t(`state.${c.state}`)} · v${c.version}`),
+      ...pair(t("severity"), t(`sev.${c.severity}`)),
+      ...pair(t("ack_due"), fmtTime(c.ack_due) + (late === "ack_due" ? ` ${t("overdue")}` : "")),
+      ...pair(
+        t("resolve_due"),
+        fmtTime(c.resolve_due) + (late === "resolve_due" ? ` ${t("overdue")}` : ""),
+      ),
+      ...pair("📍", [c.compound, c.grid_id, c.flat ?? c.location ?? c.device_id].filter(Boolean).join(" · ")),
+    ]),
+  ];
+  if (c.description) body.push(el("p", { textContent: c.description }));
+  if (mayWork()) body.push(actionForm(c));
+  body.push(
+    el("h4", { textContent: t("history") }),
+    el(
+      "ol",
+      { className: "history" },
+      c.history.map((e) =>
+        el("li", {
+          textContent: `${fmtTime(e.at)} · ${e.actor} · ${e.transition} → ${t(`state.${e.to_state}`)}${
+            e.detail?.note ? ` · ${e.detail.note}` : ""
+          }${e.detail?.mode ? ` · ${t(`mode.${e.detail.mode}`)}` : ""}`,
+        }),
+      ),
+    ),
+  );
+  showPane(body);
+}
+
+function actionForm(c) {
+  const allowed = ACTIONS.filter((a) => c.allowed_actions.includes(a));
+  const note = el("textarea", { rows: 2, placeholder: t("note_text") });
+  const mode = el(
+    "select",
+    {},
+    MODES.map((m) => el("option", { value: m, textContent: t(`mode.${m}`) })),
+  );
+  const buttons = allowed.map((action) => {
+    const b = el("button", { textContent: t(action), className: `act-${action}` });
+    b.addEventListener("click", () => act(c, action, note.value.trim(), mode.value, b));
+    return b;
+  });
+  const children = [el("div", { className: "actions" }, buttons)];
+  if (allowed.some((a) => a !== "acknowledge" && a !== "start")) {
+    children.push(note);
+    if (allowed.includes("record-action")) children.push(el("label", {}, [`${t("mode")} `, mode]));
+  }
+  return el("div", { className: "form" }, children);
+}
+
+async function act(c, action, note, mode, button) {
+  const body = { version: c.version };
+  if (["record-action", "reopen", "note"].includes(action) && !note) return toast(t("need_note"));
+  if (action === "record-action") Object.assign(body, { mode, note });
+  else if (action === "reopen") body.reason = note;
+  else if (["resolve", "close", "note"].includes(action) && note) body.note = note;
+  button.disabled = true;
+  try {
+    await api(`/cases/${c.id}/${action}`, { method: "POST", body });
+    toast(`#${c.id} ${t(action)} ✓`);
+  } catch (err) {
+    toast(err.status === 409 ? t("stale") : `${t("failed")}: ${err.message}`);
+  }
+  await refreshBoard();
+  await openCase(c.id);
+}
+
+// --- the compound plan -----------------------------------------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+const BUILDING_W = 12; // metres, the registry's default footprint when the API gives none
+const BUILDING_D = 60;
+
+async function loadPlan() {
+  const compounds = await api("/compounds?limit=10");
+  state.compound = compounds.data[0]?.id ?? null;
+  if (!state.compound) return;
+  const c = encodeURIComponent(state.compound);
+  const [buildings, devices] = await Promise.all([
+    api(`/buildings?compound=${c}&limit=500`),
+    api(`/devices?compound=${c}&limit=500`),
+  ]);
+  // The device list carries no plan position; the detail does (x, y).
+  const details = await Promise.all(
+    devices.data.slice(0, PLACED_DEVICES_MAX).map((d) =>
+      api(`/devices/${encodeURIComponent(d.id)}`).catch(() => d),
+    ),
+  );
+  for (const d of [...details, ...devices.data.slice(PLACED_DEVICES_MAX)]) state.devices.set(d.id, d);
+  drawPlan(buildings.data);
+}
+
+function layoutBuildings(buildings) {
+  // Buildings carry x/y/width/depth in the registry; when the API does not pass them on,
+  // lay them out in rows so that the plan still shows every building.
+  return buildings.map((b, i) => ({
+    ...b,
+    x: b.x ?? (i % 6) * (BUILDING_W + 18),
+    y: b.y ?? -Math.floor(i / 6) * (BUILDING_D + 20),
+    width: b.width ?? BUILDING_W,
+    depth: b.depth ?? BUILDING_D,
+  }));
+}
+
+function devicePositions(buildings) {
+  const byId = new Map(buildings.map((b) => [b.id, b]));
+  const perBuilding = new Map();
+  let loose = 0;
+  const minX = Math.min(0, ...buildings.map((b) => b.x - b.width / 2));
+  const minY = Math.min(0, ...buildings.map((b) => b.y - b.depth / 2));
+  const out = new Map();
+  for (const d of state.devices.values()) {
+    if (d.x != null && d.y != null) {
+      out.set(d.id, [d.x, d.y]);
+      continue;
+    }
+    const b = byId.get(d.address?.split("-")[0]);
+    if (b) {
+      const n = perBuilding.get(b.id) ?? 0;
+      perBuilding.set(b.id, n + 1);
+      out.set(d.id, [b.x - b.width / 2 + 3 + (n % 3) * 3, b.y + b.depth / 2 - 4 - Math.floor(n / 3) * 4]);
+    } else {
+      // No address and no position: a row along the bottom edge of the plan.
+      out.set(d.id, [minX + (loose % 20) * 5, minY - 10 - Math.floor(loose / 20) * 5]);
+      loose += 1;
+    }
+  }
+  return out;
+}
+
+function drawPlan(rawBuildings) {
+  const buildings = layoutBuildings(rawBuildings);
+  const positions = devicePositions(buildings);
+  const xs = [];
+  const ys = [];
+  for (const b of buildings) xs.push(b.x - b.width / 2, b.x + b.width / 2), ys.push(b.y - b.depth / 2, b.y + b.depth / 2);
+  for (const [x, y] of positions.values()) xs.push(x), ys.push(y);
+  const pad = 10;
+  const x0 = Math.min(...xs) - pad;
+  const x1 = Math.max(...xs) + pad;
+  const y0 = Math.min(...ys) - pad;
+  const y1 = Math.max(...ys) + pad;
+  const svg = document.createElementNS(SVG, "svg");
+  // North is up: plan y grows north, SVG y grows down, so y is negated.
+  svg.setAttribute("viewBox", `${x0} ${-y1} ${x1 - x0} ${y1 - y0}`);
+  for (const b of buildings) {
+    svg.append(
+      svgEl("rect", {
+        class: "building",
+        x: b.x - b.width / 2,
+        y: -(b.y + b.depth / 2),
+        width: b.width,
+        height: b.depth,
+      }),
+      svgEl("text", { class: "building-label", x: b.x, y: -b.y }, b.name ?? b.id),
+    );
+  }
+  for (const [id, [x, y]] of positions) {
+    const d = state.devices.get(id);
+    const marker = svgEl(d.kind === "elder" ? "circle" : "rect", {
+      "data-device": id,
+      ...(d.kind === "elder" ? { cx: x, cy: -y, r: 1.8 } : { x: x - 1.6, y: -y - 1.6, width: 3.2, height: 3.2 }),
+    });
+    marker.append(svgEl("title", {}, `${d.name ?? id} (${t(`kind.${d.kind}`)})`));
+    marker.addEventListener("click", () => openDevice(id));
+    svg.append(marker);
+  }
+  const legend = el("div", { className: "legend" }, [
+    el("span", { textContent: `■ ${t("kind.gate")} / ${t("kind.barrier")} / ${t("kind.light")}` }),
+    el("span", { textContent: `● ${t("kind.elder")}` }),
+    el("span", { textContent: `${t("online")} 🟩 ${t("offline")} ⬜` }),
+  ]);
+  $("#plan-svg").replaceChildren(svg, legend);
+  for (const id of positions.keys()) paintDevice(id);
+}
+
+function paintDevice(id) {
+  const marker = document.querySelector(`#plan-svg [data-device="${CSS.escape(id)}"]`);
+  const d = state.devices.get(id);
+  if (!marker || !d) return;
+  const status = d.online ? "online" : "offline";
+  marker.setAttribute("class", `device ${d.kind} ${status}${state.alarming.has(id) ? " alarming" : ""}`);
+}
+
+async function refreshDevices() {
+  if (!state.compound) return;
+  const page = await api(`/devices?compound=${encodeURIComponent(state.compound)}&limit=500`);
+  for (const d of page.data) {
+    const known = state.devices.get(d.id);
+    state.devices.set(d.id, { ...known, ...d });
+    paintDevice(d.id);
+  }
+}
+
+async function openDevice(id) {
+  const to = new Date();
+  const from = new Date(to.getTime() - 24 * 3600_000);
+  const q = new URLSearchParams({ device: id, from: from.toISOString(), to: to.toISOString(), bucket: "1h" });
+  const [detail, series] = await Promise.all([api(`/devices/${encodeURIComponent(id)}`), api(`/telemetry?${q}`)]);
+  const pane = $("#pane");
+  delete pane.dataset.caseId;
+  pane.dataset.device = id;
+  const canvas = el("canvas", { id: "chart-telemetry" });
+  showPane([
+    el("h3", { textContent: `${detail.name ?? id} · ${t(`kind.${detail.kind}`)}` }),
+    el("dl", {}, [
+      ...pair("id", id),
+      ...pair("📍", detail.address ?? "—"),
+      ...pair("●", t(detail.online ? "online" : "offline")),
+      ...detail.values.flatMap((v) => pair(v.key, `${v.value} (${fmtTime(v.ts)})`)),
+    ]),
+    el("h4", { textContent: t("telemetry") }),
+    series.series.length ? el("div", { className: "chart-box" }, [canvas]) : el("p", { textContent: t("no_data") }),
+  ]);
+  if (!series.series.length) return;
+  const labels = series.series[0].points.map((p) => fmtHour(p.ts));
+  chart("telemetry", canvas, {
+    type: "line",
+    data: {
+      labels,
+      datasets: series.series.map((s) => ({ label: s.key, data: s.points.map((p) => p.avg), tension: 0.2 })),
+    },
+  });
+}
+
+// --- KPIs ------------------------------------------------------------------------------
+
+async function loadKpis() {
+  const page = await api("/kpis?by=category");
+  const rows = page.data;
+  const sum = (k) => rows.reduce((n, r) => n + (r[k] ?? 0), 0);
+  const weighted = (k, w) => {
+    const n = rows.reduce((s, r) => s + (r[k] != null ? r[w] : 0), 0);
+    return n ? rows.reduce((s, r) => s + (r[k] != null ? r[k] * r[w] : 0), 0) / n : null;
+  };
+  const due = sum("due");
+  const tiles = [
+    ["received", String(sum("received"))],
+    ["closure_rate", due ? pct(sum("closed") / due) : "—"],
+    ["on_time_rate", due ? pct(sum("closed_on_time") / due) : "—"],
+    ["ack_mean", mins(weighted("ack_mean_s", "received"))],
+    ["resolve_mean", mins(weighted("resolve_mean_s", "closed"))],
+  ];
+  $("#kpi-tiles").replaceChildren(
+    ...tiles.map(([k, v]) => el("div", { className: "tile" }, [el("b", { textContent: v }), el("span", { textContent: t(k) })])),
+  );
+  chart("rates", $("#chart-rates"), {
+    type: "bar",
+    data: {
+      labels: rows.map((r) => r.key),
+      datasets: [
+        { label: t("closure_rate"), data: rows.map((r) => 100 * (r.closure_rate ?? 0)) },
+        { label: t("on_time_rate"), data: rows.map((r) => 100 * (r.on_time_rate ?? 0)) },
+      ],
+    },
+    options: { scales: { y: { min: 0, max: 100 } } },
+  });
+}
+
+function drawOpenCharts() {
+  if (!$("#kpis") || $("#kpis").hidden) return;
+  const open = state.cases.filter((c) => !["closed", "cancelled", "resolved"].includes(c.state));
+  const count = (key) => {
+    const m = new Map();
+    for (const c of open) m.set(key(c), (m.get(key(c)) ?? 0) + 1);
+    return m;
+  };
+  for (const [name, m] of [
+    ["grid", count((c) => c.grid_id ?? t("no_grid"))],
+    ["category", count((c) => c.category)],
+  ]) {
+    chart(name, $(`#chart-${name}`), {
+      type: "bar",
+      data: { labels: [...m.keys()], datasets: [{ label: t(`open_by_${name}`), data: [...m.values()] }] },
+      options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+    });
+  }
+}
+
+function chart(name, canvas, config) {
+  state.charts[name]?.destroy();
+  if (typeof Chart === "undefined" || !canvas) return;
+  Chart.defaults.color = "#8b98a8";
+  Chart.defaults.borderColor = "#2b3747";
+  config.options = { animation: false, responsive: true, maintainAspectRatio: false, ...config.options };
+  state.charts[name] = new Chart(canvas, config);
+}
+
+// --- wall and phone ---------------------------------------------------------------------
+
+function setupRotation(panels) {
+  const choose = (name) => {
+    for (const p of document.querySelectorAll("main .panel")) p.classList.toggle("current", p.dataset.panel === name);
+    for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("current", b.dataset.panel === name);
+    for (const c of Object.values(state.charts)) c.resize();
+  };
+  if (wall) {
+    document.body.classList.add("wall");
+    document.documentElement.classList.add("wall"); // rem sizes scale with the root
+    const rotating = panels.filter((p) => p !== "feed");
+    let i = 0;
+    choose(rotating[0]);
+    setInterval(() => choose(rotating[(i = (i + 1) % rotating.length)]), WALL_ROTATE_MS);
+    return;
+  }
+  document.body.classList.add("tabbed");
+  for (const b of document.querySelectorAll("#tabs button")) {
+    b.hidden = !panels.includes(b.dataset.panel);
+    b.addEventListener("click", () => choose(b.dataset.panel));
+  }
+  choose("feed");
+}
+
+// --- small helpers ----------------------------------------------------------------------
+
+function el(tag, props = {}, children = []) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+function svgEl(tag, attrs, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function pair(term, value) {
+  return [el("dt", { textContent: term }), el("dd", { textContent: value })];
+}
+
+function showPane(children) {
+  $("#pane-body").replaceChildren(...children);
+  $("#pane").hidden = false;
+}
+
+function toast(text) {
+  const box = $("#toast");
+  box.textContent = text;
+  box.classList.add("show");
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => box.classList.remove("show"), 3000);
+}
+
+function locale() {
+  return getLang() === "zh" ? "zh-CN" : "en-GB";
+}
+
+function fmtTime(iso) {
+  if (!iso) return "—";
+  return new Date(iso).toLocaleString(locale(), { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+function fmtHour(iso) {
+  return new Date(iso).toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
+}
+
+function pct(x) {
+  return `${(100 * x).toFixed(1)}%`;
+}
+
+function mins(s) {
+  return s == null ? "—" : `${(s / 60).toFixed(1)} ${t("minutes")}`;
+}
+
+// --- start ------------------------------------------------------------------------------
+
+setLang(params.get("lang") ?? getLang()); // ?lang=en|zh for a wall screen with no keyboard
+$("#lang").addEventListener("click", () => {
+  setLang(getLang() === "zh" ? "en" : "zh");
+  if (state.user) {
+    drawBoard();
+    if (!$("#kpis").hidden) loadKpis().then(drawOpenCharts);
+  }
+});
+$("#login").addEventListener("submit", login);
+$("#logout").addEventListener("click", logout);
+$("#pane-close").addEventListener("click", () => {
+  $("#pane").hidden = true;
+});
+if (state.token) start().catch(() => logout());

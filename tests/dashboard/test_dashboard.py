@@ -1,0 +1,138 @@
+"""The monitoring-room dashboard in headless Chromium: log in, see an SOS published over
+MQTT appear in the live feed within a second, hear (count) its cue, acknowledge it from
+the feed and watch its case move on the board; the plan, the KPIs, the language switch
+and a read-only role; and the static mount leaving the API's own routes alone."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import psycopg
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.wait import WebDriverWait
+
+from tests.api.conftest import PASSWORD
+from tests.dashboard.conftest import PAGE_WAIT_S
+from tests.factories import SOS, dumps, now_ms, topic
+from tests.fix_gateway import GatewayFactory, wait_for
+from tests.fix_mqtt import Publisher
+
+# The issue's budget from publishing an SOS to seeing it in the monitoring room.
+FEED_BUDGET_S = 1.0
+SOS_ITEM = (By.CSS_SELECTOR, "#alarms .alarm.critical[data-rule='sos']")
+
+
+def wait(driver: Any, timeout: float = PAGE_WAIT_S) -> WebDriverWait[Any]:
+    return WebDriverWait(driver, timeout, poll_frequency=0.02)
+
+
+def log_in(driver: Any, base_url: str, username: str, query: str = "") -> None:
+    driver.get(f"{base_url}/{query}")
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login-submit").click()
+    # Connected to the live feed: from here on, a new alarm is pushed to the page.
+    wait(driver).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#live:not(.off)")))
+
+
+def test_an_sos_reaches_the_feed_within_a_second_and_is_acknowledged_from_it(
+    browser: Any,
+    base_url: str,
+    make_user: Any,
+    run_gateway: GatewayFactory,
+    fleet: Publisher,
+    conn: psycopg.Connection[Any],
+) -> None:
+    with run_gateway(with_cases=True):
+        log_in(browser, base_url, make_user("property_staff"))
+        published = time.monotonic()
+        fleet.publish(
+            topic("elder", SOS, "event"), dumps({"ts": now_ms(), "seq": 1, "type": "sos"})
+        )
+        item = wait(browser, 5).until(ec.presence_of_element_located(SOS_ITEM))
+        seen_after = time.monotonic() - published
+        print(f"SOS in the feed {seen_after * 1000:.0f} ms after publishing")
+        assert seen_after < FEED_BUDGET_S, f"the SOS took {seen_after:.2f} s to reach the feed"
+        assert browser.execute_script("return document.body.dataset.beeps") == "1"
+
+        wait_for(conn, "SELECT state FROM cases", "dispatched")
+        wait(browser).until(
+            ec.presence_of_element_located(
+                (By.CSS_SELECTOR, "#columns [data-state='dispatched'] .case.critical")
+            )
+        )
+        item.find_element(By.CSS_SELECTOR, "button.ack").click()
+        card = (
+            By.CSS_SELECTOR,
+            "#columns [data-state='acknowledged'] .case[data-state='acknowledged']",
+        )
+        wait(browser).until(ec.presence_of_element_located(card))
+        assert not browser.find_elements(
+            By.CSS_SELECTOR, "#columns [data-state='dispatched'] .case"
+        )
+        row = conn.execute("SELECT state, version FROM cases").fetchone()
+        assert row is not None
+        assert row[0] == "acknowledged"
+
+        # The case pane: its history and the next workflow action, with the version.
+        browser.find_element(*card).click()
+        wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#pane .act-start")))
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#pane .history li")) >= 3
+        browser.find_element(By.CSS_SELECTOR, "#pane .act-start").click()
+        wait(browser).until(
+            ec.presence_of_element_located(
+                (By.CSS_SELECTOR, "#columns [data-state='in_progress'] .case")
+            )
+        )
+        assert wait_for(conn, "SELECT state FROM cases", "in_progress") == "in_progress"
+
+
+def test_plan_kpis_and_language(
+    browser: Any, base_url: str, make_user: Any, client: httpx.Client
+) -> None:
+    log_in(browser, base_url, make_user("property_staff"))
+    marker = (By.CSS_SELECTOR, f"#plan-svg [data-device='{SOS}']")
+    wait(browser).until(ec.presence_of_element_located(marker))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#plan-svg .building")) == 2
+    assert browser.find_elements(By.CSS_SELECTOR, "#plan-svg .device.offline")
+    browser.find_element(*marker).click()
+    wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#pane")))
+    assert SOS in browser.find_element(By.ID, "pane").text
+    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#kpi-tiles .tile")))
+
+    browser.find_element(By.ID, "pane-close").click()
+    before = browser.find_element(By.CSS_SELECTOR, "h1").text
+    browser.find_element(By.ID, "lang").click()
+    after = browser.find_element(By.CSS_SELECTOR, "h1").text
+    assert {before, after} == {"大院监控室", "Dayuan monitoring room"}
+
+
+def test_a_viewer_reads_but_cannot_act(browser: Any, base_url: str, make_user: Any) -> None:
+    log_in(browser, base_url, make_user("viewer"))
+    assert "viewer" in browser.find_element(By.ID, "who").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "button.ack")
+
+
+def test_a_care_responder_has_no_kpi_panel_and_the_wall_rotates(
+    browser: Any, base_url: str, make_user: Any
+) -> None:
+    log_in(browser, base_url, make_user("care_responder"), query="?wall=1")
+    assert "wall" in browser.find_element(By.TAG_NAME, "body").get_attribute("class")
+    assert not browser.find_element(By.ID, "kpis").is_displayed()
+    assert browser.find_element(By.ID, "feed").is_displayed()
+
+
+def test_the_dashboard_does_not_shadow_the_api(client: httpx.Client) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/api/v1/users/me").status_code == 401
+    assert "swagger" in client.get("/docs").text.lower()
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "app.js" in page.text
+    script = client.get("/vendor/chart.umd.js")
+    assert script.status_code == 200
+    assert "Released under the MIT License" in script.text[:300]
+    assert client.get("/no-such-file.js").status_code == 404
