@@ -243,7 +243,8 @@ def _banner(
     )
     print(
         f"\nDayuan is up.\n"
-        f"  API      : {address}/api/v1   docs: {address}/docs   ({login})\n"
+        f"  dashboard: {address}/   ({login}; ?wall=1 for the wall screen)\n"
+        f"  API      : {address}/api/v1   docs: {address}/docs\n"
         f"  database : {url}\n"
         f"  broker   : mqtt://{mqtt.host}:{mqtt.port} (backend account {mqtt.username})\n"
         f"  data     : {data}\n"
