@@ -10,6 +10,7 @@ compare it with the injected clock's `now`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -127,7 +128,7 @@ R = TypeVar("R", bound=Rule)
 S = TypeVar("S")
 
 
-class Logic(Generic[R, S]):
+class Logic(ABC, Generic[R, S]):
     """Base of the rule kinds: state per subject key, dirty tracking, scope, schedule."""
 
     state_type: ClassVar[type[Any]]
@@ -142,11 +143,11 @@ class Logic(Generic[R, S]):
 
     # --- what a kind implements ---------------------------------------------------------
 
-    def channels(self) -> set[Channel]:
-        raise NotImplementedError
+    @abstractmethod
+    def channels(self) -> set[Channel]: ...
 
-    def on_item(self, item: Item) -> list[Signal]:
-        raise NotImplementedError
+    @abstractmethod
+    def on_item(self, item: Item) -> list[Signal]: ...
 
     def on_tick(self, now: datetime) -> list[Signal]:
         return []
@@ -158,8 +159,8 @@ class Logic(Generic[R, S]):
     def merge(self, key: str, data: Mapping[str, Any]) -> None:
         """Fold in a stored snapshot written by another process (default: keep ours)."""
 
-    def watermark(self, state: S) -> datetime:
-        raise NotImplementedError
+    @abstractmethod
+    def watermark(self, state: S) -> datetime: ...
 
     # --- shared -------------------------------------------------------------------------
 
