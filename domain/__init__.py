@@ -59,6 +59,7 @@ from domain._payloads import (
     data_class,
 )
 from domain._reasons import Reason
+from domain._sun import SunTimes, solar_elevation, sun_times
 from domain._topic import (
     DEVICE_CHANNELS,
     IDENTIFIER,
@@ -132,6 +133,7 @@ __all__ = [
     "Staff",
     "StaffRole",
     "Status",
+    "SunTimes",
     "SystemClock",
     "Telemetry",
     "Topic",
@@ -143,5 +145,7 @@ __all__ = [
     "is_identifier",
     "is_outbound",
     "schema_for",
+    "solar_elevation",
     "subscriptions",
+    "sun_times",
 ]

@@ -7,6 +7,7 @@ processes never open the same alarm twice. Alarms leave through `AlarmSink`; thi
 package knows nothing of cases or HTTP.
 """
 
+from domain import SunTimes
 from rules._alarms import (
     AlarmChange,
     AlarmRow,
@@ -40,7 +41,7 @@ from rules._evaluator import Evaluator
 from rules._registry import DeviceInfo, Registry
 from rules._replay import ReplayReport, replay
 from rules._store import MemoryStateStore, PgAlarmStore, PgStateStore, StateRow, StateStore
-from rules._sun import Phase, SunTimes, phase, sun_times
+from rules._sun import Phase, phase, sun_times
 
 __all__ = [
     "RULES_FORMAT",

@@ -10,6 +10,7 @@ generate`, `dayuan simulate`) is in `simulators.cli`.
 
 from pathlib import Path
 
+from domain import SunTimes, solar_elevation, sun_times
 from simulators._device import Connect, Disconnect, Item, Publish
 from simulators._engine import Simulation
 from simulators._errors import BrokerError, CompoundFileError, ScenarioError, SimulatorError
@@ -19,7 +20,6 @@ from simulators._manifest import DeviceRecord, Manifest, read_manifest
 from simulators._mqtt import MqttTarget, Transport, TransportStats
 from simulators._run import SimulationReport, run_simulation
 from simulators._scenario import Scenario, load_scenario, parse_duration, parse_scenario
-from simulators._solar import SunTimes, solar_elevation, sun_times
 
 DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
 

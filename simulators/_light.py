@@ -21,6 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 import domain
+from domain import solar_elevation, sun_times
 from simulators._behaviour import (
     FAR_FUTURE,
     Behaviour,
@@ -29,7 +30,6 @@ from simulators._behaviour import (
     event,
     telemetry,
 )
-from simulators._solar import solar_elevation, sun_times
 
 NOMINAL_W = 60.0  # a residential LED lantern on a 6 m pole
 STANDBY_W = 0.8  # the controller and its radio, lamp off

@@ -1,4 +1,5 @@
-"""Where the sun is: NOAA's solar-position formulas, for street lights and daylight.
+"""Where the sun is: NOAA's solar-position formulas, for street lights and daylight
+(the simulators' lights switch by it, the rules' night-time conditions ask it).
 
 This is the algorithm of NOAA's Solar Calculator spreadsheet (after Meeus,
 "Astronomical Algorithms"): good to about a minute for sunrise and sunset between
@@ -25,6 +26,7 @@ class SunTimes:
 
     sunrise: datetime | None
     sunset: datetime | None
+    polar_day: bool = False  # with no sunrise and sunset: the sun never sets (else never rises)
 
 
 def _julian_century(when: datetime) -> float:
@@ -81,10 +83,10 @@ def sun_times(day: date, lat: float, lon: float, *, zenith: float = SUNRISE_ZENI
     longitude, in UTC), so for any longitude they fall on the right local date.
     """
     noon = datetime.combine(day, time(12), UTC) - timedelta(minutes=4 * lon)
-    return SunTimes(
-        sunrise=_event(noon, lat, lon, zenith, rising=True),
-        sunset=_event(noon, lat, lon, zenith, rising=False),
-    )
+    sunrise = _event(noon, lat, lon, zenith, rising=True)
+    sunset = _event(noon, lat, lon, zenith, rising=False)
+    polar_day = sunrise is None and sunset is None and solar_elevation(noon, lat, lon) > 0
+    return SunTimes(sunrise=sunrise, sunset=sunset, polar_day=polar_day)
 
 
 def _event(
