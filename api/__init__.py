@@ -5,7 +5,7 @@ feed (SSE) that resumes with `Last-Event-ID`, and `/healthz`, `/readyz`, `/metri
 """
 
 from api._config import ApiConfig, MqttConfig
-from api._metrics import AlarmLatency
+from api._metrics import AlarmLatency, MetricSources, render_process
 from api._server import running
 from api.main import API_PREFIX, create_app
 
@@ -13,7 +13,9 @@ __all__ = [
     "API_PREFIX",
     "AlarmLatency",
     "ApiConfig",
+    "MetricSources",
     "MqttConfig",
     "create_app",
+    "render_process",
     "running",
 ]

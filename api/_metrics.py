@@ -165,3 +165,10 @@ def _in_process(w: _Writer, sources: MetricSources) -> None:
             "From the gateway receiving the evidence to the alarm opening",
             sources.alarm_latency.snapshot(),
         )
+
+
+def render_process(sources: MetricSources) -> str:
+    """The metrics of this process alone (a gateway or rules process without the API)."""
+    w = _Writer()
+    _in_process(w, sources)
+    return "\n".join(w.lines) + "\n"

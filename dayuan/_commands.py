@@ -10,10 +10,11 @@ from contextlib import ExitStack
 
 import psycopg
 
+import api
 import cases
 import ingest
 import rules
-from dayuan import _broker, _services
+from dayuan import _broker, _metrics_server, _services
 from dayuan.cli import stop_on_signals
 from dayuan.settings import Settings
 from domain import SystemClock
@@ -60,13 +61,11 @@ def gateway(args: argparse.Namespace, settings: Settings) -> int:
         )
         if engine is not None:
             reload_on_sighup(engine)
-        gw = stack.enter_context(
-            _services.gateway(
-                settings, db, _services.endpoint(settings, settings.mqtt_url), engine=engine
-            )
-        )
-        settle_heap()
+        gw = stack.enter_context(_services.gateway(settings, db, mqtt, engine=engine))
         stack.enter_context(_services.maintenance(db, interval_s=settings.maintenance_interval_s))
+        engine_metrics = engine.metrics if engine else None
+        _metrics(stack, settings, api.MetricSources(gateway=gw.metrics, engine=engine_metrics))
+        settle_heap()
         while not stop.wait(settings.stats_interval_s):
             _log_stats(gw.metrics)
     return 0
@@ -95,7 +94,7 @@ def rules_run(args: argparse.Namespace, settings: Settings) -> int:
         if engine is None:  # pragma: no cover - rules_enabled was forced on above
             raise RuntimeError("the rule engine did not start")
         reload_on_sighup(engine)
-        stack.enter_context(
+        consumer = stack.enter_context(
             _services.gateway(
                 settings,
                 db,
@@ -106,9 +105,23 @@ def rules_run(args: argparse.Namespace, settings: Settings) -> int:
                 share=False,
             )
         )
+        _metrics(
+            stack, settings, api.MetricSources(gateway=consumer.metrics, engine=engine.metrics)
+        )
         settle_heap()
         stop.wait()
     return 0
+
+
+def _metrics(stack: ExitStack, settings: Settings, sources: api.MetricSources) -> None:
+    """Serve this process's /metrics on DAYUAN_METRICS_PORT (when set)."""
+    if settings.metrics_port:
+        port = stack.enter_context(
+            _metrics_server.serve(
+                settings.api_host, settings.metrics_port, lambda: api.render_process(sources)
+            )
+        )
+        log.info("metrics on http://%s:%d/metrics", settings.api_host, port)
 
 
 def supervisor(args: argparse.Namespace, settings: Settings) -> int:

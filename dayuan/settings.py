@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     token_ttl_s: int = 8 * 3600  # one monitoring-room shift
     command_ack_timeout_s: float = 10.0  # a device command without an ack by then failed
     stats_interval_s: float = 30.0  # how often a gateway logs its counters
+    # `dayuan gateway` / `dayuan rules run` serve /metrics and /healthz here (0: not at all).
+    metrics_port: int = 0
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
