@@ -8,10 +8,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import anyio
-from fastapi import APIRouter, FastAPI
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
 from psycopg_pool import ConnectionPool
 
 import cases
@@ -88,6 +90,7 @@ def create_app(
         lifespan=lifespan,
     )
     _errors.install(app)
+    app.middleware("http")(_request_context)
     v1 = APIRouter(prefix=API_PREFIX)
     for module in (
         auth,
@@ -141,3 +144,17 @@ def _publisher(config: ApiConfig) -> Iterator[cases.Publisher]:
     except (ConnectionError, OSError) as exc:
         log.warning("case transitions will not reach MQTT (broker unreachable: %s)", exc)
         yield cases.NoPublisher()
+
+
+async def _request_context(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Every log line written while serving a request carries its id, method and path
+    (structlog's context variables; the JSON log formatter merges them in)."""
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+    with structlog.contextvars.bound_contextvars(
+        request_id=request_id[:64], method=request.method, path=request.url.path
+    ):
+        response = await call_next(request)
+    response.headers["X-Request-ID"] = request_id[:64]
+    return response

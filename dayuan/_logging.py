@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 
 import orjson
+import structlog
 
 _RESERVED = set(vars(logging.makeLogRecord({})))
 
@@ -18,6 +19,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        entry.update(structlog.contextvars.get_contextvars())  # request / device context
         entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)

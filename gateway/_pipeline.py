@@ -190,7 +190,13 @@ class Pipeline:
             half = len(batch) // 2
             return self._write(batch[:half], stop) and self._write(batch[half:], stop)
         delivery = batch[0]
-        log.error("storage rejected the message on %s: %s", delivery.topic, exc)
+        device = delivery.messages[0].device if delivery.messages else None
+        log.error(
+            "storage rejected the message on %s: %s",
+            delivery.topic,
+            exc,
+            extra={"topic": delivery.topic, "device": device},
+        )
         if not delivery.messages:  # its dead letters alone were refused: nothing left to try
             self._metrics.unstorable += 1
             return True
