@@ -31,6 +31,10 @@ class Permission(StrEnum):
     COMMAND_BARRIER = "command_barrier"
     COMMAND_GATE = "command_gate"  # unlocking a door lets people in: the narrowest
     READ_COMMANDS = "read_commands"
+    MAINTAIN_HOUSEHOLDS = "maintain_households"  # tags, moving in and out: within grids
+    WRITE_RESIDENT_DETAILS = "write_resident_details"  # contact and health: audited
+    MANAGE_STAFF = "manage_staff"
+    READ_REGISTRY_CHANGES = "read_registry_changes"  # grid workers: their compounds
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
 
@@ -46,6 +50,10 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.COMMAND_BARRIER: frozenset({ADMIN, PROPERTY}),
     Permission.COMMAND_GATE: frozenset({ADMIN, PROPERTY}),
     Permission.READ_COMMANDS: frozenset({ADMIN, PROPERTY}),
+    Permission.MAINTAIN_HOUSEHOLDS: frozenset({ADMIN, GRID}),
+    Permission.WRITE_RESIDENT_DETAILS: frozenset({ADMIN, CARE}),
+    Permission.MANAGE_STAFF: frozenset({ADMIN}),
+    Permission.READ_REGISTRY_CHANGES: frozenset({ADMIN, GRID}),
     Permission.MANAGE_USERS: frozenset({ADMIN}),
     Permission.READ_AUDIT: frozenset({ADMIN}),
 }
@@ -83,6 +91,10 @@ class User:
 
     def sees_grid(self, grid: str | None) -> bool:
         return not self.grid_bound or (grid is not None and grid in self.grids)
+
+    def sees_compound(self, compound: str) -> bool:
+        """A grid worker sees the compounds their grids lie in; the other roles see all."""
+        return not self.grid_bound or any(b.startswith(f"{compound}/") for b in self.buildings)
 
 
 # SQL fragments that restrict a query to what a user sees. `%(buildings)s` is the user's

@@ -352,6 +352,62 @@ class StaffPublic(BaseModel):
 StaffsPublic = Page[StaffPublic]
 
 
+# --- registry maintenance ---------------------------------------------------------------
+
+Contact = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+HealthNotes = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class HouseholdUpdate(_Body):
+    tags: list[HouseholdTag] = Field(max_length=7)  # the whole set, replacing the old
+
+
+class ResidentCreate(_Body):
+    """Moving in: who (a pseudonymous ref) and where; details go through PUT .../details."""
+
+    compound: Ident
+    ref: Ident
+    flat: Annotated[
+        str,
+        StringConstraints(pattern=r"^[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}$"),
+    ]
+    birth_year: Annotated[int, Field(ge=1900, le=2100)] | None = None
+    lives_alone: bool = False
+
+
+class ResidentDetailsUpdate(_Body):
+    """The whole of a resident's details: a field left out is cleared."""
+
+    contact: Contact | None = None
+    health_notes: HealthNotes | None = None
+
+
+class StaffPut(_Body):
+    compound: Ident
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    role: StaffRole
+    party: Ident | None = None
+    grids: list[Ident] = Field(default_factory=list, max_length=100)
+
+
+class RegistryChangePublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    compound: str
+    entity: str  # the table: households, residents, resident_details, staff, ...
+    key: str
+    change: Literal["added", "changed", "removed"]
+    # The entry before and after; for resident_details only {"changed_fields": [...]}.
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class RegistryChangesPublic(BaseModel):
+    data: list[RegistryChangePublic]
+    next_after_id: int  # pass as `after_id` to read on (the same value when nothing came)
+
+
 class AuditPublic(BaseModel):
     id: int
     at: datetime

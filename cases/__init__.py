@@ -57,9 +57,13 @@ from cases._registry import (
     ResidentDetails,
     grid_of,
     load_full_registry,
+    move_in,
+    move_out,
+    put_staff,
     read_resident_details,
     registry_changes,
     set_household_tags,
+    set_resident_details,
 )
 from cases._states import allowed_in
 from cases._store import events as case_events
@@ -130,8 +134,12 @@ __all__ = [
     "kpis",
     "load_full_registry",
     "load_policy",
+    "move_in",
+    "move_out",
+    "put_staff",
     "read_resident_details",
     "registry_changes",
     "set_household_tags",
+    "set_resident_details",
     "topic_for",
 ]

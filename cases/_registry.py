@@ -53,6 +53,12 @@ _TABLES = (
     _Table("grid_members", ("grid_id", "staff_id"), ("role",)),
 )
 _DEVICES = _Table("devices", ("id",), ("kind", "model", "name", "address", "x", "y", "heartbeat_s"))
+_BY_NAME = {t.name: t for t in _TABLES}
+_HOUSEHOLDS = _BY_NAME["households"]
+_RESIDENTS = _BY_NAME["residents"]
+_DETAILS = _BY_NAME["resident_details"]
+_STAFF = _BY_NAME["staff"]
+_STAFF_GRIDS = _BY_NAME["staff_grids"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,28 +216,51 @@ def _upsert(
     for key, row in new.items():
         if key in old and old[key] == row:
             continue
-        names = ("compound_id", *table.key, *table.columns)
-        values = [compound, *(row[n] for n in names[1:])]
-        conflict = ", ".join(("compound_id", *table.key))
-        update = ", ".join(f"{c} = excluded.{c}" for c in table.columns) or None
-        action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
-        conn.execute(
-            f"INSERT INTO {table.name} ({', '.join(names)})"
-            f" VALUES ({', '.join(['%s'] * len(names))}) ON CONFLICT ({conflict}) {action}",
-            values,
-        )
+        _put(conn, table, compound, row)
         log.record(table, key, old.get(key), row)
+
+
+def _put(conn: Conn, table: _Table, compound: str, row: Row) -> None:
+    """Insert a row, or update the one with its key."""
+    names = ("compound_id", *table.key, *table.columns)
+    values = [compound, *(row[n] for n in names[1:])]
+    conflict = ", ".join(("compound_id", *table.key))
+    update = ", ".join(f"{c} = excluded.{c}" for c in table.columns) or None
+    action = f"DO UPDATE SET {update}" if update else "DO NOTHING"
+    conn.execute(
+        f"INSERT INTO {table.name} ({', '.join(names)})"
+        f" VALUES ({', '.join(['%s'] * len(names))}) ON CONFLICT ({conflict}) {action}",
+        values,
+    )
 
 
 def _delete(
     conn: Conn, table: _Table, compound: str, old: dict[Key, Row], new: dict[Key, Row], log: _Log
 ) -> None:
     for key in old.keys() - new.keys():
-        match = " AND ".join(f"{k} = %s" for k in table.key)
-        conn.execute(
-            f"DELETE FROM {table.name} WHERE compound_id = %s AND {match}", (compound, *key)
-        )
+        _remove(conn, table, compound, key)
         log.record(table, key, old[key], None)
+
+
+def _remove(conn: Conn, table: _Table, compound: str, key: Key) -> None:
+    match = " AND ".join(f"{k} = %s" for k in table.key)
+    conn.execute(f"DELETE FROM {table.name} WHERE compound_id = %s AND {match}", (compound, *key))
+
+
+def _one(conn: Conn, table: _Table, compound: str, key: Key) -> Row | None:
+    """One row by its key, locked until the end of the transaction."""
+    names = (*table.key, *table.columns)
+    match = " AND ".join(f"{k} = %s" for k in table.key)
+    found = conn.execute(
+        f"SELECT {', '.join(names)} FROM {table.name} WHERE compound_id = %s AND {match}"
+        " FOR UPDATE",
+        (compound, *key),
+    ).fetchone()
+    return None if found is None else dict(zip(names, found, strict=True))
+
+
+def _counts() -> dict[str, int]:
+    return {"added": 0, "changed": 0, "removed": 0}
 
 
 class _Log:
@@ -297,11 +326,12 @@ def set_household_tags(
     *,
     actor: str,
     now: datetime,
-) -> None:
-    """Re-tag a household on the seven-colour map (e.g. a flat falls vacant)."""
-    table = _TABLES[3]
+) -> list[str]:
+    """Re-tag a household on the seven-colour map (e.g. a flat falls vacant); returns the
+    tags now held. Setting the tags it already has changes and logs nothing."""
+    table = _HOUSEHOLDS
     with transaction(conn):
-        old = _current(conn, table, compound).get((flat,))
+        old = _one(conn, table, compound, (flat,))
         if old is None:
             raise InvalidRequest("flat", f"no household at {flat} in compound {compound}")
         new = {"flat": flat, "tags": _tags(tags)}
@@ -310,7 +340,8 @@ def set_household_tags(
                 "UPDATE households SET tags = %s WHERE compound_id = %s AND flat = %s",
                 (new["tags"], compound, flat),
             )
-            _Log(conn, compound, actor, now, {"changed": 0}).record(table, (flat,), old, new)
+            _Log(conn, compound, actor, now, _counts()).record(table, (flat,), old, new)
+    return list(new["tags"])
 
 
 def read_resident_details(
@@ -347,3 +378,150 @@ def registry_changes(
     except psycopg.Error as exc:
         raise CaseStoreError(f"the database failed: {exc}") from exc
     return [RegistryChange(*r) for r in rows]
+
+
+def set_resident_details(
+    conn: Conn,
+    compound: str,
+    ref: str,
+    *,
+    contact: str | None,
+    health_notes: str | None,
+    actor: str,
+    role: StaffRole,
+    now: datetime,
+) -> ResidentDetails | None:
+    """Replace a resident's contact and health details (None for both removes them), for
+    the roles that may read them; the log names the changed fields, never their values.
+    None when the compound has no such resident."""
+    if role not in PERSONAL_DATA_ROLES:
+        raise AccessDenied(actor, role.value, f"or write the personal details of {ref}")
+    with transaction(conn):
+        resident = _one(conn, _RESIDENTS, compound, (ref,))
+        if resident is None:
+            return None
+        old = _one(conn, _DETAILS, compound, (ref,))
+        new = None
+        if contact is not None or health_notes is not None:
+            new = {"ref": ref, "contact": contact, "health_notes": health_notes}
+        if new != old:
+            if new is None:
+                _remove(conn, _DETAILS, compound, (ref,))
+            else:
+                _put(conn, _DETAILS, compound, new)
+            _Log(conn, compound, actor, now, _counts()).record(_DETAILS, (ref,), old, new)
+    return ResidentDetails(ref, str(resident["flat"]), contact, health_notes)
+
+
+def move_in(
+    conn: Conn,
+    compound: str,
+    ref: str,
+    flat: str,
+    *,
+    birth_year: int | None = None,
+    lives_alone: bool = False,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Register a resident at a flat (its household is created, untagged, if it has none).
+    A resident already registered must move out first."""
+    with transaction(conn):
+        known = conn.execute(
+            "SELECT 1 FROM flats WHERE compound_id = %s AND address = %s", (compound, flat)
+        ).fetchone()
+        if known is None:
+            raise InvalidRequest("flat", f"no flat {flat} in compound {compound}")
+        there = _one(conn, _RESIDENTS, compound, (ref,))
+        if there is not None:
+            raise InvalidRequest(
+                "ref",
+                f"resident {ref} is already registered at {there['flat']} in compound"
+                f" {compound}; move them out first",
+            )
+        log = _Log(conn, compound, actor, now, _counts())
+        created = conn.execute(
+            "INSERT INTO households (compound_id, flat) VALUES (%s, %s)"
+            " ON CONFLICT DO NOTHING RETURNING flat",
+            (compound, flat),
+        ).fetchone()
+        if created is not None:
+            log.record(_HOUSEHOLDS, (flat,), None, {"flat": flat, "tags": []})
+        row = {"ref": ref, "flat": flat, "birth_year": birth_year, "lives_alone": lives_alone}
+        conn.execute(
+            "INSERT INTO residents (compound_id, ref, flat, birth_year, lives_alone)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (compound, ref, flat, birth_year, lives_alone),
+        )
+        log.record(_RESIDENTS, (ref,), None, row)
+
+
+def move_out(conn: Conn, compound: str, ref: str, *, actor: str, now: datetime) -> str | None:
+    """Deregister a resident and their details; returns the flat they left (the household
+    stays, to be re-tagged), or None when the compound has no such resident."""
+    with transaction(conn):
+        resident = _one(conn, _RESIDENTS, compound, (ref,))
+        if resident is None:
+            return None
+        log = _Log(conn, compound, actor, now, _counts())
+        details = _one(conn, _DETAILS, compound, (ref,))
+        if details is not None:
+            _remove(conn, _DETAILS, compound, (ref,))
+            log.record(_DETAILS, (ref,), details, None)
+        _remove(conn, _RESIDENTS, compound, (ref,))
+        log.record(_RESIDENTS, (ref,), resident, None)
+    return str(resident["flat"])
+
+
+def put_staff(
+    conn: Conn,
+    compound: str,
+    staff_id: str,
+    *,
+    name: str,
+    role: StaffRole,
+    party: str | None = None,
+    grids: Sequence[str] = (),
+    actor: str,
+    now: datetime,
+) -> bool:
+    """Create or update a staff member with their party and grids; True if created.
+    (Grid teams, "1 + 1 + N", are the compound file's; user accounts are the API's.)"""
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM compounds WHERE id = %s", (compound,)).fetchone() is None:
+            raise InvalidRequest("compound", f"no compound {compound}")
+        if party is not None and not _exists(conn, "parties", compound, party):
+            raise InvalidRequest("party", f"no party {party} in compound {compound}")
+        missing = sorted(g for g in set(grids) if not _exists(conn, "grids", compound, g))
+        if missing:
+            raise InvalidRequest("grids", f"no grid {missing[0]} in compound {compound}")
+        log = _Log(conn, compound, actor, now, _counts())
+        old = _one(conn, _STAFF, compound, (staff_id,))
+        new = {"id": staff_id, "name": name, "role": role.value, "party_id": party}
+        if new != old:
+            _put(conn, _STAFF, compound, new)
+            log.record(_STAFF, (staff_id,), old, new)
+        had = {
+            str(g)
+            for (g,) in conn.execute(
+                "SELECT grid_id FROM staff_grids WHERE compound_id = %s AND staff_id = %s",
+                (compound, staff_id),
+            ).fetchall()
+        }
+        for grid in sorted(set(grids) - had):
+            row = {"staff_id": staff_id, "grid_id": grid}
+            _put(conn, _STAFF_GRIDS, compound, row)
+            log.record(_STAFF_GRIDS, (staff_id, grid), None, row)
+        for grid in sorted(had - set(grids)):
+            _remove(conn, _STAFF_GRIDS, compound, (staff_id, grid))
+            log.record(
+                _STAFF_GRIDS, (staff_id, grid), {"staff_id": staff_id, "grid_id": grid}, None
+            )
+    return old is None
+
+
+def _exists(conn: Conn, table: str, compound: str, id_: str) -> bool:
+    found = conn.execute(
+        f"SELECT 1 FROM {table} WHERE compound_id = %s AND id = %s", (compound, id_)
+    ).fetchone()
+    return found is not None

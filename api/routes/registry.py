@@ -3,13 +3,20 @@
 Residents are personal data: listing them is audited, and their contact and health
 details reach only care responders and administrators, through
 `cases.read_resident_details`, which records each read; the API audits it too.
+
+Maintenance goes through `cases` (which owns the tables and writes every change to
+`registry_changes` with the acting user and the time): grid workers re-tag households
+and move residents in and out within their grids, care responders and administrators
+set contact and health details (audited, logged as field names only), administrators
+manage staff. The change log is read by administrators and, for the compounds of their
+grids, by grid workers.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 import cases
 from api import _audit, _registry
@@ -26,12 +33,18 @@ from api.models import (
     GridsPublic,
     HouseholdPublic,
     HouseholdsPublic,
+    HouseholdUpdate,
     PartiesPublic,
     PartyPublic,
+    RegistryChangePublic,
+    RegistryChangesPublic,
+    ResidentCreate,
     ResidentDetails,
+    ResidentDetailsUpdate,
     ResidentPublic,
     ResidentsPublic,
     StaffPublic,
+    StaffPut,
     StaffsPublic,
 )
 from api.routes._params import IdQuery, Limit, Offset
@@ -40,6 +53,14 @@ from domain import HouseholdTag, PartyKind, StaffRole
 router = APIRouter(tags=["registry"])
 ResidentReader = Annotated[User, Depends(require(Permission.READ_RESIDENTS))]
 DetailReader = Annotated[User, Depends(require(Permission.READ_RESIDENT_DETAILS))]
+Maintainer = Annotated[User, Depends(require(Permission.MAINTAIN_HOUSEHOLDS))]
+DetailWriter = Annotated[User, Depends(require(Permission.WRITE_RESIDENT_DETAILS))]
+StaffManager = Annotated[User, Depends(require(Permission.MANAGE_STAFF))]
+ChangeReader = Annotated[User, Depends(require(Permission.READ_REGISTRY_CHANGES))]
+FlatPath = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}$")
+]
+AfterId = Annotated[int, Query(ge=0, le=2**63 - 1, description="the last id already read")]
 IdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Address = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_]{1,16}(-[A-Za-z0-9_]{1,16}){0,2}$")]
 
@@ -197,3 +218,191 @@ def staff(
         conn, compound=compound, role=role.value if role else None, limit=limit, offset=offset
     )
     return StaffsPublic(data=[StaffPublic.model_validate(s) for s in data], count=count)
+
+
+# --- maintenance ------------------------------------------------------------------------
+
+
+def _within_grids(user: User, compound: str, flat: str) -> None:
+    if not user.sees_building(compound, flat):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"flat {flat} of {compound!r} is outside your grids"
+        )
+
+
+@router.patch("/households/{compound_id}/{flat}")
+def update_household(
+    compound_id: IdPath,
+    flat: FlatPath,
+    body: HouseholdUpdate,
+    user: Maintainer,
+    conn: DbDep,
+    state: StateDep,
+) -> HouseholdPublic:
+    """Set a household's seven-colour tags (the whole set); logged with who and when."""
+    _within_grids(user, compound_id, flat)
+    try:
+        tags = cases.set_household_tags(
+            conn, compound_id, flat, body.tags, actor=user.username, now=state.clock.now()
+        )
+    except cases.InvalidRequest as exc:
+        if exc.field == "flat":
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        raise
+    return HouseholdPublic.model_validate({"compound": compound_id, "flat": flat, "tags": tags})
+
+
+@router.put("/residents/{compound_id}/{ref}/details")
+def update_resident_details(
+    compound_id: IdPath,
+    ref: IdPath,
+    body: ResidentDetailsUpdate,
+    user: DetailWriter,
+    conn: DbDep,
+    state: StateDep,
+    request: Request,
+) -> ResidentDetails:
+    """Replace a resident's contact and health details (a field left out is cleared):
+    care responders and administrators only. Say why in the `X-Purpose` header; every
+    write is audited, and logged as the names of the fields changed, never their values."""
+    now = state.clock.now()
+    route = "PUT /api/v1/residents/{compound_id}/{ref}/details"
+    base = _registry.resident(conn, user, compound_id, ref)
+    if base is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no resident {ref!r} in {compound_id!r}")
+    details = cases.set_resident_details(
+        conn,
+        compound_id,
+        ref,
+        contact=body.contact,
+        health_notes=body.health_notes,
+        actor=user.username,
+        role=user.role,
+        now=now,
+    )
+    if details is None:  # moved out meanwhile
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no resident {ref!r} in {compound_id!r}")
+    _audit.record(
+        conn,
+        user,
+        action="write_resident_details",
+        subject=f"{compound_id}/{ref}",
+        route=route,
+        reason=purpose(request),
+        client=client_address(request),
+        now=now,
+        detail={"fields": sorted(body.model_dump(exclude_none=True))},
+    )
+    return ResidentDetails.model_validate(
+        {**base, "contact": details.contact, "health_notes": details.health_notes}
+    )
+
+
+@router.post("/residents", status_code=status.HTTP_201_CREATED)
+def move_in(body: ResidentCreate, user: Maintainer, conn: DbDep, state: StateDep) -> ResidentPublic:
+    """A resident moves into a flat (its household is created if the flat had none)."""
+    _within_grids(user, body.compound, body.flat)
+    cases.move_in(
+        conn,
+        body.compound,
+        body.ref,
+        body.flat,
+        birth_year=body.birth_year,
+        lives_alone=body.lives_alone,
+        actor=user.username,
+        now=state.clock.now(),
+    )
+    return ResidentPublic.model_validate(body.model_dump())
+
+
+@router.delete("/residents/{compound_id}/{ref}", status_code=status.HTTP_204_NO_CONTENT)
+def move_out(
+    compound_id: IdPath, ref: IdPath, user: Maintainer, conn: DbDep, state: StateDep
+) -> None:
+    """A resident moves out: they and their details leave the registry (the household
+    stays, to be re-tagged)."""
+    missing = HTTPException(
+        status.HTTP_404_NOT_FOUND, f"no resident {ref!r} in {compound_id!r} (or not in your grids)"
+    )
+    if _registry.resident(conn, user, compound_id, ref) is None:
+        raise missing
+    if cases.move_out(conn, compound_id, ref, actor=user.username, now=state.clock.now()) is None:
+        raise missing
+
+
+@router.put("/staff/{staff_id}")
+def put_staff(
+    staff_id: IdPath,
+    body: StaffPut,
+    user: StaffManager,
+    conn: DbDep,
+    state: StateDep,
+    response: Response,
+) -> StaffPublic:
+    """Create (201) or update (200) a staff member: role, party and grids."""
+    created = cases.put_staff(
+        conn,
+        body.compound,
+        staff_id,
+        name=body.name,
+        role=body.role,
+        party=body.party,
+        grids=body.grids,
+        actor=user.username,
+        now=state.clock.now(),
+    )
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return StaffPublic(
+        compound=body.compound,
+        id=staff_id,
+        name=body.name,
+        role=body.role,
+        party=body.party,
+        grids=sorted(set(body.grids)),
+    )
+
+
+@router.get("/registry-changes")
+def registry_changes(
+    user: ChangeReader,
+    conn: DbDep,
+    state: StateDep,
+    request: Request,
+    compound: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")],
+    after_id: AfterId = 0,
+    limit: Limit = 100,
+) -> RegistryChangesPublic:
+    """Who changed what in a compound's registry, and when, oldest first; audited (the log
+    names residents)."""
+    if not user.sees_compound(compound):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"compound {compound!r} is outside your grids"
+        )
+    changes = cases.registry_changes(conn, compound, after_id=after_id, limit=limit)
+    _audit.record(
+        conn,
+        user,
+        action="read_registry_changes",
+        subject=f"compound={compound} after_id={after_id}",
+        route="GET /api/v1/registry-changes",
+        reason=purpose(request),
+        client=client_address(request),
+        now=state.clock.now(),
+        detail={"ids": [c.id for c in changes[:1] + changes[-1:]]},
+    )
+    data = [
+        RegistryChangePublic(
+            id=c.id,
+            at=c.at,
+            actor=c.actor,
+            compound=c.compound,
+            entity=c.entity,
+            key=c.key,
+            change=c.change,  # the table's CHECK holds it to the three literals
+            before=dict(c.before) if c.before is not None else None,
+            after=dict(c.after) if c.after is not None else None,
+        )
+        for c in changes
+    ]
+    return RegistryChangesPublic(data=data, next_after_id=changes[-1].id if changes else after_id)

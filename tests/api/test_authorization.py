@@ -17,6 +17,10 @@ ALL = set(ROLES)
 OPERATORS = {"admin", "property_staff"}
 WORKERS = {"admin", "property_staff", "grid_worker", "care_responder"}
 CASE = {"version": 1, "note": "n"}
+MAINTAINERS = {"admin", "grid_worker"}
+CARERS = {"admin", "care_responder"}
+# In building 3, grid g2: the grid worker's (tests.api.conftest).
+NEWCOMER = {"compound": "c1", "ref": "r-new", "flat": "3-1-101", "birth_year": 1950}
 
 # (method, path, body, roles allowed)
 MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
@@ -75,6 +79,12 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/households", None, ALL),
     ("GET", "/api/v1/residents", None, {"admin", "grid_worker", "care_responder"}),
     ("GET", "/api/v1/residents/c1/r-elder/details", None, {"admin", "care_responder"}),
+    ("PATCH", "/api/v1/households/c1/3-2-301", {"tags": ["elderly"]}, MAINTAINERS),
+    ("PUT", "/api/v1/residents/c1/r-elder/details", {"contact": "139"}, CARERS),
+    ("POST", "/api/v1/residents", NEWCOMER, MAINTAINERS),
+    ("DELETE", "/api/v1/residents/c1/r-new", None, MAINTAINERS),
+    ("PUT", "/api/v1/staff/s-new", {"compound": "c1", "name": "N", "role": "viewer"}, {"admin"}),
+    ("GET", "/api/v1/registry-changes?compound=c1", None, MAINTAINERS),
     ("GET", "/api/v1/grids", None, ALL),
     ("GET", "/api/v1/parties", None, ALL),
     ("GET", "/api/v1/staff", None, ALL),
@@ -102,6 +112,9 @@ def _template(path: str) -> str:
         "/api/v1/compounds/c1": "/api/v1/compounds/{compound_id}",
         "/api/v1/alarms/1": "/api/v1/alarms/{alarm_id}",
         "/api/v1/residents/c1/r-elder/details": "/api/v1/residents/{compound_id}/{ref}/details",
+        "/api/v1/households/c1/3-2-301": "/api/v1/households/{compound_id}/{flat}",
+        "/api/v1/residents/c1/r-new": "/api/v1/residents/{compound_id}/{ref}",
+        "/api/v1/staff/s-new": "/api/v1/staff/{staff_id}",
     }
     if path in replacements:
         return replacements[path]
