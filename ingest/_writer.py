@@ -181,21 +181,15 @@ class Writer:
         rows = _Rows()
         track = self._mode is StorageMode.POSTGRES
         for message in messages:
-            _add(rows, message)
-            if track:
-                self._track_chunk(rows, message)
+            relation = _add(rows, message)
+            if track and relation is not None:
+                start = chunk_start(message.body.ts, self._partitions.chunk(relation))
+                rows.chunks.setdefault(relation, set()).add(start)
         return rows
 
-    def _track_chunk(self, rows: _Rows, message: Message) -> None:
-        body = message.body
-        if isinstance(body, Telemetry) and not body.values.as_floats():
-            return  # a pure heartbeat stores no row
-        relation = RELATION[data_class(message.topic.kind.value, body)]
-        start = chunk_start(body.ts, self._partitions.chunk(relation))
-        rows.chunks.setdefault(relation, set()).add(start)
 
-
-def _add(rows: _Rows, message: Message) -> None:
+def _add(rows: _Rows, message: Message) -> str | None:
+    """Add a message's rows; return the table they go to (None: a heartbeat, no row)."""
     body, device, received = message.body, message.topic.device, message.received_at
     state = rows.state.get(device)
     if state is None:
@@ -206,24 +200,29 @@ def _add(rows: _Rows, message: Message) -> None:
         # By arrival, not by the device's ts: a will message carries the ts of the
         # connect it was registered at, yet it is the device's latest word.
         state.status_online, state.status_ts, state.status_seen = body.online, body.ts, received
-        rows.events.append(_event_row(message, "status", {"online": body.online}))
-        return
+        rows.events.append(_event_row(message, "status", {"online": body.online}, personal=False))
+        return RELATION["events"]
     state.last_ts = max(state.last_ts, body.ts)
     state.data_seen = received
     if isinstance(body, Telemetry):
-        seq = body.seq
-        for key, value in body.values.as_floats().items():
+        seq, values = body.seq, body.values.as_floats()
+        for key, value in values.items():
             rows.telemetry.append((device, key, body.ts, value, seq))
-    elif isinstance(body, Ack):
-        rows.events.append(_event_row(message, "ack", body.model_dump(exclude=_TS_FIELDS)))
+        return RELATION["telemetry"] if values else None
+    relation = RELATION[data_class(message.topic.kind.value, body)]
+    if isinstance(body, Ack):
+        type_, data = "ack", body.model_dump(exclude=_TS_FIELDS)
     else:
-        data = body.model_dump(mode="json", exclude=_TS_FIELDS, exclude_none=True)
-        rows.events.append(_event_row(message, body.type, data))
+        type_, data = body.type, body.model_dump(mode="json", exclude=_TS_FIELDS, exclude_none=True)
+    personal = relation == RELATION["access"]
+    rows.events.append(_event_row(message, type_, data, personal=personal))
+    return relation
 
 
-def _event_row(message: Message, type_: str, data: dict[str, object]) -> tuple[object, ...]:
+def _event_row(
+    message: Message, type_: str, data: dict[str, object], *, personal: bool
+) -> tuple[object, ...]:
     body = message.body
-    personal = data_class(message.topic.kind.value, body) == "access"
     seq = -1 if body.seq is None else body.seq
     channel = message.topic.channel.value
     return (
