@@ -143,6 +143,24 @@ def _in_process(w: _Writer, sources: MetricSources) -> None:
             "Messages dead-lettered by this gateway, by reason",
             [(f'{{reason="{_label(r)}"}}', n) for r, n in sorted(g.rejected.items())],
         )
+        w.metric(
+            "dayuan_storage_retries_total",
+            "counter",
+            "Batch writes retried while storage was unavailable",
+            [("", g.retries)],
+        )
+        w.metric(
+            "dayuan_takeovers_total",
+            "counter",
+            "Departed gateways' sessions this gateway drained and ended",
+            [("", g.takeovers)],
+        )
+        w.metric(
+            "dayuan_messages_adopted_total",
+            "counter",
+            "Messages received from departed gateways' sessions",
+            [("", g.adopted)],
+        )
         w.summary("dayuan_batch_size", "Deliveries per committed batch", list(g.batch_sizes))
         w.summary("dayuan_commit_seconds", "Batch commit latency", list(g.commit_seconds))
     e = sources.engine

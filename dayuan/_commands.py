@@ -163,13 +163,15 @@ def _log_stats(m: GatewayMetrics) -> None:
     commits = sorted(m.commit_seconds)
     sizes = list(m.batch_sizes)
     log.info(
-        "received=%d stored=%d rejected=%s batches=%d retries=%d commit_p50_ms=%.0f "
-        "mean_batch=%.0f",
+        "received=%d stored=%d rejected=%s batches=%d retries=%d takeovers=%d adopted=%d "
+        "commit_p50_ms=%.0f mean_batch=%.0f",
         m.received,
         m.stored_messages,
         dict(m.rejected),
         m.batches,
         m.retries,
+        m.takeovers,
+        m.adopted,
         1000 * commits[len(commits) // 2] if commits else 0.0,
         sum(sizes) / len(sizes) if sizes else 0.0,
     )

@@ -131,6 +131,7 @@ def gateway(
             share_group=(settings.share_group or None) if mqtt.protocol == 5 and share else None,
             topics=subscriptions(compound_list(settings)),
             session_expiry_s=settings.session_expiry_s,
+            takeover_delay_s=settings.takeover_delay_s,
             receive_maximum=settings.receive_maximum,
             tls_ca=str(settings.mqtt_tls_ca) if settings.mqtt_tls_ca else None,
         ),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_DEVICE_SECRET = "dayuan-development-device-secret"  # noqa: S105 - refused in production
@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     batch_max_delay_ms: int = 200
     receive_maximum: int = 15_000
     session_expiry_s: int = 3600
+    # A gateway of the share group away this long has its session taken over by another
+    # (gateway._takeover): longer than a supervised restart (systemd RestartSec=1 plus
+    # start-up), so that a restart keeps its own session.
+    takeover_delay_s: int = Field(default=10, ge=0)
     max_payload_bytes: int = 65_536
     max_future_skew_s: int = 300
     registry_refresh_s: float = 30.0

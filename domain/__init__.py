@@ -61,6 +61,7 @@ from domain._payloads import (
 from domain._reasons import Reason
 from domain._sun import SunTimes, solar_elevation, sun_times
 from domain._topic import (
+    BACKEND_PREFIX,
     DEVICE_CHANNELS,
     IDENTIFIER,
     PREFIX,
@@ -75,6 +76,7 @@ from domain._topic import (
 )
 
 __all__ = [
+    "BACKEND_PREFIX",
     "DEAD_LETTER_PAYLOAD_BYTES",
     "DEFAULT_HEARTBEAT_S",
     "DEVICE_CHANNELS",

@@ -10,6 +10,9 @@ from enum import StrEnum
 from domain._errors import InvalidTopic
 
 PREFIX = "dayuan/v1"
+# The backend's own topics, outside the device contract: only the backend account may
+# read or write them (the gateways' presence, see `gateway._takeover`).
+BACKEND_PREFIX = "dayuan/backend"
 IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 

@@ -25,6 +25,8 @@ class GatewayMetrics:
     backpressure_waits: int = 0
     unstorable: int = 0
     outbound_ignored: int = 0  # backend's own cmd / cases topics seen on the way past
+    takeovers: int = 0  # departed members' sessions drained and ended (gateway._takeover)
+    adopted: int = 0  # deliveries received from those sessions (not in `received`)
     commit_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
     batch_sizes: deque[int] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

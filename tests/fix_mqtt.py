@@ -11,6 +11,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from dayuan import _broker, _embedded
 from domain import Kind
@@ -98,3 +100,53 @@ def fleet(broker: Broker) -> Iterator[Publisher]:
     pub = Publisher(broker, FLEET.username, FLEET.password, f"fleet-{uuid.uuid4().hex[:6]}")
     yield pub
     pub.close()
+
+
+def session_present(broker: Broker, client_id: str) -> bool:
+    """Whether the broker holds a session for `client_id`; looking ends it."""
+    found: list[bool] = []
+    done = threading.Event()
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5
+    )
+    client.username_pw_set(BACKEND.username, BACKEND.password)
+
+    def on_connect(c: mqtt.Client, u: object, f: mqtt.ConnectFlags, rc: object, p: object) -> None:
+        found.append(f.session_present)
+        done.set()
+
+    client.on_connect = on_connect
+    end = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    end.SessionExpiryInterval = 0
+    client.connect(broker.host, broker.port, clean_start=False, properties=end)
+    client.loop_start()
+    try:
+        assert done.wait(5), "no CONNACK"
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return found[0]
+
+
+def retained(broker: Broker, topic: str, *, wait_s: float = 0.5) -> bytes | None:
+    """The retained message on `topic`, None when there is none."""
+    got: list[bytes] = []
+    subscribed = threading.Event()
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=f"r-{uuid.uuid4().hex[:6]}",
+        protocol=mqtt.MQTTv5,
+    )
+    client.username_pw_set(BACKEND.username, BACKEND.password)
+    client.on_message = lambda c, u, m: got.append(bytes(m.payload))
+    client.on_subscribe = lambda c, u, mid, codes, p: subscribed.set()
+    client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        assert subscribed.wait(5), "no SUBACK"
+        threading.Event().wait(wait_s)  # a retained message follows the SUBACK at once
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return got[-1] if got else None

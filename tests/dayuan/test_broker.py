@@ -10,7 +10,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from dayuan import _broker
-from domain import device_password
+from domain import BACKEND_PREFIX, device_password
+from gateway import Presence, State, presence_topic
 from tests.factories import GATE, LIGHT, dumps, now_ms, topic
 from tests.fix_mqtt import BACKEND, DEVICE_SECRET, Broker, Publisher
 
@@ -84,6 +85,30 @@ def test_a_device_reads_only_its_own_commands(broker: Broker) -> None:
     assert own.got == [topic("gate", GATE, "cmd")]
     # Mosquitto grants the subscription but its read ACL withholds every message.
     assert other.got == []
+
+
+def test_only_the_backend_reads_and_writes_gateway_presence(broker: Broker) -> None:
+    """A device that could say a gateway is gone would have its session taken over."""
+    password = device_password(DEVICE_SECRET, GATE)
+    spoofed = Presence(State.GONE, "dayuan-gw-1", ("$share/dayuan/dayuan/v1/#",)).encode()
+    group = f"acl-{uuid.uuid4().hex[:6]}"  # other tests' presence is retained elsewhere
+    backend = Listener(broker, BACKEND.username, BACKEND.password, f"{BACKEND_PREFIX}/{group}/#")
+    snoop = Listener(broker, GATE, password, f"{BACKEND_PREFIX}/#")
+    gate = Publisher(broker, GATE, password, GATE)
+    own = Publisher(broker, BACKEND.username, BACKEND.password, "backend-presence")
+    try:
+        gate.publish(presence_topic(group, "dayuan-gw-1"), spoofed)
+        own.publish(presence_topic(group, "dayuan-gw-2"), b"{}")
+        for _ in range(100):
+            if backend.got:
+                break
+            threading.Event().wait(0.02)
+        threading.Event().wait(0.2)  # room for a wrongly allowed message to show up
+    finally:
+        for client in (gate, own, snoop, backend):
+            client.close()
+    assert backend.got == [presence_topic(group, "dayuan-gw-2")]
+    assert snoop.got == []
 
 
 def test_a_wrong_password_is_refused(broker: Broker) -> None:

@@ -13,7 +13,7 @@ from gateway import GatewayMetrics
 
 
 def test_process_metrics_are_served_in_prometheus_text() -> None:
-    metrics = GatewayMetrics(received=7, stored_messages=5)
+    metrics = GatewayMetrics(received=7, stored_messages=5, takeovers=1, adopted=40)
     metrics.rejected["malformed_json"] += 2
     metrics.observe_commit(0.25, 5)
     sources = api.MetricSources(gateway=metrics)
@@ -27,4 +27,6 @@ def test_process_metrics_are_served_in_prometheus_text() -> None:
     assert "dayuan_messages_received_total 7" in text
     assert 'dayuan_messages_rejected_total{reason="malformed_json"} 2' in text
     assert "dayuan_commit_seconds_count 1" in text
+    assert "dayuan_takeovers_total 1" in text
+    assert "dayuan_messages_adopted_total 40" in text
     assert missing.value.code == 404

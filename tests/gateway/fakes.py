@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from domain import DeadLetter, Message
-from gateway import SinkRejected, SinkUnavailable
+from gateway import Sink, SinkRejected, SinkUnavailable
 
 
 @dataclass
@@ -31,3 +32,18 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.value
+
+
+class Throttled:
+    """A sink that takes `delay_s` longer over every write once `slow` is set."""
+
+    def __init__(self, inner: Sink, delay_s: float) -> None:
+        self.inner = inner
+        self.delay_s = delay_s
+        self.slow = threading.Event()
+        self._pause = threading.Event()
+
+    def write(self, messages: Sequence[Message], dead_letters: Sequence[DeadLetter]) -> None:
+        if self.slow.is_set():
+            self._pause.wait(self.delay_s)
+        self.inner.write(messages, dead_letters)

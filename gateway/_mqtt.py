@@ -1,0 +1,134 @@
+"""What a gateway's own session and an adopted one share: the connection options, the
+paho client they are made with, and the receive path from a PUBLISH to a `Delivery`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from domain import SUBSCRIPTION, Clock, Message, is_outbound
+from gateway._intake import Intake
+from gateway._pipeline import Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class MqttOptions:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    # Stable across restarts: the broker finds this gateway's session by it.
+    client_id: str = "dayuan-gateway-1"
+    protocol: Literal[5, 4] = 5  # 4 is MQTT 3.1.1, for brokers without MQTT 5
+    # Shared-subscription group; None subscribes plainly (one gateway, or a broker
+    # without $share).
+    share_group: str | None = "dayuan"
+    # What to subscribe to: the whole namespace, or a partition of compounds
+    # (`domain.subscriptions`), so that one process sees every message of its compounds.
+    topics: tuple[str, ...] = (SUBSCRIPTION,)
+    keepalive_s: int = 30
+    # How long the broker keeps the session (and queues for it) while the gateway is
+    # away: an hour covers a restart, a deploy and a long database migration.
+    session_expiry_s: int = 3600
+    # Unacknowledged packets the broker may have in flight to us: two full batches plus
+    # one filling, so the pipeline never starves while a batch commits.
+    receive_maximum: int = 15_000
+    tls_ca: str | None = None
+    # Seconds a group member may be away before the others take its session over
+    # (`gateway._takeover`): longer than a supervised restart, so that a restart keeps
+    # its own session; None turns the takeover off. Only with MQTT 5 and a share group.
+    takeover_delay_s: int | None = 10
+
+    @property
+    def takes_over(self) -> bool:
+        return (
+            self.protocol == 5
+            and self.share_group is not None
+            and self.takeover_delay_s is not None
+        )
+
+    def filters(self) -> list[str]:
+        group = self.share_group
+        return [f"$share/{group}/{t}" if group else t for t in self.topics]
+
+
+def new_client(
+    o: MqttOptions, *, client_id: str | None = None, reconnect: bool = True
+) -> mqtt.Client:
+    protocol = mqtt.MQTTv5 if o.protocol == 5 else mqtt.MQTTv311
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id or o.client_id,
+        protocol=protocol,
+        manual_ack=True,
+        clean_session=None if o.protocol == 5 else False,
+        reconnect_on_failure=reconnect,
+    )
+    if o.username is not None:
+        client.username_pw_set(o.username, o.password)
+    if o.tls_ca:
+        client.tls_set(ca_certs=o.tls_ca)
+    client.reconnect_delay_set(min_delay=1, max_delay=30)
+    return client
+
+
+def connect_properties(o: MqttOptions) -> Properties | None:
+    """CONNECT properties of a persistent session with our backpressure window."""
+    if o.protocol != 5:
+        return None
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.SessionExpiryInterval = o.session_expiry_s
+    properties.ReceiveMaximum = o.receive_maximum
+    return properties
+
+
+def release(client: mqtt.Client) -> None:
+    """Drop the callbacks of a client whose loop has stopped. Bound to their owner, they
+    close a reference cycle through the client, and paho closes its wake-up socket pair
+    only when the client is freed: by the cycle collector, in no useful order."""
+    client.on_connect = None
+    client.on_disconnect = None
+    client.on_message = None
+    client.on_subscribe = None
+    client.on_unsubscribe = None
+
+
+def topic_of(msg: mqtt.MQTTMessage) -> str:
+    try:
+        return msg.topic
+    except UnicodeDecodeError:  # MQTT requires UTF-8 topics; a broken client may not
+        return msg._topic.decode("utf-8", "replace")
+
+
+class Receiver:
+    """A PUBLISH to a `Delivery`: intake at the edge, and the observers (the rule engine)
+    told of the valid messages at once, before storage. What the backend itself published
+    (commands, case events echoed by the broker) becomes an empty delivery: acknowledged
+    in its turn, never read."""
+
+    def __init__(
+        self,
+        intake: Intake,
+        *,
+        clock: Clock,
+        observers: Sequence[Callable[[Sequence[Message]], None]] = (),
+    ) -> None:
+        self._intake = intake
+        self._clock = clock
+        self._observers = tuple(observers)
+
+    def __call__(self, msg: mqtt.MQTTMessage, topic: str) -> Delivery:
+        if is_outbound(topic):
+            return Delivery(msg.mid, msg.qos, topic, b"", [], [])
+        payload = bytes(msg.payload)
+        accepted = self._intake.accept(topic, payload, self._clock.now())
+        if accepted.messages:
+            for observe in self._observers:
+                observe(accepted.messages)
+        return Delivery(msg.mid, msg.qos, topic, payload, accepted.messages, accepted.dead_letters)
