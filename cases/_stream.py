@@ -86,11 +86,17 @@ class MqttPublisher:
         password: str,
         client_id: str,
         timeout_s: float = PUBLISH_TIMEOUT_S,
+        tls: bool = False,
+        tls_ca: str | None = None,
     ) -> Iterator[MqttPublisher]:
+        """With `tls`, the broker's certificate is verified against `tls_ca` (a PEM file)
+        or, without one, the system's CAs."""
         if not is_identifier(client_id):
             raise ValueError(f"MQTT client id {client_id!r} is not an identifier")
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
         client.username_pw_set(username, password)
+        if tls:
+            client.tls_set(ca_certs=tls_ca)
         connected = threading.Event()
         client.on_connect = lambda c, u, f, rc, p: connected.set() if not rc.is_failure else None
         client.connect(host, port)

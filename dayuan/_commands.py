@@ -185,6 +185,7 @@ def broker_config(args: argparse.Namespace, settings: Settings) -> int:
             for d, ref in sorted(ingest.device_refs(conn).items())
         ]
     fleet = _broker.Account("dayuan-fleet", args.fleet_password) if args.fleet_password else None
+    tls = _tls_listener(args)
     conf = _broker.write_config(
         args.out,
         devices,
@@ -195,6 +196,22 @@ def broker_config(args: argparse.Namespace, settings: Settings) -> int:
         fleet=fleet,
         host=host or "127.0.0.1",
         port=int(port),
+        tls=tls,
     )
     print(f"wrote {conf} with {len(devices)} device account(s)")
     return 0
+
+
+def _tls_listener(args: argparse.Namespace) -> _broker.TlsListener | None:
+    given = [args.tls_listen, args.tls_cert, args.tls_key]
+    if not any(given):
+        return None
+    if not all(given):
+        raise ValueError("a TLS listener needs --tls-listen, --tls-cert and --tls-key together")
+    for path in (args.tls_cert, args.tls_key):
+        if not path.is_file():
+            raise ValueError(f"{path} is not a file")
+    host, _, port = args.tls_listen.rpartition(":")
+    return _broker.TlsListener(
+        host or "0.0.0.0", int(port), args.tls_cert.resolve(), args.tls_key.resolve()
+    )

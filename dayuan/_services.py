@@ -35,6 +35,7 @@ class MqttEndpoint:
     password: str | None
     tls: bool = False
     protocol: int = 5
+    tls_ca: str | None = None  # None with tls: the system's CAs
 
 
 def endpoint(settings: Settings, url: str) -> MqttEndpoint:
@@ -46,6 +47,7 @@ def endpoint(settings: Settings, url: str) -> MqttEndpoint:
         password if user else settings.backend_password.get_secret_value(),
         tls,
         settings.mqtt_protocol,
+        str(settings.mqtt_tls_ca) if settings.mqtt_tls_ca else None,
     )
 
 
@@ -133,7 +135,8 @@ def gateway(
             session_expiry_s=settings.session_expiry_s,
             takeover_delay_s=settings.takeover_delay_s,
             receive_maximum=settings.receive_maximum,
-            tls_ca=str(settings.mqtt_tls_ca) if settings.mqtt_tls_ca else None,
+            tls=mqtt.tls,
+            tls_ca=mqtt.tls_ca,
         ),
         limits=Limits(
             max_payload_bytes=settings.max_payload_bytes,
@@ -204,6 +207,8 @@ def case_workflow(
         username=mqtt.username,
         password=mqtt.password,
         client_id=f"dayuan-cases-{settings.gateway_id}",
+        tls=mqtt.tls,
+        tls_ca=mqtt.tls_ca,
     ) as publisher:
         yield cases.Workflow(clock=clock, publisher=publisher, policy=policy)
 

@@ -217,6 +217,8 @@ def _api_config(settings: Settings, url: str, mqtt: _services.MqttEndpoint) -> a
             mqtt.port,
             mqtt.username,
             mqtt.password,
+            tls_ca=mqtt.tls_ca,
+            tls=mqtt.tls,
             protocol=5 if mqtt.protocol == 5 else 4,
         ),
         env=settings.env,

@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     conf.add_argument("--out", type=Path, required=True, help="directory to write into")
     conf.add_argument("--listen", default="127.0.0.1:1883", help="host:port of the listener")
     conf.add_argument("--fleet-password", help="also create the fleet (simulator) account")
+    conf.add_argument(
+        "--tls-listen", help="host:port of a TLS listener too (with --tls-cert and --tls-key)"
+    )
+    conf.add_argument("--tls-cert", type=Path, help="the server's certificate chain (PEM)")
+    conf.add_argument("--tls-key", type=Path, help="the server's private key (PEM)")
     conf.set_defaults(func=_lazy("dayuan._commands", "broker_config"))
 
     man = sub.add_parser("manifest", help="simulator manifests").add_subparsers(required=True)

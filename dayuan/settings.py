@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")
+    def _tls_by_scheme(self) -> Settings:
+        if self.mqtt_tls_ca is not None and not (self.mqtt_url or "").startswith(
+            ("mqtts://", "ssl://")
+        ):
+            raise ValueError(
+                "DAYUAN_MQTT_TLS_CA is set but DAYUAN_MQTT_URL is not mqtts://: TLS is chosen "
+                "by the URL's scheme"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _safe_in_production(self) -> Settings:
         if self.env != "production":
             return self

@@ -39,6 +39,7 @@ class MqttOptions:
     # Unacknowledged packets the broker may have in flight to us: two full batches plus
     # one filling, so the pipeline never starves while a batch commits.
     receive_maximum: int = 15_000
+    tls: bool = False  # MQTT over TLS (mqtts://), verified against tls_ca or the system CAs
     tls_ca: str | None = None
     # Seconds a group member may be away before the others take its session over
     # (`gateway._takeover`): longer than a supervised restart, so that a restart keeps
@@ -72,7 +73,7 @@ def new_client(
     )
     if o.username is not None:
         client.username_pw_set(o.username, o.password)
-    if o.tls_ca:
+    if o.tls:
         client.tls_set(ca_certs=o.tls_ca)
     client.reconnect_delay_set(min_delay=1, max_delay=30)
     return client
