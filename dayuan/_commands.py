@@ -134,7 +134,9 @@ def supervisor(args: argparse.Namespace, settings: Settings) -> int:
         log.warning("DAYUAN_MQTT_URL is not set: escalations go to case_events only")
     with ExitStack() as stack:
         db = stack.enter_context(_services.pool(url))
-        workflow = stack.enter_context(_services.case_workflow(settings, mqtt, policy=policy))
+        workflow = stack.enter_context(
+            _services.case_workflow(settings, mqtt, policy=policy, role="supervisor")
+        )
         stack.enter_context(_services.supervisor(db, workflow, interval_s=args.interval))
         stop.wait()
     return 0

@@ -195,8 +195,11 @@ def case_workflow(
     *,
     clock: Clock | None = None,
     policy: cases.Policy = cases.DEFAULT_POLICY,
+    role: str = "cases",
 ) -> Iterator[cases.Workflow]:
-    """The governance loop's workflow, publishing transitions to MQTT when it can."""
+    """The governance loop's workflow, publishing transitions to MQTT when it can. Its
+    client id is `dayuan-<role>-<gateway id>`: one per process, or two processes would
+    take the connection from each other in turn."""
     clock = clock or SystemClock()
     if mqtt is None or mqtt.username is None or mqtt.password is None:
         yield cases.Workflow(clock=clock, publisher=cases.NoPublisher(), policy=policy)
@@ -206,7 +209,7 @@ def case_workflow(
         mqtt.port,
         username=mqtt.username,
         password=mqtt.password,
-        client_id=f"dayuan-cases-{settings.gateway_id}",
+        client_id=f"dayuan-{role}-{settings.gateway_id}",
         tls=mqtt.tls,
         tls_ca=mqtt.tls_ca,
     ) as publisher:
