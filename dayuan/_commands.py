@@ -6,6 +6,7 @@ import argparse
 import gc
 import logging
 import signal
+from collections.abc import Callable
 from contextlib import ExitStack
 
 import psycopg
@@ -64,7 +65,8 @@ def gateway(args: argparse.Namespace, settings: Settings) -> int:
         gw = stack.enter_context(_services.gateway(settings, db, mqtt, engine=engine))
         stack.enter_context(_services.maintenance(db, interval_s=settings.maintenance_interval_s))
         engine_metrics = engine.metrics if engine else None
-        _metrics(stack, settings, api.MetricSources(gateway=gw.metrics, engine=engine_metrics))
+        sources = api.MetricSources(gateway=gw.metrics, engine=engine_metrics)
+        _metrics(stack, settings, sources, gw.not_ready)
         settle_heap()
         while not stop.wait(settings.stats_interval_s):
             _log_stats(gw.metrics)
@@ -105,20 +107,27 @@ def rules_run(args: argparse.Namespace, settings: Settings) -> int:
                 share=False,
             )
         )
-        _metrics(
-            stack, settings, api.MetricSources(gateway=consumer.metrics, engine=engine.metrics)
-        )
+        sources = api.MetricSources(gateway=consumer.metrics, engine=engine.metrics)
+        _metrics(stack, settings, sources, consumer.not_ready)
         settle_heap()
         stop.wait()
     return 0
 
 
-def _metrics(stack: ExitStack, settings: Settings, sources: api.MetricSources) -> None:
-    """Serve this process's /metrics on DAYUAN_METRICS_PORT (when set)."""
+def _metrics(
+    stack: ExitStack,
+    settings: Settings,
+    sources: api.MetricSources,
+    not_ready: Callable[[], str | None],
+) -> None:
+    """Serve this process's /metrics, /healthz, /readyz on DAYUAN_METRICS_PORT (when set)."""
     if settings.metrics_port:
         port = stack.enter_context(
             _metrics_server.serve(
-                settings.api_host, settings.metrics_port, lambda: api.render_process(sources)
+                settings.api_host,
+                settings.metrics_port,
+                lambda: api.render_process(sources),
+                not_ready,
             )
         )
         log.info("metrics on http://%s:%d/metrics", settings.api_host, port)

@@ -1,11 +1,12 @@
-"""`/metrics` and `/healthz` of a process that serves no API (`dayuan gateway`,
-`dayuan rules run`), on DAYUAN_METRICS_PORT: Prometheus scrapes every stage, not only
-the API process. The standard library's threading HTTP server: two fixed paths need
-no framework."""
+"""`/metrics`, `/healthz` and `/readyz` of a process that serves no API (`dayuan
+gateway`, `dayuan rules run`), on DAYUAN_METRICS_PORT: Prometheus scrapes every stage,
+not only the API process. The standard library's threading HTTP server: three fixed
+paths need no framework."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -15,8 +16,14 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def serve(host: str, port: int, render: Callable[[], str]) -> Iterator[int]:
-    """Serve until the block ends; yields the port (a free one when `port` is 0)."""
+def serve(
+    host: str,
+    port: int,
+    render: Callable[[], str],
+    not_ready: Callable[[], str | None] = lambda: None,
+) -> Iterator[int]:
+    """Serve until the block ends; yields the port (a free one when `port` is 0).
+    `/readyz` answers 503 with the reason `not_ready` gives, 200 when it gives None."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -24,8 +31,14 @@ def serve(host: str, port: int, render: Callable[[], str]) -> Iterator[int]:
                 self._send(200, render(), "text/plain; version=0.0.4")
             elif self.path == "/healthz":
                 self._send(200, '{"status":"ok"}', "application/json")
+            elif self.path == "/readyz":
+                reason = not_ready()
+                body = {"status": "ready"} if reason is None else {"status": "not ready"}
+                body |= {"detail": reason} if reason else {}
+                self._send(200 if reason is None else 503, json.dumps(body), "application/json")
             else:
-                self._send(404, '{"detail":"only /metrics and /healthz here"}', "application/json")
+                detail = '{"detail":"only /metrics, /healthz and /readyz here"}'
+                self._send(404, detail, "application/json")
 
         def _send(self, status: int, body: str, kind: str) -> None:
             data = body.encode()

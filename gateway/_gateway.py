@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
@@ -113,6 +114,15 @@ class Gateway:
 
     def serve(self, stop: threading.Event) -> None:
         stop.wait()
+
+    def not_ready(self) -> str | None:
+        """Why this gateway cannot take traffic now, or None when it can."""
+        if not self.connected.is_set():
+            return f"not subscribed on the broker {self._options.host}:{self._options.port}"
+        since = self._pipeline.unavailable_since
+        if since is not None:
+            return f"storage unavailable for {time.monotonic() - since:.0f} s (retrying)"
+        return None
 
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

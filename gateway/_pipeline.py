@@ -81,6 +81,8 @@ class Pipeline:
         self._in_flight = 0  # deliveries taken for writing, not yet acknowledged
         self._cond = threading.Condition()
         self._closing = False
+        # Since when storage has refused every write (None: it is taking them).
+        self.unavailable_since: float | None = None
 
     # --- MQTT thread --------------------------------------------------------------------
 
@@ -174,6 +176,8 @@ class Pipeline:
                     [x for d in batch for x in d.dead_letters],
                 )
             except SinkUnavailable as exc:
+                if self.unavailable_since is None:
+                    self.unavailable_since = self._monotonic()
                 self._metrics.retries += 1
                 log.warning("storage unavailable, retrying in %.1fs: %s", delay, exc)
                 if stop.wait(delay):
@@ -182,6 +186,7 @@ class Pipeline:
                 continue
             except SinkRejected as exc:
                 return self._split(batch, exc, stop)
+            self.unavailable_since = None
             self._metrics.count_stored(batch)
             return True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 
@@ -17,7 +18,18 @@ def test_process_metrics_are_served_in_prometheus_text() -> None:
     metrics.rejected["malformed_json"] += 2
     metrics.observe_commit(0.25, 5)
     sources = api.MetricSources(gateway=metrics)
-    with _metrics_server.serve("127.0.0.1", 0, lambda: api.render_process(sources)) as port:
+    reason: list[str | None] = ["not subscribed on the broker"]
+    with _metrics_server.serve(
+        "127.0.0.1", 0, lambda: api.render_process(sources), lambda: reason[0]
+    ) as port:
+        with pytest.raises(urllib.error.HTTPError) as unready:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5)
+        assert unready.value.code == 503
+        assert json.loads(unready.value.read())["detail"] == "not subscribed on the broker"
+        unready.value.close()
+        reason[0] = None
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as ready:
+            assert json.loads(ready.read()) == {"status": "ready"}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
             text = reply.read().decode()
             assert reply.headers["Content-Type"].startswith("text/plain")

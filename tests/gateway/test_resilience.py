@@ -78,13 +78,18 @@ def test_database_restarted_under_traffic_loses_nothing(
             assert wait_for(
                 c, "SELECT count(*) >= 2000 FROM telemetry WHERE key = 'power_w'", True
             ), "no traffic stored before the outage"
+        assert gw.not_ready() is None
         server.stop()
         retries = gw.metrics.retries
         wait_for_retries(gw, retries)
+        reason = gw.not_ready()
+        assert reason is not None
+        assert "storage unavailable" in reason
         server.start()
         with psycopg.connect(url, autocommit=True) as c:
             wait_all_stored(c)
             assert_exactly_once(c)
+        assert gw.not_ready() is None
     assert gw.metrics.retries > retries, "the outage was never noticed: test proves nothing"
 
 
