@@ -120,6 +120,9 @@ class AlarmNotice:
     flat: str | None  # standard address building-unit-flat
     values: Mapping[str, Any]  # what triggered it
     opened_at: datetime
+    # The row of `alarms`: intake records it taken (`alarm_intakes`), so that one notice
+    # never joins twice and a lost intake is found again. None: not a stored alarm.
+    alarm_id: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("fingerprint", "rule_id", "title", "category", "compound"):

@@ -73,6 +73,45 @@ def insert_case(conn: Conn, columns: Mapping[str, Any], *, dedupe: bool) -> int 
     return None if row is None else int(row[0])
 
 
+# Advisory lock namespace (two-key form) serialising the intakes of one alarm: the
+# rule engine's and the supervisor's may meet.
+ALARM_INTAKE_LOCK = 0x414C_524D
+
+
+def taken_case_id(conn: Conn, alarm_id: int) -> int | None:
+    """The case an alarm went into; waits out another intake of the same alarm."""
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(%s, (%s %% 2147483647)::int)", (ALARM_INTAKE_LOCK, alarm_id)
+    )
+    row = conn.execute(
+        "SELECT case_id FROM alarm_intakes WHERE alarm_id = %s", (alarm_id,)
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def record_taken(conn: Conn, alarm_id: int, case_id: int, at: datetime) -> None:
+    """Note that the alarm went into the case (nothing for an alarm not stored)."""
+    conn.execute(
+        "INSERT INTO alarm_intakes (alarm_id, case_id, at)"
+        " SELECT id, %s, %s FROM alarms WHERE id = %s",
+        (case_id, at, alarm_id),
+    )
+
+
+def missed_alarms(conn: Conn, *, since: datetime, before: datetime) -> list[dict[str, Any]]:
+    """Alarms opened in [since, before] that no intake took, oldest first."""
+    cur = conn.execute(
+        "SELECT a.id, a.fingerprint, a.rule_id, a.title, a.severity, a.compound_id,"
+        " a.device_id, a.flat, a.trigger_values, a.first_seen, a.cleared_at, a.clear_values"
+        " FROM alarms a WHERE a.opened_at >= %s AND a.opened_at <= %s"
+        " AND NOT EXISTS (SELECT 1 FROM alarm_intakes i WHERE i.alarm_id = a.id)"
+        " ORDER BY a.opened_at, a.id",
+        (since, before),
+    )
+    names = [c.name for c in cur.description or ()]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
 def open_case_id(conn: Conn, fingerprint: str, *, lock: bool = False) -> int | None:
     """The open case of a fingerprint; with `lock`, locked (and re-checked once locked)."""
     row = conn.execute(

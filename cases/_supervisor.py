@@ -35,7 +35,15 @@ class Supervisor:
         self._clock = clock
 
     def run_once(self, now: datetime) -> list[CaseEvent]:
-        """Escalate every case due by `now`; return what was recorded."""
+        """Take in alarms whose intake was lost, then escalate every case due by `now`;
+        return the escalations recorded."""
+        missed = self._workflow.intake_missed(self._conn, now)
+        if missed:
+            log.warning(
+                "took in %d alarm(s) whose case intake had been lost: case(s) %s",
+                len(missed),
+                ", ".join(str(i.case.id) for i in missed),
+            )
         with transaction(self._conn):
             due = store.due_for_supervision(self._conn, now, BATCH)
         escalated: list[CaseEvent] = []

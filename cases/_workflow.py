@@ -48,6 +48,12 @@ from domain import Clock, PartyKind
 # An intake that loses the race for a fingerprint twice in a row (the open case was
 # closed between our insert and our join) is a storm worth a loud error, not a loop.
 INTAKE_ATTEMPTS = 3
+# A stored alarm still not taken in this long after it opened lost its intake: intake
+# takes milliseconds, and a minute leaves the rule engine's own in-memory retry its turn.
+MISSED_INTAKE_GRACE = timedelta(minutes=1)
+# How far back lost intakes are looked for: a day outlasts any outage in which a process
+# could have died holding one.
+MISSED_INTAKE_LOOKBACK = timedelta(days=1)
 _FLAT = re.compile(r"^[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}$")
 _WATCHED_FOR_ACK = frozenset({State.DISPATCHED, State.REOPENED})
 
@@ -75,12 +81,39 @@ class Workflow:
     # --- intake --------------------------------------------------------------------------
 
     def intake_alarm(self, conn: Conn, notice: AlarmNotice) -> Intake:
-        """Open a case for an alarm, or join it to the open case with its fingerprint."""
+        """Open a case for an alarm, or join it to the open case with its fingerprint.
+
+        A stored alarm (`notice.alarm_id`) is taken in once: a second notice of it returns
+        its case with no events."""
         now = self._clock.now()
+        alarm = notice.alarm_id
         with transaction(conn):
+            taken = None if alarm is None else store.taken_case_id(conn, alarm)
+            if taken is not None:
+                return Intake(store.get_case(conn, taken), True, ())
             intake = self._open_or_join(conn, notice, now)
+            if alarm is not None:
+                store.record_taken(conn, alarm, intake.case.id, now)
         self._publish(intake.events)
         return intake
+
+    def intake_missed(self, conn: Conn, now: datetime) -> list[Intake]:
+        """Take in the stored alarms whose intake never committed (lost with a process
+        that died while the database was down); a cleared one also gets its note."""
+        with transaction(conn):
+            rows = store.missed_alarms(
+                conn, since=now - MISSED_INTAKE_LOOKBACK, before=now - MISSED_INTAKE_GRACE
+            )
+        intakes = []
+        for r in rows:
+            intake = self.intake_alarm(conn, _missed_notice(r))
+            if r["cleared_at"] is not None and intake.events:
+                cleared = AlarmCleared(
+                    r["fingerprint"], r["compound_id"], r["clear_values"] or {}, r["cleared_at"]
+                )
+                self.alarm_cleared(conn, cleared)
+            intakes.append(intake)
+        return intakes
 
     def intake_report(self, conn: Conn, report: Report) -> Intake:
         """Open a case for a resident's report or a patrol finding."""
@@ -452,3 +485,19 @@ def _reporter_actor(report: Report) -> str:
 def _required(name: str, value: str) -> None:
     if not value.strip():
         raise InvalidRequest(name, "must not be empty")
+
+
+def _missed_notice(r: Mapping[str, Any]) -> AlarmNotice:
+    return AlarmNotice(
+        fingerprint=r["fingerprint"],
+        rule_id=r["rule_id"],
+        title=r["title"],
+        severity=Severity(r["severity"]),
+        category=r["rule_id"],  # routing and SLA are keyed on the rule id, as at first intake
+        compound=r["compound_id"],
+        device_id=r["device_id"],
+        flat=r["flat"],
+        values=r["trigger_values"],
+        opened_at=r["first_seen"],
+        alarm_id=r["id"],
+    )

@@ -286,6 +286,7 @@ def _notice(change: rules.AlarmChange) -> cases.AlarmNotice:
         flat=change.flat,
         values=dict(change.values),
         opened_at=change.first_seen,
+        alarm_id=change.alarm_id,
     )
 
 
