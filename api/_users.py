@@ -1,4 +1,9 @@
-"""User accounts: lookup, creation, the first administrator."""
+"""User accounts: lookup, creation, the first administrator.
+
+A user linked to a registry staff member (`staff_id`) takes their grids from the
+registry at every request, and stops being able to sign in or act once the registry no
+longer lists them: moving a grid worker to another grid, or removing them, changes what
+they see at once, without anyone remembering to edit their account too."""
 
 from __future__ import annotations
 
@@ -15,12 +20,25 @@ from domain import StaffRole
 log = logging.getLogger(__name__)
 
 FIRST_ADMIN = "admin"
-_COLUMNS = "username, role, grids, staff_id, active, created_at"
+# The grids a user sees: their own list, or their staff member's grids in the registry.
+_GRIDS = (
+    "CASE WHEN staff_id IS NULL THEN grids ELSE coalesce((SELECT array_agg(DISTINCT"
+    " g.grid_id ORDER BY g.grid_id) FROM staff_grids g WHERE g.staff_id = api_users.staff_id),"
+    " '{}') END"
+)
+# Active, and still in the registry when linked to it.
+_ACTIVE = (
+    "active AND (staff_id IS NULL OR EXISTS (SELECT 1 FROM staff s"
+    " WHERE s.id = api_users.staff_id))"
+)
+_COLUMNS = f"username, role, {_GRIDS} AS grids, staff_id, {_ACTIVE} AS active, created_at"
 
 
 def active_user(conn: Conn, username: str) -> User | None:
     found = row(
-        conn, "SELECT role, grids FROM api_users WHERE username = %s AND active", (username,)
+        conn,
+        f"SELECT role, {_GRIDS} AS grids FROM api_users WHERE username = %s AND {_ACTIVE}",
+        (username,),
     )
     if found is None:
         return None
@@ -41,7 +59,7 @@ def active_user(conn: Conn, username: str) -> User | None:
 
 def password_hash_of(conn: Conn, username: str) -> str | None:
     found = row(
-        conn, "SELECT password_hash FROM api_users WHERE username = %s AND active", (username,)
+        conn, f"SELECT password_hash FROM api_users WHERE username = %s AND {_ACTIVE}", (username,)
     )
     return None if found is None else str(found["password_hash"])
 
@@ -79,6 +97,10 @@ def create_user(
         f" RETURNING {_COLUMNS}",
         (username, role.value, grids, staff_id, hash_password(password), now, created_by),
     )
+
+
+def staff_exists(conn: Conn, staff_id: str) -> bool:
+    return row(conn, "SELECT 1 AS one FROM staff WHERE id = %s LIMIT 1", (staff_id,)) is not None
 
 
 def update_user(conn: Conn, username: str, changes: dict[str, Any]) -> dict[str, Any] | None:

@@ -32,6 +32,13 @@ def list_users(_: Admin, conn: DbDep, limit: Limit = 100, offset: Offset = 0) ->
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_user(body: UserCreate, admin: Admin, conn: DbDep, state: StateDep) -> UserPublic:
+    if body.staff_id is not None:
+        _linked_grids(body.grids)
+        if not _users.staff_exists(conn, body.staff_id):
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"no staff member {body.staff_id!r} in the registry",
+            )
     created = _users.create_user(
         conn,
         username=body.username,
@@ -49,7 +56,19 @@ def create_user(body: UserCreate, admin: Admin, conn: DbDep, state: StateDep) ->
 
 @router.patch("/{username}")
 def update_user(username: UsernamePath, body: UserUpdate, _: Admin, conn: DbDep) -> UserPublic:
+    current = _users.get_user(conn, username)
+    if current is not None and current["staff_id"] is not None and body.grids is not None:
+        _linked_grids(body.grids)
     updated = _users.update_user(conn, username, body.model_dump(exclude_none=True))
     if updated is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username!r}")
     return UserPublic.model_validate(updated)
+
+
+def _linked_grids(grids: list[str]) -> None:
+    if grids:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "a user linked to a staff member sees that member's grids in the registry: "
+            "change them there (PUT /staff/{id}), not on the user",
+        )

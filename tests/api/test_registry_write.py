@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.conftest import Conn, FakeClock
+from tests.api.conftest import PASSWORD, Conn, FakeClock, bearer, login
 
 H = dict[str, str]
 V1 = "/api/v1"
@@ -317,3 +317,47 @@ def test_the_change_log_pages_and_is_scoped_and_audited(
         "SELECT actor FROM api_audit WHERE action = 'read_registry_changes' ORDER BY id"
     ).fetchall()
     assert audited == [("admin",), ("u-grid_worker",), ("admin",), ("admin",)]
+
+
+def _user(client: httpx.Client, admin: H, username: str) -> dict[str, Any]:
+    users = client.get(f"{V1}/users", headers=admin).json()["data"]
+    [found] = [u for u in users if u["username"] == username]
+    return dict(found)
+
+
+def test_a_user_linked_to_a_staff_member_sees_what_the_registry_gives_them(
+    client: httpx.Client, headers: dict[str, H], conn: Conn
+) -> None:
+    admin = headers["admin"]
+    member = {"compound": "c1", "name": "Mover", "role": "grid_worker", "grids": ["g2"]}
+    assert client.put(f"{V1}/staff/s-mover", json=member, headers=admin).status_code == 201
+    user = {"username": "u-mover", "password": PASSWORD, "role": "grid_worker"}
+    linked = client.post(f"{V1}/users", json=user | {"staff_id": "s-mover"}, headers=admin)
+    assert linked.status_code == 201, linked.text
+    assert linked.json()["grids"] == ["g2"]
+    mover = bearer(login(client, "u-mover", PASSWORD))
+
+    def flats() -> list[str]:
+        return [h["flat"] for h in client.get(f"{V1}/households", headers=mover).json()["data"]]
+
+    assert flats() == ["3-2-301"]  # g2 is building 3
+    moved = client.put(f"{V1}/staff/s-mover", json=member | {"grids": ["g1"]}, headers=admin)
+    assert moved.status_code == 200
+    assert flats() == ["1-1-101"]  # the same token, the registry's grid at once
+    assert _user(client, admin, "u-mover")["grids"] == ["g1"]
+
+    for body, detail in (
+        (user | {"username": "u-ghost", "staff_id": "s-nobody"}, "no staff member 's-nobody'"),
+        (user | {"username": "u-both", "staff_id": "s-mover", "grids": ["g2"]}, "registry"),
+    ):
+        refused = client.post(f"{V1}/users", json=body, headers=admin)
+        assert refused.status_code == 422
+        assert detail in refused.json()["detail"]
+    edit = client.patch(f"{V1}/users/u-mover", json={"grids": ["g2"]}, headers=admin)
+    assert edit.status_code == 422
+
+    conn.execute("DELETE FROM staff WHERE id = 's-mover'")  # gone from the registry
+    assert client.get(f"{V1}/households", headers=mover).status_code == 401
+    form = {"username": "u-mover", "password": PASSWORD}
+    assert client.post(f"{V1}/auth/token", data=form).status_code == 401
+    assert _user(client, admin, "u-mover")["active"] is False
