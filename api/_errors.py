@@ -6,6 +6,7 @@
     cases.VersionConflict           409  (reload the case and try again)
     cases.IllegalTransition         409
     cases.DuplicateOpenCase         409
+    cases.AlreadyRegistered         409  (move the resident out first)
     cases.InvalidRequest            422
     cases.CaseStoreError            422 when the database refused a value, else 503
     psycopg.DataError               400  (a value PostgreSQL cannot take, e.g. a NUL byte)
@@ -28,6 +29,7 @@ _CASES = (
     (cases.VersionConflict, status.HTTP_409_CONFLICT),
     (cases.IllegalTransition, status.HTTP_409_CONFLICT),
     (cases.DuplicateOpenCase, status.HTTP_409_CONFLICT),
+    (cases.AlreadyRegistered, status.HTTP_409_CONFLICT),
     (cases.InvalidRequest, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
 

@@ -10,6 +10,7 @@ here too. Time always comes from a `domain.Clock` or a `now` argument.
 
 from cases._errors import (
     AccessDenied,
+    AlreadyRegistered,
     CaseNotFound,
     CasesError,
     CaseStoreError,
@@ -94,6 +95,7 @@ __all__ = [
     "ActionMode",
     "AlarmCleared",
     "AlarmNotice",
+    "AlreadyRegistered",
     "Assignment",
     "CancelReason",
     "Case",

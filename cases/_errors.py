@@ -6,6 +6,7 @@ CasesError
 ├── VersionConflict       the case moved on since the caller read it (case_id, expected, actual)
 ├── DuplicateOpenCase     another open case already carries this fingerprint (fingerprint, case_id)
 ├── InvalidRequest        a value the workflow refuses (field, reason)
+├── AlreadyRegistered     the resident lives at a flat already (compound, ref, flat)
 ├── AccessDenied          a role may not read personal data (actor, role, what)
 ├── PolicyFileError       a routing/SLA file cannot be read or is invalid (path, detail)
 ├── RegistryLoadError     a compound file does not fit the registry (compound, detail)
@@ -60,6 +61,17 @@ class InvalidRequest(CasesError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class AlreadyRegistered(CasesError):
+    def __init__(self, compound: str, ref: str, flat: str) -> None:
+        super().__init__(
+            f"resident {ref} is already registered at {flat} in compound {compound};"
+            " move them out first"
+        )
+        self.compound = compound
+        self.ref = ref
+        self.flat = flat
 
 
 class AccessDenied(CasesError):

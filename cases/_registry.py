@@ -19,7 +19,13 @@ from psycopg.types.json import Jsonb
 
 import ingest
 from cases._db import Conn, transaction
-from cases._errors import AccessDenied, CaseStoreError, InvalidRequest, RegistryLoadError
+from cases._errors import (
+    AccessDenied,
+    AlreadyRegistered,
+    CaseStoreError,
+    InvalidRequest,
+    RegistryLoadError,
+)
 from domain import Compound, CompoundFile, HouseholdTag, StaffRole
 
 Row = dict[str, Any]
@@ -434,11 +440,7 @@ def move_in(
             raise InvalidRequest("flat", f"no flat {flat} in compound {compound}")
         there = _one(conn, _RESIDENTS, compound, (ref,))
         if there is not None:
-            raise InvalidRequest(
-                "ref",
-                f"resident {ref} is already registered at {there['flat']} in compound"
-                f" {compound}; move them out first",
-            )
+            raise AlreadyRegistered(compound, ref, there["flat"])
         log = _Log(conn, compound, actor, now, _counts())
         created = conn.execute(
             "INSERT INTO households (compound_id, flat) VALUES (%s, %s)"

@@ -161,7 +161,7 @@ def test_residents_move_in_and_out_within_the_grid_workers_grids(
     assert moved_in.status_code == 201, moved_in.text
     assert moved_in.json() == {**newcomer, "lives_alone": False}
     twice = client.post(f"{V1}/residents", json={**newcomer, "flat": "3-2-301"}, headers=worker)
-    assert twice.status_code == 422
+    assert twice.status_code == 409
     assert "already registered at 3-1-101" in twice.json()["detail"]
     elsewhere = client.post(f"{V1}/residents", json={**newcomer, "flat": "1-1-101"}, headers=worker)
     assert elsewhere.status_code == 403

@@ -78,7 +78,7 @@ def test_maintenance_is_logged_and_a_reload_undoes_exactly_it(cc: Conn) -> None:
 def test_refusals_name_the_field_and_change_nothing(cc: Conn) -> None:
     with pytest.raises(cases.InvalidRequest, match="no flat 9-9-9"):
         cases.move_in(cc, COMPOUND, "r-new", "9-9-9", actor="a", now=LATER)
-    with pytest.raises(cases.InvalidRequest, match="r-1 is already registered at 1-1-101"):
+    with pytest.raises(cases.AlreadyRegistered, match="r-1 is already registered at 1-1-101"):
         cases.move_in(cc, COMPOUND, "r-1", ELDER_FLAT, actor="a", now=LATER)
     with pytest.raises(cases.AccessDenied, match="may not read or write the personal details"):
         cases.set_resident_details(
