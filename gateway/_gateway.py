@@ -18,7 +18,6 @@ from types import TracebackType
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -30,6 +29,7 @@ from gateway._mqtt import (
     MqttOptions,
     Receiver,
     connect_properties,
+    disconnect_with_will,
     new_client,
     release,
     topic_of,
@@ -136,11 +136,9 @@ class Gateway:
         for thread in self._threads:
             thread.join()
         if self._takeover is not None:
-            # The will tells the group we left; unless we are back within the takeover
-            # delay, a survivor takes over what our session still holds and receives.
-            self._client.disconnect(
-                reasoncode=ReasonCode(PacketTypes.DISCONNECT, "Disconnect with will message")
-            )
+            # Unless we are back within the takeover delay, a survivor takes over what
+            # our session still holds and receives.
+            disconnect_with_will(self._client)
         else:
             self._client.disconnect()
         self._client.loop_stop()

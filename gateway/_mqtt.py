@@ -11,6 +11,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from domain import SUBSCRIPTION, Clock, Message, is_outbound
 from gateway._intake import Intake
@@ -87,6 +88,12 @@ def connect_properties(o: MqttOptions) -> Properties | None:
     properties.SessionExpiryInterval = o.session_expiry_s
     properties.ReceiveMaximum = o.receive_maximum
     return properties
+
+
+def disconnect_with_will(client: mqtt.Client) -> None:
+    """DISCONNECT asking the broker to publish our will all the same (MQTT 5 reason 0x04):
+    the group learns we left, after the will's delay unless we are back by then."""
+    client.disconnect(reasoncode=ReasonCode(PacketTypes.DISCONNECT, "Disconnect with will message"))
 
 
 def release(client: mqtt.Client) -> None:

@@ -43,6 +43,7 @@ from gateway._mqtt import (
     MqttOptions,
     Receiver,
     connect_properties,
+    disconnect_with_will,
     new_client,
     release,
     topic_of,
@@ -348,10 +349,7 @@ class _Adoption:
             end.SessionExpiryInterval = 0
             self._client.disconnect(properties=end)
         elif outcome in (Outcome.DRAINED, Outcome.ABANDONED):
-            # Something may be left in the session: the will tells the next survivor.
-            self._client.disconnect(
-                reasoncode=ReasonCode(PacketTypes.DISCONNECT, "Disconnect with will message")
-            )
+            disconnect_with_will(self._client)  # something may be left: for the next one
         else:
             self._client.disconnect()
 

@@ -3,9 +3,10 @@ file and ACL from the test registry), started once per session."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +43,18 @@ def devices() -> list[_broker.DeviceEntry]:
     ]
 
 
-@pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+@contextlib.contextmanager
+def own_broker(
+    directory: Path,
+    *,
+    tls: _broker.TlsListener | None = None,
+    acl: Callable[[str], str] | None = None,
+) -> Iterator[Broker]:
+    """A Mosquitto of the project's generated config (the test registry's accounts) on a
+    free port; `acl` may rewrite the generated ACL before it starts. With `tls`, the
+    Broker returned is its TLS listener."""
     if _embedded.mosquitto_binary() is None:
         pytest.fail("mosquitto is not installed (.ci/run installs it)")
-    directory = tmp_path_factory.mktemp("mosquitto")
     port = _embedded.free_port()
     conf = _broker.write_config(
         directory,
@@ -57,9 +65,23 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         host="127.0.0.1",
         port=port,
         embedded=True,
+        tls=tls,
     )
-    with _embedded.mosquitto(conf, "127.0.0.1", port):
-        yield Broker("127.0.0.1", port, directory)
+    if acl is not None:
+        path = directory / "acl"
+        path.write_text(acl(path.read_text()))
+    with _embedded.mosquitto(conf, "127.0.0.1", port) as process:
+        if tls is None:
+            yield Broker("127.0.0.1", port, directory)
+            return
+        _embedded.wait_for_port(tls.host, tls.port, 10, process)
+        yield Broker(tls.host, tls.port, directory)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    with own_broker(tmp_path_factory.mktemp("mosquitto")) as started:
+        yield started
 
 
 class Publisher:

@@ -27,7 +27,7 @@ from dayuan.settings import Settings
 from domain import device_password
 from tests.factories import LIGHT, dumps, now_ms, topic
 from tests.fix_gateway import settings_for, wait_for
-from tests.fix_mqtt import BACKEND, DEVICE_SECRET, FLEET, Broker, devices
+from tests.fix_mqtt import BACKEND, DEVICE_SECRET, FLEET, Broker, own_broker
 
 
 @dataclass(frozen=True)
@@ -66,21 +66,9 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
 def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
     directory = tmp_path_factory.mktemp("tls")
     ca, cert, key = _certificates(directory)
-    plain, secure = _embedded.free_port(), _embedded.free_port()
-    conf = _broker.write_config(
-        directory,
-        devices(),
-        device_secret=DEVICE_SECRET,
-        backend=BACKEND,
-        fleet=FLEET,
-        host="127.0.0.1",
-        port=plain,
-        embedded=True,
-        tls=_broker.TlsListener("127.0.0.1", secure, cert, key),
-    )
-    with _embedded.mosquitto(conf, "127.0.0.1", plain) as process:
-        _embedded.wait_for_port("127.0.0.1", secure, 10, process)
-        yield TlsBroker(Broker("127.0.0.1", secure, directory), ca)
+    listener = _broker.TlsListener("127.0.0.1", _embedded.free_port(), cert, key)
+    with own_broker(directory, tls=listener) as secure:
+        yield TlsBroker(secure, ca)
 
 
 def _client(user: str, password: str, ca: Path | None) -> mqtt.Client:
