@@ -1,5 +1,6 @@
 """Losing nothing: a gateway killed with SIGKILL mid-stream, a database restarted
-under traffic. Real Mosquitto, real PostgreSQL, a real `dayuan gateway` process."""
+under traffic, a gateway stopping with batches in flight. Real Mosquitto, real
+PostgreSQL, a real `dayuan gateway` process where the test is a kill."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import psycopg
 import pytest
 
 import ingest
-from dayuan import _embedded
-from tests.factories import TEST_REGISTRY
+from dayuan import _embedded, _services
+from tests.factories import TEST_REGISTRY, dumps, now_ms, topic
 from tests.fix_gateway import GatewayFactory, GatewayProcessFactory, wait_for
-from tests.fix_mqtt import Broker
+from tests.fix_mqtt import Broker, Publisher
+from tests.gateway.fakes import Throttled
 from tests.gateway.stream import (
     TOTAL,
     Stream,
@@ -99,3 +101,23 @@ def wait_for_retries(gw: Any, before: int) -> None:
         if gw.metrics.retries > before:
             return
         done.wait(0.05)
+
+
+def test_a_stopping_gateway_commits_everything_it_took_in_before_it_leaves(
+    run_gateway: GatewayFactory, db_url: str, fleet: Publisher, conn: psycopg.Connection[Any]
+) -> None:
+    with _services.pool(db_url) as db:
+        mode, classes = ingest.current_mode(conn), ingest.data_classes(conn)
+        slow = Throttled(ingest.Writer(db, mode=mode, classes=classes), delay_s=0.3)
+        slow.slow.set()  # every batch of 50 takes a third of a second to commit
+        with run_gateway(store=slow, batch_max_messages=50) as gw:
+            base = now_ms() - 10_000
+            for seq in range(300):
+                payload = {"ts": base + seq, "seq": seq, "values": {"power_w": 1.0}}
+                fleet.publish(topic("light", "bench-9", "telemetry"), dumps(payload))
+            taken_in = gw.metrics.received
+            assert taken_in - gw.metrics.stored_messages > 50, "nothing left to drain"
+        # `with` has returned: what it took in is committed (and acknowledged).
+        assert gw.metrics.stored_messages == gw.metrics.received >= taken_in
+    row = conn.execute("SELECT count(*) FROM telemetry WHERE device_id = 'bench-9'").fetchone()
+    assert row == (gw.metrics.received,)
