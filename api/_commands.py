@@ -1,5 +1,6 @@
-"""Device commands: published on the device's `cmd` topic with a correlation id, then
-completed by the device's `ack`, or failed when none comes in time.
+"""Device commands: published on the device's `cmd` topic (the wire form of a
+`domain.Command`) with a correlation id, then completed by the device's `ack`, or
+failed when none comes in time.
 
 Acks are taken two ways, whichever comes first: this process subscribes to
 `dayuan/v1/+/+/+/ack` (a shared subscription across API processes on MQTT 5), and a
@@ -21,7 +22,6 @@ from typing import Any
 
 import aiomqtt
 import anyio
-import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -29,7 +29,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 import domain
 from api._config import MqttConfig
 from api._db import Conn, row, rows
-from domain import Ack, Clock, Kind, Topic
+from domain import Ack, Clock, CommandBody, Kind, Topic
 
 log = logging.getLogger(__name__)
 
@@ -77,20 +77,21 @@ class Commands:
     # --- sending -------------------------------------------------------------------------
 
     async def send(
-        self, device: dict[str, Any], command: dict[str, Any], *, requested_by: str
+        self, device: dict[str, Any], command: CommandBody, *, requested_by: str
     ) -> dict[str, Any]:
         client = self._client
         if client is None or not self.connected.is_set():
             raise BrokerUnavailable("the broker is not reachable; the command was not sent")
         correlation = secrets.token_hex(8)
         now = self._clock.now()
+        document = command.model_dump(exclude_none=True)
         created = await anyio.to_thread.run_sync(
-            self._insert, device, command, correlation, requested_by, now
+            self._insert, device, document, correlation, requested_by, now
         )
         topic = domain.cmd_topic(device["compound"], Kind(device["kind"]), device["id"])
-        payload = {"ts": now.isoformat(), "correlation_id": correlation, **command}
+        payload = domain.Command(ts=now, correlation_id=correlation, body=command).payload()
         try:
-            await client.publish(topic, orjson.dumps(payload), qos=COMMAND_QOS)
+            await client.publish(topic, payload, qos=COMMAND_QOS)
         except aiomqtt.MqttError as exc:
             await anyio.to_thread.run_sync(self._complete, correlation, "failed", None, str(exc))
             raise BrokerUnavailable(f"the broker refused the command: {exc}") from exc

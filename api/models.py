@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from domain import HouseholdTag, Kind, PartyKind, StaffRole
+from domain import CommandBody, HouseholdTag, Kind, PartyKind, StaffRole
 
 T = TypeVar("T")
 
@@ -184,50 +184,6 @@ class DeadLettersPublic(BaseModel):
 
 
 # --- device commands --------------------------------------------------------------------
-
-HhMm = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-
-
-class LightOn(_Body):
-    action: Literal["on"]
-
-
-class LightOff(_Body):
-    action: Literal["off"]
-
-
-class LightDim(_Body):
-    action: Literal["dim"]
-    level: Annotated[float, Field(ge=0, le=100)]
-
-
-class LightSchedule(_Body):
-    action: Literal["schedule"]
-    on_at: HhMm  # local time of the compound
-    off_at: HhMm
-    level: Annotated[float, Field(ge=0, le=100)] = 100.0
-
-
-class BarrierOpen(_Body):
-    action: Literal["open"]
-    lane: Ident | None = None
-
-
-class BarrierClose(_Body):
-    action: Literal["close"]
-    lane: Ident | None = None
-
-
-class GateUnlock(_Body):
-    action: Literal["unlock"]
-    door: Ident | None = None
-    seconds: Annotated[int, Field(ge=1, le=60)] = 5  # how long the lock stays released
-
-
-CommandBody = Annotated[
-    LightOn | LightOff | LightDim | LightSchedule | BarrierOpen | BarrierClose | GateUnlock,
-    Field(discriminator="action"),
-]
 
 
 class CommandCreate(_Body):

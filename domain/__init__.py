@@ -1,9 +1,10 @@
-"""Dayuan's pure domain layer: the MQTT contract (topics, payload schemas), the
-compound file, and the rejection vocabulary. No I/O, no clocks, no frameworks but
-pydantic; every other package may import it, it imports none of them.
+"""Dayuan's pure domain layer: the MQTT contract (topics, payload schemas, device
+commands), the compound file, and the rejection vocabulary. No I/O, no clocks, no
+frameworks but pydantic; every other package may import it, it imports none of them.
 """
 
 from domain._clock import Clock, SystemClock
+from domain._commands import ACTIONS, Command, CommandBody, parse_command
 from domain._compound import (
     DEFAULT_HEARTBEAT_S,
     Building,
@@ -24,7 +25,7 @@ from domain._compound import (
 from domain._credentials import device_password
 from domain._deadletter import DEAD_LETTER_PAYLOAD_BYTES, DeadLetter
 from domain._decode import MAX_BATCH_ELEMENTS, Message, decode, schema_for
-from domain._errors import DomainError, InvalidPayload, InvalidTopic
+from domain._errors import DomainError, InvalidCommand, InvalidPayload, InvalidTopic
 from domain._payloads import (
     FACE_KEYS,
     PERSONAL_EVENT_TYPES,
@@ -76,6 +77,7 @@ from domain._topic import (
 )
 
 __all__ = [
+    "ACTIONS",
     "BACKEND_PREFIX",
     "DEAD_LETTER_PAYLOAD_BYTES",
     "DEFAULT_HEARTBEAT_S",
@@ -94,6 +96,8 @@ __all__ = [
     "Building",
     "Channel",
     "Clock",
+    "Command",
+    "CommandBody",
     "Compound",
     "CompoundFile",
     "DeadLetter",
@@ -118,6 +122,7 @@ __all__ = [
     "GridTeam",
     "Household",
     "HouseholdTag",
+    "InvalidCommand",
     "InvalidPayload",
     "InvalidTopic",
     "Kind",
@@ -146,6 +151,7 @@ __all__ = [
     "device_password",
     "is_identifier",
     "is_outbound",
+    "parse_command",
     "schema_for",
     "solar_elevation",
     "subscriptions",

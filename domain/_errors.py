@@ -3,6 +3,7 @@
 DomainError
 ├── InvalidTopic        a topic that is not `dayuan/v1/<compound>/<kind>/<device>/<channel>`
 └── InvalidPayload      bytes that are not a valid message for their topic
+    └── InvalidCommand  a `cmd` payload that is not a valid command (for its device's kind)
 """
 
 from __future__ import annotations
@@ -34,3 +35,12 @@ class InvalidPayload(DomainError):
         self.reason = reason
         self.detail = detail
         self.index = index
+
+
+class InvalidCommand(InvalidPayload):
+    """A refused command. `correlation_id` is the payload's own when it had a valid one
+    (the device answers it with a `rejected` ack), else None (there is no one to answer)."""
+
+    def __init__(self, reason: Reason, detail: str, *, correlation_id: str | None = None) -> None:
+        super().__init__(reason, detail)
+        self.correlation_id = correlation_id

@@ -4,7 +4,8 @@
 a few numbers; `Simulation` plays its devices in simulated time (pure, no I/O);
 `run_simulation` puts that on an MQTT broker in real time, accelerated or flat-out,
 and writes a manifest that accounts for every message sent. Scenario files schedule
-incidents and wire faults at local compound times. The CLI (`dayuan compound
+incidents and wire faults at local compound times. Simulated devices answer the
+backend's commands (on their `cmd` topics) with an `ack`. The CLI (`dayuan compound
 generate`, `dayuan simulate`) is in `simulators.cli`.
 """
 
@@ -17,7 +18,7 @@ from simulators._errors import BrokerError, CompoundFileError, ScenarioError, Si
 from simulators._files import read_compound_file, write_compound_file
 from simulators._generate import CompoundSize, Place, Shares, generate_compound
 from simulators._manifest import DeviceRecord, Manifest, read_manifest
-from simulators._mqtt import MqttTarget, Transport, TransportStats
+from simulators._mqtt import MqttTarget, Received, Transport, TransportStats
 from simulators._run import SimulationReport, run_simulation
 from simulators._scenario import Scenario, load_scenario, parse_duration, parse_scenario
 
@@ -36,6 +37,7 @@ __all__ = [
     "MqttTarget",
     "Place",
     "Publish",
+    "Received",
     "Scenario",
     "ScenarioError",
     "Shares",

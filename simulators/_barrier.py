@@ -7,7 +7,9 @@ more resident cars than spaces, as old compounds do, so at night the lot fills a
 late cars are turned away: the lot is full at night. A barrier carries out the
 movements of its own entrance: a plate read (plate, direction, confidence), the arm
 opening and closing, and reports occupancy against capacity as telemetry. An arm
-can stick open or fault, on its own (rarely) or from a scenario.
+can stick open or fault, on its own (rarely) or from a scenario. Commands: `open`
+raises the arm and holds it up (cars pass without a cycle) until `close`; a stuck or
+faulted arm carries out neither.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, ClassVar
 
 import domain
 from simulators._behaviour import Behaviour, LocalClock, Reading, clip, event, telemetry
+from simulators._errors import CommandFailed
 
 CARS_PER_SPACE = 1.04  # resident cars per space: a few more cars than spaces, so nights fill up
 VISITORS_PER_SPACE = 0.25  # visitor cars a weekday per space; half that at weekends
@@ -167,6 +170,7 @@ class BarrierModel:
 
 class BarrierState(Behaviour):
     OPS: ClassVar[frozenset[str]] = frozenset({"barrier_stuck", "barrier_fault", "lot_full"})
+    COMMANDS: ClassVar[frozenset[str]] = frozenset({"open", "close"})
 
     def __init__(
         self,
@@ -183,6 +187,7 @@ class BarrierState(Behaviour):
         self.started = now
         self.arm: str = "closed"  # closed, stuck (open and will not close) or fault
         self.arm_until = now
+        self.held_open = False  # raised by an `open` command, until `close`
         period = timedelta(seconds=model.device.heartbeat())
         self.agenda.every(self.phase(now, period), period, self._heartbeat)
         self._schedule_day(now, self.model.lot.clock.date(now))
@@ -236,13 +241,26 @@ class BarrierState(Behaviour):
         }
 
     def _cycle(self, now: datetime) -> list[Reading]:
-        if now < self.arm_until:
-            return []  # stuck open or faulted: cars pass by hand, the arm says nothing
-        self.agenda.push(now + timedelta(seconds=OPEN_AFTER_S), _ArmEvent("open"))
-        self.agenda.push(now + timedelta(seconds=CLOSE_AFTER_S), _ArmEvent("closed"))
+        if now < self.arm_until or self.held_open:
+            return []  # stuck, faulted or held up: cars pass, the arm says nothing
+        self.agenda.push(now + timedelta(seconds=OPEN_AFTER_S), _ArmEvent(self, "open"))
+        self.agenda.push(now + timedelta(seconds=CLOSE_AFTER_S), _ArmEvent(self, "closed"))
         return []
 
+    def _command(self, op: str, now: datetime) -> list[Reading]:
+        if now < self.arm_until:
+            raise CommandFailed(f"the arm is out of order ({self.arm})")
+        if (op == "open") == self.held_open:
+            return []  # held up already, or not held up: nothing moves
+        self.held_open = op == "open"
+        state, detail = (
+            ("open", "held open by command") if self.held_open else ("closed", "closed by command")
+        )
+        return [event(now, {"type": "barrier", "state": state, "detail": detail})]
+
     def apply(self, op: str, params: Mapping[str, Any], now: datetime) -> list[Reading]:
+        if op in self.COMMANDS:
+            return self._command(op, now)
         duration: timedelta = params.get("duration") or timedelta(minutes=30)
         if op == "lot_full":
             self.lot.phantom = self.model.lot.capacity
@@ -254,7 +272,7 @@ class BarrierState(Behaviour):
                 if op == "barrier_stuck"
                 else ("fault", "loop detector fault")
             )
-            self.arm_until = max(self.arm_until, now + duration)
+            self.arm, self.arm_until = state, max(self.arm_until, now + duration)
             self.agenda.push(self.arm_until, self._recover)
             return [event(now, {"type": "barrier", "state": state, "detail": detail})]
         return super().apply(op, params, now)
@@ -262,6 +280,7 @@ class BarrierState(Behaviour):
     def _recover(self, now: datetime) -> list[Reading]:
         if now < self.arm_until:
             return []
+        self.arm, self.held_open = "closed", False
         return [event(now, {"type": "barrier", "state": "closed", "detail": "recovered"})]
 
     def _empty_phantom(self, now: datetime) -> list[Reading]:
@@ -282,9 +301,12 @@ class _Move:
 
 @dataclass(frozen=True, slots=True)
 class _ArmEvent:
-    """An agenda action: the arm reports its state."""
+    """An agenda action: the arm reports its state (unless a command holds it up)."""
 
+    barrier: BarrierState
     state: str
 
     def __call__(self, now: datetime) -> list[Reading]:
+        if self.barrier.held_open:
+            return []
         return [event(now, {"type": "barrier", "state": self.state})]

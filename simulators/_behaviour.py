@@ -92,6 +92,7 @@ class Behaviour:
     """The running state of one device model. Subclasses fill the agenda and handle `apply`."""
 
     OPS: ClassVar[frozenset[str]] = frozenset()  # the scenario operations this model understands
+    COMMANDS: ClassVar[frozenset[str]] = frozenset()  # the `cmd` actions it carries out
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
@@ -104,7 +105,9 @@ class Behaviour:
         return self.agenda.run_due(now)
 
     def apply(self, op: str, params: Mapping[str, Any], now: datetime) -> list[Reading]:
-        """Make a scenario incident happen at `now`; returns what the device says at once."""
+        """Make a scenario incident happen at `now`, or carry out a command (`op` one of
+        `COMMANDS`, `params` its fields); returns what the device says at once. A command
+        that cannot be carried out now raises `CommandFailed`."""
         raise ValueError(f"{type(self).__name__} does not understand {op!r}")
 
     def exp_after(self, now: datetime, per_day: float) -> datetime:

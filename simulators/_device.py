@@ -18,6 +18,7 @@ and care devices epoch milliseconds, so that both forms of the contract are used
 from __future__ import annotations
 
 import heapq
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,12 +29,16 @@ import orjson
 import domain
 from domain import Channel, Kind, Topic
 from simulators._behaviour import FAR_FUTURE, Behaviour, LocalClock, Reading
+from simulators._errors import CommandFailed
+
+log = logging.getLogger(__name__)
 
 # Objects per JSON array: 200 objects of at most ~300 bytes stay under a 64 KiB payload.
 BATCH_SIZE = 200
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 RFC3339_KINDS = frozenset({Kind.GATE, Kind.BARRIER})
+MAX_ACK_DETAIL = 500  # characters: the contract's limit on an ack's `detail`
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +64,14 @@ class Publish:
 
 @dataclass(frozen=True, slots=True)
 class Connect:
-    """The device opens its MQTT session; its will says it went offline at this time."""
+    """The device opens its MQTT session; its will says it went offline at this time.
+    It listens for commands on `cmd_topic`."""
 
     at: datetime
     device: str
     will_topic: str
     will_payload: bytes
+    cmd_topic: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,7 @@ class DeviceRuntime:
         self.topics: dict[Channel, str] = {
             c: str(Topic(compound, device.kind, device.id, c)) for c in domain.DEVICE_CHANNELS
         }
+        self.cmd_topic = domain.cmd_topic(compound, device.kind, device.id)
         self.seq = seq_start
         self.will = b""
         self.silent_until = _EPOCH
@@ -150,7 +158,7 @@ class DeviceRuntime:
         self.will = orjson.dumps({"ts": self._ts(now), "online": False})
         status = self._stamp(now, {"online": True})
         return [
-            Connect(now, self.device.id, self.topics[Channel.STATUS], self.will),
+            Connect(now, self.device.id, self.topics[Channel.STATUS], self.will, self.cmd_topic),
             self._publish(now, Channel.STATUS, status, retain=True),
         ]
 
@@ -166,6 +174,38 @@ class DeviceRuntime:
         items += self._release_late(now)
         items.append(self.disconnect(now))
         return items
+
+    # --- commands -----------------------------------------------------------------------
+
+    def command(self, payload: bytes, now: datetime) -> list[Item]:
+        """A `cmd` payload heard at `now`: carry it out, say what it caused, then ack it."""
+        if self.offline is not None or now < self.silent_until:
+            return []  # no session, or a dead radio: the command never reaches the device
+        try:
+            command = domain.parse_command(payload, kind=self.kind)
+        except domain.InvalidCommand as exc:
+            return self._ack(now, exc.correlation_id, "rejected", exc.detail)
+        action, correlation = command.body.action, command.correlation_id
+        if action not in self.behaviour.COMMANDS:
+            detail = f"a {self.device.model} does not carry out {action!r}"
+            return self._ack(now, correlation, "rejected", detail)
+        params = command.body.model_dump(exclude={"action"})
+        try:
+            readings = self.behaviour.apply(action, params, now)
+        except CommandFailed as exc:
+            return self._ack(now, correlation, "error", exc.detail)
+        return self.emit(readings) + self._ack(now, correlation, "ok", None)
+
+    def _ack(
+        self, now: datetime, correlation: str | None, result: str, detail: str | None
+    ) -> list[Item]:
+        if correlation is None:
+            log.info("%s: a command without a usable correlation_id: %s", self.device.id, detail)
+            return []  # nobody to answer
+        body: dict[str, Any] = {"correlation_id": correlation, "result": result}
+        if detail is not None:
+            body["detail"] = detail[:MAX_ACK_DETAIL]
+        return self.emit([Reading(now, Channel.ACK, body)])
 
     # --- readings onto the wire ---------------------------------------------------------
 

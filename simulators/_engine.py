@@ -5,7 +5,9 @@ started into running state with its own seeded `random.Random`), resolves the
 scenario into timed actions, and then hands out what happens in time order, one
 instant at a time (`step`). It does no I/O and reads no clock: the caller decides
 how fast simulated time runs (see `_run.py`), and tests drive it directly.
-Determinism: the same compound file, start, seed and scenario give the same items.
+Determinism: the same compound file, start, seed and scenario give the same items;
+commands (`command`) are the outside world's, so a run that answers some is the same
+run plus what they caused.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Simulation:
         for compound in compounds.compounds:
             self.runtimes += _Fleet(compound, start, seed, spontaneous, seq_start).runtimes()
         self._index = {r.device.id: i for i, r in enumerate(self.runtimes)}
+        self._by_cmd_topic = {r.cmd_topic: i for i, r in enumerate(self.runtimes)}
         self._actions = resolve(scenario, compounds, start) if scenario else []
         self._check(self._actions)
         self._next_action = 0
@@ -111,6 +114,18 @@ class Simulation:
         items = self.runtimes[index].apply(action.op, action.params, action.at)
         self._schedule(index)
         return action.at, items
+
+    def command(self, topic: str, payload: bytes, at: datetime) -> list[Item] | None:
+        """A message on `topic` reached the devices at simulated `at`: what the device
+        whose `cmd` topic it is does and says in answer, at `at` kept between `now` and
+        `next_at()` (time never runs back). None when `topic` is no device's of this run."""
+        index = self._by_cmd_topic.get(topic)
+        if index is None:
+            return None
+        self.now = max(self.now, min(at, self.next_at()))
+        items = self.runtimes[index].command(payload, self.now)
+        self._schedule(index)
+        return items
 
     def _schedule(self, index: int) -> None:
         at = self.runtimes[index].next_at()

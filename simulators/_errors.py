@@ -3,7 +3,9 @@
     SimulatorError
     ├── CompoundFileError   a compound file that cannot be read, parsed or written
     ├── ScenarioError       a scenario that does not validate, or names what the compound lacks
-    └── BrokerError         the MQTT broker cannot be reached, refuses us, or drops us for good
+    ├── BrokerError         the MQTT broker cannot be reached, refuses us, or drops us for good
+    └── CommandFailed       a simulated device cannot carry out a valid command (it answers
+                            with an `error` ack: this one never leaves a run)
 
 Foreign errors (OSError, yaml, pydantic, paho) are translated at the edge with
 `raise ... from exc`, so a caller catches `SimulatorError` and nothing else.
@@ -44,3 +46,11 @@ class BrokerError(SimulatorError):
         self.host = host
         self.port = port
         self.reason = reason
+
+
+class CommandFailed(SimulatorError):
+    """Raised by a device model's `apply` for a command it cannot carry out right now."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail

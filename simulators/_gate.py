@@ -8,7 +8,8 @@ opening, the passage counted by the door's sensor, the door closing. Residents
 are sometimes refused once and retry; visitors come with a QR pass; an unknown face
 is denied and tries again; once in a while someone tailgates. Mishaps (a propped
 door, a forced door, a tampered reader) are rare on their own and on demand from a
-scenario.
+scenario. The `unlock` command is a remote grant from the monitoring room: the door
+opens and swings shut as after any grant (nobody is counted through it).
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class GateState(Behaviour):
     OPS: ClassVar[frozenset[str]] = frozenset(
         {"forced_open", "tamper", "door_held", "stranger", "tailgating"}
     )
+    COMMANDS: ClassVar[frozenset[str]] = frozenset({"unlock"})
 
     def __init__(
         self, model: GateModel, rng: random.Random, now: datetime, *, spontaneous: bool
@@ -181,12 +183,16 @@ class GateState(Behaviour):
         """The door opens, people pass, the door closes (unless someone holds it)."""
         passage = {"type": "passage", "direction": direction, "count": count}
         self.agenda.emit(now + timedelta(seconds=PASSAGE_S), Channel.EVENT, passage)
+        self._open_door(now)
+        return []
+
+    def _open_door(self, now: datetime) -> None:
+        """After a grant: the door opens and, unless something keeps it open, closes."""
         if not self.door_open:
             self.door_open = True
             self.agenda.emit(now + timedelta(seconds=DOOR_OPEN_S), Channel.EVENT, _door("open"))
         self.close_at = max(self.close_at, now + timedelta(seconds=DOOR_CLOSE_S))
         self.agenda.push(self.close_at, self._close)
-        return []
 
     def _close(self, now: datetime) -> list[Reading]:
         """Close the door unless a later passer or a held door keeps it open."""
@@ -198,9 +204,15 @@ class GateState(Behaviour):
     def _someone(self) -> str | None:
         return self.rng.choice(self.model.people) if self.model.people else None
 
-    # --- scenario incidents -------------------------------------------------------------
+    # --- scenario incidents and commands ------------------------------------------------
 
     def apply(self, op: str, params: Mapping[str, Any], now: datetime) -> list[Reading]:
+        if op == "unlock":
+            grant: dict[str, Any] = {"type": "access", "result": "granted", "method": "remote"}
+            if params.get("door") is not None:
+                grant["door"] = params["door"]
+            self._open_door(now)
+            return [event(now, grant)]
         if op == "forced_open":
             self.door_open = True
             self.close_at = max(self.close_at, now + timedelta(seconds=FORCED_CLOSE_S))

@@ -9,6 +9,11 @@ sensor reads the sky (from the sun's elevation and the day's cloud), burning hou
 accumulate while lit. Faults: a lamp that fails (lit by command, no light, no
 power), a light burning in daylight, a power anomaly; dropping off the network is a
 transport fault (see the scenario's `disconnect`/`silent`).
+
+Commands override the calendar: `on`, `off` and `dim` hold until its next switch
+point (a dim level of 0 is off, any other level lights the lamp at that level, as a
+DALI arc-power command does); `schedule` replaces the astronomical calendar with a
+fixed daily timetable at one level, until the next `schedule`.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ import domain
 from domain import solar_elevation, sun_times
 from simulators._behaviour import (
     FAR_FUTURE,
+    Action,
     Behaviour,
     LocalClock,
     Reading,
     event,
     telemetry,
 )
+from simulators._errors import CommandFailed
 
 NOMINAL_W = 60.0  # a residential LED lantern on a 6 m pole
 STANDBY_W = 0.8  # the controller and its radio, lamp off
@@ -58,8 +65,36 @@ class LightModel:
         return LightState(self, rng, now, spontaneous=spontaneous)
 
 
+@dataclass(frozen=True, slots=True)
+class Timetable:
+    """A commanded daily timetable, in local hours of the compound, at one dim level."""
+
+    on_h: float
+    off_h: float
+    level: float
+
+    @classmethod
+    def of(cls, params: Mapping[str, Any]) -> Timetable:
+        """From a `schedule` command's fields (`on_at`/`off_at` "HH:MM", `level`)."""
+        on_h, off_h = (_hours(str(params[k])) for k in ("on_at", "off_at"))
+        if on_h == off_h:
+            raise CommandFailed("on_at and off_at are the same time: no lit period")
+        return cls(on_h, off_h, float(params["level"]))
+
+    def lit(self, hour: float) -> bool:
+        if self.on_h < self.off_h:
+            return self.on_h <= hour < self.off_h
+        return hour >= self.on_h or hour < self.off_h  # through midnight
+
+
+def _hours(hh_mm: str) -> float:
+    hours, minutes = hh_mm.split(":")
+    return int(hours) + int(minutes) / 60
+
+
 class LightState(Behaviour):
     OPS: ClassVar[frozenset[str]] = frozenset({"light_failure", "day_burning", "power_anomaly"})
+    COMMANDS: ClassVar[frozenset[str]] = frozenset({"on", "off", "dim", "schedule"})
 
     def __init__(
         self, model: LightModel, rng: random.Random, now: datetime, *, spontaneous: bool
@@ -77,6 +112,10 @@ class LightState(Behaviour):
         self.forced_until = now
         self.anomaly = (1.0, now)
         self.cloud = self._draw_cloud()
+        # 0 is the astronomical calendar; each `schedule` command starts the next one, and
+        # the switch points of an older calendar then do nothing.
+        self.calendar = 0
+        self.timetable: Timetable | None = None
         period = timedelta(seconds=model.device.heartbeat())
         self.agenda.every(self.phase(now, period), period, self._telemetry)
         self._start_calendar(now)
@@ -104,7 +143,8 @@ class LightState(Behaviour):
     def _plan(self, now: datetime) -> list[Reading]:
         """At local noon: lay out tonight, and come back tomorrow noon."""
         today = self.model.clock.date(now)
-        self._schedule_night(today, now)
+        if self.timetable is None:
+            self._schedule_night(today, now)
         self.agenda.push(self.model.clock.at(today + timedelta(days=1), 12.0), self._plan)
         self.cloud = self._draw_cloud()
         return []
@@ -125,7 +165,16 @@ class LightState(Behaviour):
             plan.append((dawn + self.delay, self._switch_off))
         for at, action in plan:
             if at > now:
-                self.agenda.push(at, action)
+                self._push_current(at, action)
+
+    def _push_current(self, at: datetime, action: Action) -> None:
+        """A switch point of the calendar in force now: a later calendar cancels it."""
+        calendar = self.calendar
+
+        def run(now: datetime) -> list[Reading]:
+            return action(now) if self.calendar == calendar else []
+
+        self.agenda.push(at, run)
 
     # --- switching ----------------------------------------------------------------------
 
@@ -166,6 +215,51 @@ class LightState(Behaviour):
 
     def broken(self, now: datetime) -> bool:
         return self.broken_until is not None and now < self.broken_until
+
+    # --- commands -----------------------------------------------------------------------
+
+    def _command(self, op: str, params: Mapping[str, Any], now: datetime) -> list[Reading]:
+        if op == "on":
+            return self._set(now, on=True)
+        if op == "off":
+            return self._set(now, on=False)
+        if op == "dim":
+            level = float(params["level"])
+            if level == 0:
+                return self._set(now, on=False)
+            return self._set(now, on=True) + self._level(now, level)
+        return self._adopt(Timetable.of(params), now)
+
+    def _adopt(self, timetable: Timetable, now: datetime) -> list[Reading]:
+        """Switch by `timetable` from now on, in place of the calendar so far."""
+        self.timetable = timetable
+        self.calendar += 1
+        for hour, on in ((timetable.on_h, True), (timetable.off_h, False)):
+            point = self._timetable_point(timetable, hour, on=on)
+            self._push_current(self._next_local(now, hour), point)
+        return self._timetabled(now, timetable, on=timetable.lit(self.model.clock.hour(now)))
+
+    def _timetable_point(self, timetable: Timetable, hour: float, *, on: bool) -> Action:
+        def run(now: datetime) -> list[Reading]:
+            self._push_current(self._next_local(now, hour), run)  # the same time tomorrow
+            return self._timetabled(now, timetable, on=on)
+
+        return run
+
+    def _next_local(self, now: datetime, hour: float) -> datetime:
+        """The first `hour` o'clock (local) after `now`."""
+        today = self.model.clock.date(now)
+        at = self.model.clock.at(today, hour)
+        return at if at > now else self.model.clock.at(today + timedelta(days=1), hour)
+
+    def _timetabled(self, now: datetime, timetable: Timetable, *, on: bool) -> list[Reading]:
+        self.scheduled_on, level = on, timetable.level
+        if not on:
+            return [] if now < self.forced_until else self._set(now, on=False)
+        if self.on:
+            return self._level(now, level) if self.level != level else []
+        self.level = level
+        return self._set(now, on=True)
 
     # --- telemetry ----------------------------------------------------------------------
 
@@ -214,6 +308,8 @@ class LightState(Behaviour):
         return self.apply(op, {"duration": timedelta(hours=self.rng.uniform(2, 12))}, now)
 
     def apply(self, op: str, params: Mapping[str, Any], now: datetime) -> list[Reading]:
+        if op in self.COMMANDS:
+            return self._command(op, params, now)
         duration: timedelta | None = params.get("duration")
         if op == "light_failure":
             self._accumulate(now)

@@ -8,7 +8,7 @@ Format `dayuan.simulator-manifest/1`, JSON lines, one object per line with a `re
      "seqs": [...], ...}                      one per unusual MQTT message, as it is sent
     {"record": "device", "device": ..., "compound": ..., "kind": ...,
      "seqs": [[first, last], ...],            every seq sent at least once, as ranges
-     "channels": {"telemetry": n, "event": n, "status": n},   objects per channel
+     "channels": {"telemetry": n, "event": n, "status": n, "ack": n},   objects per channel
      "status_seqs": [...], "messages": n, "duplicates": n}    one per device, at the end
     {"record": "summary", "messages": ..., "objects": ..., "acknowledged": ..., "errors": ...,
      "wall_seconds": ..., "simulated_start": ..., "simulated_end": ...}
@@ -18,7 +18,9 @@ A device's seqs form one range (a seq is used only by a message really sent), so
 once: telemetry (never with empty `values`, so each leaves at least one row) and
 events in the data tables, `status_seqs` wherever the gateway keeps status (Dayuan's
 ingest: as events of type "status"), except the seqs of specials whose `expect`
-says otherwise. Malformed payloads and wills carry no seq. `expect` is one of:
+says otherwise. Acks of commands, and what a command made a device say, carry
+seqs as everything else does and are accounted the same way (an ack lands in the
+events table, channel `ack`). Malformed payloads and wills carry no seq. `expect` is one of:
 
     data            lands in the data tables (out_of_order, late_batch, backfill)
     duplicate       a second copy of a seq already sent: lands once, not twice

@@ -16,12 +16,22 @@ is the only place that waits, and the run loop's only way to let wall time pass.
 Everything is QoS 1, MQTT 5 where the broker speaks it (else 3.1.1). Sessions that
 drop unexpectedly reconnect with backoff; paho keeps unacknowledged QoS 1 messages
 and sends them again, so a drop costs duplicates, not losses.
+
+Commands: a realistic session subscribes to its own device's `cmd` topic (all the
+broker's ACL lets a device read), the first fleet connection to every device's
+(`dayuan/v1/+/+/+/cmd`, what the `dayuan-fleet` account may read), on every
+(re)connect. paho calls `on_message` in whichever thread reads the socket (here the
+run loop's, inside `service`; paho's own network thread if it ran one). The callback
+only queues the message, and the run loop takes the queue (`received`) after it has
+served the sockets: a command never re-enters the transport from its own read, never
+cuts into the middle of an instant, and would be as safe from another thread.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import resource
 import selectors
 import socket
@@ -52,6 +62,11 @@ MISC_EVERY_S = 1.0  # keepalive bookkeeping; paho wants loop_misc about once a s
 PLANNED_DRAIN_S = 2.0  # let a device's in-flight messages be acked before it drops
 ERROR_SAMPLES = 10
 FD_HEADROOM = 64  # descriptors beyond the device sessions: files, the selector, the probe
+# Commands waiting for the run loop, which takes them between instants (at least every
+# IDLE_SLICE_S or SERVICE_EVERY messages): past this a flood is dropped, counted as errors.
+MAX_RECEIVED = 10_000
+# Every device's cmd topic: what the fleet account's ACL lets it read.
+FLEET_COMMANDS = f"{domain.PREFIX}/+/+/+/{domain.Channel.CMD.value}"
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,14 @@ class MqttTarget:
     username: str | None = None  # fleet-mode account
     password: str | None = None
     device_secret: str | None = None  # realistic: per-device passwords, domain.device_password
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message that arrived for the devices (a command on a `cmd` topic)."""
+
+    topic: str
+    payload: bytes
 
 
 @dataclass
@@ -94,20 +117,35 @@ class _Session:
         self.refusal = ""
         self.inflight = 0
         self.uncounted: set[int] = set()  # mids of wills published on a device's behalf
+        self.subscriptions: tuple[str, ...] = ()  # the cmd topics it listens on
+        self.subscribed = False  # the broker granted them on this connection
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
             self.state, self.refusal = "refused", str(reason)
             self.stats.error(f"{self.name}: connection refused: {reason}")
+            return
+        self.state, self.backoff = "up", RECONNECT_MIN_S
+        if self.subscriptions:  # a session lasts one connection: subscribe on every one
+            client.subscribe([(topic, QOS) for topic in self.subscriptions])
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            self.stats.error(
+                f"{self.name}: subscription to {self.subscriptions} refused: {refused}"
+            )
         else:
-            self.state, self.backoff = "up", RECONNECT_MIN_S
+            self.subscribed = True
 
     def _on_disconnect(
         self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any
     ) -> None:
+        self.subscribed = False
         if self.state == "refused":
             return  # the broker hangs up after a refusal; the refusal is the error
         if self.planned or self.state == "closed":
@@ -149,6 +187,7 @@ class _Loop:
         self.protocol = protocol
         self.selector = selectors.DefaultSelector()
         self.sessions: list[_Session] = []
+        self.inbox: queue.Queue[Received] = queue.Queue(MAX_RECEIVED)
         self._misc_at = 0.0
 
     def session(
@@ -164,10 +203,31 @@ class _Loop:
         if username is not None:
             client.username_pw_set(username, password)
         session = _Session(name, client, self.stats)
+        client.on_message = self._on_message
         client.on_socket_open = lambda c, u, sock: self._register(sock, session)
         client.on_socket_close = lambda c, u, sock: self._unregister(sock)
         self.sessions.append(session)
         return session
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        try:
+            self.inbox.put_nowait(Received(str(message.topic), bytes(message.payload)))
+        except queue.Full:
+            self.stats.error(
+                f"more than {MAX_RECEIVED} commands waiting: one on {message.topic} dropped"
+            )
+
+    def received(self) -> list[Received]:
+        taken: list[Received] = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                taken.append(self.inbox.get_nowait())
+        return taken
+
+    def listening(self) -> bool:
+        """Whether every connected session that takes commands has its subscription."""
+        listeners = [s for s in self.sessions if s.subscriptions and s.state == "up"]
+        return bool(listeners) and all(s.subscribed for s in listeners)
 
     def _register(self, sock: Any, session: _Session) -> None:
         self.selector.register(sock, selectors.EVENT_READ, session)
@@ -317,6 +377,10 @@ class Transport(ABC):
     def close(self) -> None:
         """Close every session."""
 
+    def received(self) -> list[Received]:
+        """What arrived for the devices since the last call (their commands), oldest first."""
+        return []
+
 
 class _PahoTransport(Transport):
     def __init__(self, target: MqttTarget) -> None:
@@ -336,6 +400,13 @@ class _PahoTransport(Transport):
     def close(self) -> None:
         self.loop.close()
 
+    def received(self) -> list[Received]:
+        return self.loop.received()
+
+    def listening(self) -> bool:
+        """Whether the broker has granted the connected sessions their `cmd` subscriptions."""
+        return self.loop.listening()
+
 
 class FleetTransport(_PahoTransport):
     def __init__(self, target: MqttTarget, *, connections: int = 2, name: str = "sim") -> None:
@@ -349,6 +420,7 @@ class FleetTransport(_PahoTransport):
             )
             for i in range(max(1, connections))
         ]
+        self.sessions[0].subscriptions = (FLEET_COMMANDS,)  # one copy of each command
         self._by_device: dict[str, _Session] = {}
 
     def _session_of(self, device: str) -> _Session:
@@ -401,6 +473,7 @@ class RealisticTransport(_PahoTransport):
                 item.device, client_id=item.device, username=item.device, password=password
             )
             self.devices[item.device] = session
+        session.subscriptions = (item.cmd_topic,)
         session.client.will_set(item.will_topic, item.will_payload, qos=QOS, retain=True)
         session.planned = False
         self.loop.connect(session)

@@ -7,11 +7,14 @@ a minute), or flat-out at `rate` messages a second (simulated time then runs as
 fast as the messages go; `math.inf` is no limit at all). Device timestamps always
 follow simulated time. Waiting happens only in the transport's `service` (the
 sockets' select), so no sleep hides anywhere and stop requests are seen within
-IDLE_SLICE_S.
+IDLE_SLICE_S. Commands the transport received are answered after each `service`, at
+the simulated present: where the pacer puts the wall clock, or, flat-out, the last
+instant played.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -31,9 +34,11 @@ from simulators._mqtt import FleetTransport, MqttTarget, RealisticTransport, Tra
 from simulators._progress import Progress
 from simulators._scenario import Scenario
 
+log = logging.getLogger(__name__)
+
 IDLE_SLICE_S = 0.2  # longest wait without looking at `stop`
 MIN_SLICE_S = 0.001  # shortest wait: finer than select's timer is only spinning
-SERVICE_EVERY = 256  # messages between reads of acks while flat-out
+SERVICE_EVERY = 256  # messages between reads of acks (and commands) while flat-out
 MAX_OUTSTANDING = 20_000  # unacknowledged messages before we wait for the broker
 FINAL_DRAIN_S = 30.0  # how long the end of a run waits for the last acks
 
@@ -48,6 +53,7 @@ class SimulationReport:
     per_kind: dict[str, int] = field(default_factory=dict)  # publishes per device kind
     per_channel: dict[str, int] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)  # publishes per injected fault
+    commands: int = 0  # cmd messages received for devices of the run
     wall_seconds: float = 0.0
     simulated_start: datetime | None = None
     simulated_end: datetime | None = None
@@ -74,6 +80,7 @@ class SimulationReport:
             "per_kind": self.per_kind,
             "per_channel": self.per_channel,
             "faults": self.faults,
+            "commands": self.commands,
             "wall_seconds": round(self.wall_seconds, 3),
             "rate": round(self.rate, 1),
             "simulated_start": self.simulated_start,
@@ -100,6 +107,13 @@ class Pacer:
         if math.isinf(self.rate):
             return -math.inf
         return sent / self.rate
+
+    def when(self, wall: float) -> datetime | None:
+        """The simulated instant due `wall` seconds after the start; None when paced by
+        rate (simulated time is then wherever the messages have got to)."""
+        if self.rate is not None:
+            return None
+        return self.start + timedelta(seconds=wall * self.speed)
 
 
 class _Counter:
@@ -228,6 +242,7 @@ class _Runner:
         self.monotonic = monotonic
         self.progress = progress
         self.counter = _Counter()
+        self.commands = 0
         self.report = SimulationReport(simulated_start=simulation.start)
         self.clock_at = simulation.start
         self.wall0 = 0.0
@@ -280,16 +295,34 @@ class _Runner:
         late = self.monotonic() - self.wall0 - self.pacer.due(at, sent)
         if late >= 0:
             return True
-        self.transport.service(max(MIN_SLICE_S, min(-late, IDLE_SLICE_S)))
+        self._service(max(MIN_SLICE_S, min(-late, IDLE_SLICE_S)))
         self._show()
         return False
 
     def _keep_up(self) -> None:
         """Read acks; if the broker falls behind, wait for it rather than pile up."""
-        self.transport.service(0)
+        self._service(0)
         while self.transport.outstanding() > MAX_OUTSTANDING and not self.stop.is_set():
-            self.transport.service(IDLE_SLICE_S)
+            self._service(IDLE_SLICE_S)
         self._show()
+
+    def _service(self, timeout: float) -> None:
+        """Serve the sockets, then answer the commands they brought."""
+        self.transport.service(timeout)
+        for received in self.transport.received():
+            items = self.simulation.command(received.topic, received.payload, self._present())
+            if items is None:
+                log.debug("a command on %s: no device of this run; ignored", received.topic)
+                continue
+            self.commands += 1
+            for item in items:
+                self.transport.send(item)
+            self._record(items)
+
+    def _present(self) -> datetime:
+        paced = self.pacer.when(self.monotonic() - self.wall0)
+        present = self.simulation.now if paced is None else paced
+        return present if self.end is None else min(present, self.end)
 
     def _show(self) -> None:
         stats = self.transport.stats
@@ -323,7 +356,7 @@ class _Runner:
         report, counter, stats = self.report, self.counter, self.transport.stats
         report.messages, report.objects = counter.messages, counter.objects
         report.per_kind, report.per_channel = dict(counter.kinds), dict(counter.channels)
-        report.faults = dict(counter.faults)
+        report.faults, report.commands = dict(counter.faults), self.commands
         report.acknowledged, report.errors = stats.acknowledged, stats.errors
         report.error_samples = tuple(stats.samples)
         report.wall_seconds = self.monotonic() - self.wall0

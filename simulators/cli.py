@@ -289,7 +289,7 @@ def _print_report(report: SimulationReport) -> None:
         f"sent {report.messages:,} messages ({report.objects:,} objects; {kinds}) "
         f"in {report.wall_seconds:.1f}s ({report.rate:,.0f}/s), simulated "
         f"{report.simulated_span}; acknowledged {report.acknowledged:,}, "
-        f"errors {report.errors}"
+        f"errors {report.errors}, commands received {report.commands:,}"
     )
     for sample in report.error_samples:
         print(f"  error: {sample}", file=sys.stderr)

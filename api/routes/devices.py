@@ -23,18 +23,10 @@ from api.models import (
     LastValue,
 )
 from api.routes._params import IdQuery, Limit, Offset
-from domain import Kind
+from domain import ACTIONS, Kind
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 DeviceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-
-# Which command actions each kind of device accepts.
-ACTIONS: dict[str, frozenset[str]] = {
-    Kind.LIGHT: frozenset({"on", "off", "dim", "schedule"}),
-    Kind.BARRIER: frozenset({"open", "close"}),
-    Kind.GATE: frozenset({"unlock"}),
-    Kind.ELDER: frozenset(),
-}
 
 
 def _one(conn: Conn, user: User, device: str, state: AppState) -> dict[str, Any]:
@@ -95,9 +87,8 @@ async def send_command(
             status.HTTP_403_FORBIDDEN, f"role {user.role.value} may not command devices"
         )
     device = await anyio.to_thread.run_sync(_checked_device, state, user, device_id, action)
-    command_doc = body.command.model_dump(exclude_none=True)
     try:
-        created = await state.commands.send(device, command_doc, requested_by=user.username)
+        created = await state.commands.send(device, body.command, requested_by=user.username)
     except BrokerUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
     await anyio.to_thread.run_sync(

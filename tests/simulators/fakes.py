@@ -1,9 +1,10 @@
 """Fakes at the simulator's seams: a wall clock that moves only when told, a transport that
-records what it is given and lets time pass instead of waiting for sockets."""
+records what it is given, lets time pass instead of waiting for sockets, and hands over
+the commands a test scheduled once the wall clock reaches them."""
 
 from __future__ import annotations
 
-from simulators import Item, Publish, Transport, TransportStats
+from simulators import Item, Publish, Received, Transport, TransportStats
 
 
 class FakeClock:
@@ -25,6 +26,11 @@ class FakeTransport(Transport):
         self.waits: list[float] = []
         self.stats = TransportStats()
         self.closed = False
+        self.pending: list[tuple[float, Received]] = []
+
+    def deliver(self, wall: float, topic: str, payload: bytes) -> None:
+        """Have `payload` arrive on `topic` once the fake wall clock reads `wall`."""
+        self.pending.append((wall, Received(topic, payload)))
 
     def start(self, items: list[Item]) -> None:
         for item in items:
@@ -48,3 +54,8 @@ class FakeTransport(Transport):
 
     def close(self) -> None:
         self.closed = True
+
+    def received(self) -> list[Received]:
+        due = [r for at, r in self.pending if at <= self.clock.now]
+        self.pending = [(at, r) for at, r in self.pending if at > self.clock.now]
+        return due
