@@ -4,7 +4,7 @@ events, alarms, cases and their workflow, the registry, KPIs, dead letters, a li
 feed (SSE) that resumes with `Last-Event-ID`, and `/healthz`, `/readyz`, `/metrics`.
 """
 
-from api._config import ApiConfig, MqttConfig
+from api._config import ApiConfig
 from api._metrics import AlarmLatency, MetricSources, render_process
 from api._server import running
 from api.main import API_PREFIX, create_app
@@ -14,7 +14,6 @@ __all__ = [
     "AlarmLatency",
     "ApiConfig",
     "MetricSources",
-    "MqttConfig",
     "create_app",
     "render_process",
     "running",

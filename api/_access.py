@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import registry
 from domain import StaffRole
 
 ADMIN = StaffRole.ADMIN
@@ -84,17 +85,24 @@ class User:
     def elderly_only(self) -> bool:
         return self.role is CARE
 
-    def sees_building(self, compound: str, address: str | None) -> bool:
+    @property
+    def scope(self) -> registry.Scope:
+        """What this user sees, as every package's scoped reads take it."""
         if not self.grid_bound:
-            return True
-        return address is not None and f"{compound}/{address.split('-', 1)[0]}" in self.buildings
+            return registry.Scope(elderly_only=self.elderly_only)
+        return registry.Scope(
+            buildings=self.buildings, grids=frozenset(self.grids), elderly_only=self.elderly_only
+        )
+
+    def sees_building(self, compound: str, address: str | None) -> bool:
+        return self.scope.sees_building(compound, address)
 
     def sees_grid(self, grid: str | None) -> bool:
-        return not self.grid_bound or (grid is not None and grid in self.grids)
+        return self.scope.sees_grid(grid)
 
     def sees_compound(self, compound: str) -> bool:
         """A grid worker sees the compounds their grids lie in; the other roles see all."""
-        return not self.grid_bound or any(b.startswith(f"{compound}/") for b in self.buildings)
+        return self.scope.sees_compound(compound)
 
 
 # SQL fragments that restrict a query to what a user sees. `%(buildings)s` is the user's

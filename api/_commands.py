@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import ssl
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,8 +26,8 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 import domain
-from api._config import MqttConfig
 from api._db import Conn, row, rows
+from broker import MqttEndpoint, aiomqtt_client
 from domain import Ack, Clock, CommandBody, Kind, Topic
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ class Commands:
         self,
         pool: ConnectionPool,
         *,
-        mqtt: MqttConfig | None,
+        mqtt: MqttEndpoint | None,
         clock: Clock,
         ack_timeout_s: float,
         client_id: str | None = None,
@@ -145,10 +144,10 @@ class Commands:
             if self._mqtt is not None:
                 tasks.start_soon(self._connect_forever, self._mqtt)
 
-    async def _connect_forever(self, mqtt: MqttConfig) -> None:
+    async def _connect_forever(self, mqtt: MqttEndpoint) -> None:
         while True:
             try:
-                async with self._new_client(mqtt) as client:
+                async with aiomqtt_client(mqtt, self._client_id) as client:
                     shared = mqtt.protocol == 5
                     topic = (
                         f"$share/{SHARE_GROUP}/{ACK_SUBSCRIPTION}" if shared else ACK_SUBSCRIPTION
@@ -156,7 +155,7 @@ class Commands:
                     await client.subscribe(topic, qos=1)
                     self._client = client
                     self.connected.set()
-                    log.info("API connected to the broker at %s:%d", mqtt.host, mqtt.port)
+                    log.info("API connected to the broker at %s", mqtt)
                     async for message in client.messages:
                         await self._on_ack(str(message.topic), message.payload)
             except aiomqtt.MqttError as exc:
@@ -165,22 +164,6 @@ class Commands:
                 self.connected.clear()
                 self._client = None
             await anyio.sleep(RECONNECT_S)
-
-    def _new_client(self, mqtt: MqttConfig) -> aiomqtt.Client:
-        tls = None
-        if mqtt.tls:
-            tls = ssl.create_default_context(cafile=mqtt.tls_ca)
-        return aiomqtt.Client(
-            mqtt.host,
-            mqtt.port,
-            username=mqtt.username,
-            password=mqtt.password,
-            identifier=self._client_id,
-            protocol=aiomqtt.ProtocolVersion.V5
-            if mqtt.protocol == 5
-            else aiomqtt.ProtocolVersion.V311,
-            tls_context=tls,
-        )
 
     async def _on_ack(self, topic: str, payload: Any) -> None:
         try:

@@ -10,22 +10,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-
-@dataclass(frozen=True, slots=True)
-class MqttConfig:
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    tls_ca: str | None = None
-    tls: bool = False
-    protocol: Literal[4, 5] = 5
+from broker import MqttEndpoint
 
 
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
     database_url: str
-    mqtt: MqttConfig | None  # None: device commands are refused with 503
+    mqtt: MqttEndpoint | None  # None: device commands are refused with 503
     env: Literal["development", "production"] = "development"
     # Signs tokens. None in development: a random key per start (tokens die with it).
     token_secret: str | None = None

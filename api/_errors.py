@@ -1,15 +1,24 @@
 """Exceptions from below, mapped to HTTP at the edge: every bad request gets a 4xx whose
-`detail` says what is wrong; an unreachable database or broker is a 503.
+`detail` says what is wrong; an unreachable database or broker is a 503. Each package
+translates its own foreign errors (psycopg's among them), so this table names only
+package errors, and a psycopg error that still reaches here is a 503 (and a bug to fix
+in the package that let it through).
 
     cases.CaseNotFound              404
-    cases.AccessDenied              403
     cases.VersionConflict           409  (reload the case and try again)
     cases.IllegalTransition         409
     cases.DuplicateOpenCase         409
-    cases.AlreadyRegistered         409  (move the resident out first)
     cases.InvalidRequest            422
-    cases.CaseStoreError            422 when the database refused a value, else 503
-    psycopg.DataError               400  (a value PostgreSQL cannot take, e.g. a NUL byte)
+    cases.CaseValueRefused          422  (a value PostgreSQL cannot take, e.g. a NUL byte)
+    cases.CaseStoreError            503
+    registry.AccessDenied           403
+    registry.AlreadyRegistered      409  (move the resident out first)
+    registry.NotRegistered          422
+    registry.ValueRefused           422
+    registry.RegistryError          503 (unavailable)
+    ingest.StorageUnavailable       503
+    rules.AlarmStoreError           503
+    psycopg.DataError               400  (a value in a request the API passed through)
     psycopg.OperationalError        503
     psycopg_pool.PoolTimeout        503
 """
@@ -22,15 +31,22 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
 import cases
+import ingest
+import registry
+import rules
 
-_CASES = (
+_CODES: tuple[tuple[type[Exception], int], ...] = (
     (cases.CaseNotFound, status.HTTP_404_NOT_FOUND),
-    (cases.AccessDenied, status.HTTP_403_FORBIDDEN),
     (cases.VersionConflict, status.HTTP_409_CONFLICT),
     (cases.IllegalTransition, status.HTTP_409_CONFLICT),
     (cases.DuplicateOpenCase, status.HTTP_409_CONFLICT),
-    (cases.AlreadyRegistered, status.HTTP_409_CONFLICT),
     (cases.InvalidRequest, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (cases.CaseValueRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (registry.AccessDenied, status.HTTP_403_FORBIDDEN),
+    (registry.AlreadyRegistered, status.HTTP_409_CONFLICT),
+    (registry.NotRegistered, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (registry.ValueRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (registry.RegistryLoadError, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
 
 
@@ -38,19 +54,15 @@ def _json(code: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=code)
 
 
-async def _cases_error(_: Request, exc: Exception) -> JSONResponse:
-    for kind, code in _CASES:
+async def _package_error(_: Request, exc: Exception) -> JSONResponse:
+    for kind, code in _CODES:
         if isinstance(exc, kind):
-            body = _json(code, str(exc))
             if isinstance(exc, cases.VersionConflict):
-                body = JSONResponse(
+                return JSONResponse(
                     {"detail": str(exc), "current_version": exc.actual}, status_code=code
                 )
-            return body
-    cause = exc.__cause__
-    if isinstance(cause, psycopg.DataError | psycopg.IntegrityError):
-        return _json(status.HTTP_422_UNPROCESSABLE_CONTENT, f"the value was refused: {cause}")
-    return _json(status.HTTP_503_SERVICE_UNAVAILABLE, "the case store is unavailable; retry")
+            return _json(code, str(exc))
+    return _unavailable_response()
 
 
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:
@@ -58,12 +70,17 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
     return _json(status.HTTP_400_BAD_REQUEST, f"a value in the request cannot be used: {first}")
 
 
-async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+def _unavailable_response() -> JSONResponse:
     return _json(status.HTTP_503_SERVICE_UNAVAILABLE, "the database is unreachable; retry")
 
 
+async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+    return _unavailable_response()
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(cases.CasesError, _cases_error)
+    for root in (cases.CasesError, registry.RegistryError, ingest.IngestError, rules.RulesError):
+        app.add_exception_handler(root, _package_error)
     app.add_exception_handler(psycopg.DataError, _data_error)
     app.add_exception_handler(psycopg.OperationalError, _unavailable)
     app.add_exception_handler(PoolTimeout, _unavailable)

@@ -2,8 +2,8 @@
 
 Two durable sources, each with ids handed out in commit order (an advisory lock held
 to the end of each writing transaction), make the stream:
-- alarm changes in `api_alarm_feed` (a trigger on `alarms` appends one row per change
-  in the same transaction: migration 0006);
+- alarm changes in the rules' `alarm_feed` (a trigger on `alarms` appends one row per
+  change in the same transaction), read through `rules.alarm_feed`;
 - case transitions in `case_events` (the cases package's history).
 
 The cursor is both positions, `<alarm feed id>.<case event id>`, sent as the `id:` of
@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
 import cases
+import rules
 from api._access import User
 from api._cases import head as case_head
 from api._cases import visible_case_ids
-from api._db import Conn, row, rows
+from api._db import Conn
 
 # How often a connected client's feed looks for news: an alarm reaches the monitoring
 # room within this (plus the rule engine's own latency).
@@ -58,40 +58,35 @@ class Cursor:
 
 def head(conn: Conn) -> Cursor:
     """Where a new client starts: everything already committed counts as seen."""
-    found = row(conn, "SELECT coalesce(max(id), 0) AS id FROM api_alarm_feed")
-    return Cursor(int(found["id"]) if found else 0, case_head(conn))
+    return Cursor(rules.feed_head(conn), case_head(conn))
 
 
-def _alarm_visible(user: User, r: dict[str, Any]) -> bool:
+def _alarm_visible(user: User, r: rules.FeedRow) -> bool:
     if user.grid_bound:
-        address = r["flat"] or r["address"]
-        return user.sees_building(r["compound_id"], address) if address else False
+        address = r.flat or r.address
+        return user.sees_building(r.compound, address) if address else False
     if user.elderly_only:
-        return r["flat"] is not None or r["kind"] == "elder"
+        return r.flat is not None or r.kind == "elder"
     return True
 
 
 def poll(conn: Conn, user: User, cursor: Cursor) -> tuple[list[tuple[str, str, bytes]], Cursor]:
     """New events the user may see after `cursor`: (id, event name, data) and the new cursor."""
     out: list[tuple[str, str, bytes]] = []
-    alarms = rows(
-        conn,
-        "SELECT f.id, f.at, f.change, f.alarm_id, f.compound_id,"
-        " f.device_id, f.flat, f.severity, f.rule_id, f.title, f.count, d.address, d.kind"
-        " FROM api_alarm_feed f LEFT JOIN devices d ON d.id = f.device_id"
-        " WHERE f.id > %s ORDER BY f.id LIMIT %s",
-        (cursor.alarm, BATCH),
-    )
-    for r in alarms:
-        cursor = Cursor(int(r["id"]), cursor.case_event)
+    for r in rules.alarm_feed(conn, after_id=cursor.alarm, limit=BATCH):
+        cursor = Cursor(r.id, cursor.case_event)
         if _alarm_visible(user, r):
-            document = {k: r[k] for k in ("change", "alarm_id", "severity", "rule_id", "title")}
-            document |= {
-                "compound": r["compound_id"],
-                "device_id": r["device_id"],
-                "flat": r["flat"],
-                "count": r["count"],
-                "at": r["at"].isoformat(),
+            document = {
+                "change": r.change,
+                "alarm_id": r.alarm_id,
+                "severity": r.severity,
+                "rule_id": r.rule_id,
+                "title": r.title,
+                "compound": r.compound,
+                "device_id": r.device_id,
+                "flat": r.flat,
+                "count": r.count,
+                "at": r.at.isoformat(),
             }
             out.append((str(cursor), "alarm", orjson.dumps(document)))
     events = cases.case_events(conn, after_id=cursor.case_event, limit=BATCH)

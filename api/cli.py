@@ -8,11 +8,11 @@ and reads only the settings it needs (duck-typed, so this module imports nothing
 from __future__ import annotations
 
 import argparse
-from typing import Any, Literal
+from typing import Any
 
 import uvicorn
 
-from api._config import ApiConfig, MqttConfig
+from api._config import ApiConfig
 from api.main import create_app
 
 SubParsers = Any  # argparse._SubParsersAction[argparse.ArgumentParser], private in typeshed
@@ -27,9 +27,7 @@ def config_from(settings: Any) -> ApiConfig:
     """The API's configuration from the process's `dayuan.settings.Settings`."""
     if settings.database_url is None:
         raise ValueError("DAYUAN_DATABASE_URL is not set (`dayuan up` serves the API itself)")
-    mqtt = None
-    if settings.mqtt_url is not None:
-        mqtt = _mqtt(settings)
+    mqtt = settings.mqtt
     secret = settings.token_secret.get_secret_value() if settings.token_secret else None
     admin = settings.admin_password.get_secret_value() if settings.admin_password else None
     return ApiConfig(
@@ -41,25 +39,6 @@ def config_from(settings: Any) -> ApiConfig:
         admin_password=admin,
         command_ack_timeout_s=settings.command_ack_timeout_s,
         silence_factor=settings.silence_factor,
-    )
-
-
-def _mqtt(settings: Any) -> MqttConfig:
-    from urllib.parse import unquote, urlsplit
-
-    parts = urlsplit(settings.mqtt_url)
-    tls = parts.scheme in ("mqtts", "ssl")
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    protocol: Literal[4, 5] = 5 if settings.mqtt_protocol == 5 else 4
-    return MqttConfig(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or (8883 if tls else 1883),
-        username=user or settings.backend_username,
-        password=password if user else settings.backend_password.get_secret_value(),
-        tls_ca=str(settings.mqtt_tls_ca) if settings.mqtt_tls_ca else None,
-        tls=tls,
-        protocol=protocol,
     )
 
 

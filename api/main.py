@@ -16,6 +16,7 @@ import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from psycopg_pool import ConnectionPool
 
+import broker
 import cases
 from api import _errors, _users, dashboard
 from api._commands import Commands
@@ -132,18 +133,15 @@ def _publisher(config: ApiConfig) -> Iterator[cases.Publisher]:
     if mqtt is None or mqtt.username is None or mqtt.password is None:
         yield cases.NoPublisher()
         return
-    try:
-        with cases.MqttPublisher.connect(
-            mqtt.host,
-            mqtt.port,
-            username=mqtt.username,
-            password=mqtt.password,
-            client_id=f"dayuan-api-cases-{secrets.token_hex(4)}",
-        ) as publisher:
-            yield publisher
-    except (ConnectionError, OSError) as exc:
-        log.warning("case transitions will not reach MQTT (broker unreachable: %s)", exc)
-        yield cases.NoPublisher()
+    with contextlib.ExitStack() as stack:
+        published: cases.Publisher
+        try:
+            client_id = f"dayuan-api-cases-{secrets.token_hex(4)}"
+            published = stack.enter_context(broker.publisher(mqtt, client_id))
+        except broker.BrokerError as exc:
+            log.warning("case transitions will not reach MQTT: %s", exc)
+            published = cases.NoPublisher()
+        yield published
 
 
 async def _request_context(

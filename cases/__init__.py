@@ -4,21 +4,21 @@ Cases are opened by the rule engine's alarms (`AlarmNotice`) or by people (`Repo
 dispatched by a routing table, handled through a state machine whose every transition
 is an append-only record (`case_events`, also the live stream and MQTT), supervised
 against an SLA table with an escalation ladder, rated by the reporter, and evaluated
-by KPIs computed in SQL. The full registry (一标三实) that dispatch reads is loaded
-here too. Time always comes from a `domain.Clock` or a `now` argument.
+by KPIs computed in SQL. `AlarmsToCases` is the rules' alarm sink that cases provide:
+the product's main hand-off. Dispatch reads the registry through its public functions.
+Time always comes from a `domain.Clock` or a `now` argument.
 """
 
+from cases._alarms import AlarmsToCases
 from cases._errors import (
-    AccessDenied,
-    AlreadyRegistered,
     CaseNotFound,
     CasesError,
     CaseStoreError,
+    CaseValueRefused,
     DuplicateOpenCase,
     IllegalTransition,
     InvalidRequest,
     PolicyFileError,
-    RegistryLoadError,
     VersionConflict,
 )
 from cases._kpis import Kpi, KpiDimension, kpis
@@ -36,7 +36,6 @@ from cases._model import (
     Intake,
     Report,
     Rung,
-    Severity,
     Source,
     State,
     Transition,
@@ -51,27 +50,11 @@ from cases._policy import (
     Policy,
     load_policy,
 )
-from cases._registry import (
-    PERSONAL_DATA_ROLES,
-    RegistryChange,
-    RegistryLoad,
-    ResidentDetails,
-    grid_of,
-    load_full_registry,
-    move_in,
-    move_out,
-    put_staff,
-    read_resident_details,
-    registry_changes,
-    set_household_tags,
-    set_resident_details,
-)
 from cases._states import allowed_in
 from cases._store import events as case_events
 from cases._store import get_case
 from cases._stream import (
     NOTIFY_CHANNEL,
-    MqttPublisher,
     NoPublisher,
     Publisher,
     event_document,
@@ -88,20 +71,19 @@ __all__ = [
     "LADDER",
     "NOTIFY_CHANNEL",
     "OPEN_STATES",
-    "PERSONAL_DATA_ROLES",
     "REPORT_CATEGORIES",
-    "AccessDenied",
     "Action",
     "ActionMode",
     "AlarmCleared",
     "AlarmNotice",
-    "AlreadyRegistered",
+    "AlarmsToCases",
     "Assignment",
     "CancelReason",
     "Case",
     "CaseEvent",
     "CaseNotFound",
     "CaseStoreError",
+    "CaseValueRefused",
     "CasesError",
     "Deadlines",
     "DuplicateOpenCase",
@@ -110,18 +92,12 @@ __all__ = [
     "InvalidRequest",
     "Kpi",
     "KpiDimension",
-    "MqttPublisher",
     "NoPublisher",
     "Policy",
     "PolicyFileError",
     "Publisher",
-    "RegistryChange",
-    "RegistryLoad",
-    "RegistryLoadError",
     "Report",
-    "ResidentDetails",
     "Rung",
-    "Severity",
     "Source",
     "State",
     "Supervisor",
@@ -132,16 +108,7 @@ __all__ = [
     "case_events",
     "event_document",
     "get_case",
-    "grid_of",
     "kpis",
-    "load_full_registry",
     "load_policy",
-    "move_in",
-    "move_out",
-    "put_staff",
-    "read_resident_details",
-    "registry_changes",
-    "set_household_tags",
-    "set_resident_details",
     "topic_for",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from cases._errors import CasesError, CaseStoreError
+from cases._errors import CasesError, CaseStoreError, CaseValueRefused
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -23,4 +23,11 @@ def transaction(conn: Conn) -> Iterator[Conn]:
         with conn.transaction():
             yield conn
     except psycopg.Error as exc:
-        raise CaseStoreError(f"the database failed: {exc}".strip()) from exc
+        raise translated(exc) from exc
+
+
+def translated(exc: psycopg.Error, doing: str = "the database failed") -> CaseStoreError:
+    """A psycopg error as cases': a refused value (422 at the API), or the store failing."""
+    if isinstance(exc, psycopg.DataError | psycopg.IntegrityError):
+        return CaseValueRefused(f"the value was refused: {exc}".strip())
+    return CaseStoreError(f"{doing}: {exc}".strip())

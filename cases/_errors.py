@@ -6,11 +6,9 @@ CasesError
 ├── VersionConflict       the case moved on since the caller read it (case_id, expected, actual)
 ├── DuplicateOpenCase     another open case already carries this fingerprint (fingerprint, case_id)
 ├── InvalidRequest        a value the workflow refuses (field, reason)
-├── AlreadyRegistered     the resident lives at a flat already (compound, ref, flat)
-├── AccessDenied          a role may not read personal data (actor, role, what)
 ├── PolicyFileError       a routing/SLA file cannot be read or is invalid (path, detail)
-├── RegistryLoadError     a compound file does not fit the registry (compound, detail)
-└── CaseStoreError        the database failed (psycopg's error is the __cause__)
+└── CaseStoreError        the database failed: retry later (psycopg's error is the __cause__)
+    └── CaseValueRefused  the database refused a value (a NUL byte, a broken reference)
 """
 
 from __future__ import annotations
@@ -63,25 +61,6 @@ class InvalidRequest(CasesError):
         self.reason = reason
 
 
-class AlreadyRegistered(CasesError):
-    def __init__(self, compound: str, ref: str, flat: str) -> None:
-        super().__init__(
-            f"resident {ref} is already registered at {flat} in compound {compound};"
-            " move them out first"
-        )
-        self.compound = compound
-        self.ref = ref
-        self.flat = flat
-
-
-class AccessDenied(CasesError):
-    def __init__(self, actor: str, role: str, what: str) -> None:
-        super().__init__(f"{actor} ({role}) may not read {what}")
-        self.actor = actor
-        self.role = role
-        self.what = what
-
-
 class PolicyFileError(CasesError):
     def __init__(self, path: str, detail: str) -> None:
         super().__init__(f"{path}: {detail}")
@@ -89,12 +68,9 @@ class PolicyFileError(CasesError):
         self.detail = detail
 
 
-class RegistryLoadError(CasesError):
-    def __init__(self, compound: str, detail: str) -> None:
-        super().__init__(f"compound {compound!r}: {detail}")
-        self.compound = compound
-        self.detail = detail
-
-
 class CaseStoreError(CasesError):
     """The database refused or failed; the psycopg error is chained as `__cause__`."""
+
+
+class CaseValueRefused(CaseStoreError):
+    """A value PostgreSQL would not store; retrying the same request cannot help."""

@@ -39,11 +39,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 
-from cases._db import Conn
-from cases._errors import CaseStoreError, InvalidRequest
+from cases._db import Conn, translated
+from cases._errors import InvalidRequest
 
 Period = Literal["day", "week", "month", "quarter", "year"]
 
@@ -125,6 +126,10 @@ def kpis(
     """The KPIs of the cases received in [since, until), one row per key (and period)."""
     if until <= since:
         raise InvalidRequest("until", "must be after since")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidRequest("timezone", f"{timezone!r} is not a known time zone") from exc
     bucket = (
         "NULL::timestamptz" if period is None else "date_trunc(%(period)s, f.opened_at, %(tz)s)"
     )
@@ -140,7 +145,7 @@ def kpis(
     try:
         rows = conn.execute(query, params).fetchall()
     except psycopg.Error as exc:
-        raise CaseStoreError(f"the KPI query failed: {exc}") from exc
+        raise translated(exc, "the KPI query failed") from exc
     return [Kpi(*_numbers(r)) for r in rows]
 
 

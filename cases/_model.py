@@ -14,15 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from cases._errors import InvalidRequest
-
-
-class Severity(StrEnum):
-    """The rule engine's four severities; person-opened cases use them as urgency."""
-
-    CRITICAL = "critical"
-    MAJOR = "major"
-    MINOR = "minor"
-    WARNING = "warning"
+from domain import Severity
 
 
 class Source(StrEnum):

@@ -28,8 +28,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from cases._errors import PolicyFileError
-from cases._model import Severity
-from domain import PartyKind
+from domain import PartyKind, Severity
 
 ANY = "*"
 _K = TypeVar("_K")

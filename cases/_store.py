@@ -22,12 +22,12 @@ from cases._model import (
     Assignment,
     Case,
     CaseEvent,
-    Severity,
     Source,
     State,
     Transition,
 )
 from cases._stream import NOTIFY_CHANNEL
+from domain import Severity
 
 # Any constant shared by every Dayuan process: "CASES" in ASCII.
 EVENTS_LOCK = 0x4341_5345_53
@@ -93,7 +93,7 @@ def record_taken(conn: Conn, alarm_id: int, case_id: int, at: datetime) -> None:
     """Note that the alarm went into the case (nothing for an alarm not stored)."""
     conn.execute(
         "INSERT INTO alarm_intakes (alarm_id, case_id, at)"
-        " SELECT id, %s, %s FROM alarms WHERE id = %s",
+        " SELECT id, %s, %s FROM alarm_records WHERE id = %s",
         (case_id, at, alarm_id),
     )
 
@@ -103,7 +103,7 @@ def missed_alarms(conn: Conn, *, since: datetime, before: datetime) -> list[dict
     cur = conn.execute(
         "SELECT a.id, a.fingerprint, a.rule_id, a.title, a.severity, a.compound_id,"
         " a.device_id, a.flat, a.trigger_values, a.first_seen, a.cleared_at, a.clear_values"
-        " FROM alarms a WHERE a.opened_at >= %s AND a.opened_at <= %s"
+        " FROM alarm_records a WHERE a.opened_at >= %s AND a.opened_at <= %s"
         " AND NOT EXISTS (SELECT 1 FROM alarm_intakes i WHERE i.alarm_id = a.id)"
         " ORDER BY a.opened_at, a.id",
         (since, before),
@@ -282,28 +282,3 @@ def due_for_supervision(conn: Conn, now: datetime, limit: int) -> list[int]:
         (now, limit),
     ).fetchall()
     return [int(r[0]) for r in rows]
-
-
-def party_of_kind(conn: Conn, compound: str, kind: str) -> str | None:
-    row = conn.execute(
-        "SELECT id FROM parties WHERE compound_id = %s AND kind = %s ORDER BY id LIMIT 1",
-        (compound, kind),
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
-def grid_member(conn: Conn, compound: str, grid: str | None, role: str) -> str | None:
-    if grid is None:
-        return None
-    row = conn.execute(
-        "SELECT staff_id FROM grid_members WHERE compound_id = %s AND grid_id = %s AND role = %s",
-        (compound, grid, role),
-    ).fetchone()
-    return None if row is None else str(row[0])
-
-
-def device_address(conn: Conn, device_id: str | None) -> str | None:
-    if device_id is None:
-        return None
-    row = conn.execute("SELECT address FROM devices WHERE id = %s", (device_id,)).fetchone()
-    return None if row is None or row[0] is None else str(row[0])

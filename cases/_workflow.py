@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import registry
 from cases import _store as store
 from cases._db import Conn, transaction
 from cases._errors import CaseStoreError, DuplicateOpenCase, InvalidRequest, VersionConflict
@@ -34,16 +35,14 @@ from cases._model import (
     Intake,
     Report,
     Rung,
-    Severity,
     Source,
     State,
     Transition,
 )
 from cases._policy import DEFAULT_POLICY, Policy
-from cases._registry import grid_of
 from cases._states import next_state
 from cases._stream import NoPublisher, Publisher, payload_for, topic_for
-from domain import Clock, PartyKind
+from domain import Clock, PartyKind, Severity
 
 # An intake that loses the race for a fingerprint twice in a row (the open case was
 # closed between our insert and our join) is a storm worth a loud error, not a loop.
@@ -122,7 +121,7 @@ class Workflow:
         title = f"{report.category}: {report.description.strip().splitlines()[0][:80]}"
         actor = _reporter_actor(report)
         with transaction(conn):
-            grid = grid_of(conn, report.compound, report.location)
+            grid = registry.grid_of(conn, report.compound, report.location)
             columns = {
                 **self._new_case(report.compound, report.category, report.severity, now),
                 "source": report.source.value,
@@ -157,7 +156,9 @@ class Workflow:
     def _open_or_join(self, conn: Conn, n: AlarmNotice, now: datetime) -> Intake:
         actor = f"rule:{n.rule_id}"
         for _ in range(INTAKE_ATTEMPTS):
-            grid = grid_of(conn, n.compound, n.flat or store.device_address(conn, n.device_id))
+            grid = registry.grid_of(
+                conn, n.compound, n.flat or registry.device_address(conn, n.device_id)
+            )
             columns = {
                 **self._new_case(n.compound, n.category, n.severity, n.opened_at),
                 "source": Source.ALARM.value,
@@ -250,10 +251,10 @@ class Workflow:
         result = []
         for kind in dict.fromkeys(kinds):
             if kind is PartyKind.GRID_TEAM:
-                worker = store.grid_member(conn, case.compound, case.grid_id, "community_worker")
+                worker = registry.grid_member(conn, case.compound, case.grid_id, "community_worker")
                 result.append(Assignment(kind.value, None, case.grid_id, worker))
             else:
-                party = store.party_of_kind(conn, case.compound, kind.value)
+                party = registry.party_of_kind(conn, case.compound, kind.value)
                 result.append(Assignment(kind.value, party, case.grid_id, None))
         return result
 
@@ -466,10 +467,10 @@ def _one(
 def _notify(conn: Conn, case: Case, rung: Rung) -> dict[str, Any]:
     """Whom an escalation to `rung` alerts (the stream carries it to them)."""
     if rung is Rung.GRID_LEAD:
-        cadre = store.grid_member(conn, case.compound, case.grid_id, "cadre")
+        cadre = registry.grid_member(conn, case.compound, case.grid_id, "cadre")
         return {"grid": case.grid_id, "staff": cadre}
     if rung is Rung.COMMUNITY:
-        rc = store.party_of_kind(conn, case.compound, PartyKind.RESIDENTS_COMMITTEE.value)
+        rc = registry.party_of_kind(conn, case.compound, PartyKind.RESIDENTS_COMMITTEE.value)
         return {"party": rc}
     return {"level": Rung.SUBDISTRICT.value}
 

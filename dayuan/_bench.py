@@ -30,7 +30,9 @@ from typing import Any
 import psycopg
 
 import ingest
-from dayuan import _broker, _embedded
+import registry
+from broker import Account, DeviceEntry, free_port, mosquitto, write_config
+from dayuan import wiring
 from dayuan.settings import Settings
 from domain import Compound, CompoundFile, Device, Kind, Topic
 
@@ -80,16 +82,16 @@ def bench_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 class _Broker:
-    def __init__(self, port: int, fleet: _broker.Account, backend: _broker.Account) -> None:
+    def __init__(self, port: int, fleet: Account, backend: Account) -> None:
         self.port, self.fleet, self.backend = port, fleet, backend
 
 
 def _start_broker(stack: ExitStack, work: Path, devices: list[str]) -> _Broker:
-    port = _embedded.free_port()
-    fleet = _broker.Account("bench-fleet", uuid.uuid4().hex)
-    backend = _broker.Account("bench-backend", uuid.uuid4().hex)
-    entries = [_broker.DeviceEntry(d, COMPOUND, Kind.LIGHT) for d in devices]
-    conf = _broker.write_config(
+    port = free_port()
+    fleet = Account("bench-fleet", uuid.uuid4().hex)
+    backend = Account("bench-backend", uuid.uuid4().hex)
+    entries = [DeviceEntry(d, COMPOUND, Kind.LIGHT) for d in devices]
+    conf = write_config(
         work / "mosquitto",
         entries,
         device_secret=uuid.uuid4().hex,
@@ -101,7 +103,7 @@ def _start_broker(stack: ExitStack, work: Path, devices: list[str]) -> _Broker:
     )
     text = conf.read_text().replace("persistence true", "persistence false")
     conf.write_text(text)
-    stack.enter_context(_embedded.mosquitto(conf, "127.0.0.1", port))
+    stack.enter_context(mosquitto(conf, "127.0.0.1", port))
     return _Broker(port, fleet, backend)
 
 
@@ -111,7 +113,7 @@ def _database(settings: Settings, work: Path) -> Any:
     @contextlib.contextmanager
     def fresh() -> Any:
         if settings.database_url is None:
-            with _embedded.postgres(work / "pg", database="bench") as db:
+            with ingest.embedded_postgres(work / "pg", database="bench") as db:
                 yield db.url
             return
         name = f"dayuan_bench_{uuid.uuid4().hex[:8]}"
@@ -236,8 +238,8 @@ def _end_to_end(
     work: Path,
 ) -> dict[str, Any]:
     with psycopg.connect(db_url) as conn:
-        mode = ingest.upgrade(conn, requested=settings.storage)
-    registry = CompoundFile(
+        mode = ingest.upgrade(conn, packages=wiring.SCHEMA, requested=settings.storage)
+    compounds = CompoundFile(
         compounds=[
             Compound(
                 id=COMPOUND,
@@ -252,7 +254,7 @@ def _end_to_end(
         ]
     )
     with psycopg.connect(db_url) as conn:
-        ingest.load_registry(conn, registry)
+        registry.load(conn, compounds, actor="bench", now=datetime.now(UTC))
     procs = [_start_gateway(stack, db_url, broker, i, work) for i in range(gateways)]
     cpu_before = [_cpu_seconds(p.pid) for p in procs]
     started = time.perf_counter()

@@ -12,10 +12,11 @@ from contextlib import ExitStack
 import psycopg
 
 import api
+import broker
 import cases
-import ingest
+import registry
 import rules
-from dayuan import _broker, _metrics_server, _services
+from dayuan import _metrics_server, wiring
 from dayuan.cli import stop_on_signals
 from dayuan.settings import Settings
 from domain import SystemClock
@@ -31,15 +32,15 @@ def _database_url(settings: Settings) -> str:
 
 
 def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    mode = _services.upgrade(_database_url(settings), settings.storage)
+    mode = wiring.upgrade(_database_url(settings), settings.storage)
     print(f"schema up to date ({mode.value})")
     return 0
 
 
 def registry_load(args: argparse.Namespace, settings: Settings) -> int:
-    registry = ingest.read_compound_file(args.file)
+    compounds = registry.read_compound_file(args.file)
     with psycopg.connect(_database_url(settings)) as conn:
-        result = cases.load_full_registry(conn, registry, actor=args.actor, now=SystemClock().now())
+        result = registry.load(conn, compounds, actor=args.actor, now=SystemClock().now())
     print(
         f"loaded {result.compounds} compound(s): {result.added} added, {result.changed} "
         f"changed, {result.removed} removed (recorded in registry_changes as {args.actor!r})"
@@ -48,22 +49,22 @@ def registry_load(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def gateway(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.mqtt_url is None:
+    mqtt = settings.mqtt
+    if mqtt is None:
         raise RuntimeError("set DAYUAN_MQTT_URL (or use `dayuan up`, which embeds a broker)")
     url = _database_url(settings)
     stop = stop_on_signals()
-    _services.upgrade(url, settings.storage)
+    wiring.upgrade(url, settings.storage)
     with ExitStack() as stack:
-        db = stack.enter_context(_services.pool(url))
-        mqtt = _services.endpoint(settings, settings.mqtt_url)
-        workflow = stack.enter_context(_services.case_workflow(settings, mqtt))
+        db = stack.enter_context(wiring.pool(url))
+        workflow = stack.enter_context(wiring.case_workflow(settings, mqtt))
         engine = stack.enter_context(
-            _services.rule_engine(settings, db, sink=_services.AlarmsToCases(db, workflow))
+            wiring.rule_engine(settings, db, sink=cases.AlarmsToCases(db, workflow))
         )
         if engine is not None:
             reload_on_sighup(engine)
-        gw = stack.enter_context(_services.gateway(settings, db, mqtt, engine=engine))
-        stack.enter_context(_services.maintenance(db, interval_s=settings.maintenance_interval_s))
+        gw = stack.enter_context(wiring.gateway(settings, db, mqtt, engine=engine))
+        stack.enter_context(wiring.maintenance(db, interval_s=settings.maintenance_interval_s))
         engine_metrics = engine.metrics if engine else None
         sources = api.MetricSources(gateway=gw.metrics, engine=engine_metrics)
         _metrics(stack, settings, sources, gw.not_ready)
@@ -80,29 +81,29 @@ def rules_run(args: argparse.Namespace, settings: Settings) -> int:
     of a device reaches this one engine (exact windows and counts); storing gateways
     run with DAYUAN_RULES_ENABLED=false beside it.
     """
-    if settings.mqtt_url is None:
+    mqtt = settings.mqtt
+    if mqtt is None:
         raise RuntimeError("set DAYUAN_MQTT_URL")
-    mqtt = _services.endpoint(settings, settings.mqtt_url)
     url = _database_url(settings)
     stop = stop_on_signals()
-    _services.upgrade(url, settings.storage)
+    wiring.upgrade(url, settings.storage)
     settings = settings.model_copy(update={"rules_enabled": True})
     with ExitStack() as stack:
-        db = stack.enter_context(_services.pool(url))
-        workflow = stack.enter_context(_services.case_workflow(settings, mqtt))
+        db = stack.enter_context(wiring.pool(url))
+        workflow = stack.enter_context(wiring.case_workflow(settings, mqtt))
         engine = stack.enter_context(
-            _services.rule_engine(settings, db, sink=_services.AlarmsToCases(db, workflow))
+            wiring.rule_engine(settings, db, sink=cases.AlarmsToCases(db, workflow))
         )
         if engine is None:  # pragma: no cover - rules_enabled was forced on above
             raise RuntimeError("the rule engine did not start")
         reload_on_sighup(engine)
         consumer = stack.enter_context(
-            _services.gateway(
+            wiring.gateway(
                 settings,
                 db,
                 mqtt,
                 engine=engine,
-                sink=_services.EvaluateOnly(),
+                sink=wiring.EvaluateOnly(),
                 client_id=f"dayuan-rules-{settings.gateway_id}",
                 share=False,
             )
@@ -138,15 +139,15 @@ def supervisor(args: argparse.Namespace, settings: Settings) -> int:
     url = _database_url(settings)
     stop = stop_on_signals()
     policy = cases.DEFAULT_POLICY if args.policy is None else cases.load_policy(args.policy)
-    mqtt = _services.endpoint(settings, settings.mqtt_url) if settings.mqtt_url else None
+    mqtt = settings.mqtt
     if mqtt is None:
         log.warning("DAYUAN_MQTT_URL is not set: escalations go to case_events only")
     with ExitStack() as stack:
-        db = stack.enter_context(_services.pool(url))
+        db = stack.enter_context(wiring.pool(url))
         workflow = stack.enter_context(
-            _services.case_workflow(settings, mqtt, policy=policy, role="supervisor")
+            wiring.case_workflow(settings, mqtt, policy=policy, role="supervisor")
         )
-        stack.enter_context(_services.supervisor(db, workflow, interval_s=args.interval))
+        stack.enter_context(wiring.supervisor(db, workflow, interval_s=args.interval))
         stop.wait()
     return 0
 
@@ -192,16 +193,16 @@ def broker_config(args: argparse.Namespace, settings: Settings) -> int:
     host, _, port = args.listen.rpartition(":")
     with psycopg.connect(_database_url(settings)) as conn:
         devices = [
-            _broker.DeviceEntry(d, ref.compound, ref.kind)
-            for d, ref in sorted(ingest.device_refs(conn).items())
+            broker.DeviceEntry(d, ref.compound, ref.kind)
+            for d, ref in sorted(registry.device_refs(conn).items())
         ]
-    fleet = _broker.Account("dayuan-fleet", args.fleet_password) if args.fleet_password else None
+    fleet = broker.Account("dayuan-fleet", args.fleet_password) if args.fleet_password else None
     tls = _tls_listener(args)
-    conf = _broker.write_config(
+    conf = broker.write_config(
         args.out,
         devices,
         device_secret=settings.device_secret.get_secret_value(),
-        backend=_broker.Account(
+        backend=broker.Account(
             settings.backend_username, settings.backend_password.get_secret_value()
         ),
         fleet=fleet,
@@ -213,7 +214,7 @@ def broker_config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _tls_listener(args: argparse.Namespace) -> _broker.TlsListener | None:
+def _tls_listener(args: argparse.Namespace) -> broker.TlsListener | None:
     given = [args.tls_listen, args.tls_cert, args.tls_key]
     if not any(given):
         return None
@@ -223,6 +224,6 @@ def _tls_listener(args: argparse.Namespace) -> _broker.TlsListener | None:
         if not path.is_file():
             raise ValueError(f"{path} is not a file")
     host, _, port = args.tls_listen.rpartition(":")
-    return _broker.TlsListener(
+    return broker.TlsListener(
         host or "0.0.0.0", int(port), args.tls_cert.resolve(), args.tls_key.resolve()
     )

@@ -22,10 +22,12 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 import api
+import broker
 import cases
 import ingest
+import registry
 import simulators
-from dayuan import _broker, _embedded, _services
+from dayuan import wiring
 from dayuan._commands import settle_heap
 from dayuan.cli import stop_on_signals
 from dayuan.settings import Settings
@@ -45,20 +47,18 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
     data.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         url = _database(stack, settings, data)
-        _services.upgrade(url, settings.storage)
-        registry = _demo_registry(data)
+        wiring.upgrade(url, settings.storage)
+        demo = _demo_compound(data)
         with psycopg.connect(url) as conn:
-            loaded = cases.load_full_registry(
-                conn, registry, actor="dayuan up", now=SystemClock().now()
-            )
+            loaded = registry.load(conn, demo, actor="dayuan up", now=SystemClock().now())
         log.info("demo registry: %d added, %d changed", loaded.added, loaded.changed)
-        mqtt, target = _broker_for(stack, settings, data, registry)
-        db = stack.enter_context(_services.pool(url))
-        workflow = stack.enter_context(_services.case_workflow(settings, mqtt))
+        mqtt, target = _broker_for(stack, settings, data, demo)
+        db = stack.enter_context(wiring.pool(url))
+        workflow = stack.enter_context(wiring.case_workflow(settings, mqtt))
         latency = api.AlarmLatency()
-        sink = _services.FanOut(_services.AlarmsToCases(db, workflow), latency)
-        engine = stack.enter_context(_services.rule_engine(settings, db, sink=sink))
-        gw = stack.enter_context(_services.gateway(settings, db, mqtt, engine=engine))
+        sink = wiring.FanOut(cases.AlarmsToCases(db, workflow), latency)
+        engine = stack.enter_context(wiring.rule_engine(settings, db, sink=sink))
+        gw = stack.enter_context(wiring.gateway(settings, db, mqtt, engine=engine))
         app = api.create_app(
             _api_config(settings, url, mqtt),
             gateway_metrics=gw.metrics,
@@ -68,10 +68,10 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         address = stack.enter_context(
             api.running(app, host=settings.api_host, port=settings.api_port)
         )
-        stack.enter_context(_services.supervisor(db, workflow, interval_s=SUPERVISOR_INTERVAL_S))
+        stack.enter_context(wiring.supervisor(db, workflow, interval_s=SUPERVISOR_INTERVAL_S))
         settle_heap()
-        stack.enter_context(_services.maintenance(db, interval_s=settings.maintenance_interval_s))
-        _simulate(stack, registry, target, args.speed, timedelta(hours=args.history_hours))
+        stack.enter_context(wiring.maintenance(db, interval_s=settings.maintenance_interval_s))
+        _simulate(stack, demo, target, args.speed, timedelta(hours=args.history_hours))
         _banner(url, mqtt, data, args.speed, address, settings.admin_password is not None)
         _watch(stop, gw, db)
     return 0
@@ -80,41 +80,41 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
 def _database(stack: ExitStack, settings: Settings, data: Path) -> str:
     if settings.database_url:
         return settings.database_url
-    db = stack.enter_context(_embedded.postgres(data / "pg"))
+    db = stack.enter_context(ingest.embedded_postgres(data / "pg"))
     log.info("embedded PostgreSQL in %s", data / "pg")
     return db.url
 
 
-def _demo_registry(data: Path) -> CompoundFile:
+def _demo_compound(data: Path) -> CompoundFile:
     path = data / "demo-compound.yaml"
     if not path.exists():
-        simulators.write_compound_file(path, simulators.generate_compound(seed=DEMO_SEED))
+        registry.write_compound_file(path, simulators.generate_compound(seed=DEMO_SEED))
         log.info("generated the demo compound: %s", path)
-    return ingest.read_compound_file(path)
+    return registry.read_compound_file(path)
 
 
 def _broker_for(
-    stack: ExitStack, settings: Settings, data: Path, registry: CompoundFile
-) -> tuple[_services.MqttEndpoint, simulators.MqttTarget]:
+    stack: ExitStack, settings: Settings, data: Path, demo: CompoundFile
+) -> tuple[broker.MqttEndpoint, simulators.MqttTarget]:
     secret = settings.device_secret.get_secret_value()
-    if settings.mqtt_url:
-        mqtt = _services.endpoint(settings, settings.mqtt_url)
+    mqtt = settings.mqtt
+    if mqtt is not None:
         # An outside broker knows the devices by their own credentials (`dayuan broker config`).
         return mqtt, simulators.MqttTarget(mqtt.host, mqtt.port, device_secret=secret)
     port = _port(settings.embedded_mqtt_port)
-    if _embedded.mosquitto_binary() is None:
+    if broker.mosquitto_binary() is None:
         log.warning("mosquitto is not installed: embedded amqtt (MQTT 3.1.1, no auth, no $share)")
-        stack.enter_context(_embedded.amqtt_broker("127.0.0.1", port))
-        mqtt = _services.MqttEndpoint("127.0.0.1", port, None, None, protocol=4)
+        stack.enter_context(broker.amqtt_broker("127.0.0.1", port))
+        mqtt = broker.MqttEndpoint("127.0.0.1", port, protocol=4)
         return mqtt, simulators.MqttTarget("127.0.0.1", port)
-    fleet = _broker.Account("dayuan-fleet", _fleet_password(data))
-    backend = _broker.Account(
+    fleet = broker.Account("dayuan-fleet", _fleet_password(data))
+    backend = broker.Account(
         settings.backend_username, settings.backend_password.get_secret_value()
     )
     devices = [
-        _broker.DeviceEntry(d.id, c.id, Kind(d.kind)) for c in registry.compounds for d in c.devices
+        broker.DeviceEntry(d.id, c.id, Kind(d.kind)) for c in demo.compounds for d in c.devices
     ]
-    conf = _broker.write_config(
+    conf = broker.write_config(
         data / "mosquitto",
         devices,
         device_secret=secret,
@@ -124,8 +124,8 @@ def _broker_for(
         port=port,
         embedded=True,
     )
-    stack.enter_context(_embedded.mosquitto(conf, "127.0.0.1", port))
-    mqtt = _services.MqttEndpoint("127.0.0.1", port, backend.username, backend.password)
+    stack.enter_context(broker.mosquitto(conf, "127.0.0.1", port))
+    mqtt = broker.MqttEndpoint("127.0.0.1", port, backend.username, backend.password)
     return mqtt, simulators.MqttTarget("127.0.0.1", port, fleet.username, fleet.password)
 
 
@@ -136,7 +136,7 @@ def _port(wanted: int) -> int:
         with socket.socket() as s:
             s.bind(("127.0.0.1", wanted))
             return wanted
-    free = _embedded.free_port()
+    free = broker.free_port()
     log.warning("port %d is taken: the embedded broker listens on %d", wanted, free)
     return free
 
@@ -207,20 +207,12 @@ def _simulate(
     return sim
 
 
-def _api_config(settings: Settings, url: str, mqtt: _services.MqttEndpoint) -> api.ApiConfig:
+def _api_config(settings: Settings, url: str, mqtt: broker.MqttEndpoint) -> api.ApiConfig:
     secret = settings.token_secret.get_secret_value() if settings.token_secret else None
     admin = settings.admin_password.get_secret_value() if settings.admin_password else None
     return api.ApiConfig(
         database_url=url,
-        mqtt=api.MqttConfig(
-            mqtt.host,
-            mqtt.port,
-            mqtt.username,
-            mqtt.password,
-            tls_ca=mqtt.tls_ca,
-            tls=mqtt.tls,
-            protocol=5 if mqtt.protocol == 5 else 4,
-        ),
+        mqtt=mqtt,
         env=settings.env,
         token_secret=secret,
         token_ttl_s=settings.token_ttl_s,
@@ -232,7 +224,7 @@ def _api_config(settings: Settings, url: str, mqtt: _services.MqttEndpoint) -> a
 
 def _banner(
     url: str,
-    mqtt: _services.MqttEndpoint,
+    mqtt: broker.MqttEndpoint,
     data: Path,
     speed: float,
     address: str,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from broker import MqttEndpoint
 
 DEV_DEVICE_SECRET = "dayuan-development-device-secret"  # noqa: S105 - refused in production
 DEV_BACKEND_PASSWORD = "dayuan-development-backend"  # noqa: S105 - refused in production
@@ -63,15 +64,31 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")
-    def _tls_by_scheme(self) -> Settings:
-        if self.mqtt_tls_ca is not None and not (self.mqtt_url or "").startswith(
-            ("mqtts://", "ssl://")
-        ):
+    def _mqtt_endpoint(self) -> Settings:
+        if self.mqtt_url is not None:
+            self.endpoint_for(self.mqtt_url)  # InvalidEndpoint is a ValueError: refused here
+        elif self.mqtt_tls_ca is not None:
             raise ValueError(
                 "DAYUAN_MQTT_TLS_CA is set but DAYUAN_MQTT_URL is not mqtts://: TLS is chosen "
                 "by the URL's scheme"
             )
         return self
+
+    @property
+    def mqtt(self) -> MqttEndpoint | None:
+        """DAYUAN_MQTT_URL as the backend's account; None: an embedded broker."""
+        return None if self.mqtt_url is None else self.endpoint_for(self.mqtt_url)
+
+    def endpoint_for(self, url: str) -> MqttEndpoint:
+        """The broker at `url` with this deployment's protocol, CA and backend account
+        (credentials in the URL win)."""
+        return MqttEndpoint.parse(
+            url,
+            username=self.backend_username,
+            password=self.backend_password.get_secret_value(),
+            protocol=self.mqtt_protocol,
+            tls_ca=str(self.mqtt_tls_ca) if self.mqtt_tls_ca else None,
+        )
 
     @model_validator(mode="after")
     def _safe_in_production(self) -> Settings:
@@ -97,15 +114,3 @@ class Settings(BaseSettings):
 
 def compound_list(settings: Settings) -> tuple[str, ...]:
     return tuple(c.strip() for c in settings.compounds.split(",") if c.strip())
-
-
-def parse_mqtt_url(url: str) -> tuple[str, int, str | None, str | None, bool]:
-    """mqtt[s]://[user[:password]@]host[:port] -> host, port, user, password, tls."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-        raise ValueError(f"DAYUAN_MQTT_URL must start with mqtt:// or mqtts://, not {url!r}")
-    tls = parts.scheme in ("mqtts", "ssl")
-    port = parts.port or (8883 if tls else 1883)
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    return parts.hostname or "127.0.0.1", port, user, password, tls

@@ -1,5 +1,6 @@
 """Dayuan's pure domain layer: the MQTT contract (topics, payload schemas, device
-commands), the compound file, and the rejection vocabulary. No I/O, no clocks, no
+commands), the compound file, the rejection vocabulary, severities, and the port
+through which the gateway hands batches to storage (`Sink` and its errors). No I/O, no clocks, no
 frameworks but pydantic; every other package may import it, it imports none of them.
 """
 
@@ -25,7 +26,15 @@ from domain._compound import (
 from domain._credentials import device_password
 from domain._deadletter import DEAD_LETTER_PAYLOAD_BYTES, DeadLetter
 from domain._decode import MAX_BATCH_ELEMENTS, Message, decode, schema_for
-from domain._errors import DomainError, InvalidCommand, InvalidPayload, InvalidTopic
+from domain._errors import (
+    DomainError,
+    InvalidCommand,
+    InvalidPayload,
+    InvalidTopic,
+    SinkError,
+    SinkRejected,
+    SinkUnavailable,
+)
 from domain._payloads import (
     FACE_KEYS,
     PERSONAL_EVENT_TYPES,
@@ -60,6 +69,8 @@ from domain._payloads import (
     data_class,
 )
 from domain._reasons import Reason
+from domain._severity import Severity
+from domain._sink import Sink
 from domain._sun import SunTimes, solar_elevation, sun_times
 from domain._topic import (
     BACKEND_PREFIX,
@@ -137,6 +148,11 @@ __all__ = [
     "Payload",
     "Reason",
     "Resident",
+    "Severity",
+    "Sink",
+    "SinkError",
+    "SinkRejected",
+    "SinkUnavailable",
     "Staff",
     "StaffRole",
     "Status",

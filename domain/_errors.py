@@ -2,8 +2,11 @@
 
 DomainError
 ├── InvalidTopic        a topic that is not `dayuan/v1/<compound>/<kind>/<device>/<channel>`
-└── InvalidPayload      bytes that are not a valid message for their topic
-    └── InvalidCommand  a `cmd` payload that is not a valid command (for its device's kind)
+├── InvalidPayload      bytes that are not a valid message for their topic
+│   └── InvalidCommand  a `cmd` payload that is not a valid command (for its device's kind)
+└── SinkError           raised by a `Sink` (storage behind the gateway) for a batch
+    ├── SinkUnavailable storage cannot take a batch now (down, slow, failing over): retry it
+    └── SinkRejected    storage refused the batch's content: isolate the bad message
 """
 
 from __future__ import annotations
@@ -44,3 +47,15 @@ class InvalidCommand(InvalidPayload):
     def __init__(self, reason: Reason, detail: str, *, correlation_id: str | None = None) -> None:
         super().__init__(reason, detail)
         self.correlation_id = correlation_id
+
+
+class SinkError(DomainError):
+    """Raised by a `Sink` implementation; the gateway decides by the subclass."""
+
+
+class SinkUnavailable(SinkError):
+    """Transient: the same batch may succeed later. The gateway backs off and retries."""
+
+
+class SinkRejected(SinkError):
+    """Permanent for this content: retrying the same batch cannot help."""

@@ -1,15 +1,15 @@
 """The gateway: MQTT in, decode and validate at the edge, batch, hand to a `Sink`,
-acknowledge to the broker only after the sink has committed.
+acknowledge to the broker only after the sink has committed. The `Sink` port and its
+errors are `domain`'s; the device directory is loaded through a function the entry
+point gives (the registry's `device_refs`).
 """
 
 from gateway._directory import DeviceDirectory
-from gateway._errors import GatewayError, SinkRejected, SinkUnavailable
 from gateway._gateway import Gateway
 from gateway._intake import Accepted, Intake, KnownDevice, Limits
 from gateway._metrics import GatewayMetrics
 from gateway._mqtt import MqttOptions
 from gateway._pipeline import Batching, Delivery, Pipeline
-from gateway._sink import Sink
 from gateway._takeover import Presence, State, presence_topic
 
 __all__ = [
@@ -18,7 +18,6 @@ __all__ = [
     "Delivery",
     "DeviceDirectory",
     "Gateway",
-    "GatewayError",
     "GatewayMetrics",
     "Intake",
     "KnownDevice",
@@ -26,9 +25,6 @@ __all__ = [
     "MqttOptions",
     "Pipeline",
     "Presence",
-    "Sink",
-    "SinkRejected",
-    "SinkUnavailable",
     "State",
     "presence_topic",
 ]

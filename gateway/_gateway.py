@@ -21,7 +21,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from domain import Clock, Message, is_outbound
+from domain import Clock, Message, Sink, is_outbound
 from gateway._directory import DeviceDirectory
 from gateway._intake import Intake, Limits
 from gateway._metrics import GatewayMetrics
@@ -35,7 +35,6 @@ from gateway._mqtt import (
     topic_of,
 )
 from gateway._pipeline import Batching, Pipeline
-from gateway._sink import Sink
 from gateway._takeover import Takeover
 
 log = logging.getLogger(__name__)
@@ -103,8 +102,8 @@ class Gateway:
             self._threads.append(thread)
         o = self._options
         self._client.connect_async(
-            o.host,
-            o.port,
+            o.endpoint.host,
+            o.endpoint.port,
             keepalive=o.keepalive_s,
             clean_start=False if o.protocol == 5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
             properties=connect_properties(o),
@@ -118,7 +117,7 @@ class Gateway:
     def not_ready(self) -> str | None:
         """Why this gateway cannot take traffic now, or None when it can."""
         if not self.connected.is_set():
-            return f"not subscribed on the broker {self._options.host}:{self._options.port}"
+            return f"not subscribed on the broker {self._options.endpoint}"
         since = self._pipeline.unavailable_since
         if since is not None:
             return f"storage unavailable for {time.monotonic() - since:.0f} s (retrying)"
@@ -164,8 +163,8 @@ class Gateway:
         client.subscribe(subscriptions)
         log.info(
             "connected to %s:%d (session present: %s), subscribing to %s",
-            self._options.host,
-            self._options.port,
+            self._options.endpoint.host,
+            self._options.endpoint.port,
             flags.session_present,
             ", ".join(t for t, _ in subscriptions),
         )

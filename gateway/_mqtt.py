@@ -5,28 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from broker import MqttEndpoint, Protocol, paho_client
 from domain import SUBSCRIPTION, Clock, Message, is_outbound
 from gateway._intake import Intake
 from gateway._pipeline import Delivery
 
+LOCAL_BROKER = MqttEndpoint("127.0.0.1", 1883)
+
 
 @dataclass(frozen=True, slots=True)
 class MqttOptions:
-    host: str = "127.0.0.1"
-    port: int = 1883
-    username: str | None = None
-    password: str | None = None
+    # The broker, the backend's account on it, protocol and TLS: parsed once by the settings.
+    endpoint: MqttEndpoint = LOCAL_BROKER
     # Stable across restarts: the broker finds this gateway's session by it.
     client_id: str = "dayuan-gateway-1"
-    protocol: Literal[5, 4] = 5  # 4 is MQTT 3.1.1, for brokers without MQTT 5
     # Shared-subscription group; None subscribes plainly (one gateway, or a broker
     # without $share).
     share_group: str | None = "dayuan"
@@ -40,8 +38,6 @@ class MqttOptions:
     # Unacknowledged packets the broker may have in flight to us: two full batches plus
     # one filling, so the pipeline never starves while a batch commits.
     receive_maximum: int = 15_000
-    tls: bool = False  # MQTT over TLS (mqtts://), verified against tls_ca or the system CAs
-    tls_ca: str | None = None
     # Seconds a group member may be away before the others take its session over
     # (`gateway._takeover`): longer than a supervised restart, so that a restart keeps
     # its own session; None turns the takeover off. Only with MQTT 5 and a share group.
@@ -59,25 +55,22 @@ class MqttOptions:
         group = self.share_group
         return [f"$share/{group}/{t}" if group else t for t in self.topics]
 
+    @property
+    def protocol(self) -> Protocol:
+        return self.endpoint.protocol
+
 
 def new_client(
     o: MqttOptions, *, client_id: str | None = None, reconnect: bool = True
 ) -> mqtt.Client:
-    protocol = mqtt.MQTTv5 if o.protocol == 5 else mqtt.MQTTv311
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=client_id or o.client_id,
-        protocol=protocol,
+    """A persistent, manually acknowledged session of ours (or one adopted)."""
+    return paho_client(
+        o.endpoint,
+        client_id or o.client_id,
+        persistent=True,
         manual_ack=True,
-        clean_session=None if o.protocol == 5 else False,
-        reconnect_on_failure=reconnect,
+        reconnect=reconnect,
     )
-    if o.username is not None:
-        client.username_pw_set(o.username, o.password)
-    if o.tls:
-        client.tls_set(ca_certs=o.tls_ca)
-    client.reconnect_delay_set(min_delay=1, max_delay=30)
-    return client
 
 
 def connect_properties(o: MqttOptions) -> Properties | None:

@@ -20,10 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from domain import DeadLetter, Message, Reason
-from gateway._errors import SinkRejected, SinkUnavailable
+from domain import DeadLetter, Message, Reason, Sink, SinkRejected, SinkUnavailable
 from gateway._metrics import GatewayMetrics
-from gateway._sink import Sink
 
 log = logging.getLogger(__name__)
 

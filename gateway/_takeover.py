@@ -37,7 +37,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from domain import BACKEND_PREFIX
+from domain import BACKEND_PREFIX, Sink
 from gateway._metrics import GatewayMetrics
 from gateway._mqtt import (
     MqttOptions,
@@ -49,7 +49,6 @@ from gateway._mqtt import (
     topic_of,
 )
 from gateway._pipeline import Batching, Pipeline
-from gateway._sink import Sink
 
 log = logging.getLogger(__name__)
 
@@ -294,8 +293,8 @@ class _Adoption:
         o = self._ctx.options
         try:
             self._client.connect(
-                o.host,
-                o.port,
+                o.endpoint.host,
+                o.endpoint.port,
                 keepalive=o.keepalive_s,
                 clean_start=False,
                 properties=connect_properties(o),

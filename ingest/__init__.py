@@ -1,45 +1,57 @@
-"""Storage: migrations (TimescaleDB or plain PostgreSQL), the registry the gateway
-validates against, the batch writer behind the gateway's `Sink` port, device presence,
-and maintenance of the plain-PostgreSQL path.
+"""Storage: the time series (TimescaleDB or plain PostgreSQL), the batch writer behind
+the gateway's `domain.Sink` port, device presence, maintenance of the plain-PostgreSQL
+path, the reads the API makes of all that, the one migration runner every package's
+migrations go through, and the embedded PostgreSQL of development.
 """
 
 from ingest._classes import DataClass, data_classes
-from ingest._errors import IngestError, MigrationError, RegistryError, StorageModeError
+from ingest._embedded import EmbeddedDatabase, embedded_postgres, start_pgserver
+from ingest._errors import IngestError, MigrationError, StorageModeError, StorageUnavailable
 from ingest._maintenance import MaintenanceResult, maintain, refresh_rollups
 from ingest._presence import DEFAULT_SILENCE_FACTOR, Presence, presence
-from ingest._registry import (
-    DeviceRef,
-    LoadResult,
-    device_refs,
-    load_registry,
-    read_compound_file,
+from ingest._reads import (
+    HistoryRow,
+    dead_letter_counts,
+    dead_letters,
+    events,
+    history,
+    latest_values,
+    series,
+    stored_acks,
 )
-from ingest._schema import StorageMode, current_mode, migrations, upgrade
+from ingest._schema import Migration, StorageMode, current_mode, migrations, upgrade
 from ingest._writer import Writer, WriteResult, prepare_connection
 
 __all__ = [
     "DEFAULT_SILENCE_FACTOR",
     "DataClass",
-    "DeviceRef",
+    "EmbeddedDatabase",
+    "HistoryRow",
     "IngestError",
-    "LoadResult",
     "MaintenanceResult",
+    "Migration",
     "MigrationError",
     "Presence",
-    "RegistryError",
     "StorageMode",
     "StorageModeError",
+    "StorageUnavailable",
     "WriteResult",
     "Writer",
     "current_mode",
     "data_classes",
-    "device_refs",
-    "load_registry",
+    "dead_letter_counts",
+    "dead_letters",
+    "embedded_postgres",
+    "events",
+    "history",
+    "latest_values",
     "maintain",
     "migrations",
     "prepare_connection",
     "presence",
-    "read_compound_file",
     "refresh_rollups",
+    "series",
+    "start_pgserver",
+    "stored_acks",
     "upgrade",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ingest._conn import Conn
+from ingest._conn import Conn, reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,8 @@ class DataClass:
 
 def data_classes(conn: Conn) -> dict[str, DataClass]:
     """By relation name."""
-    rows = conn.execute(
-        "SELECT name, relation, chunk_interval, compress_after, retention FROM data_classes"
-    ).fetchall()
+    with reading():
+        rows = conn.execute(
+            "SELECT name, relation, chunk_interval, compress_after, retention FROM data_classes"
+        ).fetchall()
     return {str(r[1]): DataClass(*r) for r in rows}

@@ -3,10 +3,10 @@
     IngestError
     ├── MigrationError      the schema cannot be brought up to date
     ├── StorageModeError    TimescaleDB was required but is not usable
-    └── RegistryError       a compound file that cannot be loaded
+    └── StorageUnavailable  a read or maintenance step failed in the database: retry later
 
-The writer raises the gateway's `SinkUnavailable` / `SinkRejected`: it implements the
-gateway's `Sink` port, so it speaks that port's errors.
+The writer raises the port's `domain.SinkUnavailable` / `domain.SinkRejected`: it
+implements the gateway's `Sink`, so it speaks that port's errors.
 """
 
 from __future__ import annotations
@@ -24,5 +24,5 @@ class StorageModeError(IngestError):
     pass
 
 
-class RegistryError(IngestError):
-    pass
+class StorageUnavailable(IngestError):
+    """The database failed a read or a maintenance step; psycopg's error is the cause."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ingest._classes import data_classes
-from ingest._conn import Conn
+from ingest._conn import Conn, reading
 from ingest._partitions import PARTITIONED, drop_older_than
 from ingest._schema import StorageMode
 
@@ -39,11 +39,17 @@ class MaintenanceResult:
 
 def refresh_rollups(conn: Conn) -> int:
     """Recompute every dirty hour; returns the rollup rows written (plain PostgreSQL only)."""
-    with conn.transaction():
+    with reading(), conn.transaction():
         return max(conn.execute(_REFRESH).rowcount, 0)
 
 
 def maintain(conn: Conn, *, mode: StorageMode, now: datetime) -> MaintenanceResult:
+    """One pass of upkeep; a failing statement leaves as `StorageUnavailable`."""
+    with reading():
+        return _maintain(conn, mode=mode, now=now)
+
+
+def _maintain(conn: Conn, *, mode: StorageMode, now: datetime) -> MaintenanceResult:
     classes = data_classes(conn)
     deleted = 0
     with conn.transaction():

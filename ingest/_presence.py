@@ -1,8 +1,8 @@
 """Whether each device is online, derived when asked rather than stored.
 
-A device is online when it was heard within `silence_factor` heartbeats, and its last
-word was not an `online: false` status (its will message) - unless it has sent data
-since that status arrived.
+Devices are the registry's (its `device_places` view). A device is online when it was
+heard within `silence_factor` heartbeats, and its last word was not an `online: false`
+status (its will message) - unless it has sent data since that status arrived.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ingest._conn import Conn
+from ingest._conn import Conn, reading
 
 # Three missed heartbeats before calling a device offline: one lost message or a slow
 # network must not page anybody (ThingsBoard users' most common offline complaint).
@@ -20,7 +20,7 @@ _PRESENCE = """
 SELECT d.id, d.compound_id, d.kind, s.last_seen, s.last_ts,
        coalesce(s.last_seen >= %(now)s - make_interval(secs => d.heartbeat_s * %(factor)s)
                 AND (s.status_online IS NOT FALSE OR s.data_seen > s.status_seen), false)
-FROM devices d LEFT JOIN device_state s ON s.device_id = d.id
+FROM device_places d LEFT JOIN device_state s ON s.device_id = d.id
 """
 
 
@@ -44,8 +44,8 @@ def presence(
     query = (
         _PRESENCE + (" WHERE d.compound_id = %(compound)s" if compound else "") + " ORDER BY d.id"
     )
-    rows = conn.execute(
-        query,
-        {"now": now, "factor": silence_factor, "compound": compound},
-    ).fetchall()
+    with reading():
+        rows = conn.execute(
+            query, {"now": now, "factor": silence_factor, "compound": compound}
+        ).fetchall()
     return [Presence(str(r[0]), str(r[1]), str(r[2]), r[3], r[4], bool(r[5])) for r in rows]

@@ -1,16 +1,20 @@
 """Schema migrations and the choice between TimescaleDB and plain PostgreSQL.
 
-Migrations are `migrations/NNNN_name.sql` (both storage modes) or
-`NNNN_name.<mode>.sql` (one per mode). They are applied in order, each in its own
-transaction, under an advisory lock so that processes starting together do not race.
-The mode is chosen once, when the schema is first created, and recorded; after that a
-database keeps its mode.
+Each package that owns tables keeps its migrations beside its code, in
+`<package>/migrations/NNNN_name.sql` (both storage modes) or `NNNN_name.<mode>.sql`
+(one per mode); the entry point names the packages (`dayuan.wiring.SCHEMA`). Version
+numbers are one sequence across the packages (take the next free number), so that a
+migration may rely on everything numbered before it, whoever owns it. They are applied
+in that order, each in its own transaction, under an advisory lock so that processes
+starting together do not race. The mode is chosen once, when the schema is first
+created, and recorded; after that a database keeps its mode.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -35,33 +39,47 @@ class StorageMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Migration:
+    package: str
     version: int
     name: str
     sql: str
 
 
-def migrations(mode: StorageMode) -> list[Migration]:
-    """The migrations that apply to `mode`, in order."""
-    found: dict[int, Migration] = {}
-    for entry in resources.files("ingest").joinpath("migrations").iterdir():
+def migrations(mode: StorageMode, packages: Sequence[str]) -> list[Migration]:
+    """The migrations of `packages` that apply to `mode`, in the order they run."""
+    found: dict[tuple[str, int], Migration] = {}
+    for package in packages:
+        for m in _package_migrations(package, mode):
+            if (package, m.version) in found:
+                raise MigrationError(f"two migrations of {package} share version {m.version}")
+            found[package, m.version] = m
+    rank = {p: i for i, p in enumerate(packages)}
+    return sorted(found.values(), key=lambda m: (m.version, rank[m.package]))
+
+
+def _package_migrations(package: str, mode: StorageMode) -> list[Migration]:
+    folder = resources.files(package).joinpath("migrations")
+    if not folder.is_dir():
+        return []
+    out = []
+    for entry in folder.iterdir():
         match = _NAME.match(entry.name)
         if match is None:
             continue
         version, name, variant = int(match[1]), match[2], match[3]
         if variant is not None and _variant_mode(variant) is not mode:
             continue
-        if version in found:
-            raise MigrationError(f"two migrations share version {version}: {name}")
-        found[version] = Migration(version, name, entry.read_text(encoding="utf-8"))
-    return [found[v] for v in sorted(found)]
+        out.append(Migration(package, version, name, entry.read_text(encoding="utf-8")))
+    return out
 
 
 def _variant_mode(variant: str) -> StorageMode:
     return StorageMode.POSTGRES if variant == "postgres" else StorageMode.TIMESCALEDB
 
 
-def upgrade(conn: Conn, *, requested: str = "auto") -> StorageMode:
-    """Bring the schema up to date; return the storage mode in force. Idempotent.
+def upgrade(conn: Conn, *, packages: Sequence[str], requested: str = "auto") -> StorageMode:
+    """Bring the schema of `packages` (in layer order: registry first) up to date;
+    return the storage mode in force. Idempotent.
 
     `requested` is `auto` (TimescaleDB when the extension can be created), `timescaledb`
     (refuse to run without it) or `postgres` (never use it).
@@ -74,25 +92,56 @@ def upgrade(conn: Conn, *, requested: str = "auto") -> StorageMode:
         conn.autocommit = True
     conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
     try:
+        _adopt_legacy(conn, packages)
         mode = _recorded_mode(conn) or _choose_mode(conn, requested)
         if requested != "auto" and mode.value != requested:
             raise StorageModeError(
                 f"this database was created in {mode.value} mode; {requested} was requested"
             )
-        _apply(conn, mode)
+        _apply(conn, mode, packages)
         return mode
     finally:
-        conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
-        conn.autocommit = was_autocommit
+        if not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+            conn.autocommit = was_autocommit
+
+
+_VERSIONS = (
+    "CREATE TABLE IF NOT EXISTS schema_versions ("
+    " package text NOT NULL, version integer NOT NULL, name text NOT NULL,"
+    " mode text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(),"
+    " PRIMARY KEY (package, version))"
+)
+
+
+def _adopt_legacy(conn: Conn, packages: Sequence[str]) -> None:
+    """A database made when every migration lived in `ingest` recorded one global
+    version per file in `schema_migrations`. Those files were split by owner, keeping
+    their numbers, so version N applied there means every package's N applied here."""
+    conn.execute(_VERSIONS)
+    if not _exists(conn, "schema_migrations"):
+        return
+    applied = conn.execute("SELECT version, mode FROM schema_migrations").fetchall()
+    with conn.transaction():
+        for version, mode in applied:
+            for m in migrations(StorageMode(str(mode)), packages):
+                if m.version == int(version):
+                    conn.execute(
+                        "INSERT INTO schema_versions (package, version, name, mode)"
+                        " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                        (m.package, m.version, m.name, str(mode)),
+                    )
+        conn.execute("DROP TABLE schema_migrations")
+    log.info("adopted %d migrations recorded by an earlier layout", len(applied))
+
+
+def _exists(conn: Conn, table: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()
+    return bool(row and row[0])
 
 
 def _recorded_mode(conn: Conn) -> StorageMode | None:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version integer PRIMARY KEY, name text NOT NULL, mode text NOT NULL,"
-        " applied_at timestamptz NOT NULL DEFAULT now())"
-    )
-    row = conn.execute("SELECT mode FROM schema_migrations ORDER BY version LIMIT 1").fetchone()
+    row = conn.execute("SELECT mode FROM schema_versions LIMIT 1").fetchone()
     return None if row is None else StorageMode(str(row[0]))
 
 
@@ -104,46 +153,67 @@ def _choose_mode(conn: Conn, requested: str) -> StorageMode:
         return StorageMode.TIMESCALEDB
     if requested == "timescaledb":
         raise StorageModeError(f"TimescaleDB was required but is not usable: {problem}")
-    log.info("TimescaleDB not usable (%s): using plain PostgreSQL partitioning", problem)
+    log.warning("TimescaleDB is not usable (%s): using plain PostgreSQL partitioning", problem)
     return StorageMode.POSTGRES
 
 
 def _enable_timescaledb(conn: Conn) -> str | None:
+    """None when the extension is in place, else why not. The library must be preloaded:
+    creating the extension without that ends the server's session (a FATAL error), so
+    that is asked first and never tried."""
     row = conn.execute(
         "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
     ).fetchone()
     if row is None:
         return "the extension is not installed on this server"
+    preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+    libraries = {x.strip() for x in str(preload[0] if preload else "").split(",")}
+    if "timescaledb" not in libraries:
+        return (
+            "the extension is installed but not preloaded: add timescaledb to"
+            " shared_preload_libraries in postgresql.conf and restart the server"
+        )
     try:
         conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-    except psycopg.Error as exc:  # e.g. not in shared_preload_libraries, or no privilege
-        return str(exc).strip().splitlines()[0]
+    except psycopg.Error as exc:  # e.g. no privilege to create extensions
+        if conn.closed:
+            raise StorageModeError(
+                f"the server closed the connection while creating the extension: {exc}"
+            ) from exc
+        return f"CREATE EXTENSION was refused: {str(exc).strip().splitlines()[0]}"
     return None
 
 
-def _apply(conn: Conn, mode: StorageMode) -> None:
-    done = {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations")}
-    for migration in migrations(mode):
-        if migration.version in done:
+def _apply(conn: Conn, mode: StorageMode, packages: Sequence[str]) -> None:
+    done = {
+        (str(r[0]), int(r[1])) for r in conn.execute("SELECT package, version FROM schema_versions")
+    }
+    for m in migrations(mode, packages):
+        if (m.package, m.version) in done:
             continue
-        log.info("applying migration %04d_%s (%s)", migration.version, migration.name, mode)
+        log.info("applying migration %s/%04d_%s (%s)", m.package, m.version, m.name, mode)
         try:
             with conn.transaction():
-                conn.execute(sql.SQL(migration.sql))
+                conn.execute(sql.SQL(m.sql))
                 conn.execute(
-                    "INSERT INTO schema_migrations (version, name, mode) VALUES (%s, %s, %s)",
-                    (migration.version, migration.name, mode.value),
+                    "INSERT INTO schema_versions (package, version, name, mode)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (m.package, m.version, m.name, mode.value),
                 )
         except psycopg.Error as exc:
             raise MigrationError(
-                f"migration {migration.version:04d}_{migration.name} failed: {exc}"
+                f"migration {m.package}/{m.version:04d}_{m.name} failed: {exc}"
             ) from exc
-    if mode is StorageMode.TIMESCALEDB:
+    if mode is StorageMode.TIMESCALEDB and "ingest" in packages:
         _apply_timescaledb_policies(conn)
 
 
 def current_mode(conn: Conn) -> StorageMode:
-    row = conn.execute("SELECT mode FROM schema_migrations ORDER BY version LIMIT 1").fetchone()
+    row = conn.execute(
+        "SELECT mode FROM schema_versions LIMIT 1"
+        if _exists(conn, "schema_versions")
+        else "SELECT NULL WHERE false"
+    ).fetchone()
     if row is None:
         raise MigrationError("the database has no Dayuan schema: run `dayuan db upgrade`")
     return StorageMode(str(row[0]))

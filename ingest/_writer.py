@@ -23,8 +23,16 @@ from psycopg import errors as pg_errors
 from psycopg.types.json import set_json_dumps
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from domain import Ack, DeadLetter, Message, Status, Telemetry, data_class
-from gateway import SinkRejected, SinkUnavailable
+from domain import (
+    Ack,
+    DeadLetter,
+    Message,
+    SinkRejected,
+    SinkUnavailable,
+    Status,
+    Telemetry,
+    data_class,
+)
 from ingest._classes import DataClass
 from ingest._conn import Conn
 from ingest._partitions import Partitions, chunk_start
@@ -150,7 +158,7 @@ class WriteResult:
 
 
 class Writer:
-    """Stores batches through a connection pool; implements `gateway.Sink`."""
+    """Stores batches through a connection pool; implements `domain.Sink`."""
 
     def __init__(
         self, pool: ConnectionPool, *, mode: StorageMode, classes: dict[str, DataClass]

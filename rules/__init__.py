@@ -24,7 +24,6 @@ from rules._definitions import (
     RULES_FORMAT,
     Rule,
     RuleSet,
-    Severity,
     catalogue_path,
     load_rules,
     parse_rules,
@@ -38,10 +37,11 @@ from rules._errors import (
     RulesError,
 )
 from rules._evaluator import Evaluator
-from rules._registry import DeviceInfo, Registry
+from rules._feed import FeedRow, alarm_feed, feed_head
 from rules._replay import ReplayReport, replay
 from rules._store import MemoryStateStore, PgAlarmStore, PgStateStore, StateRow, StateStore
 from rules._sun import Phase, phase, sun_times
+from rules._world import DeviceInfo, World
 
 __all__ = [
     "RULES_FORMAT",
@@ -57,12 +57,12 @@ __all__ = [
     "Engine",
     "EngineMetrics",
     "Evaluator",
+    "FeedRow",
     "MemoryAlarmStore",
     "MemoryStateStore",
     "PgAlarmStore",
     "PgStateStore",
     "Phase",
-    "Registry",
     "RegistryUnavailable",
     "ReplayReport",
     "Rule",
@@ -70,13 +70,15 @@ __all__ = [
     "RuleFileError",
     "RuleSet",
     "RulesError",
-    "Severity",
     "Signal",
     "StateRow",
     "StateStore",
     "Subject",
     "SunTimes",
+    "World",
+    "alarm_feed",
     "catalogue_path",
+    "feed_head",
     "load_rules",
     "parse_rules",
     "phase",

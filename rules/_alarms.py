@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from rules._definitions import Severity
+from domain import Severity
 
 
 class ChangeKind(StrEnum):

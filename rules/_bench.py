@@ -49,7 +49,7 @@ from rules._book import AlarmBook
 from rules._definitions import RuleSet, load_rules
 from rules._engine import Engine
 from rules._evaluator import Evaluator
-from rules._registry import Registry
+from rules._world import World
 
 COMPOUND = "bench"
 LIGHTS, GATES, FLATS = 400, 20, 200  # one compound of the case studies' size
@@ -61,7 +61,7 @@ SOS_INTERVAL_S = 0.01
 SOS_TIMEOUT_S = 5.0
 
 
-def _registry() -> Registry:
+def _registry() -> World:
     devices = [Device(id=f"l{i}", kind=Kind.LIGHT, model="led") for i in range(LIGHTS)]
     devices += [Device(id=f"g{i}", kind=Kind.GATE, model="face_gate") for i in range(GATES)]
     households = []
@@ -73,7 +73,7 @@ def _registry() -> Registry:
     compound = Compound(
         id=COMPOUND, name="bench", lat=30.27, lon=120.16, households=households, devices=devices
     )
-    return Registry.from_compounds([compound])
+    return World.from_compounds([compound])
 
 
 def _payload(rng: random.Random, ts: datetime, seq: int) -> tuple[Kind, str, Channel, Payload]:

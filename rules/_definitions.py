@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import time, timedelta
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from domain import HouseholdTag, Kind
+from domain import HouseholdTag, Kind, Severity
 from rules._errors import RuleDefinitionError, RuleFileError
 
 RULES_FORMAT = "dayuan.rules/1"
@@ -59,20 +58,6 @@ Duration = Annotated[timedelta, BeforeValidator(_duration), Field(ge=timedelta()
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Scalar = str | int | float | bool
-
-
-class Severity(StrEnum):
-    CRITICAL = "critical"
-    MAJOR = "major"
-    MINOR = "minor"
-    WARNING = "warning"
-
-    @property
-    def rank(self) -> int:
-        return _SEVERITY_RANK[self]
-
-
-_SEVERITY_RANK = {Severity.WARNING: 1, Severity.MINOR: 2, Severity.MAJOR: 3, Severity.CRITICAL: 4}
 
 
 class _Frozen(BaseModel):

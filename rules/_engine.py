@@ -27,8 +27,8 @@ from rules._book import AlarmBook
 from rules._definitions import load_rules
 from rules._errors import RuleFileError, RulesError
 from rules._evaluator import Evaluator
-from rules._registry import Registry
 from rules._store import PgAlarmStore, PgStateStore, StateStore
+from rules._world import World
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ TICK_INTERVAL_S = 1.0
 # stored; also how stale another process's view of a "last heard" can be.
 CHECKPOINT_INTERVAL_S = 5.0
 # Devices and households added to the registry are watched within this.
-REGISTRY_REFRESH_S = 60.0
+WORLD_REFRESH_S = 60.0
 # Ordinary messages evaluated between looks at the urgent queue: ~30 us each, so an SOS
 # waits at most a couple of milliseconds behind background load.
 BULK_SLICE = 64
@@ -73,14 +73,14 @@ class Engine:
         clock: Clock,
         rules_file: Path | None = None,
         states: StateStore | None = None,
-        registry_loader: Callable[[], Registry] | None = None,
+        world_loader: Callable[[], World] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._evaluator = evaluator
         self._clock = clock
         self._rules_file = rules_file
         self._states = states
-        self._registry_loader = registry_loader
+        self._world_loader = world_loader
         self._monotonic = monotonic
         self._lock = threading.RLock()  # the evaluator is used by one thread at a time
         self._cond = threading.Condition()
@@ -104,13 +104,13 @@ class Engine:
         """Load the rules, the registry, the open alarms and the persisted rule state."""
         ruleset = load_rules(rules_file)
 
-        def registry() -> Registry:
+        def world() -> World:
             with pool.connection() as conn:
-                return Registry.from_database(conn)
+                return World.from_database(conn)
 
         states = PgStateStore(pool)
         book = AlarmBook(store or PgAlarmStore(pool), sink or _LogSink(), {})
-        evaluator = Evaluator(ruleset, registry(), book, states=states)
+        evaluator = Evaluator(ruleset, world(), book, states=states)
         restored = evaluator.restore(states.load())
         alarms = book.restore()
         log.info(
@@ -120,9 +120,7 @@ class Engine:
             restored,
             alarms,
         )
-        return cls(
-            evaluator, clock=clock, rules_file=rules_file, states=states, registry_loader=registry
-        )
+        return cls(evaluator, clock=clock, rules_file=rules_file, states=states, world_loader=world)
 
     # --- the gateway's side -------------------------------------------------------------
 
@@ -212,19 +210,19 @@ class Engine:
         with self._lock:
             self._evaluator.set_rules(ruleset)
             self._urgent_types = self._evaluator.urgent_types()
-        self.refresh_registry()
+        self.refresh_world()
         log.info("rules reloaded: %s, %d enabled", ruleset.version, len(ruleset.enabled()))
 
-    def refresh_registry(self) -> None:
-        if self._registry_loader is None:
+    def refresh_world(self) -> None:
+        if self._world_loader is None:
             return
         try:
-            registry = self._registry_loader()
+            world = self._world_loader()
         except RulesError as exc:
             log.warning("registry not refreshed: %s", exc)
             return
         with self._lock:
-            self._evaluator.set_registry(registry)
+            self._evaluator.set_world(world)
 
     def _take(self, timeout: float) -> list[Message]:
         with self._cond:
@@ -251,7 +249,7 @@ class Engine:
     def _run(self) -> None:
         now = self._monotonic()
         next_tick, next_checkpoint = now, now + CHECKPOINT_INTERVAL_S
-        next_registry = now + REGISTRY_REFRESH_S
+        next_world = now + WORLD_REFRESH_S
         while not self._stop.is_set():
             batch = self._take(max(0.0, next_tick - self._monotonic()))
             if batch:
@@ -263,6 +261,6 @@ class Engine:
             if now >= next_checkpoint:
                 self.checkpoint()
                 next_checkpoint = now + CHECKPOINT_INTERVAL_S
-            if now >= next_registry:
-                self.refresh_registry()
-                next_registry = now + REGISTRY_REFRESH_S
+            if now >= next_world:
+                self.refresh_world()
+                next_world = now + WORLD_REFRESH_S

@@ -12,16 +12,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from domain import Kind, Message
+from domain import Kind, Message, Severity
 from rules._book import AlarmBook
-from rules._definitions import Rule, RuleSet, Severity
+from rules._definitions import Rule, RuleSet
 from rules._errors import AlarmStoreError
 from rules._events import CompareLogic, CountLogic, EventLogic, StuckLogic
 from rules._logic import Item, Logic, make_item
-from rules._registry import Registry
 from rules._store import StateRow, StateStore
 from rules._timers import AbsenceLogic, HeartbeatLogic
 from rules._values import FleetLogic, ThresholdLogic
+from rules._world import World
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,12 @@ class Evaluator:
     def __init__(
         self,
         ruleset: RuleSet,
-        registry: Registry,
+        world: World,
         book: AlarmBook,
         *,
         states: StateStore | None = None,
     ) -> None:
-        self.registry = registry
+        self.world = world
         self.book = book
         self._states = states
         self.logics: dict[str, Logic[Any, Any]] = {}
@@ -63,17 +63,17 @@ class Evaluator:
         self._route()
 
     def _logic(self, rule: Rule, previous: Logic[Any, Any] | None) -> Logic[Any, Any]:
-        logic = LOGIC_OF_KIND[rule.kind](rule, self.registry)
+        logic = LOGIC_OF_KIND[rule.kind](rule, self.world)
         if previous is not None and previous.rule.kind == rule.kind:
             for key in previous.states:
                 logic.restore(key, previous.snapshot(key)[0])
             logic.dirty = set(previous.states)
         return logic
 
-    def set_registry(self, registry: Registry) -> None:
-        self.registry = registry
+    def set_world(self, world: World) -> None:
+        self.world = world
         for logic in self.logics.values():
-            logic.rebind(registry)
+            logic.rebind(world)
         self._route()
 
     def _route(self) -> None:
@@ -99,7 +99,7 @@ class Evaluator:
     def process(self, messages: Iterable[Message], now: datetime) -> int:
         count = 0
         for message in messages:
-            item = make_item(message, self.registry)
+            item = make_item(message, self.world)
             for logic in self._routes.get((item.device.kind, item.channel.value), ()):
                 if logic.admits(item.device):
                     self._apply(logic, item, now)

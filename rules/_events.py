@@ -82,7 +82,7 @@ class EventLogic(Logic[EventRule, EventState]):
         return out
 
     def _cleared(self, key: str, at: datetime, values: dict[str, Any]) -> Signal:
-        device = self.registry.devices.get(key)
+        device = self.world.devices.get(key)
         subject = device_subject(device) if device else Subject(key, "", device=key)
         return self.signal(subject, False, at, values, f"clear|{at.isoformat()}")
 
@@ -336,13 +336,13 @@ class StuckLogic(Logic[StuckRule, StuckState]):
         return out
 
     def _subject(self, key: str, state: StuckState) -> Subject:
-        device = self.registry.devices.get(state.device)
+        device = self.world.devices.get(state.device)
         return Subject(
             key, state.compound, device=state.device, flat=device.flat if device else None
         )
 
 
 def _calm(logic: Logic[Any, Any], key: str, at: datetime, values: dict[str, Any]) -> Signal:
-    device = logic.registry.devices.get(key)
+    device = logic.world.devices.get(key)
     subject = device_subject(device) if device else Subject(key, "", device=key)
     return logic.signal(subject, False, at, values, f"calm|{at.isoformat()}")

@@ -18,11 +18,11 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import TypeAdapter
 
-from domain import Channel, Message, Status, Telemetry
+from domain import Channel, Message, Severity, Status, Telemetry
 from rules._alarms import Signal, Subject
-from rules._definitions import Match, Rule, Scope, Severity
-from rules._registry import DeviceInfo, Registry
+from rules._definitions import Match, Rule, Scope
 from rules._sun import Phase, phase
+from rules._world import DeviceInfo, World
 
 # Payload fields an alarm does not carry as evidence (`ts` is added as text).
 _NOT_EVIDENCE = frozenset({"ts", "values"})
@@ -66,7 +66,7 @@ class Item:
         return data
 
 
-def make_item(message: Message, registry: Registry) -> Item:
+def make_item(message: Message, world: World) -> Item:
     body = message.body
     channel = message.topic.channel
     values: Mapping[str, float] = {}
@@ -77,7 +77,7 @@ def make_item(message: Message, registry: Registry) -> Item:
     else:
         kind = str(getattr(body, "type", channel.value))
     at = min(body.ts, message.received_at)  # a device clock running ahead cannot skip time
-    return Item(message, registry.device(message.topic), channel, kind, at, values)
+    return Item(message, world.device(message.topic), channel, kind, at, values)
 
 
 Matcher = Callable[[Item], bool]
@@ -134,9 +134,9 @@ class Logic(ABC, Generic[R, S]):
     state_type: ClassVar[type[Any]]
     _adapters: ClassVar[dict[type[Any], TypeAdapter[Any]]] = {}
 
-    def __init__(self, rule: R, registry: Registry) -> None:
+    def __init__(self, rule: R, world: World) -> None:
         self.rule = rule
-        self.registry = registry
+        self.world = world
         self.states: dict[str, S] = {}
         self.dirty: set[str] = set()
         self._admitted: dict[str, bool] = {}
@@ -164,8 +164,8 @@ class Logic(ABC, Generic[R, S]):
 
     # --- shared -------------------------------------------------------------------------
 
-    def rebind(self, registry: Registry) -> None:
-        self.registry = registry
+    def rebind(self, world: World) -> None:
+        self.world = world
         self._admitted.clear()
 
     def admits(self, device: DeviceInfo) -> bool:
@@ -178,7 +178,7 @@ class Logic(ABC, Generic[R, S]):
         """Whether the rule's `when` (day / night) holds at `at` in `compound`."""
         if self.rule.when == "always":
             return True
-        site = self.registry.sites.get(compound)
+        site = self.world.sites.get(compound)
         if site is None:
             return False
         return phase(site.lat, site.lon, at, margin=self.rule.twilight) is Phase(self.rule.when)

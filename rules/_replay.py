@@ -18,33 +18,20 @@ from typing import Any
 import psycopg
 from pydantic import ValidationError
 
+import ingest
 from domain import Channel, Kind, Message, Topic, schema_for
 from rules._alarms import AlarmChange, ChangeKind, CollectingSink, MemoryAlarmStore
 from rules._book import AlarmBook
 from rules._definitions import RuleSet
 from rules._errors import RulesError
 from rules._evaluator import Evaluator
-from rules._registry import Registry
+from rules._world import World
 
 # Timers are evaluated every 10 s of data time: finer than any catalogue duration but
 # the 30 s door rule, which it resolves to within a third.
 REPLAY_TICK = timedelta(seconds=10)
-# Rows fetched per round trip from the server-side cursor.
-FETCH_ROWS = 5000
 # Kinds replay cannot judge from stored history (see the module docstring).
 SILENCE_KINDS = frozenset({"heartbeat"})
-
-_HISTORY = """
-SELECT device_id, ts, seq, 'telemetry' AS channel, NULL AS type, key, value, NULL::jsonb, NULL
-  FROM telemetry WHERE ts >= %(start)s AND ts < %(end)s
-UNION ALL
-SELECT device_id, ts, seq, channel, type, NULL, NULL, data, received_at
-  FROM events WHERE ts >= %(start)s AND ts < %(end)s
-UNION ALL
-SELECT device_id, ts, seq, channel, type, NULL, NULL, data, received_at
-  FROM access_events WHERE ts >= %(start)s AND ts < %(end)s
-ORDER BY ts, device_id
-"""
 
 
 class _DataClock:
@@ -105,13 +92,13 @@ def replay(
     if end <= start:
         raise RulesError("replay needs --from before --to")
     chosen = replay_rules(ruleset, only)
-    registry = Registry.from_database(conn)
+    world = World.from_database(conn)
     sink = CollectingSink()
     book = AlarmBook(MemoryAlarmStore(), sink, {})
-    evaluator = Evaluator(chosen, registry, book)
+    evaluator = Evaluator(chosen, world, book)
     report = ReplayReport(start, end, [r.id for r in chosen.rules], changes=sink.changes)
     clock, next_tick = _DataClock(start), start
-    for message in _messages(conn, registry, start, end, report):
+    for message in _messages(conn, world, start, end, report):
         while next_tick <= message.ts:
             clock.at = next_tick
             evaluator.tick(next_tick)
@@ -127,41 +114,39 @@ def replay(
 
 def _messages(
     conn: psycopg.Connection[Any],
-    registry: Registry,
+    world: World,
     start: datetime,
     end: datetime,
     report: ReplayReport,
 ) -> Iterator[Message]:
     pending: tuple[str, datetime, int | None, dict[str, float]] | None = None
-    with conn.cursor(name="rules_replay") as cur:
-        cur.itersize = FETCH_ROWS
-        cur.execute(_HISTORY, {"start": start, "end": end})
-        for device, ts, seq, channel, _type, key, value, data, received in cur:
-            if channel == "telemetry":
-                if pending is not None and (pending[0], pending[1]) == (device, ts):
-                    pending[3][key] = value
-                    continue
-                if pending is not None:
-                    yield from _telemetry(registry, pending, report)
-                pending = (device, ts, seq, {key: value})
+    rows = ingest.history(conn, start=start, end=end)
+    for device, ts, seq, channel, _type, key, value, data, received in rows:
+        if channel == "telemetry":
+            if pending is not None and (pending[0], pending[1]) == (device, ts):
+                pending[3][str(key)] = float(value or 0.0)
                 continue
             if pending is not None:
-                yield from _telemetry(registry, pending, report)
-                pending = None
-            yield from _event(registry, device, ts, seq, channel, data, received, report)
+                yield from _telemetry(world, pending, report)
+            pending = (device, ts, seq, {str(key): float(value or 0.0)})
+            continue
         if pending is not None:
-            yield from _telemetry(registry, pending, report)
+            yield from _telemetry(world, pending, report)
+            pending = None
+        yield from _event(world, device, ts, seq, channel, data or {}, received or ts, report)
+    if pending is not None:
+        yield from _telemetry(world, pending, report)
 
 
 def _message(
-    registry: Registry,
+    world: World,
     device: str,
     channel: Channel,
     document: dict[str, Any],
     received: datetime,
     report: ReplayReport,
 ) -> Iterator[Message]:
-    info = registry.devices.get(device)
+    info = world.devices.get(device)
     if info is None:
         report.skipped += 1
         return
@@ -174,17 +159,17 @@ def _message(
 
 
 def _telemetry(
-    registry: Registry,
+    world: World,
     row: tuple[str, datetime, int | None, dict[str, float]],
     report: ReplayReport,
 ) -> Iterator[Message]:
     device, ts, seq, values = row
     document = {"ts": ts, "seq": seq, "values": values}
-    yield from _message(registry, device, Channel.TELEMETRY, document, ts, report)
+    yield from _message(world, device, Channel.TELEMETRY, document, ts, report)
 
 
 def _event(
-    registry: Registry,
+    world: World,
     device: str,
     ts: datetime,
     seq: int,
@@ -194,4 +179,4 @@ def _event(
     report: ReplayReport,
 ) -> Iterator[Message]:
     document = {**data, "ts": ts, "seq": None if seq < 0 else seq}
-    yield from _message(registry, device, Channel(channel), document, received, report)
+    yield from _message(world, device, Channel(channel), document, received, report)

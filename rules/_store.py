@@ -17,8 +17,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from domain import Severity
 from rules._alarms import AlarmRow, Raise, Subject
-from rules._definitions import Severity
 from rules._errors import AlarmStoreError
 
 # A store call waits at most this long for a pooled connection: an SOS must not hang

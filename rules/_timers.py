@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain import Channel, Status
+from domain import Channel, Severity, Status
 from rules._alarms import Signal, Subject
-from rules._definitions import AbsenceRule, HeartbeatRule, Severity, TimeWindow
+from rules._definitions import AbsenceRule, HeartbeatRule, TimeWindow
 from rules._logic import Item, Logic, admits, compile_match, seconds, tags_admitted
-from rules._registry import DeviceInfo, Flat
+from rules._world import DeviceInfo, Flat
 
 # After a start, wait this long before calling anything silent: the broker redelivers
 # what arrived while the process was down, and a restart must not page everybody
@@ -74,17 +74,17 @@ class AbsenceLogic(Logic[AbsenceRule, AbsenceState]):
         """Flats whose tags the scope admits and that have a sensor in scope."""
         with_sensor = {
             f"{d.compound}/{d.flat}"
-            for d in self.registry.devices.values()
+            for d in self.world.devices.values()
             if d.flat is not None and admits(self.rule.scope, d)
         }
         return {
             k: f
-            for k, f in self.registry.flats.items()
+            for k, f in self.world.flats.items()
             if k in with_sensor and tags_admitted(self.rule.scope, f.tags)
         }
 
-    def rebind(self, registry: Any) -> None:
-        super().rebind(registry)
+    def rebind(self, world: Any) -> None:
+        super().rebind(world)
         self._watched = self._watch()
 
     def channels(self) -> set[Channel]:
@@ -114,7 +114,7 @@ class AbsenceLogic(Logic[AbsenceRule, AbsenceState]):
     def _deadline(self, key: str, state: AbsenceState) -> datetime:
         if self.rule.within is not None:
             return state.last_activity + self.rule.within
-        zone = self.registry.sites[self._watched[key].compound].zone
+        zone = self.world.sites[self._watched[key].compound].zone
         return window_deadline(state.last_activity, self.rule.windows, zone)
 
     def _next_stage(self, key: str, state: AbsenceState, now: datetime) -> int:
@@ -200,7 +200,7 @@ class HeartbeatLogic(Logic[HeartbeatRule, HeartbeatState]):
         return state.last_heard
 
     def _watched(self) -> list[DeviceInfo]:
-        return [d for d in self.registry.devices.values() if self.admits(d)]
+        return [d for d in self.world.devices.values() if self.admits(d)]
 
     def on_item(self, item: Item) -> list[Signal]:
         key, heard = item.device.id, item.received_at

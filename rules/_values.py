@@ -119,7 +119,7 @@ class ThresholdLogic(Logic[ThresholdRule, HeldState]):
         for key, state in self.states.items():
             if state.raised or state.since is None or now - state.since < self.rule.hold:
                 continue
-            device = self.registry.devices.get(key)
+            device = self.world.devices.get(key)
             if device is None:
                 continue
             state.raised = True
@@ -160,7 +160,7 @@ class FleetLogic(Logic[FleetRule, HeldState]):
 
     def restore(self, key: str, data: Any) -> None:
         super().restore(key, data)
-        device, state = self.registry.devices.get(key), self.states[key]
+        device, state = self.world.devices.get(key), self.states[key]
         if device is not None and state.value is not None and state.peer is not None:
             self._place(device.id, device.compound, device.model, state)
 

@@ -14,8 +14,7 @@ from pathlib import Path
 from domain import SunTimes, solar_elevation, sun_times
 from simulators._device import Connect, Disconnect, Item, Publish
 from simulators._engine import Simulation
-from simulators._errors import BrokerError, CompoundFileError, ScenarioError, SimulatorError
-from simulators._files import read_compound_file, write_compound_file
+from simulators._errors import BrokerError, ScenarioError, SimulatorError
 from simulators._generate import CompoundSize, Place, Shares, generate_compound
 from simulators._manifest import DeviceRecord, Manifest, read_manifest
 from simulators._mqtt import MqttTarget, Received, Transport, TransportStats
@@ -27,7 +26,6 @@ DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
 __all__ = [
     "DEMO_SCENARIO",
     "BrokerError",
-    "CompoundFileError",
     "CompoundSize",
     "Connect",
     "DeviceRecord",
@@ -51,10 +49,8 @@ __all__ = [
     "load_scenario",
     "parse_duration",
     "parse_scenario",
-    "read_compound_file",
     "read_manifest",
     "run_simulation",
     "solar_elevation",
     "sun_times",
-    "write_compound_file",
 ]

@@ -1,13 +1,13 @@
 """The exception tree of the simulators.
 
     SimulatorError
-    ├── CompoundFileError   a compound file that cannot be read, parsed or written
     ├── ScenarioError       a scenario that does not validate, or names what the compound lacks
     ├── BrokerError         the MQTT broker cannot be reached, refuses us, or drops us for good
     └── CommandFailed       a simulated device cannot carry out a valid command (it answers
                             with an `error` ack: this one never leaves a run)
 
-Foreign errors (OSError, yaml, pydantic, paho) are translated at the edge with
+Foreign errors (OSError, yaml, pydantic, paho; compound files are `registry`'s) are
+translated at the edge with
 `raise ... from exc`, so a caller catches `SimulatorError` and nothing else.
 """
 
@@ -18,13 +18,6 @@ from pathlib import Path
 
 class SimulatorError(Exception):
     """Base of every error raised by `simulators`."""
-
-
-class CompoundFileError(SimulatorError):
-    def __init__(self, path: Path, detail: str) -> None:
-        super().__init__(f"compound file {str(path)!r}: {detail}")
-        self.path = path
-        self.detail = detail
 
 
 class ScenarioError(SimulatorError):

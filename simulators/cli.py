@@ -24,8 +24,8 @@ from types import FrameType
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+from registry import CompoundFileError, read_compound_file, write_compound_file
 from simulators._errors import SimulatorError
-from simulators._files import read_compound_file, write_compound_file
 from simulators._generate import CompoundSize, Place, Shares, generate_compound
 from simulators._mqtt import MqttTarget
 from simulators._run import SimulationReport, run_simulation
@@ -106,8 +106,8 @@ def _generate(args: argparse.Namespace, settings: _Settings | None = None) -> in
         )
         compounds = generate_compound(seed=args.seed, size=size, shares=shares, place=place)
         write_compound_file(args.out, compounds)
-    except (ValueError, TypeError, SimulatorError) as exc:
-        return _fail(str(exc), code=2 if not isinstance(exc, SimulatorError) else 1)
+    except (ValueError, TypeError, SimulatorError, CompoundFileError) as exc:
+        return _fail(str(exc), code=2 if isinstance(exc, ValueError | TypeError) else 1)
     households = sum(len(c.households) for c in compounds.compounds)
     devices = sum(len(c.devices) for c in compounds.compounds)
     print(
@@ -176,8 +176,8 @@ def _simulate(args: argparse.Namespace, settings: _Settings | None = None) -> in
     try:
         options = _simulate_options(args, settings)
         report = _run_until_interrupted(options)
-    except (ValueError, SimulatorError) as exc:
-        return _fail(str(exc), code=1 if isinstance(exc, SimulatorError) else 2)
+    except (ValueError, SimulatorError, CompoundFileError) as exc:
+        return _fail(str(exc), code=2 if isinstance(exc, ValueError) else 1)
     _print_report(report)
     return 0 if report.errors == 0 else 1
 

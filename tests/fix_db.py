@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 
 import ingest
+import registry
+from dayuan.wiring import SCHEMA
 from tests.factories import TEST_REGISTRY
 
 ADMIN_URL = os.environ.get("DAYUAN_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -59,13 +62,20 @@ def storage_mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def db_url(make_database: Callable[[], str], storage_mode: str) -> str:
-    """A fresh database: schema upgraded, the test registry loaded."""
+def schema_url(make_database: Callable[[], str], storage_mode: str) -> str:
+    """A fresh database with the schema and nothing in it."""
     url = make_database()
     with psycopg.connect(url) as conn:
-        ingest.upgrade(conn, requested=storage_mode)
+        ingest.upgrade(conn, packages=SCHEMA, requested=storage_mode)
+    return url
+
+
+@pytest.fixture
+def db_url(schema_url: str) -> str:
+    """A fresh database: schema upgraded, the test registry loaded."""
+    url = schema_url
     with psycopg.connect(url) as conn:
-        ingest.load_registry(conn, TEST_REGISTRY)
+        registry.load(conn, TEST_REGISTRY, actor="test:setup", now=datetime.now(UTC))
     return url
 
 

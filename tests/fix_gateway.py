@@ -19,10 +19,10 @@ import pytest
 
 import cases
 import rules
-from dayuan import _services
+from dayuan import wiring
 from dayuan.settings import Settings
-from domain import SystemClock
-from gateway import Gateway, Sink
+from domain import Sink, SystemClock
+from gateway import Gateway
 from tests.fix_mqtt import Broker
 
 GatewayFactory = Callable[..., contextlib.AbstractContextManager[Gateway]]
@@ -58,18 +58,18 @@ def run_gateway(db_url: str, broker: Broker) -> GatewayFactory:
         assert settings.mqtt_url is not None
         assert settings.database_url is not None
         with (
-            _services.pool(settings.database_url) as db,
+            wiring.pool(settings.database_url) as db,
             contextlib.ExitStack() as stack,
         ):
             engine = None
             if with_cases:
                 workflow = cases.Workflow(clock=SystemClock(), publisher=cases.NoPublisher())
-                sink = _services.AlarmsToCases(db, workflow)
+                sink = cases.AlarmsToCases(db, workflow)
             if sink is not None:
-                engine = stack.enter_context(_services.rule_engine(settings, db, sink=sink))
-            endpoint = _services.endpoint(settings, settings.mqtt_url)
+                engine = stack.enter_context(wiring.rule_engine(settings, db, sink=sink))
+            endpoint = settings.endpoint_for(settings.mqtt_url)
             gw = stack.enter_context(
-                _services.gateway(settings, db, endpoint, engine=engine, sink=store)
+                wiring.gateway(settings, db, endpoint, engine=engine, sink=store)
             )
             assert gw.connected.wait(10), "gateway did not connect to the test broker"
             yield gw

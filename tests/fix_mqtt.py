@@ -15,13 +15,22 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from dayuan import _broker, _embedded
+from broker import (
+    Account,
+    DeviceEntry,
+    TlsListener,
+    free_port,
+    mosquitto,
+    mosquitto_binary,
+    wait_for_port,
+    write_config,
+)
 from domain import Kind
 from tests.factories import TEST_REGISTRY
 
 DEVICE_SECRET = "test-device-secret"
-BACKEND = _broker.Account("dayuan-backend", "backend-pw")
-FLEET = _broker.Account("dayuan-fleet", "fleet-pw")
+BACKEND = Account("dayuan-backend", "backend-pw")
+FLEET = Account("dayuan-fleet", "fleet-pw")
 
 
 @dataclass(frozen=True)
@@ -35,11 +44,9 @@ class Broker:
         return f"mqtt://{BACKEND.username}:{BACKEND.password}@{self.host}:{self.port}"
 
 
-def devices() -> list[_broker.DeviceEntry]:
+def devices() -> list[DeviceEntry]:
     return [
-        _broker.DeviceEntry(d.id, c.id, Kind(d.kind))
-        for c in TEST_REGISTRY.compounds
-        for d in c.devices
+        DeviceEntry(d.id, c.id, Kind(d.kind)) for c in TEST_REGISTRY.compounds for d in c.devices
     ]
 
 
@@ -47,16 +54,16 @@ def devices() -> list[_broker.DeviceEntry]:
 def own_broker(
     directory: Path,
     *,
-    tls: _broker.TlsListener | None = None,
+    tls: TlsListener | None = None,
     acl: Callable[[str], str] | None = None,
 ) -> Iterator[Broker]:
     """A Mosquitto of the project's generated config (the test registry's accounts) on a
     free port; `acl` may rewrite the generated ACL before it starts. With `tls`, the
     Broker returned is its TLS listener."""
-    if _embedded.mosquitto_binary() is None:
+    if mosquitto_binary() is None:
         pytest.fail("mosquitto is not installed (.ci/run installs it)")
-    port = _embedded.free_port()
-    conf = _broker.write_config(
+    port = free_port()
+    conf = write_config(
         directory,
         devices(),
         device_secret=DEVICE_SECRET,
@@ -70,11 +77,11 @@ def own_broker(
     if acl is not None:
         path = directory / "acl"
         path.write_text(acl(path.read_text()))
-    with _embedded.mosquitto(conf, "127.0.0.1", port) as process:
+    with mosquitto(conf, "127.0.0.1", port) as process:
         if tls is None:
             yield Broker("127.0.0.1", port, directory)
             return
-        _embedded.wait_for_port(tls.host, tls.port, 10, process)
+        wait_for_port(tls.host, tls.port, 10, process)
         yield Broker(tls.host, tls.port, directory)
 
 

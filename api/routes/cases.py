@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 import cases
+import domain
 from api import _cases
 from api._access import Permission, User
 from api._db import Conn
@@ -119,7 +120,7 @@ def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> Case
             reporter=body.reporter,
             source=cases.Source(body.source),
             location=body.location,
-            severity=cases.Severity(body.severity),
+            severity=domain.Severity(body.severity),
         ),
     )
     return CasePublic.model_validate(_public(intake.case))

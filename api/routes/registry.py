@@ -2,9 +2,9 @@
 
 Residents are personal data: listing them is audited, and their contact and health
 details reach only care responders and administrators, through
-`cases.read_resident_details`, which records each read; the API audits it too.
+`registry.read_resident_details`, which records each read; the API audits it too.
 
-Maintenance goes through `cases` (which owns the tables and writes every change to
+Maintenance goes through `registry` (which owns the tables and writes every change to
 `registry_changes` with the acting user and the time): grid workers re-tag households
 and move residents in and out within their grids, care responders and administrators
 set contact and health details (audited, logged as field names only), administrators
@@ -18,8 +18,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
-import cases
-from api import _audit, _registry
+import registry
+from api import _audit
 from api._access import Permission, User
 from api.deps import DbDep, Reader, StateDep, client_address, purpose, require
 from api.models import (
@@ -67,13 +67,13 @@ Address = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_]{1,16}(-[A-Za-z0-9_
 
 @router.get("/compounds")
 def compounds(_: Reader, conn: DbDep, limit: Limit = 100, offset: Offset = 0) -> CompoundsPublic:
-    data, count = _registry.compounds(conn, limit=limit, offset=offset)
+    data, count = registry.compound_page(conn, limit=limit, offset=offset)
     return CompoundsPublic(data=[CompoundPublic.model_validate(c) for c in data], count=count)
 
 
 @router.get("/compounds/{compound_id}")
 def compound(compound_id: IdPath, _: Reader, conn: DbDep) -> CompoundPublic:
-    data, _count = _registry.compounds(conn, compound=compound_id, limit=1, offset=0)
+    data, _count = registry.compound_page(conn, compound=compound_id, limit=1, offset=0)
     if data:
         return CompoundPublic.model_validate(data[0])
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"no compound {compound_id!r}")
@@ -83,7 +83,9 @@ def compound(compound_id: IdPath, _: Reader, conn: DbDep) -> CompoundPublic:
 def buildings(
     user: Reader, conn: DbDep, compound: IdQuery = None, limit: Limit = 100, offset: Offset = 0
 ) -> BuildingsPublic:
-    data, count = _registry.buildings(conn, user, compound=compound, limit=limit, offset=offset)
+    data, count = registry.building_page(
+        conn, user.scope, compound=compound, limit=limit, offset=offset
+    )
     return BuildingsPublic(data=[BuildingPublic.model_validate(b) for b in data], count=count)
 
 
@@ -96,8 +98,8 @@ def flats(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> FlatsPublic:
-    data, count = _registry.flats(
-        conn, user, compound=compound, building=building, limit=limit, offset=offset
+    data, count = registry.flat_page(
+        conn, user.scope, compound=compound, building=building, limit=limit, offset=offset
     )
     return FlatsPublic(data=[FlatPublic.model_validate(f) for f in data], count=count)
 
@@ -111,8 +113,13 @@ def households(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> HouseholdsPublic:
-    data, count = _registry.households(
-        conn, user, compound=compound, tag=tag.value if tag else None, limit=limit, offset=offset
+    data, count = registry.household_page(
+        conn,
+        user.scope,
+        compound=compound,
+        tag=tag.value if tag else None,
+        limit=limit,
+        offset=offset,
     )
     return HouseholdsPublic(data=[HouseholdPublic.model_validate(h) for h in data], count=count)
 
@@ -129,8 +136,8 @@ def residents(
     offset: Offset = 0,
 ) -> ResidentsPublic:
     """Who lives where, pseudonymously (no contact or health details); audited."""
-    data, count = _registry.residents(
-        conn, user, compound=compound, flat=flat, limit=limit, offset=offset
+    data, count = registry.resident_page(
+        conn, user.scope, compound=compound, flat=flat, limit=limit, offset=offset
     )
     _audit.record(
         conn,
@@ -159,10 +166,10 @@ def resident_details(
     Say why in the `X-Purpose` header; every read is audited."""
     now = state.clock.now()
     why = purpose(request) or "GET /api/v1/residents/{compound_id}/{ref}/details"
-    base = _registry.resident(conn, user, compound_id, ref)
+    base = registry.resident(conn, user.scope, compound_id, ref)
     if base is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no resident {ref!r} in {compound_id!r}")
-    details = cases.read_resident_details(
+    details = registry.read_resident_details(
         conn, compound_id, ref, actor=user.username, role=user.role, purpose=why, now=now
     )
     _audit.record(
@@ -186,7 +193,9 @@ def resident_details(
 def grids(
     user: Reader, conn: DbDep, compound: IdQuery = None, limit: Limit = 100, offset: Offset = 0
 ) -> GridsPublic:
-    data, count = _registry.grids(conn, user, compound=compound, limit=limit, offset=offset)
+    data, count = registry.grid_page(
+        conn, user.scope, compound=compound, limit=limit, offset=offset
+    )
     return GridsPublic(data=[GridPublic.model_validate(g) for g in data], count=count)
 
 
@@ -199,7 +208,7 @@ def parties(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> PartiesPublic:
-    data, count = _registry.parties(
+    data, count = registry.party_page(
         conn, compound=compound, kind=kind.value if kind else None, limit=limit, offset=offset
     )
     return PartiesPublic(data=[PartyPublic.model_validate(p) for p in data], count=count)
@@ -214,7 +223,7 @@ def staff(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> StaffsPublic:
-    data, count = _registry.staff(
+    data, count = registry.staff_page(
         conn, compound=compound, role=role.value if role else None, limit=limit, offset=offset
     )
     return StaffsPublic(data=[StaffPublic.model_validate(s) for s in data], count=count)
@@ -242,10 +251,10 @@ def update_household(
     """Set a household's seven-colour tags (the whole set); logged with who and when."""
     _within_grids(user, compound_id, flat)
     try:
-        tags = cases.set_household_tags(
+        tags = registry.set_household_tags(
             conn, compound_id, flat, body.tags, actor=user.username, now=state.clock.now()
         )
-    except cases.InvalidRequest as exc:
+    except registry.NotRegistered as exc:
         if exc.field == "flat":
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         raise
@@ -267,10 +276,10 @@ def update_resident_details(
     write is audited, and logged as the names of the fields changed, never their values."""
     now = state.clock.now()
     route = "PUT /api/v1/residents/{compound_id}/{ref}/details"
-    base = _registry.resident(conn, user, compound_id, ref)
+    base = registry.resident(conn, user.scope, compound_id, ref)
     if base is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no resident {ref!r} in {compound_id!r}")
-    details = cases.set_resident_details(
+    details = registry.set_resident_details(
         conn,
         compound_id,
         ref,
@@ -302,7 +311,7 @@ def update_resident_details(
 def move_in(body: ResidentCreate, user: Maintainer, conn: DbDep, state: StateDep) -> ResidentPublic:
     """A resident moves into a flat (its household is created if the flat had none)."""
     _within_grids(user, body.compound, body.flat)
-    cases.move_in(
+    registry.move_in(
         conn,
         body.compound,
         body.ref,
@@ -324,9 +333,12 @@ def move_out(
     missing = HTTPException(
         status.HTTP_404_NOT_FOUND, f"no resident {ref!r} in {compound_id!r} (or not in your grids)"
     )
-    if _registry.resident(conn, user, compound_id, ref) is None:
+    if registry.resident(conn, user.scope, compound_id, ref) is None:
         raise missing
-    if cases.move_out(conn, compound_id, ref, actor=user.username, now=state.clock.now()) is None:
+    if (
+        registry.move_out(conn, compound_id, ref, actor=user.username, now=state.clock.now())
+        is None
+    ):
         raise missing
 
 
@@ -340,7 +352,7 @@ def put_staff(
     response: Response,
 ) -> StaffPublic:
     """Create (201) or update (200) a staff member: role, party and grids."""
-    created = cases.put_staff(
+    created = registry.put_staff(
         conn,
         body.compound,
         staff_id,
@@ -379,7 +391,7 @@ def registry_changes(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"compound {compound!r} is outside your grids"
         )
-    changes = cases.registry_changes(conn, compound, after_id=after_id, limit=limit)
+    changes = registry.registry_changes(conn, compound, after_id=after_id, limit=limit)
     _audit.record(
         conn,
         user,

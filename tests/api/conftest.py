@@ -15,9 +15,9 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
-import cases
-from api import ApiConfig, MqttConfig, create_app, running
-from dayuan._embedded import free_port
+import registry
+from api import ApiConfig, create_app, running
+from broker import MqttEndpoint, free_port
 from domain import (
     Building,
     Compound,
@@ -106,7 +106,7 @@ class FakeClock:
 @pytest.fixture
 def api_db(db_url: str) -> str:
     with psycopg.connect(db_url, autocommit=True) as conn:
-        cases.load_full_registry(conn, full_registry(), actor="test:setup", now=datetime.now(UTC))
+        registry.load(conn, full_registry(), actor="test:setup", now=datetime.now(UTC))
     return db_url
 
 
@@ -124,7 +124,7 @@ def clock() -> FakeClock:
 def config_for(db_url: str, broker: Broker | None, **overrides: Any) -> ApiConfig:
     mqtt = None
     if broker is not None:
-        mqtt = MqttConfig(broker.host, broker.port, BACKEND.username, BACKEND.password)
+        mqtt = MqttEndpoint(broker.host, broker.port, BACKEND.username, BACKEND.password)
     values: dict[str, Any] = {
         "database_url": db_url,
         "mqtt": mqtt,

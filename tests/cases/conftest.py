@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 import cases
+import registry
 from domain import (
     Building,
     Compound,
@@ -22,6 +23,7 @@ from domain import (
     Party,
     PartyKind,
     Resident,
+    Severity,
     Staff,
     StaffRole,
     Unit,
@@ -103,7 +105,7 @@ def compound(**changes: object) -> Compound:
     return base.model_copy(update=changes)
 
 
-def registry(**changes: object) -> CompoundFile:
+def compound_file(**changes: object) -> CompoundFile:
     return CompoundFile(compounds=[compound(**changes)])
 
 
@@ -147,11 +149,11 @@ def workflow(clock: FakeClock, publisher: RecordingPublisher) -> cases.Workflow:
 
 
 @pytest.fixture
-def cases_db(db_url: str) -> str:
+def cases_db(schema_url: str) -> str:
     """A database with the full registry of the test compound loaded."""
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        cases.load_full_registry(conn, registry(), actor="test:setup", now=T0)
-    return db_url
+    with psycopg.connect(schema_url, autocommit=True) as conn:
+        registry.load(conn, compound_file(), actor="test:setup", now=T0)
+    return schema_url
 
 
 @pytest.fixture
@@ -166,7 +168,7 @@ def sos(n: int = 0, *, at: datetime = T0, fingerprint: str = "sos:sos-1") -> cas
         fingerprint=fingerprint,
         rule_id="sos",
         title="SOS button pressed",
-        severity=cases.Severity.CRITICAL,
+        severity=Severity.CRITICAL,
         category="sos",
         compound=COMPOUND,
         device_id="sos-1",

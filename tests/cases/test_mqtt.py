@@ -9,6 +9,7 @@ import orjson
 import paho.mqtt.client as mqtt
 
 import cases
+from broker import MqttEndpoint, publisher
 from tests.cases.conftest import Conn, FakeClock, sos
 from tests.factories import COMPOUND
 from tests.fix_mqtt import BACKEND, Broker
@@ -39,14 +40,9 @@ def test_transitions_are_published_on_the_cases_topics(
     listener.loop_start()
     try:
         assert subscribed.wait(5)
-        with cases.MqttPublisher.connect(
-            broker.host,
-            broker.port,
-            username=BACKEND.username,
-            password=BACKEND.password,
-            client_id=f"cases-{uuid.uuid4().hex[:6]}",
-        ) as publisher:
-            case = cases.Workflow(clock=clock, publisher=publisher).intake_alarm(cc, sos()).case
+        endpoint = MqttEndpoint(broker.host, broker.port, BACKEND.username, BACKEND.password)
+        with publisher(endpoint, f"cases-{uuid.uuid4().hex[:6]}") as published:
+            case = cases.Workflow(clock=clock, publisher=published).intake_alarm(cc, sos()).case
         assert both.wait(5)
     finally:
         listener.disconnect()

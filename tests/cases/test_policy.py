@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import cases
-from cases import ANY, DEFAULT_POLICY, Severity
-from domain import PartyKind
+from cases import ANY, DEFAULT_POLICY
+from domain import PartyKind, Severity
 
 
 def test_elderly_alarms_go_to_care_and_the_grid_and_security_to_the_police() -> None:

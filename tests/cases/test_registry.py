@@ -8,8 +8,9 @@ import psycopg
 import pytest
 
 import cases
+import registry
 from domain import Household, HouseholdTag, Resident, StaffRole
-from tests.cases.conftest import ELDER_FLAT, T0, Conn, compound, registry, sos
+from tests.cases.conftest import ELDER_FLAT, T0, Conn, compound, compound_file, sos
 from tests.factories import COMPOUND
 
 
@@ -47,11 +48,13 @@ def test_a_compound_file_fills_every_table_and_reloading_changes_nothing(cc: Con
         "grid_members": 5,
     }
     first = cc.execute("SELECT count(*), min(actor), min(at) FROM registry_changes").fetchone()
-    assert first == (sum(counts(cc).values()), "test:setup", T0)
-    again = cases.load_full_registry(cc, registry(), actor="s-admin", now=T0 + timedelta(days=1))
-    assert again == cases.RegistryLoad(compounds=1, added=0, changed=0, removed=0)
-    assert cases.grid_of(cc, COMPOUND, ELDER_FLAT) == "g2"
-    assert cases.grid_of(cc, COMPOUND, "north gate") is None
+    devices = cc.execute("SELECT count(*) FROM devices").fetchone()
+    assert devices is not None
+    assert first == (sum(counts(cc).values()) + devices[0], "test:setup", T0)
+    again = registry.load(cc, compound_file(), actor="s-admin", now=T0 + timedelta(days=1))
+    assert again == registry.RegistryLoad(compounds=1, added=0, changed=0, removed=0)
+    assert registry.grid_of(cc, COMPOUND, ELDER_FLAT) == "g2"
+    assert registry.grid_of(cc, COMPOUND, "north gate") is None
 
 
 def test_changes_are_logged_with_who_and_when_and_no_personal_data(cc: Conn) -> None:
@@ -71,11 +74,9 @@ def test_changes_are_logged_with_who_and_when_and_no_personal_data(cc: Conn) -> 
             ],
         ),
     ]
-    result = cases.load_full_registry(
-        cc, registry(households=households), actor="s-admin", now=later
-    )
-    assert result == cases.RegistryLoad(compounds=1, added=0, changed=2, removed=2)
-    log = cases.registry_changes(cc, COMPOUND, after_id=_last_setup_id(cc))
+    result = registry.load(cc, compound_file(households=households), actor="s-admin", now=later)
+    assert result == registry.RegistryLoad(compounds=1, added=0, changed=2, removed=2)
+    log = registry.registry_changes(cc, COMPOUND, after_id=_last_setup_id(cc))
     assert {(c.entity, c.key, c.change) for c in log} == {
         ("households", ELDER_FLAT, "changed"),
         ("resident_details", "r-elder", "changed"),
@@ -95,22 +96,22 @@ def _last_setup_id(conn: Conn) -> int:
 
 
 def test_household_tags_are_maintained_with_a_log_entry(cc: Conn) -> None:
-    cases.set_household_tags(
+    registry.set_household_tags(
         cc, COMPOUND, "1-1-101", [HouseholdTag.VACANT], actor="s-worker1", now=T0
     )
-    (entry,) = cases.registry_changes(cc, COMPOUND, after_id=_last_setup_id(cc))
+    (entry,) = registry.registry_changes(cc, COMPOUND, after_id=_last_setup_id(cc))
     assert (entry.actor, entry.before, entry.after) == (
         "s-worker1",
         {"flat": "1-1-101", "tags": ["rented"]},
         {"flat": "1-1-101", "tags": ["vacant"]},
     )
-    with pytest.raises(cases.InvalidRequest, match="no household at 9-9-9"):
-        cases.set_household_tags(cc, COMPOUND, "9-9-9", [], actor="s-worker1", now=T0)
+    with pytest.raises(registry.NotRegistered, match="no household at 9-9-9"):
+        registry.set_household_tags(cc, COMPOUND, "9-9-9", [], actor="s-worker1", now=T0)
 
 
 def test_personal_details_are_for_care_roles_only_and_every_read_is_audited(cc: Conn) -> None:
-    with pytest.raises(cases.AccessDenied, match="s-prop"):
-        cases.read_resident_details(
+    with pytest.raises(registry.AccessDenied, match="s-prop"):
+        registry.read_resident_details(
             cc,
             COMPOUND,
             "r-elder",
@@ -119,7 +120,7 @@ def test_personal_details_are_for_care_roles_only_and_every_read_is_audited(cc: 
             purpose="curious",
             now=T0,
         )
-    details = cases.read_resident_details(
+    details = registry.read_resident_details(
         cc,
         COMPOUND,
         "r-elder",
@@ -128,24 +129,26 @@ def test_personal_details_are_for_care_roles_only_and_every_read_is_audited(cc: 
         purpose="SOS case 1",
         now=T0,
     )
-    assert details == cases.ResidentDetails("r-elder", ELDER_FLAT, "138-0000-0000", "hypertension")
+    assert details == registry.ResidentDetails(
+        "r-elder", ELDER_FLAT, "138-0000-0000", "hypertension"
+    )
     reads = cc.execute("SELECT actor, role, ref, purpose FROM personal_data_reads").fetchall()
     assert reads == [("s-care", "care_responder", "r-elder", "SOS case 1")]
 
 
 def test_a_dangling_reference_is_named(cc: Conn) -> None:
     stray = [Household(flat="9-9-999")]
-    with pytest.raises(cases.RegistryLoadError, match="unregistered flat: 9-9-999"):
-        cases.load_full_registry(cc, registry(households=stray), actor="s-admin", now=T0)
+    with pytest.raises(registry.RegistryLoadError, match="unregistered flat: 9-9-999"):
+        registry.load(cc, compound_file(households=stray), actor="s-admin", now=T0)
     assert counts(cc)["households"] == 2  # nothing of the failed load remains
 
 
 @pytest.mark.parametrize("storage_mode", ["timescaledb"], indirect=True)
 def test_the_schema_and_the_loop_work_on_timescaledb(db_url: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
-        mode = conn.execute("SELECT mode FROM schema_migrations LIMIT 1").fetchone()
+        mode = conn.execute("SELECT DISTINCT mode FROM schema_versions").fetchone()
         assert mode == ("timescaledb",)
-        cases.load_full_registry(conn, registry(), actor="test", now=T0)
+        registry.load(conn, compound_file(), actor="test", now=T0)
         workflow = cases.Workflow(clock=_Fixed())
         case = workflow.intake_alarm(conn, sos()).case
         assert case.grid_id == "g2"

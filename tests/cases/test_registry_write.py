@@ -9,28 +9,28 @@ from datetime import timedelta
 
 import pytest
 
-import cases
+import registry
 from domain import HouseholdTag, StaffRole
-from tests.cases.conftest import ELDER_FLAT, T0, Conn, registry
+from tests.cases.conftest import ELDER_FLAT, T0, Conn, compound_file
 from tests.factories import COMPOUND
 
 LATER = T0 + timedelta(days=3)
 
 
-def _since_setup(conn: Conn) -> list[cases.RegistryChange]:
+def _since_setup(conn: Conn) -> list[registry.RegistryChange]:
     row = conn.execute("SELECT max(id) FROM registry_changes WHERE actor = 'test:setup'")
     found = row.fetchone()
     assert found is not None
-    return cases.registry_changes(conn, COMPOUND, after_id=int(found[0]))
+    return registry.registry_changes(conn, COMPOUND, after_id=int(found[0]))
 
 
 def test_maintenance_is_logged_and_a_reload_undoes_exactly_it(cc: Conn) -> None:
-    tags = cases.set_household_tags(
+    tags = registry.set_household_tags(
         cc, COMPOUND, ELDER_FLAT, [HouseholdTag.VACANT, HouseholdTag.VACANT], actor="a", now=LATER
     )
     assert tags == ["vacant"]
-    cases.move_in(cc, COMPOUND, "r-new", "2-1-101", birth_year=1950, actor="a", now=LATER)
-    details = cases.set_resident_details(
+    registry.move_in(cc, COMPOUND, "r-new", "2-1-101", birth_year=1950, actor="a", now=LATER)
+    details = registry.set_resident_details(
         cc,
         COMPOUND,
         "r-new",
@@ -40,13 +40,13 @@ def test_maintenance_is_logged_and_a_reload_undoes_exactly_it(cc: Conn) -> None:
         role=StaffRole.CARE_RESPONDER,
         now=LATER,
     )
-    assert details == cases.ResidentDetails("r-new", "2-1-101", "137-0000-0000", None)
-    assert cases.move_out(cc, COMPOUND, "r-1", actor="a", now=LATER) == "1-1-101"
-    assert cases.move_out(cc, COMPOUND, "r-1", actor="a", now=LATER) is None
-    assert cases.put_staff(
+    assert details == registry.ResidentDetails("r-new", "2-1-101", "137-0000-0000", None)
+    assert registry.move_out(cc, COMPOUND, "r-1", actor="a", now=LATER) == "1-1-101"
+    assert registry.move_out(cc, COMPOUND, "r-1", actor="a", now=LATER) is None
+    assert registry.put_staff(
         cc, COMPOUND, "s-new", name="N", role=StaffRole.VIEWER, grids=["g1"], actor="a", now=LATER
     )
-    assert not cases.put_staff(
+    assert not registry.put_staff(
         cc, COMPOUND, "s-prop", name="Fixer", role=StaffRole.ADMIN, actor="a", now=LATER
     )
 
@@ -68,20 +68,20 @@ def test_maintenance_is_logged_and_a_reload_undoes_exactly_it(cc: Conn) -> None:
                              "party_id": "p-property"}  # fmt: skip
     assert log[7].after == {"id": "s-prop", "name": "Fixer", "role": "admin", "party_id": None}
 
-    undone = cases.load_full_registry(cc, registry(), actor="b", now=LATER)
+    undone = registry.load(cc, compound_file(), actor="b", now=LATER)
     # Households: 3-2-301 re-tagged, 1-1-101 back (emptied, not removed), 2-1-101 removed.
-    assert undone == cases.RegistryLoad(compounds=1, added=1, changed=2, removed=5)
-    again = cases.load_full_registry(cc, registry(), actor="b", now=LATER)
-    assert again == cases.RegistryLoad(compounds=1, added=0, changed=0, removed=0)
+    assert undone == registry.RegistryLoad(compounds=1, added=1, changed=2, removed=5)
+    again = registry.load(cc, compound_file(), actor="b", now=LATER)
+    assert again == registry.RegistryLoad(compounds=1, added=0, changed=0, removed=0)
 
 
 def test_refusals_name_the_field_and_change_nothing(cc: Conn) -> None:
-    with pytest.raises(cases.InvalidRequest, match="no flat 9-9-9"):
-        cases.move_in(cc, COMPOUND, "r-new", "9-9-9", actor="a", now=LATER)
-    with pytest.raises(cases.AlreadyRegistered, match="r-1 is already registered at 1-1-101"):
-        cases.move_in(cc, COMPOUND, "r-1", ELDER_FLAT, actor="a", now=LATER)
-    with pytest.raises(cases.AccessDenied, match="may not read or write the personal details"):
-        cases.set_resident_details(
+    with pytest.raises(registry.NotRegistered, match="no flat 9-9-9"):
+        registry.move_in(cc, COMPOUND, "r-new", "9-9-9", actor="a", now=LATER)
+    with pytest.raises(registry.AlreadyRegistered, match="r-1 is already registered at 1-1-101"):
+        registry.move_in(cc, COMPOUND, "r-1", ELDER_FLAT, actor="a", now=LATER)
+    with pytest.raises(registry.AccessDenied, match="may not read or write the personal details"):
+        registry.set_resident_details(
             cc,
             COMPOUND,
             "r-elder",
@@ -91,7 +91,7 @@ def test_refusals_name_the_field_and_change_nothing(cc: Conn) -> None:
             role=StaffRole.GRID_WORKER,
             now=LATER,
         )
-    none = cases.set_resident_details(
+    none = registry.set_resident_details(
         cc,
         COMPOUND,
         "r-nobody",
@@ -106,10 +106,10 @@ def test_refusals_name_the_field_and_change_nothing(cc: Conn) -> None:
         ({"party": "p-nobody"}, "party: no party p-nobody"),
         ({"grids": ["g1", "g9"]}, "grids: no grid g9"),
     ):
-        with pytest.raises(cases.InvalidRequest, match=match):
-            cases.put_staff(
+        with pytest.raises(registry.NotRegistered, match=match):
+            registry.put_staff(
                 cc, COMPOUND, "s-x", name="X", role=StaffRole.VIEWER, actor="a", now=LATER, **kwargs
             )
-    with pytest.raises(cases.InvalidRequest, match="compound: no compound c9"):
-        cases.put_staff(cc, "c9", "s-x", name="X", role=StaffRole.VIEWER, actor="a", now=LATER)
+    with pytest.raises(registry.NotRegistered, match="compound: no compound c9"):
+        registry.put_staff(cc, "c9", "s-x", name="X", role=StaffRole.VIEWER, actor="a", now=LATER)
     assert _since_setup(cc) == []

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
-import cases
+import registry
 from api import create_app
 from tests.api.conftest import (
     ADMIN_PASSWORD,
@@ -69,7 +69,7 @@ _FAILED = pytest.StashKey[bool]()
 @pytest.fixture
 def api_db(db_url: str) -> str:
     with psycopg.connect(db_url, autocommit=True) as conn:
-        cases.load_full_registry(conn, full_registry(), actor="test:setup", now=datetime.now(UTC))
+        registry.load(conn, full_registry(), actor="test:setup", now=datetime.now(UTC))
     return db_url
 
 

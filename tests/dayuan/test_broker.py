@@ -9,7 +9,7 @@ import uuid
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from dayuan import _broker
+from broker import password_hash
 from domain import BACKEND_PREFIX, device_password
 from gateway import Presence, State, presence_topic
 from tests.factories import GATE, LIGHT, dumps, now_ms, topic
@@ -136,5 +136,5 @@ def test_a_wrong_password_is_refused(broker: Broker) -> None:
 
 
 def test_the_password_file_uses_mosquittos_pbkdf2_format() -> None:
-    hashed = _broker.password_hash("secret", salt=bytes(12))
+    hashed = password_hash("secret", salt=bytes(12))
     assert hashed.startswith("$7$101$AAAAAAAAAAAAAAAA$")

@@ -13,6 +13,7 @@ import pytest
 import cases
 from dayuan import _drill
 from dayuan.settings import Settings
+from domain import Severity
 from tests.factories import COMPOUND, LIGHT, SOS
 
 
@@ -26,7 +27,7 @@ def _open(
             fingerprint=f"{rule}:{device}",
             rule_id=rule,
             title=rule,
-            severity=cases.Severity(severity),
+            severity=Severity(severity),
             category=rule,
             compound=COMPOUND,
             device_id=device,

@@ -9,18 +9,19 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
-from dayuan import _embedded, _services
+from broker import MqttEndpoint, amqtt_broker, free_port
+from dayuan import wiring
 from dayuan.settings import Settings
 from tests.factories import LIGHT, dumps, now_ms, topic
 from tests.fix_gateway import wait_for
 
 
 def test_gateway_on_amqtt_at_mqtt_311(db_url: str, conn: psycopg.Connection[Any]) -> None:
-    port = _embedded.free_port()
-    with _embedded.amqtt_broker("127.0.0.1", port):
+    port = free_port()
+    with amqtt_broker("127.0.0.1", port):
         settings = Settings(database_url=db_url, mqtt_protocol=4, gateway_id="amqtt-test")
-        endpoint = _services.MqttEndpoint("127.0.0.1", port, None, None, protocol=4)
-        with _services.pool(db_url) as db, _services.gateway(settings, db, endpoint) as gw:
+        endpoint = MqttEndpoint("127.0.0.1", port, protocol=4)
+        with wiring.pool(db_url) as db, wiring.gateway(settings, db, endpoint) as gw:
             assert gw.connected.wait(10)
             publisher = mqtt.Client(
                 CallbackAPIVersion.VERSION2, client_id="amqtt-pub", protocol=mqtt.MQTTv311

@@ -21,8 +21,8 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-import cases
-from dayuan import _broker, _commands, _embedded, _services
+from broker import MqttEndpoint, TlsListener, free_port, publisher
+from dayuan import _commands, wiring
 from dayuan.settings import Settings
 from domain import device_password
 from tests.factories import LIGHT, dumps, now_ms, topic
@@ -66,7 +66,7 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
 def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
     directory = tmp_path_factory.mktemp("tls")
     ca, cert, key = _certificates(directory)
-    listener = _broker.TlsListener("127.0.0.1", _embedded.free_port(), cert, key)
+    listener = TlsListener("127.0.0.1", free_port(), cert, key)
     with own_broker(directory, tls=listener) as secure:
         yield TlsBroker(secure, ca)
 
@@ -89,9 +89,9 @@ def test_a_device_over_tls_is_stored_by_a_gateway_over_tls(
 ) -> None:
     settings = settings_for(db_url, tls.broker, mqtt_url=tls.url, mqtt_tls_ca=tls.ca)
     assert settings.mqtt_url is not None
-    endpoint = _services.endpoint(settings, settings.mqtt_url)
+    endpoint = settings.endpoint_for(settings.mqtt_url)
     assert endpoint.tls
-    with _services.pool(db_url) as db, _services.gateway(settings, db, endpoint) as gw:
+    with wiring.pool(db_url) as db, wiring.gateway(settings, db, endpoint) as gw:
         assert gw.connected.wait(10), "the gateway did not connect over TLS"
         device = _client(LIGHT, device_password(DEVICE_SECRET, LIGHT), tls.ca)
         device.connect(tls.broker.host, tls.broker.port)
@@ -115,16 +115,16 @@ def test_case_transitions_are_published_over_tls(tls: TlsBroker) -> None:
     listener.loop_start()
     assert subscribed.wait(5)
     case_topic = "dayuan/v1/c1/cases/case-1/opened"
-    with cases.MqttPublisher.connect(
+    endpoint = MqttEndpoint(
         tls.broker.host,
         tls.broker.port,
-        username=BACKEND.username,
-        password=BACKEND.password,
-        client_id="dayuan-cases-tls",
+        BACKEND.username,
+        BACKEND.password,
         tls=True,
         tls_ca=str(tls.ca),
-    ) as publisher:
-        publisher.publish(case_topic, b"{}")
+    )
+    with publisher(endpoint, "dayuan-cases-tls") as published:
+        published.publish(case_topic, b"{}")
     for _ in range(100):
         if got:
             break

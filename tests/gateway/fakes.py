@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from domain import DeadLetter, Message
-from gateway import Sink, SinkRejected, SinkUnavailable
+from domain import DeadLetter, Message, Sink, SinkRejected, SinkUnavailable
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 
 import rules
+from domain import Severity
 from tests.factories import SOS, dumps, now_ms, topic
 from tests.fix_gateway import GatewayFactory, wait_for
 from tests.fix_mqtt import Publisher
@@ -33,7 +34,7 @@ def test_sos_becomes_one_alarm_within_budget(
     assert len(opened) == 1
     alarm = opened[0]
     assert alarm.device == SOS
-    assert alarm.severity is rules.Severity.CRITICAL
+    assert alarm.severity is Severity.CRITICAL
     assert alarm.received_at is not None
     latency_ms = (alarm.emitted_at - alarm.received_at).total_seconds() * 1000
     assert 0 <= latency_ms < SOS_BUDGET_MS

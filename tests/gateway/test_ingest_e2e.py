@@ -265,7 +265,7 @@ def test_both_storage_modes_store_and_roll_up(
                 dumps({"ts": t - i * 1000, "seq": i, "values": {"power_w": float(i)}}),
             )
         assert wait_for(conn, "SELECT count(*) FROM telemetry", 10) == 10
-    mode = conn.execute("SELECT DISTINCT mode FROM schema_migrations").fetchone()
+    mode = conn.execute("SELECT DISTINCT mode FROM schema_versions").fetchone()
     assert mode == (storage_mode,)
     if storage_mode == "postgres":
         conn.execute("SELECT 1")

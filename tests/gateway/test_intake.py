@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from domain import Kind
 from gateway import Intake, Limits
-from ingest import DeviceRef
+from registry import DeviceRef
 from tests.factories import dumps, ms
 from tests.gateway.fakes import FixedClock
 

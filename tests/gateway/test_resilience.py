@@ -9,6 +9,7 @@ import signal
 import tempfile
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,10 @@ import psycopg
 import pytest
 
 import ingest
-from dayuan import _embedded, _services
+import registry
+from dayuan import wiring
+from dayuan.wiring import SCHEMA
+from ingest import start_pgserver
 from tests.factories import TEST_REGISTRY, dumps, now_ms, topic
 from tests.fix_gateway import GatewayFactory, GatewayProcessFactory, wait_for
 from tests.fix_mqtt import Broker, Publisher
@@ -58,13 +62,13 @@ def private_database() -> Iterator[Any]:
     lives outside pytest's private tmp tree: the server runs as its own system user."""
     directory = Path(tempfile.mkdtemp(prefix="dayuan-pg-"))
     directory.chmod(0o755)
-    server = _embedded.start_pgserver(directory / "pg")
+    server = start_pgserver(directory / "pg")
     try:
         url = server.get_uri()
         with psycopg.connect(url) as c:
-            ingest.upgrade(c, requested="postgres")
+            ingest.upgrade(c, packages=SCHEMA, requested="postgres")
         with psycopg.connect(url) as c:
-            ingest.load_registry(c, TEST_REGISTRY)
+            registry.load(c, TEST_REGISTRY, actor="test", now=datetime.now(UTC))
         yield server, url
     finally:
         server.cleanup()
@@ -106,7 +110,7 @@ def wait_for_retries(gw: Any, before: int) -> None:
 def test_a_stopping_gateway_commits_everything_it_took_in_before_it_leaves(
     run_gateway: GatewayFactory, db_url: str, fleet: Publisher, conn: psycopg.Connection[Any]
 ) -> None:
-    with _services.pool(db_url) as db:
+    with wiring.pool(db_url) as db:
         mode, classes = ingest.current_mode(conn), ingest.data_classes(conn)
         slow = Throttled(ingest.Writer(db, mode=mode, classes=classes), delay_s=0.3)
         slow.slow.set()  # every batch of 50 takes a third of a second to commit

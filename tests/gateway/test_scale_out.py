@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 import rules
-from dayuan import _services
+from dayuan import wiring
 from tests.factories import COMPOUND, SOS, dumps, now_ms, topic
 from tests.fix_gateway import GatewayFactory, settings_for, wait_for
 from tests.fix_mqtt import Broker, Publisher
@@ -71,20 +71,18 @@ def test_a_rules_consumer_of_a_partition_sees_every_message_of_its_compounds(
     assert settings.mqtt_url is not None
     with (
         run_gateway(rules_enabled=False),  # the storing gateway
-        _services.pool(db_url) as db,
+        wiring.pool(db_url) as db,
         contextlib.ExitStack() as stack,
     ):
-        engine = stack.enter_context(
-            _services.rule_engine(settings, db, sink=rules.CollectingSink())
-        )
+        engine = stack.enter_context(wiring.rule_engine(settings, db, sink=rules.CollectingSink()))
         assert engine is not None
         consumer = stack.enter_context(
-            _services.gateway(
+            wiring.gateway(
                 settings,
                 db,
-                _services.endpoint(settings, settings.mqtt_url),
+                settings.endpoint_for(settings.mqtt_url),
                 engine=engine,
-                sink=_services.EvaluateOnly(),
+                sink=wiring.EvaluateOnly(),
                 client_id=f"dayuan-rules-{uuid.uuid4().hex[:6]}",
                 share=False,
             )

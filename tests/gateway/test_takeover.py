@@ -19,7 +19,8 @@ import psycopg
 import pytest
 
 import ingest
-from dayuan import _services
+from broker import MqttEndpoint
+from dayuan import wiring
 from domain import BACKEND_PREFIX
 from gateway import (
     Batching,
@@ -173,7 +174,7 @@ def test_the_owner_back_mid_drain_takes_its_session_back(
 ) -> None:
     group, a_id, b_id = _ids("g", "a", "b")
     watch = PresenceWatch(broker, group, f"dayuan-{a_id}")
-    with _services.pool(db_url) as db:
+    with wiring.pool(db_url) as db:
         mode, classes = ingest.current_mode(conn), ingest.data_classes(conn)
         slow = Throttled(ingest.Writer(db, mode=mode, classes=classes), delay_s=0.2)
         with run_gateway(
@@ -232,8 +233,8 @@ def test_a_broker_that_withholds_presence_is_reported(
         with own_broker(tmp_path, acl=lambda text: text.replace(line, "")) as old:
             settings = settings_for(db_url, old, **FAST)
             assert settings.mqtt_url is not None
-            endpoint = _services.endpoint(settings, settings.mqtt_url)
-            with _services.pool(db_url) as db, _services.gateway(settings, db, endpoint) as gw:
+            endpoint = settings.endpoint_for(settings.mqtt_url)
+            with wiring.pool(db_url) as db, wiring.gateway(settings, db, endpoint) as gw:
                 assert gw.connected.wait(10)
                 assert _until(lambda: warning in caplog.text, timeout=5), caplog.text
 
@@ -282,6 +283,9 @@ def test_only_departed_peers_are_taken_over() -> None:
 
 
 def test_a_takeover_needs_a_share_group_and_mqtt_5() -> None:
-    for options in (MqttOptions(share_group=None), MqttOptions(protocol=4)):
+    for options in (
+        MqttOptions(share_group=None),
+        MqttOptions(endpoint=MqttEndpoint("127.0.0.1", 1883, protocol=4)),
+    ):
         with pytest.raises(ValueError, match="needs MQTT 5"):
             _make_takeover(options)

@@ -11,6 +11,8 @@ import psycopg
 import pytest
 
 import ingest
+import registry
+from dayuan.wiring import SCHEMA
 from domain import Compound, CompoundFile, Device, Kind, Message, Status, Topic, decode
 from tests.factories import COMPOUND, LIGHT, SOS, TEST_REGISTRY, WEARABLE
 
@@ -19,15 +21,20 @@ NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 
 def test_upgrade_is_idempotent_and_keeps_its_mode(db_url: str) -> None:
     with psycopg.connect(db_url) as conn:
-        before = conn.execute("SELECT version, mode FROM schema_migrations ORDER BY 1").fetchall()
-        assert ingest.upgrade(conn, requested="auto") is ingest.StorageMode.POSTGRES
-        after = conn.execute("SELECT version, mode FROM schema_migrations ORDER BY 1").fetchall()
+        applied = "SELECT package, version, mode FROM schema_versions ORDER BY version, package"
+        before = conn.execute(applied).fetchall()
+        assert (
+            ingest.upgrade(conn, packages=SCHEMA, requested="auto") is ingest.StorageMode.POSTGRES
+        )
+        after = conn.execute(applied).fetchall()
         assert before == after
-        assert [v for v, _ in after] == [
-            m.version for m in ingest.migrations(ingest.StorageMode.POSTGRES)
-        ]
+        expected = ingest.migrations(ingest.StorageMode.POSTGRES, SCHEMA)
+        assert sorted((p, v) for p, v, _ in after) == sorted(
+            (m.package, m.version) for m in expected
+        )
+        assert {p for p, _, _ in after} == set(SCHEMA)  # every owner keeps its own migrations
         with pytest.raises(ingest.StorageModeError, match="created in postgres mode"):
-            ingest.upgrade(conn, requested="timescaledb")
+            ingest.upgrade(conn, packages=SCHEMA, requested="timescaledb")
 
 
 def test_registry_load_upserts_and_removes_devices_no_longer_listed(
@@ -43,30 +50,32 @@ def test_registry_load_upserts_and_removes_devices_no_longer_listed(
             ]
         }
     )
-    result = ingest.load_registry(conn, CompoundFile(compounds=[smaller]))
+    result = registry.load(
+        conn, CompoundFile(compounds=[smaller]), actor="test", now=datetime.now(UTC)
+    )
     assert result.removed == 1
-    refs = ingest.device_refs(conn)
+    refs = registry.device_refs(conn)
     assert SOS not in refs
-    assert refs[LIGHT] == ingest.DeviceRef(COMPOUND, Kind.LIGHT, 120)
+    assert refs[LIGHT] == registry.DeviceRef(COMPOUND, Kind.LIGHT, 120)
 
 
 def test_a_bad_compound_file_names_the_file_and_the_field(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("compounds:\n  - id: c1\n    name: X\n    lat: 300\n    lon: 1\n")
-    with pytest.raises(ingest.RegistryError, match=r"(?s)c\.yaml.*lat"):
-        ingest.read_compound_file(path)
+    with pytest.raises(registry.CompoundFileError, match=r"(?s)c\.yaml.*lat"):
+        registry.read_compound_file(path)
     path.write_text("compounds: [")
-    with pytest.raises(ingest.RegistryError, match="not valid"):
-        ingest.read_compound_file(path)
+    with pytest.raises(registry.CompoundFileError, match="not valid"):
+        registry.read_compound_file(path)
 
 
 def _write(db_url: str, messages: list[Message]) -> ingest.WriteResult:
-    from dayuan import _services
+    from dayuan import wiring
 
-    with _services.pool(db_url) as pool, pool.connection() as conn:
+    with wiring.pool(db_url) as pool, pool.connection() as conn:
         classes = ingest.data_classes(conn)
         mode = ingest.current_mode(conn)
-    with _services.pool(db_url) as pool:
+    with wiring.pool(db_url) as pool:
         writer = ingest.Writer(pool, mode=mode, classes=classes)
         writer.write(messages, [])
         assert writer.last_result is not None
@@ -162,7 +171,7 @@ def test_presence_from_silence_and_from_will_messages(
 def test_a_tiny_registry_round_trips_through_yaml(tmp_path: Path) -> None:
     import yaml
 
-    registry = CompoundFile(
+    compounds = CompoundFile(
         compounds=[
             Compound(
                 id="x",
@@ -174,5 +183,5 @@ def test_a_tiny_registry_round_trips_through_yaml(tmp_path: Path) -> None:
         ]
     )
     path = tmp_path / "x.yaml"
-    path.write_text(yaml.safe_dump(registry.model_dump(mode="json")))
-    assert ingest.read_compound_file(path) == registry
+    path.write_text(yaml.safe_dump(compounds.model_dump(mode="json")))
+    assert registry.read_compound_file(path) == compounds

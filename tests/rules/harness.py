@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain import (
+    Building,
     Channel,
     Compound,
     Device,
@@ -19,6 +20,7 @@ from domain import (
     Kind,
     Message,
     Topic,
+    Unit,
     schema_for,
 )
 from rules import (
@@ -29,8 +31,8 @@ from rules import (
     CollectingSink,
     Evaluator,
     MemoryAlarmStore,
-    Registry,
     RuleSet,
+    World,
     load_rules,
 )
 
@@ -52,6 +54,10 @@ def compound(cid: str = CID, prefix: str = "") -> Compound:
         name="Rules test compound",
         lat=30.27,
         lon=120.16,
+        buildings=[
+            Building(id="1"),
+            Building(id="3", units=[Unit(id="2", flats=["301", "302", "303"])]),
+        ],
         households=[
             Household(flat=FLAT, tags=[HouseholdTag.EMPTY_NEST]),
             Household(flat=VACANT_FLAT, tags=[HouseholdTag.VACANT, HouseholdTag.ELDERLY]),
@@ -73,7 +79,7 @@ def compound(cid: str = CID, prefix: str = "") -> Compound:
     )
 
 
-REGISTRY = Registry.from_compounds([compound()])
+WORLD = World.from_compounds([compound()])
 
 
 class FakeClock:
@@ -105,10 +111,10 @@ def message(
     *,
     at: datetime,
     received: datetime | None = None,
-    registry: Registry = REGISTRY,
+    world: World = WORLD,
     seq: int | None = None,
 ) -> Message:
-    info = registry.devices[device]
+    info = world.devices[device]
     document = {"ts": at, "seq": next(_SEQ) if seq is None else seq, **fields}
     body = schema_for(info.kind, channel).validate_python(document)
     return Message(Topic(info.compound, info.kind, device, channel), body, received or at)
@@ -128,11 +134,11 @@ class Harness:
         *ids: str,
         start: datetime = DAY,
         rules: RuleSet | None = None,
-        registry: Registry = REGISTRY,
+        world: World = WORLD,
     ) -> Harness:
         rs = rules or ruleset(*ids)
         sink, store = CollectingSink(), MemoryAlarmStore()
-        evaluator = Evaluator(rs, registry, AlarmBook(store, sink, {}))
+        evaluator = Evaluator(rs, world, AlarmBook(store, sink, {}))
         return cls(rs, FakeClock(start), store, sink, evaluator)
 
     # --- input ----------------------------------------------------------------------------

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from domain import Channel
-from rules import ChangeKind, Severity, load_rules
+from domain import Channel, Severity
+from rules import ChangeKind, load_rules
 from tests.rules.harness import NIGHT, Harness
 
 Step = Callable[[Harness], object]

@@ -8,7 +8,7 @@ import json
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +16,14 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
-import ingest
-from domain import Channel, CompoundFile
+import registry
+from domain import Channel, CompoundFile, Severity
 from rules import (
     ChangeKind,
     CollectingSink,
     Engine,
-    Registry,
     RuleFileError,
-    Severity,
+    World,
     catalogue_path,
     load_rules,
     replay,
@@ -35,13 +34,13 @@ from tests.rules.harness import DAY, FLAT, FakeClock, compound, message
 CID = "rc"
 PREFIX = "rc-"
 RC = compound(CID, PREFIX)
-REGISTRY = Registry.from_compounds([RC])
+WORLD = World.from_compounds([RC])
 
 
 @pytest.fixture
 def rules_db(db_url: str) -> str:
     with psycopg.connect(db_url) as conn:
-        ingest.load_registry(conn, CompoundFile(compounds=[RC]))
+        registry.load(conn, CompoundFile(compounds=[RC]), actor="test", now=datetime.now(UTC))
     return db_url
 
 
@@ -52,7 +51,7 @@ def pool(rules_db: str) -> Iterator[ConnectionPool[Any]]:
 
 
 def _msg(device: str, channel: Channel, clock: FakeClock, **fields: Any) -> Any:
-    return message(PREFIX + device, channel, fields, at=clock.now(), registry=REGISTRY)
+    return message(PREFIX + device, channel, fields, at=clock.now(), world=WORLD)
 
 
 def _open(pool: ConnectionPool[Any], clock: FakeClock, **kw: Any) -> tuple[Engine, CollectingSink]:

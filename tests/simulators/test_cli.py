@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from simulators import read_compound_file
+from registry import read_compound_file
 from simulators.cli import _rate, _simulate_options, _start, mqtt_target, register
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-import ingest
+import registry
 import simulators
 from dayuan import _verify
 from tests.fix_gateway import GatewayFactory, wait_for
@@ -26,7 +26,7 @@ def test_a_simulated_morning_lands_with_nothing_lost(
     run_gateway: GatewayFactory, broker: Broker, conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     compound = simulators.generate_compound(seed=1)
-    ingest.load_registry(conn, compound)
+    registry.load(conn, compound, actor="test", now=datetime.now(UTC))
     local = ZoneInfo(compound.compounds[0].timezone)
     yesterday = datetime.now(local).date() - timedelta(days=1)
     start = datetime(yesterday.year, yesterday.month, yesterday.day, 6, tzinfo=local)

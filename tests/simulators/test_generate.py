@@ -11,14 +11,12 @@ import pytest
 
 import domain
 from domain import HouseholdTag, Kind, PartyKind, StaffRole
+from registry import CompoundFileError, read_compound_file, write_compound_file
 from simulators import (
-    CompoundFileError,
     CompoundSize,
     Place,
     Shares,
     generate_compound,
-    read_compound_file,
-    write_compound_file,
 )
 
 AS_OF = 2025

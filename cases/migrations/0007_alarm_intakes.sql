@@ -8,7 +8,6 @@ CREATE TABLE alarm_intakes (
     case_id   bigint NOT NULL REFERENCES cases (id),
     at        timestamptz NOT NULL
 );
-CREATE INDEX alarms_opened ON alarms (opened_at);
 
 -- Alarms that were taken in before this ledger existed: the latest case of their
 -- fingerprint. Alarms that never had a case stay out, and are taken in now.

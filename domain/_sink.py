@@ -1,4 +1,5 @@
-"""The port through which the gateway hands validated batches to storage."""
+"""The port through which the gateway hands validated batches to storage: here, in the
+shared layer, so that storage implements it without importing the gateway."""
 
 from __future__ import annotations
 

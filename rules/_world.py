@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+import registry
 from domain import DEFAULT_HEARTBEAT_S, Compound, Kind, Topic
+from registry import DeviceRow
 from rules._errors import RegistryUnavailable
 
 
@@ -50,17 +52,7 @@ class DeviceInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class _DeviceRow:
-    id: str
-    compound: str
-    kind: Kind
-    model: str
-    address: str | None
-    heartbeat_s: int
-
-
-@dataclass(frozen=True, slots=True)
-class Registry:
+class World:
     devices: dict[str, DeviceInfo] = field(default_factory=dict)
     sites: dict[str, Site] = field(default_factory=dict)
     flats: dict[str, Flat] = field(default_factory=dict)  # by Flat.key
@@ -82,7 +74,7 @@ class Registry:
         ]
 
     @classmethod
-    def build(cls, compounds: Iterable[Compound], devices: Iterable[_DeviceRow]) -> Registry:
+    def build(cls, compounds: Iterable[Compound], devices: Iterable[DeviceRow]) -> World:
         sites: dict[str, Site] = {}
         flats: dict[str, Flat] = {}
         grids: dict[tuple[str, str], str] = {}
@@ -98,42 +90,24 @@ class Registry:
         return cls(infos, sites, flats)
 
     @classmethod
-    def from_compounds(cls, compounds: Iterable[Compound]) -> Registry:
+    def from_compounds(cls, compounds: Iterable[Compound]) -> World:
         listed = list(compounds)
         rows = [
-            _DeviceRow(d.id, c.id, d.kind, d.model, d.address, d.heartbeat())
+            DeviceRow(d.id, c.id, d.kind, d.model, d.address, d.heartbeat())
             for c in listed
             for d in c.devices
         ]
         return cls.build(listed, rows)
 
     @classmethod
-    def from_database(cls, conn: psycopg.Connection[Any]) -> Registry:
+    def from_database(cls, conn: psycopg.Connection[Any]) -> World:
         try:
-            compounds = [
-                _compound(r)
-                for r in conn.execute(
-                    "SELECT id, name, lat, lon, timezone, document FROM compounds"
-                )
-            ]
-            devices = [
-                _DeviceRow(str(r[0]), str(r[1]), Kind(r[2]), str(r[3]), r[4], int(r[5]))
-                for r in conn.execute(
-                    "SELECT id, compound_id, kind, model, address, heartbeat_s FROM devices"
-                )
-            ]
-        except psycopg.Error as exc:
+            return cls.build(registry.compounds(conn), registry.devices(conn))
+        except registry.RegistryError as exc:
             raise RegistryUnavailable(f"cannot read the registry: {exc}") from exc
-        return cls.build(compounds, devices)
 
 
-def _compound(row: tuple[Any, ...]) -> Compound:
-    document = dict(row[5] or {})
-    document.update(id=row[0], name=row[1], lat=row[2], lon=row[3], timezone=row[4], devices=[])
-    return Compound.model_validate(document)
-
-
-def _info(d: _DeviceRow, flats: dict[str, Flat], grids: dict[tuple[str, str], str]) -> DeviceInfo:
+def _info(d: DeviceRow, flats: dict[str, Flat], grids: dict[tuple[str, str], str]) -> DeviceInfo:
     parts = d.address.split("-") if d.address else []
     flat = flats.get(f"{d.compound}/{d.address}") if len(parts) == 3 else None
     grid = grids.get((d.compound, parts[0])) if parts else None

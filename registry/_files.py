@@ -15,7 +15,7 @@ import pydantic
 import yaml
 
 import domain
-from simulators._errors import CompoundFileError
+from registry._errors import CompoundFileError
 
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 JSON_SUFFIXES = frozenset({".json"})

@@ -1,0 +1,113 @@
+"""The registry, "one standard address, three actuals" (一标三实): compounds, buildings,
+units and flats, households with their seven-colour tags, residents, parties, grids and
+their teams, staff, and devices. It owns their tables (`registry/migrations`), the one
+reader of compound files, loading a file as a diff logged in `registry_changes`, the
+small maintenance the API offers, and every read other packages make of it: the
+gateway's device references, the rules' compounds, dispatch's lookups, the API's lists
+under a reader's `Scope`. Residents' contact and health details are read only through
+`read_resident_details`, which enforces the roles and records each read.
+"""
+
+from registry._db import Conn
+from registry._errors import (
+    AccessDenied,
+    AlreadyRegistered,
+    CompoundFileError,
+    NotRegistered,
+    RegistryError,
+    RegistryLoadError,
+    RegistryUnavailable,
+    ValueRefused,
+)
+from registry._files import read_compound_file, write_compound_file
+from registry._load import load
+from registry._maintain import (
+    move_in,
+    move_out,
+    put_staff,
+    read_resident_details,
+    registry_changes,
+    set_household_tags,
+    set_resident_details,
+)
+from registry._reads import (
+    DeviceRef,
+    DeviceRow,
+    Page,
+    building_page,
+    buildings_of,
+    compound_ids,
+    compound_page,
+    compounds,
+    device_address,
+    device_refs,
+    devices,
+    flat_page,
+    grid_member,
+    grid_of,
+    grid_page,
+    household_page,
+    party_of_kind,
+    party_page,
+    resident,
+    resident_page,
+    staff_grids,
+    staff_page,
+)
+from registry._scope import EVERYTHING, Scope
+from registry._tables import (
+    PERSONAL_DATA_ROLES,
+    RegistryChange,
+    RegistryLoad,
+    ResidentDetails,
+)
+
+__all__ = [
+    "EVERYTHING",
+    "PERSONAL_DATA_ROLES",
+    "AccessDenied",
+    "AlreadyRegistered",
+    "CompoundFileError",
+    "Conn",
+    "DeviceRef",
+    "DeviceRow",
+    "NotRegistered",
+    "Page",
+    "RegistryChange",
+    "RegistryError",
+    "RegistryLoad",
+    "RegistryLoadError",
+    "RegistryUnavailable",
+    "ResidentDetails",
+    "Scope",
+    "ValueRefused",
+    "building_page",
+    "buildings_of",
+    "compound_ids",
+    "compound_page",
+    "compounds",
+    "device_address",
+    "device_refs",
+    "devices",
+    "flat_page",
+    "grid_member",
+    "grid_of",
+    "grid_page",
+    "household_page",
+    "load",
+    "move_in",
+    "move_out",
+    "party_of_kind",
+    "party_page",
+    "put_staff",
+    "read_compound_file",
+    "read_resident_details",
+    "registry_changes",
+    "resident",
+    "resident_page",
+    "set_household_tags",
+    "set_resident_details",
+    "staff_grids",
+    "staff_page",
+    "write_compound_file",
+]

@@ -1,0 +1,294 @@
+"""What other packages read of the registry: the gateway's device references, the
+rules' picture of compounds and devices, the routing lookups of cases, and the API's
+scoped lists. Every psycopg error leaves as the registry's own (`registry._db`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from domain import Compound, Kind
+from registry._db import Conn, reading
+from registry._scope import Scope
+
+Page = tuple[list[dict[str, Any]], int]
+_IN_COMPOUND = "(%(compound)s::text IS NULL OR {a}.compound_id = %(compound)s)"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRef:
+    """What the gateway checks a topic against."""
+
+    compound: str
+    kind: Kind
+    heartbeat_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    id: str
+    compound: str
+    kind: Kind
+    model: str
+    address: str | None
+    heartbeat_s: int
+
+
+def _rows(conn: Conn, query: str, params: Any = None) -> list[dict[str, Any]]:
+    with reading(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
+def _one(conn: Conn, query: str, params: Any = None) -> dict[str, Any] | None:
+    found = _rows(conn, query, params)
+    return found[0] if found else None
+
+
+def device_refs(conn: Conn) -> dict[str, DeviceRef]:
+    """Every registered device, for the gateway's topic checks."""
+    found = _rows(conn, "SELECT id, compound_id, kind, heartbeat_s FROM devices")
+    return {
+        str(r["id"]): DeviceRef(str(r["compound_id"]), Kind(r["kind"]), int(r["heartbeat_s"]))
+        for r in found
+    }
+
+
+def compounds(conn: Conn) -> list[Compound]:
+    """Every compound as its compound file described it, without its devices."""
+    found = _rows(conn, "SELECT id, name, lat, lon, timezone, document FROM compounds")
+    return [_compound(r) for r in found]
+
+
+def _compound(r: dict[str, Any]) -> Compound:
+    document = dict(r["document"] or {})
+    document.update(
+        id=r["id"], name=r["name"], lat=r["lat"], lon=r["lon"], timezone=r["timezone"], devices=[]
+    )
+    return Compound.model_validate(document)
+
+
+def devices(conn: Conn) -> list[DeviceRow]:
+    found = _rows(conn, "SELECT id, compound_id, kind, model, address, heartbeat_s FROM devices")
+    return [
+        DeviceRow(
+            str(r["id"]),
+            str(r["compound_id"]),
+            Kind(r["kind"]),
+            str(r["model"]),
+            r["address"],
+            int(r["heartbeat_s"]),
+        )
+        for r in found
+    ]
+
+
+def compound_ids(conn: Conn) -> list[str]:
+    return [str(r["id"]) for r in _rows(conn, "SELECT id FROM compounds ORDER BY id")]
+
+
+# --- lookups for dispatch --------------------------------------------------------------
+
+
+def grid_of(conn: Conn, compound: str, address: str | None) -> str | None:
+    """The grid of a standard address (building, building-unit or building-unit-flat)."""
+    if not address:
+        return None
+    found = _one(
+        conn,
+        "SELECT grid_id FROM grid_buildings WHERE compound_id = %s AND building_id = %s",
+        (compound, address.split("-", 1)[0]),
+    )
+    return None if found is None else str(found["grid_id"])
+
+
+def party_of_kind(conn: Conn, compound: str, kind: str) -> str | None:
+    """The compound's party of a kind (the first by id, when it has several)."""
+    found = _one(
+        conn,
+        "SELECT id FROM parties WHERE compound_id = %s AND kind = %s ORDER BY id LIMIT 1",
+        (compound, kind),
+    )
+    return None if found is None else str(found["id"])
+
+
+def grid_member(conn: Conn, compound: str, grid: str | None, role: str) -> str | None:
+    """The staff member in a grid team's role (cadre, community_worker, volunteer)."""
+    if grid is None:
+        return None
+    found = _one(
+        conn,
+        "SELECT staff_id FROM grid_members WHERE compound_id = %s AND grid_id = %s AND role = %s"
+        " ORDER BY staff_id LIMIT 1",
+        (compound, grid, role),
+    )
+    return None if found is None else str(found["staff_id"])
+
+
+def device_address(conn: Conn, device_id: str | None) -> str | None:
+    if device_id is None:
+        return None
+    found = _one(conn, "SELECT address FROM devices WHERE id = %s", (device_id,))
+    return None if found is None or found["address"] is None else str(found["address"])
+
+
+# --- staff, for the API's accounts ------------------------------------------------------
+
+
+def staff_grids(conn: Conn, staff_id: str) -> list[str] | None:
+    """The grids of a staff member (any compound), or None when the registry has none."""
+    found = _one(
+        conn,
+        "SELECT coalesce((SELECT array_agg(DISTINCT g.grid_id ORDER BY g.grid_id)"
+        " FROM staff_grids g WHERE g.staff_id = %(id)s), '{}') AS grids"
+        " WHERE EXISTS (SELECT 1 FROM staff WHERE id = %(id)s)",
+        {"id": staff_id},
+    )
+    return None if found is None else [str(g) for g in found["grids"]]
+
+
+def buildings_of(conn: Conn, grids: list[str]) -> frozenset[str]:
+    """The "compound/building" keys of the buildings in these grids."""
+    found = _rows(
+        conn,
+        "SELECT compound_id, building_id FROM grid_buildings WHERE grid_id = ANY(%s)",
+        (grids,),
+    )
+    return frozenset(f"{r['compound_id']}/{r['building_id']}" for r in found)
+
+
+# --- the API's lists --------------------------------------------------------------------
+
+
+def _page(
+    conn: Conn, select: str, frm: str, order: str, params: dict[str, Any], limit: int, offset: int
+) -> Page:
+    data = _rows(
+        conn,
+        f"SELECT {select} {frm} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s",
+        {**params, "limit": limit, "offset": offset},
+    )
+    total = _one(conn, f"SELECT count(*) AS n {frm}", params)
+    return data, int(total["n"]) if total else 0
+
+
+def compound_page(conn: Conn, *, compound: str | None = None, limit: int, offset: int) -> Page:
+    return _page(
+        conn,
+        "c.id, c.name, c.lat, c.lon, c.timezone,"
+        " (SELECT count(*) FROM devices d WHERE d.compound_id = c.id) AS devices",
+        "FROM compounds c WHERE (%(compound)s::text IS NULL OR c.id = %(compound)s)",
+        "c.id",
+        {"compound": compound},
+        limit,
+        offset,
+    )
+
+
+def building_page(
+    conn: Conn, scope: Scope, *, compound: str | None, limit: int, offset: int
+) -> Page:
+    frm = (
+        "FROM buildings b LEFT JOIN grid_buildings g"
+        " ON g.compound_id = b.compound_id AND g.building_id = b.id"
+        f" WHERE {_IN_COMPOUND.format(a='b')}" + scope.address_filter("b.compound_id", "b.id")
+    )
+    select = (
+        "b.compound_id AS compound, b.id, b.name, b.floors, g.grid_id AS grid,"
+        " b.x, b.y, b.width, b.depth"
+    )
+    params = {"compound": compound, **scope.params()}
+    return _page(conn, select, frm, "b.compound_id, b.id", params, limit, offset)
+
+
+def flat_page(
+    conn: Conn, scope: Scope, *, compound: str | None, building: str | None, limit: int, offset: int
+) -> Page:
+    frm = (
+        f"FROM flats f WHERE {_IN_COMPOUND.format(a='f')}"
+        " AND (%(building)s::text IS NULL OR f.building_id = %(building)s)"
+        + scope.address_filter("f.compound_id", "f.address")
+    )
+    select = "f.compound_id AS compound, f.address, f.building_id AS building, f.unit_id AS unit"
+    params = {"compound": compound, "building": building, **scope.params()}
+    return _page(conn, select, frm, "f.compound_id, f.address", params, limit, offset)
+
+
+def household_page(
+    conn: Conn, scope: Scope, *, compound: str | None, tag: str | None, limit: int, offset: int
+) -> Page:
+    frm = (
+        f"FROM households h WHERE {_IN_COMPOUND.format(a='h')}"
+        " AND (%(tag)s::text IS NULL OR %(tag)s = ANY(h.tags))"
+        + scope.address_filter("h.compound_id", "h.flat")
+    )
+    params = {"compound": compound, "tag": tag, **scope.params()}
+    select = "h.compound_id AS compound, h.flat, h.tags"
+    return _page(conn, select, frm, "h.compound_id, h.flat", params, limit, offset)
+
+
+def resident_page(
+    conn: Conn, scope: Scope, *, compound: str | None, flat: str | None, limit: int, offset: int
+) -> Page:
+    frm = (
+        f"FROM residents r WHERE {_IN_COMPOUND.format(a='r')}"
+        " AND (%(flat)s::text IS NULL OR r.flat = %(flat)s)"
+        + scope.address_filter("r.compound_id", "r.flat")
+    )
+    params = {"compound": compound, "flat": flat, **scope.params()}
+    select = "r.compound_id AS compound, r.ref, r.flat, r.birth_year, r.lives_alone"
+    return _page(conn, select, frm, "r.compound_id, r.flat, r.ref", params, limit, offset)
+
+
+def resident(conn: Conn, scope: Scope, compound: str, ref: str) -> dict[str, Any] | None:
+    return _one(
+        conn,
+        "SELECT r.compound_id AS compound, r.ref, r.flat, r.birth_year, r.lives_alone"
+        " FROM residents r WHERE r.compound_id = %(compound)s AND r.ref = %(ref)s"
+        + scope.address_filter("r.compound_id", "r.flat"),
+        {"compound": compound, "ref": ref, **scope.params()},
+    )
+
+
+def grid_page(conn: Conn, scope: Scope, *, compound: str | None, limit: int, offset: int) -> Page:
+    frm = f"FROM grids g WHERE {_IN_COMPOUND.format(a='g')}" + scope.grid_filter("g.id")
+    select = (
+        "g.compound_id AS compound, g.id, g.name,"
+        " coalesce((SELECT array_agg(b.building_id ORDER BY b.building_id) FROM grid_buildings b"
+        "  WHERE b.compound_id = g.compound_id AND b.grid_id = g.id), '{}') AS buildings,"
+        " coalesce((SELECT jsonb_object_agg(m.role, m.staff) FROM (SELECT role,"
+        "  jsonb_agg(staff_id ORDER BY staff_id) AS staff FROM grid_members"
+        "  WHERE compound_id = g.compound_id AND grid_id = g.id GROUP BY role) m), '{}') AS team"
+    )
+    params = {"compound": compound, **scope.params()}
+    return _page(conn, select, frm, "g.compound_id, g.id", params, limit, offset)
+
+
+def party_page(
+    conn: Conn, *, compound: str | None, kind: str | None, limit: int, offset: int
+) -> Page:
+    frm = (
+        f"FROM parties p WHERE {_IN_COMPOUND.format(a='p')}"
+        " AND (%(kind)s::text IS NULL OR p.kind = %(kind)s)"
+    )
+    params = {"compound": compound, "kind": kind}
+    select = "p.compound_id AS compound, p.id, p.kind, p.name"
+    return _page(conn, select, frm, "p.compound_id, p.id", params, limit, offset)
+
+
+def staff_page(
+    conn: Conn, *, compound: str | None, role: str | None, limit: int, offset: int
+) -> Page:
+    frm = (
+        f"FROM staff s WHERE {_IN_COMPOUND.format(a='s')}"
+        " AND (%(role)s::text IS NULL OR s.role = %(role)s)"
+    )
+    select = (
+        "s.compound_id AS compound, s.id, s.name, s.role, s.party_id AS party,"
+        " coalesce((SELECT array_agg(grid_id ORDER BY grid_id) FROM staff_grids sg"
+        "  WHERE sg.compound_id = s.compound_id AND sg.staff_id = s.id), '{}') AS grids"
+    )
+    params = {"compound": compound, "role": role}
+    return _page(conn, select, frm, "s.compound_id, s.id", params, limit, offset)
