@@ -27,6 +27,14 @@ Text = Annotated[str, StringConstraints(max_length=500)]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Percent = Annotated[float, Field(ge=0.0, le=100.0)]
 
+# Issue 14: an unbounded value (uptime_s = 1.7e308) overflowed avg() in the hourly
+# rollup. Every counter gets a physical ceiling; every float must be finite.
+# 20 years of seconds: no device runs longer without a reboot or replacement.
+MAX_UPTIME_S = 20 * 365.25 * 24 * 3600
+# 30 years of hours: beyond any street-light fixture's service life.
+MAX_BURNING_HOURS = 30 * 365.25 * 24
+Uptime = Annotated[float, Field(ge=0, le=MAX_UPTIME_S, allow_inf_nan=False)]
+
 # Keys that would carry a face image, a face template or a link to one. Refused at
 # the top level of any payload with their own reason, whatever the kind.
 FACE_KEYS = frozenset(
@@ -109,7 +117,7 @@ class _Values(BaseModel):
 
 
 class GateValues(_Values):
-    uptime_s: Annotated[float, Field(ge=0)] | None = None
+    uptime_s: Uptime | None = None
     temperature_c: Annotated[float, Field(ge=-60, le=120)] | None = None
     door_open: bool | None = None
 
@@ -117,7 +125,7 @@ class GateValues(_Values):
 class BarrierValues(_Values):
     occupancy: Annotated[int, Field(ge=0, le=100_000)] | None = None
     capacity: Annotated[int, Field(ge=0, le=100_000)] | None = None
-    uptime_s: Annotated[float, Field(ge=0)] | None = None
+    uptime_s: Uptime | None = None
 
 
 class LightValues(_Values):
@@ -125,7 +133,9 @@ class LightValues(_Values):
     voltage_v: Annotated[float, Field(ge=0, le=500)] | None = None
     current_a: Annotated[float, Field(ge=0, le=50)] | None = None
     lux: Annotated[float, Field(ge=0, le=200_000)] | None = None
-    burning_hours: Annotated[float, Field(ge=0)] | None = None
+    burning_hours: (
+        Annotated[float, Field(ge=0, le=MAX_BURNING_HOURS, allow_inf_nan=False)] | None
+    ) = None
     dim_level: Percent | None = None
     on: bool | None = None
 
