@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,7 +24,18 @@ from pydantic import (
 )
 
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Text = Annotated[str, StringConstraints(max_length=500)]
+
+
+def _storable(value: str) -> str:
+    """Refuse what PostgreSQL text/jsonb cannot hold: NUL and lone surrogates (issue 14)."""
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL (\\u0000)")
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        raise ValueError("text must not contain lone surrogates")
+    return value
+
+
+Text = Annotated[str, StringConstraints(max_length=500), AfterValidator(_storable)]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Percent = Annotated[float, Field(ge=0.0, le=100.0)]
 
