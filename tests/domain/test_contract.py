@@ -154,3 +154,24 @@ def test_payloads_round_trip_through_json() -> None:
         score=0.9,
     )
     assert decode(topic, access.model_dump_json(exclude_none=True).encode()) == [access]
+
+
+def test_absurd_numbers_and_unstorable_text_are_refused_naming_the_field() -> None:
+    gate = Topic.parse("dayuan/v1/c1/gate/g1/telemetry")
+    batch = b'[{"ts": 1, "values": {"uptime_s": 1.7e308}}, {"ts": 2, "values": {"uptime_s": 60}}]'
+    absurd, fine = decode(gate, batch)
+    assert isinstance(absurd, InvalidPayload)
+    assert absurd.reason is Reason.SCHEMA_VIOLATION
+    assert "uptime_s" in absurd.detail
+    assert not isinstance(fine, InvalidPayload)  # the valid element beside it stands
+    [light] = decode(
+        Topic.parse("dayuan/v1/c1/light/l1/telemetry"),
+        b'{"ts": 1, "values": {"burning_hours": 1e300}}',
+    )
+    assert isinstance(light, InvalidPayload)
+    assert "burning_hours" in light.detail
+    event = Topic.parse("dayuan/v1/c1/gate/g1/event")
+    [nul] = decode(event, b'{"ts": 1, "type": "tamper", "detail": "cover\\u0000open"}')
+    assert isinstance(nul, InvalidPayload)
+    assert nul.reason is Reason.SCHEMA_VIOLATION
+    assert "NUL" in nul.detail
