@@ -6,6 +6,7 @@ import argparse
 import gc
 import logging
 import signal
+import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 
@@ -17,6 +18,7 @@ import cases
 import registry
 import rules
 from dayuan import _metrics_server, wiring
+from dayuan._secrets import MACHINE_SECRET_BITS, weakness
 from dayuan.cli import stop_on_signals
 from dayuan.settings import Settings
 from domain import SystemClock
@@ -190,6 +192,11 @@ def _log_stats(m: GatewayMetrics) -> None:
 
 
 def broker_config(args: argparse.Namespace, settings: Settings) -> int:
+    if args.fleet_password and settings.env == "production":
+        why = weakness(args.fleet_password, min_bits=MACHINE_SECRET_BITS)
+        if why:
+            print(f"dayuan: refusing --fleet-password in production: it {why}", file=sys.stderr)
+            return 2
     host, _, port = args.listen.rpartition(":")
     with psycopg.connect(_database_url(settings)) as conn:
         devices = [

@@ -14,8 +14,10 @@ from pathlib import Path
 import psycopg
 from pydantic import ValidationError
 
+import broker
 import cases
 import ingest
+import registry
 import rules
 from dayuan import _logging
 from dayuan.settings import Settings
@@ -31,7 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"dayuan: bad configuration:\n{exc}", file=sys.stderr)
+        # The messages only: pydantic's full text would echo the input, secrets included.
+        reasons = "\n".join(
+            f"  {'.'.join(map(str, e['loc'])) or '-'}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"dayuan: bad configuration:\n{reasons}", file=sys.stderr)
         return 2
     _logging.configure(settings.log_level, settings.log_format)
     command: Command = args.func
@@ -39,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(args, settings)
     except (
         ingest.IngestError,
+        registry.RegistryError,
+        broker.BrokerError,
         cases.CasesError,
         rules.RulesError,
         psycopg.OperationalError,

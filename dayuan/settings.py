@@ -10,6 +10,12 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broker import MqttEndpoint
+from dayuan._secrets import (
+    ADMIN_PASSWORD_BITS,
+    ADMIN_PASSWORD_MIN_LENGTH,
+    MACHINE_SECRET_BITS,
+    weakness,
+)
 
 DEV_DEVICE_SECRET = "dayuan-development-device-secret"  # noqa: S105 - refused in production
 DEV_BACKEND_PASSWORD = "dayuan-development-backend"  # noqa: S105 - refused in production
@@ -95,10 +101,27 @@ class Settings(BaseSettings):
         if self.env != "production":
             return self
         problems = []
-        if self.device_secret.get_secret_value() == DEV_DEVICE_SECRET:
-            problems.append("DAYUAN_DEVICE_SECRET is the development default")
-        if self.backend_password.get_secret_value() == DEV_BACKEND_PASSWORD:
-            problems.append("DAYUAN_BACKEND_PASSWORD is the development default")
+        defaults = (DEV_DEVICE_SECRET, DEV_BACKEND_PASSWORD)
+        machine = {
+            "DAYUAN_DEVICE_SECRET": self.device_secret,
+            "DAYUAN_BACKEND_PASSWORD": self.backend_password,
+            "DAYUAN_TOKEN_SECRET": self.token_secret,
+        }
+        values = {n: s.get_secret_value() for n, s in machine.items() if s is not None}
+        endpoint = self.mqtt
+        if endpoint is not None and self.mqtt_url and "@" in self.mqtt_url:
+            values["the password in DAYUAN_MQTT_URL"] = endpoint.password or ""
+        for name, value in values.items():
+            why = weakness(value, min_bits=MACHINE_SECRET_BITS, forbidden=defaults)
+            if why:
+                problems.append(f"{name} {why}")
+        if self.admin_password is not None:
+            admin = self.admin_password.get_secret_value()
+            why = weakness(admin, min_bits=ADMIN_PASSWORD_BITS, forbidden=defaults)
+            if why is None and len(admin) < ADMIN_PASSWORD_MIN_LENGTH:
+                why = f"is shorter than {ADMIN_PASSWORD_MIN_LENGTH} characters"
+            if why:
+                problems.append(f"DAYUAN_ADMIN_PASSWORD {why}")
         if self.database_url is None:
             problems.append("DAYUAN_DATABASE_URL is not set (no embedded database in production)")
         if self.mqtt_url is None:
@@ -108,7 +131,12 @@ class Settings(BaseSettings):
         if self.token_secret is None:
             problems.append("DAYUAN_TOKEN_SECRET is not set (tokens must survive a restart)")
         if problems:
-            raise ValueError("refusing to start in production: " + "; ".join(problems))
+            raise ValueError(
+                "refusing to start in production: "
+                + "; ".join(problems)
+                + " (generate secrets with: python -c 'import secrets;"
+                " print(secrets.token_urlsafe(32))')"
+            )
         return self
 
 

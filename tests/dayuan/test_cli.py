@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from dayuan import cli
@@ -37,3 +39,32 @@ def test_bad_configuration_is_refused_before_anything_starts(
     monkeypatch.setenv("DAYUAN_ENV", "production")
     assert cli.main(["db", "upgrade"]) == 2
     assert "DAYUAN_DEVICE_SECRET" in capsys.readouterr().err
+
+
+def test_weak_secrets_are_named_and_never_printed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DAYUAN_ENV", "production")
+    monkeypatch.setenv("DAYUAN_TOKEN_SECRET", "hunter2-hunter2")
+    assert cli.main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert "DAYUAN_TOKEN_SECRET has too little entropy" in err
+    assert "hunter2" not in err
+
+
+def test_a_weak_fleet_password_is_refused_in_production(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    strong = {
+        "DAYUAN_ENV": "production",
+        "DAYUAN_DATABASE_URL": "postgresql://127.0.0.1:1/never-reached",
+        "DAYUAN_MQTT_URL": "mqtt://127.0.0.1:1883",
+        "DAYUAN_DEVICE_SECRET": secrets.token_urlsafe(32),
+        "DAYUAN_BACKEND_PASSWORD": secrets.token_urlsafe(32),
+        "DAYUAN_TOKEN_SECRET": secrets.token_urlsafe(32),
+        "DAYUAN_ADMIN_PASSWORD": secrets.token_urlsafe(16),
+    }
+    for key, value in strong.items():
+        monkeypatch.setenv(key, value)
+    assert cli.main(["broker", "config", "--out", "unused", "--fleet-password", "x"]) == 2
+    assert "refusing --fleet-password in production" in capsys.readouterr().err

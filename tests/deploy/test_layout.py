@@ -7,6 +7,7 @@ holds every package, and the README lists every setting."""
 from __future__ import annotations
 
 import re
+import secrets
 import shlex
 import tomllib
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from dayuan import cli
 from dayuan.settings import Settings
@@ -98,14 +100,58 @@ def test_every_variable_the_layouts_set_is_a_setting() -> None:
     assert used - SETTINGS == set()
 
 
+def _edited(env: dict[str, str]) -> dict[str, str]:
+    """The example as an operator leaves it: every CHANGE-ME replaced by a generated secret."""
+    return {k: v.replace("CHANGE-ME", secrets.token_urlsafe(32)) for k, v in env.items()}
+
+
+def test_the_examples_fail_the_production_checks_until_edited(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = _env_file(DEPLOY / "systemd" / "dayuan.env.example")
+    with pytest.raises(ValidationError) as refused:
+        _settings(monkeypatch, env)
+    for name in (
+        "DAYUAN_DEVICE_SECRET",
+        "DAYUAN_BACKEND_PASSWORD",
+        "DAYUAN_TOKEN_SECRET",
+        "DAYUAN_ADMIN_PASSWORD",
+        "the password in DAYUAN_MQTT_URL",
+    ):
+        assert f"{name} looks like a placeholder" in refused.value.errors()[0]["msg"], name
+    assert "CHANGE-ME" not in refused.value.errors()[0]["msg"]  # the reason, never the value
+    compose = {**_env_file(DEPLOY / "compose.env.example"), "DAYUAN_ENV": "production"}
+    with pytest.raises(ValidationError, match="DAYUAN_DEVICE_SECRET looks like a placeholder"):
+        _settings(monkeypatch, compose)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("x", "too little entropy"),
+        ("a" * 64, "too little entropy"),
+        ("Tr0ub4dor&3", "too little entropy"),
+        ("my-secret-value-0123456789abcdefghijklmnopqrstuvwxyz", "placeholder"),
+    ],
+)
+def test_weak_machine_secrets_are_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, reason: str
+) -> None:
+    env = _edited(_env_file(DEPLOY / "systemd" / "dayuan.env.example"))
+    with pytest.raises(ValidationError, match=f"DAYUAN_TOKEN_SECRET [^;]*{reason}"):
+        _settings(monkeypatch, {**env, "DAYUAN_TOKEN_SECRET": value})
+    for generated in (secrets.token_urlsafe(32), secrets.token_hex(32)):
+        assert _settings(monkeypatch, {**env, "DAYUAN_TOKEN_SECRET": generated}).token_secret
+
+
 def test_the_compose_layout_passes_the_production_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     compose = _compose()
-    secrets = {k: v for k, v in _env_file(DEPLOY / "compose.env.example").items()}
+    given = _edited(_env_file(DEPLOY / "compose.env.example"))
     for name, service in compose["services"].items():
         if not _ours(service) or name == "mosquitto":
             continue
-        env = {**_dockerfile_env(), **secrets, **service["environment"]}
-        env = {k: v.replace("${DB_PASSWORD}", secrets["DB_PASSWORD"]) for k, v in env.items()}
+        env = {**_dockerfile_env(), **given, **service["environment"]}
+        env = {k: v.replace("${DB_PASSWORD}", given["DB_PASSWORD"]) for k, v in env.items()}
         settings = _settings(monkeypatch, env)
         assert settings.env == "production", name
         assert settings.storage == "timescaledb"
@@ -118,7 +164,7 @@ def test_the_compose_layout_passes_the_production_checks(monkeypatch: pytest.Mon
 
 
 def test_the_systemd_layout_passes_the_production_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    env = _env_file(DEPLOY / "systemd" / "dayuan.env.example")
+    env = _edited(_env_file(DEPLOY / "systemd" / "dayuan.env.example"))
     settings = _settings(monkeypatch, env)
     assert settings.env == "production"
     assert settings.mqtt_url is not None
