@@ -155,8 +155,10 @@ def maintenance(
         while not stop.wait(interval_s):
             try:
                 with db.connection() as conn:
-                    ingest.maintain(conn, mode=ingest.current_mode(conn), now=now())
-            except psycopg.Error as exc:
+                    done = ingest.maintain(conn, mode=ingest.current_mode(conn), now=now())
+                for step, why in done.failed.items():
+                    log.error("maintenance step %s failed (the others ran): %s", step, why)
+            except (psycopg.Error, PoolTimeout, ingest.IngestError) as exc:
                 log.warning("maintenance failed, will retry: %s", exc)
 
     thread = threading.Thread(target=loop, name="maintenance", daemon=True)

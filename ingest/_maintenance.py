@@ -3,16 +3,24 @@
 - rollups: recompute the hours of `telemetry_hourly` that inserts marked dirty;
 - retention: drop partitions wholly older than their class's retention, and delete
   rollup rows and dead letters past theirs (both modes: dead letters are a plain table).
+
+Each step runs on its own: one that fails (a value the rollup cannot take, a lock) is
+logged and named in the result, and the others still run, so that one bad row never
+stops retention. Averages are taken in `numeric`: no stored double can overflow them.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingest._classes import data_classes
+import psycopg
+
+from ingest._classes import DataClass, data_classes
 from ingest._conn import Conn, reading
+from ingest._errors import StorageUnavailable
 from ingest._partitions import PARTITIONED, drop_older_than
 from ingest._schema import StorageMode
 
@@ -21,7 +29,8 @@ log = logging.getLogger(__name__)
 _REFRESH = """
 WITH dirty AS (DELETE FROM rollup_dirty RETURNING bucket)
 INSERT INTO telemetry_hourly AS h (bucket, device_id, key, samples, avg, min, max)
-SELECT d.bucket, t.device_id, t.key, count(*), avg(t.value), min(t.value), max(t.value)
+SELECT d.bucket, t.device_id, t.key, count(*), avg(t.value::numeric)::float8, min(t.value),
+       max(t.value)
 FROM dirty d
 JOIN telemetry t ON t.ts >= d.bucket AND t.ts < d.bucket + INTERVAL '1 hour'
 GROUP BY d.bucket, t.device_id, t.key
@@ -35,6 +44,7 @@ class MaintenanceResult:
     rollup_rows: int
     dropped_partitions: list[str]
     deleted_rows: int
+    failed: dict[str, str] = field(default_factory=dict)  # step -> why, for the steps that failed
 
 
 def refresh_rollups(conn: Conn) -> int:
@@ -44,31 +54,53 @@ def refresh_rollups(conn: Conn) -> int:
 
 
 def maintain(conn: Conn, *, mode: StorageMode, now: datetime) -> MaintenanceResult:
-    """One pass of upkeep; a failing statement leaves as `StorageUnavailable`."""
+    """One pass of upkeep, each step on its own. `StorageUnavailable` only when the
+    database cannot be reached at all; a failing step is in `failed`."""
     with reading():
-        return _maintain(conn, mode=mode, now=now)
+        classes = data_classes(conn)
+    failed: dict[str, str] = {}
 
+    def step(name: str, run: Callable[[], int]) -> int:
+        try:
+            with conn.transaction():
+                return run()
+        except psycopg.OperationalError as exc:
+            raise StorageUnavailable(f"storage failed: {str(exc).strip()}") from exc
+        except psycopg.Error as exc:
+            failed[name] = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            log.error("maintenance step %s failed, the others ran: %s", name, failed[name])
+            return 0
 
-def _maintain(conn: Conn, *, mode: StorageMode, now: datetime) -> MaintenanceResult:
-    classes = data_classes(conn)
-    deleted = 0
-    with conn.transaction():
-        cutoff = now - classes["dead_letters"].retention
-        deleted += max(
-            conn.execute("DELETE FROM dead_letters WHERE received_at < %s", (cutoff,)).rowcount, 0
-        )
+    def delete(query: str, cutoff: datetime) -> Callable[[], int]:
+        return lambda: max(conn.execute(query, (cutoff,)).rowcount, 0)
+
+    deleted = step(
+        "dead_letter_retention",
+        delete(
+            "DELETE FROM dead_letters WHERE received_at < %s",
+            now - classes["dead_letters"].retention,
+        ),
+    )
     if mode is StorageMode.TIMESCALEDB:
-        return MaintenanceResult(0, [], deleted)
-    rollups = refresh_rollups(conn)
+        return MaintenanceResult(0, [], deleted, failed)
+    rollups = step("rollups", lambda: max(conn.execute(_REFRESH).rowcount, 0))
     dropped: list[str] = []
-    with conn.transaction():
-        for relation in PARTITIONED:
-            klass = classes[relation]
-            dropped += drop_older_than(conn, relation, klass.chunk_interval, now - klass.retention)
-        cutoff = now - classes["telemetry_hourly"].retention
-        deleted += max(
-            conn.execute("DELETE FROM telemetry_hourly WHERE bucket < %s", (cutoff,)).rowcount, 0
-        )
+    for relation in PARTITIONED:
+        klass = classes[relation]
+
+        def drop(relation: str = relation, klass: DataClass = klass) -> int:
+            gone = drop_older_than(conn, relation, klass.chunk_interval, now - klass.retention)
+            dropped.extend(gone)
+            return len(gone)
+
+        step(f"{relation}_retention", drop)
+    deleted += step(
+        "rollup_retention",
+        delete(
+            "DELETE FROM telemetry_hourly WHERE bucket < %s",
+            now - classes["telemetry_hourly"].retention,
+        ),
+    )
     if dropped:
         log.info("retention dropped %d partition(s): %s", len(dropped), ", ".join(dropped))
-    return MaintenanceResult(rollups, dropped, deleted)
+    return MaintenanceResult(rollups, dropped, deleted, failed)

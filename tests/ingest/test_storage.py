@@ -185,3 +185,39 @@ def test_a_tiny_registry_round_trips_through_yaml(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
     path.write_text(yaml.safe_dump(compounds.model_dump(mode="json")))
     assert registry.read_compound_file(path) == compounds
+
+
+def test_one_bad_step_leaves_retention_running_and_no_value_overflows_a_rollup(
+    db_url: str, conn: psycopg.Connection[Any]
+) -> None:
+    hour = NOW.replace(minute=0) - timedelta(hours=3)
+    old = NOW - timedelta(days=500)
+    _write(
+        db_url,
+        [
+            _telemetry(LIGHT, hour, power_w=1.0),
+            _telemetry(LIGHT, hour + timedelta(minutes=5), power_w=2.0),
+            _telemetry(LIGHT, old, lux=1),
+        ],
+    )
+    # Legacy rows from before the contract bounded values: their double sum overflows.
+    conn.execute("UPDATE telemetry SET value = 1.7e308 WHERE key = 'power_w'")
+    conn.execute("INSERT INTO rollup_dirty (bucket) VALUES (%s) ON CONFLICT DO NOTHING", (hour,))
+    conn.commit()
+    assert ingest.refresh_rollups(conn) >= 1
+    row = conn.execute(
+        "SELECT samples, avg FROM telemetry_hourly WHERE key = 'power_w' AND bucket = %s", (hour,)
+    ).fetchone()
+    assert row == (2, 1.7e308)
+
+    # A rollup step that fails (here: the rollup table refuses every row) is named, and
+    # partition retention still runs after it.
+    conn.execute(
+        "ALTER TABLE telemetry_hourly ADD CONSTRAINT refuse_all CHECK (samples < 0) NOT VALID"
+    )
+    conn.execute("INSERT INTO rollup_dirty (bucket) VALUES (%s) ON CONFLICT DO NOTHING", (hour,))
+    conn.commit()
+    done = ingest.maintain(conn, mode=ingest.StorageMode.POSTGRES, now=NOW)
+    assert set(done.failed) == {"rollups"}
+    assert "refuse_all" in done.failed["rollups"]
+    assert done.dropped_partitions == [f"telemetry_p{old:%Y%m%d}0000"]
