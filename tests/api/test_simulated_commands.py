@@ -105,6 +105,7 @@ def _account_when_landed(
     """`dayuan manifest check`'s account, once the gateway has committed the last batch."""
     deadline = time.monotonic() + 15
     while True:
+        conn.commit()  # no read transaction across polls: the writer attaches partitions
         account = _verify.account(conn, manifest)
         if account.lost == 0 or time.monotonic() > deadline:
             return account

@@ -45,12 +45,17 @@ def test_a_simulated_morning_lands_with_nothing_lost(
         sent = simulators.read_manifest(manifest)
         expected = sum(len(sent.expected_data(d)) for d in sent.devices)
         wait_for(conn, "SELECT count(*) FROM device_state", len(sent.devices), timeout=60)
+        # Each count in a transaction of its own: a read transaction held across polls
+        # keeps share locks on the partitioned parents while the writer attaches new
+        # partitions (a deadlock PostgreSQL resolves by killing the reader).
+        conn.commit()
         result = _verify.account(conn, sent)
         pause = threading.Event()
         for _ in range(60):  # the last batches commit a moment after the last publish
             if result.lost == 0:
                 break
             pause.wait(0.5)
+            conn.commit()
             result = _verify.account(conn, sent)
     assert report.messages > 10_000, "the morning should be busy"
     assert result.expected == expected > 10_000
