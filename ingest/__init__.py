@@ -1,6 +1,6 @@
 """Storage: the time series (TimescaleDB or plain PostgreSQL), the batch writer behind
 the gateway's `domain.Sink` port, device presence, maintenance of the plain-PostgreSQL
-path, the reads the API makes of all that, the one migration runner every package's
+path, the history the rules replay, the one migration runner every package's
 migrations go through, and the embedded PostgreSQL of development.
 """
 
@@ -9,16 +9,7 @@ from ingest._embedded import EmbeddedDatabase, embedded_postgres, start_pgserver
 from ingest._errors import IngestError, MigrationError, StorageModeError, StorageUnavailable
 from ingest._maintenance import MaintenanceResult, maintain, refresh_rollups
 from ingest._presence import DEFAULT_SILENCE_FACTOR, Presence, presence
-from ingest._reads import (
-    HistoryRow,
-    dead_letter_counts,
-    dead_letters,
-    events,
-    history,
-    latest_values,
-    series,
-    stored_acks,
-)
+from ingest._reads import HistoryRow, history
 from ingest._schema import Migration, StorageMode, current_mode, migrations, upgrade
 from ingest._writer import Writer, WriteResult, prepare_connection
 
@@ -39,19 +30,13 @@ __all__ = [
     "Writer",
     "current_mode",
     "data_classes",
-    "dead_letter_counts",
-    "dead_letters",
     "embedded_postgres",
-    "events",
     "history",
-    "latest_values",
     "maintain",
     "migrations",
     "prepare_connection",
     "presence",
     "refresh_rollups",
-    "series",
     "start_pgserver",
-    "stored_acks",
     "upgrade",
 ]

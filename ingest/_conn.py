@@ -6,7 +6,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
 
 from ingest._errors import StorageUnavailable
 
@@ -19,9 +18,3 @@ def reading() -> Iterator[None]:
         yield
     except psycopg.Error as exc:
         raise StorageUnavailable(f"storage failed: {str(exc).strip()}") from exc
-
-
-def dict_rows(conn: Conn, query: str, params: Any = None) -> list[dict[str, Any]]:
-    with reading(), conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(query, params)
-        return cur.fetchall()
