@@ -216,6 +216,7 @@ def broker_config(args: argparse.Namespace, settings: Settings) -> int:
         host=host or "127.0.0.1",
         port=int(port),
         tls=tls,
+        plugin=args.dynsec_plugin,
     )
     print(f"wrote {conf} with {len(devices)} device account(s)")
     return 0
