@@ -146,25 +146,29 @@ class EvaluateOnly:
 @contextlib.contextmanager
 def maintenance(
     db: ConnectionPool, *, interval_s: float, clock: Clock | None = None
-) -> Iterator[None]:
-    """Run `ingest.maintain` every `interval_s` in a background thread."""
+) -> Iterator[ingest.MaintenanceStatus]:
+    """Run `ingest.maintain` every `interval_s` in a background thread; the status it
+    yields is the last pass, for metrics and /readyz."""
     stop = threading.Event()
     now = (clock or SystemClock()).now
+    status = ingest.MaintenanceStatus()
 
     def loop() -> None:
         while not stop.wait(interval_s):
             try:
                 with db.connection() as conn:
                     done = ingest.maintain(conn, mode=ingest.current_mode(conn), now=now())
+                status.record(done)
                 for step, why in done.failed.items():
                     log.error("maintenance step %s failed (the others ran): %s", step, why)
             except (psycopg.Error, PoolTimeout, ingest.IngestError) as exc:
+                status.unreachable(str(exc))
                 log.warning("maintenance failed, will retry: %s", exc)
 
     thread = threading.Thread(target=loop, name="maintenance", daemon=True)
     thread.start()
     try:
-        yield
+        yield status
     finally:
         stop.set()
         thread.join()
