@@ -132,4 +132,12 @@ class Receiver:
         if accepted.messages:
             for observe in self._observers:
                 observe(accepted.messages)
-        return Delivery(msg.mid, msg.qos, topic, payload, accepted.messages, accepted.dead_letters)
+        return Delivery(
+            msg.mid,
+            msg.qos,
+            topic,
+            payload,
+            accepted.messages,
+            accepted.dead_letters,
+            accepted.suppressed,
+        )
