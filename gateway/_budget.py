@@ -7,7 +7,8 @@ operator still sees that it happened. The valid messages of a suppressed deliver
 stored as always: only its dead letter is left out.
 
 Windows are fixed (they start at a device's first dead letter) and close by the
-`received_at` of later deliveries, of any device: time comes from the gateway's clock.
+`received_at` of later deliveries, of any device: time comes from the gateway's clock. A
+stopping gateway drains the windows still open, so that no count is lost with it.
 """
 
 from __future__ import annotations
@@ -79,6 +80,13 @@ class DeadLetterBudget:
                 del self._open[window.device]
             if window.suppressed:
                 out.append(self._summary(window, now))
+        return out
+
+    def drain(self, now: datetime) -> list[DeadLetter]:
+        """The `suppressed` rows of every window, ended or not (the gateway is stopping)."""
+        out = [self._summary(w, now) for w in self._by_start if w.suppressed]
+        self._by_start.clear()
+        self._open.clear()
         return out
 
     def _summary(self, w: _Window, now: datetime) -> DeadLetter:

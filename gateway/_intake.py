@@ -94,6 +94,10 @@ class Intake:
         judged.dead_letters = kept
         return judged
 
+    def drain(self, now: datetime) -> list[DeadLetter]:
+        """The summaries of the dead letters still held back by the budget (on shutdown)."""
+        return self._budget.drain(now)
+
     def _accept(self, topic: str, payload: bytes, received_at: datetime) -> Accepted:
         parsed = self._topic(topic)
         if isinstance(parsed, InvalidTopic):
