@@ -13,6 +13,7 @@ stopping gateway drains the windows still open, so that no count is lost with it
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,15 +47,21 @@ class _Window:
 
 
 class DeadLetterBudget:
-    """Running state of one `Budget`; used by the MQTT thread only."""
+    """Running state of one `Budget`. Locked: the MQTT thread and a takeover's drain
+    (`gateway._takeover`) share one intake."""
 
     def __init__(self, budget: Budget) -> None:
         self._budget = budget
         self._open: dict[str | None, _Window] = {}
         self._by_start: deque[_Window] = deque()
+        self._lock = threading.Lock()
 
     def admit(self, letter: DeadLetter) -> bool:
         """True: keep `letter`. False: it is over its device's budget, and counted."""
+        with self._lock:
+            return self._admit(letter)
+
+    def _admit(self, letter: DeadLetter) -> bool:
         key = letter.device_id
         if key not in self._open and len(self._open) >= MAX_TRACKED_DEVICES:
             key = None
@@ -73,6 +80,10 @@ class DeadLetterBudget:
 
     def close(self, now: datetime) -> list[DeadLetter]:
         """The `suppressed` rows of the windows that have ended by `now`."""
+        with self._lock:
+            return self._close(now)
+
+    def _close(self, now: datetime) -> list[DeadLetter]:
         out = []
         while self._by_start and self._by_start[0].start + self._budget.window <= now:
             window = self._by_start.popleft()
@@ -84,10 +95,11 @@ class DeadLetterBudget:
 
     def drain(self, now: datetime) -> list[DeadLetter]:
         """The `suppressed` rows of every window, ended or not (the gateway is stopping)."""
-        out = [self._summary(w, now) for w in self._by_start if w.suppressed]
-        self._by_start.clear()
-        self._open.clear()
-        return out
+        with self._lock:
+            out = [self._summary(w, now) for w in self._by_start if w.suppressed]
+            self._by_start.clear()
+            self._open.clear()
+            return out
 
     def _summary(self, w: _Window, now: datetime) -> DeadLetter:
         reasons = ", ".join(f"{r} {n}" for r, n in w.reasons.most_common())
