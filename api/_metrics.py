@@ -160,6 +160,12 @@ def _in_process(w: _Writer, sources: MetricSources) -> None:
             [(f'{{reason="{_label(r)}"}}', n) for r, n in sorted(g.rejected.items())],
         )
         w.metric(
+            "dayuan_dead_letters_suppressed_total",
+            "counter",
+            "Dead letters over their device's budget: counted here and in a suppressed row",
+            [("", g.dead_letters_suppressed)],
+        )
+        w.metric(
             "dayuan_storage_retries_total",
             "counter",
             "Batch writes retried while storage was unavailable",

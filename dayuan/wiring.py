@@ -23,7 +23,7 @@ import rules
 from broker import MqttEndpoint, publisher
 from dayuan.settings import Settings, compound_list
 from domain import Clock, DeadLetter, Message, Sink, SystemClock, subscriptions
-from gateway import Batching, DeviceDirectory, Gateway, KnownDevice, Limits, MqttOptions
+from gateway import Batching, Budget, DeviceDirectory, Gateway, KnownDevice, Limits, MqttOptions
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,11 @@ def gateway(
             max_payload_bytes=settings.max_payload_bytes,
             max_future_skew=timedelta(seconds=settings.max_future_skew_s),
             retention=retention,
+            chunks={c.name: c.chunk_interval for c in classes.values()},
+            dead_letters=Budget(
+                rows=settings.dead_letters_per_device,
+                window=timedelta(seconds=settings.dead_letter_window_s),
+            ),
         ),
         batching=Batching(
             max_messages=settings.batch_max_messages,

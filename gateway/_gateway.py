@@ -127,6 +127,9 @@ class Gateway:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._draining = True  # deliveries from now on stay unacknowledged, for redelivery
+        tail = self._receive.drain()  # what the dead-letter budget still counts
+        if tail is not None:
+            self._pipeline.submit(tail)
         self._stop.set()
         self._directory.wake()
         if self._takeover is not None:

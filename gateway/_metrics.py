@@ -20,6 +20,8 @@ class GatewayMetrics:
     received: int = 0  # MQTT messages received
     stored_messages: int = 0  # validated objects committed (a batch array counts each)
     rejected: Counter[str] = field(default_factory=Counter)  # dead letters by reason
+    # Dead letters over their device's budget (gateway._budget): counted, not stored.
+    dead_letters_suppressed: int = 0
     batches: int = 0
     retries: int = 0
     backpressure_waits: int = 0
@@ -41,5 +43,6 @@ class GatewayMetrics:
         with self._lock:
             for d in batch:
                 self.stored_messages += len(d.messages)
+                self.dead_letters_suppressed += d.suppressed
                 for letter in d.dead_letters:
                     self.rejected[letter.reason.value] += 1

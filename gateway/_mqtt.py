@@ -124,6 +124,11 @@ class Receiver:
         self._clock = clock
         self._observers = tuple(observers)
 
+    def drain(self) -> Delivery | None:
+        """A delivery of the budget's last summaries (QoS 0: nothing to acknowledge)."""
+        letters = self._intake.drain(self._clock.now())
+        return Delivery(0, 0, "", b"", [], letters) if letters else None
+
     def __call__(self, msg: mqtt.MQTTMessage, topic: str) -> Delivery:
         if is_outbound(topic):
             return Delivery(msg.mid, msg.qos, topic, b"", [], [])
@@ -132,4 +137,12 @@ class Receiver:
         if accepted.messages:
             for observe in self._observers:
                 observe(accepted.messages)
-        return Delivery(msg.mid, msg.qos, topic, payload, accepted.messages, accepted.dead_letters)
+        return Delivery(
+            msg.mid,
+            msg.qos,
+            topic,
+            payload,
+            accepted.messages,
+            accepted.dead_letters,
+            accepted.suppressed,
+        )

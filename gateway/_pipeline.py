@@ -51,6 +51,7 @@ class Delivery:
     payload: bytes
     messages: list[Message]
     dead_letters: list[DeadLetter]
+    suppressed: int = 0  # dead letters over their device's budget: counted, not kept
 
 
 @dataclass(slots=True)
@@ -211,5 +212,13 @@ class Pipeline:
             payload=delivery.payload,
             device_id=delivery.messages[0].device,
         )
-        retry = Delivery(delivery.mid, delivery.qos, delivery.topic, delivery.payload, [], [letter])
+        retry = Delivery(
+            delivery.mid,
+            delivery.qos,
+            delivery.topic,
+            delivery.payload,
+            [],
+            [letter],
+            delivery.suppressed,
+        )
         return self._write([retry], stop)
