@@ -29,6 +29,9 @@ class GatewayMetrics:
     outbound_ignored: int = 0  # backend's own cmd / cases topics seen on the way past
     takeovers: int = 0  # departed members' sessions drained and ended (gateway._takeover)
     adopted: int = 0  # deliveries received from those sessions (not in `received`)
+    # Stored deliveries of an earlier connection, left to the broker to redeliver rather
+    # than acknowledged by a packet id that may now name another message.
+    acks_withheld: int = 0
     commit_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
     batch_sizes: deque[int] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

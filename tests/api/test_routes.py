@@ -249,13 +249,15 @@ def test_dead_letters_show_no_face_bytes(
     with run_gateway():
         fleet.publish(topic("gate", GATE, "event"), dumps({**access, "face_template": marker * 50}))
         fleet.publish(topic("gate", GATE, "event"), dumps([access, {**access, "image": marker}]))
-        assert wait_for(conn, "SELECT count(*) FROM dead_letters", 2) == 2
+        # (Other tests' retained device statuses may add unknown_device letters.)
+        faces = "SELECT count(*) FROM dead_letters WHERE reason = 'privacy_violation'"
+        assert wait_for(conn, faces, 2) == 2
     response = client.get(f"{V1}/dead-letters", headers=admin)
     assert response.status_code == 200
     assert marker not in response.text
     body = response.json()
-    assert body["counts"] == [{"reason": "privacy_violation", "count": 2}]
-    samples = body["samples"]
+    assert {"reason": "privacy_violation", "count": 2} in body["counts"]
+    samples = [s for s in body["samples"] if s["reason"] == "privacy_violation"]
     assert [(s["payload_preview"], s["refused"]) for s in samples] == [("", 1), ("", 1)]
     elements = [s["elements"] for s in samples]
     assert sorted(elements, key=str) == [None, [[1, "privacy_violation"]]]
