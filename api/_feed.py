@@ -9,6 +9,9 @@ to the end of each writing transaction), make the stream:
 The cursor is both positions, `<alarm feed id>.<case event id>`, sent as the `id:` of
 every event. A client that reconnects with it gets exactly what it has not
 seen; a filtered-out row advances the cursor but is not sent.
+
+Rows are read for every user at once (`read`: the app's poller in api/_hub.py, and a
+resuming stream's catch-up) and filtered per user in process (`select`).
 """
 
 from __future__ import annotations
