@@ -136,6 +136,10 @@ class FeedHub:
                 sub.end("shutdown")
 
     async def _tick(self) -> None:
+        now = self._clock.now()
+        for sub in list(self._subs):  # first: an expired token ends even if reads fail
+            if sub.expires_at <= now:
+                sub.end("token_expired")
         if not self._subs:
             head = await anyio.to_thread.run_sync(self._head)
             if not self._subs:  # nobody joined at the old cursor meanwhile
@@ -146,10 +150,6 @@ class FeedHub:
             if batch:
                 for sub in list(self._subs):
                     sub.offer(batch)
-        now = self._clock.now()
-        for sub in list(self._subs):
-            if sub.expires_at <= now:
-                sub.end("token_expired")
         if self._subs and (self._checked_at is None or now - self._checked_at >= self._recheck):
             self._checked_at = now
             await self._recheck_accounts()
