@@ -4,11 +4,12 @@ and their history through `cases.get_case` / `cases.case_events`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from api._access import User
 from api._db import Conn, row, rows
-from cases import OPEN_STATES, Case, CaseEvent
+from cases import OPEN_STATES, Case
 
 _OPEN_STATES = sorted(s.value for s in OPEN_STATES)
 
@@ -66,17 +67,37 @@ def sees_case(user: User, case: Case) -> bool:
     return True
 
 
-def visible_case_ids(conn: Conn, user: User, events: list[CaseEvent]) -> set[int]:
-    """Of the cases these events belong to, those the user sees (one query per batch)."""
-    ids = sorted({e.case_id for e in events})
-    if not ids or not (user.grid_bound or user.elderly_only):
-        return set(ids)
+@dataclass(frozen=True, slots=True)
+class CaseScope:
+    """What decides who sees a case in the live feed: its grid, and whether an elderly
+    care centre is assigned (the facts `case_scope` tests in SQL)."""
+
+    grid_id: str | None
+    elderly: bool
+
+
+NO_SCOPE = CaseScope(None, elderly=False)
+
+
+def case_scopes(conn: Conn, ids: list[int]) -> dict[int, CaseScope]:
+    """The scope facts of these cases (one query per batch, for every user at once)."""
+    if not ids:
+        return {}
     found = rows(
         conn,
-        f"SELECT c.id FROM cases c WHERE c.id = ANY(%(ids)s){case_scope(user)}",
-        {"ids": ids, "grids": list(user.grids)},
+        f"SELECT c.id, c.grid_id, {_ELDERLY} AS elderly FROM cases c WHERE c.id = ANY(%(ids)s)",
+        {"ids": ids},
     )
-    return {int(r["id"]) for r in found}
+    return {int(r["id"]): CaseScope(r["grid_id"], elderly=bool(r["elderly"])) for r in found}
+
+
+def sees_case_scope(user: User, scope: CaseScope) -> bool:
+    """`case_scope` in process: grid workers by grid, care responders by assignment."""
+    if user.grid_bound:
+        return scope.grid_id is not None and scope.grid_id in user.grids
+    if user.elderly_only:
+        return scope.elderly
+    return True
 
 
 def head(conn: Conn) -> int:

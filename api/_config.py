@@ -24,8 +24,15 @@ class ApiConfig:
     admin_password: str | None = None  # the first administrator's, used once
     command_ack_timeout_s: float = 10.0
     silence_factor: float = 3.0
+    # Open live feeds per user: a monitoring room's few screens, not a leak's thousands.
+    streams_per_user: int = 5
+    # An open feed learns within this that its account was disabled, deleted or changed
+    # (one lookup for all subscribed users per app).
+    stream_recheck_s: float = 5.0
 
     def __post_init__(self) -> None:
+        if self.streams_per_user < 1:
+            raise ValueError("streams_per_user must be at least 1")
         if self.env == "production":
             if not self.admin_password:
                 raise ValueError("refusing to start in production without DAYUAN_ADMIN_PASSWORD")

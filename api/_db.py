@@ -11,7 +11,8 @@ from psycopg_pool import ConnectionPool
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 # Handlers run in the threadpool (sync `def`), each holding a connection for one query or
-# two; the SSE feed and the command sweeper take one briefly per poll.
+# two; the live feed's one poller and the command sweeper take one briefly per poll (an
+# open SSE stream holds none).
 POOL_MIN = 1
 POOL_MAX = 10
 POOL_OPEN_TIMEOUT_S = 30.0

@@ -9,28 +9,32 @@ to the end of each writing transaction), make the stream:
 The cursor is both positions, `<alarm feed id>.<case event id>`, sent as the `id:` of
 every event. A client that reconnects with it gets exactly what it has not
 seen; a filtered-out row advances the cursor but is not sent.
+
+Rows are read for every user at once (`read`: the app's poller in api/_hub.py, and a
+resuming stream's catch-up) and filtered per user in process (`select`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 import orjson
 
 import cases
 import rules
 from api._access import User
+from api._cases import NO_SCOPE, CaseScope, case_scopes, sees_case_scope
 from api._cases import head as case_head
-from api._cases import visible_case_ids
 from api._db import Conn
 
-# How often a connected client's feed looks for news: an alarm reaches the monitoring
+# How often the app's one feed poller looks for news: an alarm reaches the monitoring
 # room within this (plus the rule engine's own latency).
 POLL_S = 0.5
 # A comment line this often keeps proxies from closing an idle stream.
 KEEPALIVE_S = 15.0
-# Rows read per source per poll: a reconnecting client catches up in steps of this.
+# Rows read per source per query: the poller and a reconnecting client read in steps of this.
 BATCH = 500
 RETRY_MS = 3000  # what EventSource waits before reconnecting
 _CURSOR = re.compile(r"^(\d{1,18})\.(\d{1,18})$")
@@ -61,6 +65,32 @@ def head(conn: Conn) -> Cursor:
     return Cursor(rules.feed_head(conn), case_head(conn))
 
 
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One row of either source, serialized once, with what decides who sees it."""
+
+    source: Literal["alarm", "case"]
+    id: int  # the row's position in its source
+    data: bytes
+    alarm: rules.FeedRow | None = None  # alarm changes: judged by the device's place
+    case: CaseScope = NO_SCOPE  # case transitions: judged by the case's grid and parties
+
+
+def advance(cursor: Cursor, entry: Entry) -> Cursor:
+    if entry.source == "alarm":
+        return Cursor(entry.id, cursor.case_event)
+    return Cursor(cursor.alarm, entry.id)
+
+
+def covers(cursor: Cursor, entry: Entry) -> bool:
+    """Whether a client at `cursor` has already had `entry` (sent or filtered out)."""
+    return entry.id <= (cursor.alarm if entry.source == "alarm" else cursor.case_event)
+
+
+def behind(cursor: Cursor, other: Cursor) -> bool:
+    return cursor.alarm < other.alarm or cursor.case_event < other.case_event
+
+
 def _alarm_visible(user: User, r: rules.FeedRow) -> bool:
     if user.grid_bound:
         address = r.flat or r.address
@@ -70,31 +100,66 @@ def _alarm_visible(user: User, r: rules.FeedRow) -> bool:
     return True
 
 
+def visible(user: User, entry: Entry) -> bool:
+    if entry.alarm is not None:
+        return _alarm_visible(user, entry.alarm)
+    return sees_case_scope(user, entry.case)
+
+
+def _alarm_entry(r: rules.FeedRow) -> Entry:
+    document = {
+        "change": r.change,
+        "alarm_id": r.alarm_id,
+        "severity": r.severity,
+        "rule_id": r.rule_id,
+        "title": r.title,
+        "compound": r.compound,
+        "device_id": r.device_id,
+        "flat": r.flat,
+        "count": r.count,
+        "at": r.at.isoformat(),
+    }
+    return Entry("alarm", r.id, orjson.dumps(document), alarm=r)
+
+
+def read(conn: Conn, cursor: Cursor) -> tuple[tuple[Entry, ...], Cursor, bool]:
+    """Every row after `cursor`, for any user (alarm changes first, then case
+    transitions), the cursor past them, and whether a source had more than one batch."""
+    alarms = rules.alarm_feed(conn, after_id=cursor.alarm, limit=BATCH)
+    events = cases.case_events(conn, after_id=cursor.case_event, limit=BATCH)
+    scopes = case_scopes(conn, sorted({e.case_id for e in events}))
+    entries = [_alarm_entry(r) for r in alarms] + [
+        Entry(
+            "case",
+            e.id,
+            orjson.dumps(cases.event_document(e)),
+            case=scopes.get(e.case_id, NO_SCOPE),
+        )
+        for e in events
+    ]
+    for entry in entries:
+        cursor = advance(cursor, entry)
+    return tuple(entries), cursor, len(alarms) == BATCH or len(events) == BATCH
+
+
 def poll(conn: Conn, user: User, cursor: Cursor) -> tuple[list[tuple[str, str, bytes]], Cursor]:
     """New events the user may see after `cursor`: (id, event name, data) and the new cursor."""
+    entries, _, _ = read(conn, cursor)
+    return select(user, cursor, entries)
+
+
+def select(
+    user: User, cursor: Cursor, entries: tuple[Entry, ...]
+) -> tuple[list[tuple[str, str, bytes]], Cursor]:
+    """Of `entries`, those the user has not had and may see, each with the cursor it
+    leaves the client at; the cursor past all of them (filtered-out rows count as seen)."""
     out: list[tuple[str, str, bytes]] = []
-    for r in rules.alarm_feed(conn, after_id=cursor.alarm, limit=BATCH):
-        cursor = Cursor(r.id, cursor.case_event)
-        if _alarm_visible(user, r):
-            document = {
-                "change": r.change,
-                "alarm_id": r.alarm_id,
-                "severity": r.severity,
-                "rule_id": r.rule_id,
-                "title": r.title,
-                "compound": r.compound,
-                "device_id": r.device_id,
-                "flat": r.flat,
-                "count": r.count,
-                "at": r.at.isoformat(),
-            }
-            out.append((str(cursor), "alarm", orjson.dumps(document)))
-    events = cases.case_events(conn, after_id=cursor.case_event, limit=BATCH)
-    visible = visible_case_ids(conn, user, events)
-    for e in events:
-        cursor = Cursor(cursor.alarm, e.id)
-        if e.case_id in visible:
-            out.append((str(cursor), "case", orjson.dumps(cases.event_document(e))))
+    for entry in entries:
+        if covers(cursor, entry):
+            continue
+        cursor = advance(cursor, entry)
+        if visible(user, entry):
+            out.append((str(cursor), entry.source, entry.data))
     return out, cursor
 
 

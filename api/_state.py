@@ -13,6 +13,7 @@ from domain import Clock
 
 if TYPE_CHECKING:
     from api._commands import Commands
+    from api._hub import FeedHub
     from api._metrics import MetricSources
 
 
@@ -25,3 +26,4 @@ class AppState:
     workflow: Workflow
     commands: Commands
     metrics: MetricSources
+    feed: FeedHub  # the live feed's one poller and its subscribers

@@ -1,9 +1,12 @@
-"""`Annotated` dependency aliases: the database connection, the current user, and a
-permission check per route."""
+"""`Annotated` dependency aliases: the database connection, the current user, a
+permission check per route, and the live feed's caller (authenticated without holding
+a connection, counted against the per-user limit)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -14,9 +17,10 @@ from api import _users
 from api._access import Permission, User
 from api._db import Conn
 from api._state import AppState
-from api.security import InvalidToken, read_token
+from api.security import Claims, InvalidToken, read_token
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token")
+_BUSY = "the database is busy or unreachable; retry"
 
 
 def get_state(request: Request) -> AppState:
@@ -32,9 +36,7 @@ def get_db(state: StateDep) -> Iterator[Conn]:
         with state.pool.connection() as conn:
             yield conn
     except PoolTimeout as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "the database is busy or unreachable; retry"
-        ) from exc
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, _BUSY) from exc
 
 
 DbDep = Annotated[Conn, Depends(get_db)]
@@ -43,13 +45,16 @@ TokenDep = Annotated[str, Depends(oauth2)]
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-def get_current_user(state: StateDep, token: TokenDep, conn: DbDep) -> User:
+def _claims(state: AppState, token: str) -> Claims:
     try:
-        claims = read_token(token, key=state.key, now=state.clock.now())
+        return read_token(token, key=state.key, now=state.clock.now())
     except InvalidToken as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}", headers=_UNAUTHORIZED
         ) from exc
+
+
+def _active(conn: Conn, claims: Claims) -> User:
     user = _users.active_user(conn, claims.username)
     if user is None:
         raise HTTPException(
@@ -58,6 +63,10 @@ def get_current_user(state: StateDep, token: TokenDep, conn: DbDep) -> User:
             headers=_UNAUTHORIZED,
         )
     return user
+
+
+def get_current_user(state: StateDep, token: TokenDep, conn: DbDep) -> User:
+    return _active(conn, _claims(state, token))
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -78,6 +87,49 @@ def require(permission: Permission) -> Callable[[User], User]:
 
 
 Reader = Annotated[User, Depends(require(Permission.READ))]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCaller:
+    user: User
+    expires_at: datetime  # the token's: the stream ends then
+
+
+def get_stream_caller(state: StateDep, token: TokenDep) -> StreamCaller:
+    """`Reader` for a response that outlives its handler: the connection that finds the
+    user goes back to the pool before the response starts (a `DbDep` would be held
+    until the stream ends)."""
+    claims = _claims(state, token)
+    try:
+        with state.pool.connection() as conn:
+            user = _active(conn, claims)
+    except PoolTimeout as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, _BUSY) from exc
+    if not user.may(Permission.READ):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role.value} may not read")
+    assert claims.expires_at is not None  # read_token sets it
+    return StreamCaller(user, claims.expires_at)
+
+
+async def claim_stream(
+    state: StateDep, caller: Annotated[StreamCaller, Depends(get_stream_caller)]
+) -> AsyncIterator[StreamCaller]:
+    """One of the caller's `streams_per_user` open streams, given back when the response
+    ends (a yield dependency's exit runs after the response, however it ends)."""
+    username = caller.user.username
+    if not state.feed.claim(username):
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"{username} already has {state.config.streams_per_user} open live feeds,"
+            " the most allowed; close one first",
+        )
+    try:
+        yield caller
+    finally:
+        state.feed.release(username)
+
+
+StreamReader = Annotated[StreamCaller, Depends(claim_stream)]
 
 
 def client_address(request: Request) -> str:

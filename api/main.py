@@ -1,7 +1,8 @@
 """Builds the FastAPI app. `create_app` takes the configuration, an optional clock and
 optional in-process metric sources; the lifespan opens the database pool, creates the
 first administrator, connects the case workflow's MQTT publisher and runs the device
-commands' broker connection and sweeper, and closes them all in reverse order."""
+commands' broker connection and sweeper and the live feed's poller, and closes them all
+in reverse order."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from api import _errors, _users, dashboard
 from api._commands import Commands
 from api._config import ApiConfig
 from api._db import open_pool
+from api._hub import FeedHub
 from api._metrics import AlarmLatency, MetricSources
 from api._state import AppState
 from api.routes import (
@@ -72,6 +74,13 @@ def create_app(
             commands = Commands(
                 pool, mqtt=config.mqtt, clock=clock, ack_timeout_s=config.command_ack_timeout_s
             )
+            feed = FeedHub(
+                pool,
+                clock,
+                streams_per_user=config.streams_per_user,
+                recheck_s=config.stream_recheck_s,
+            )
+            await anyio.to_thread.run_sync(feed.start)
             app.state.dayuan = AppState(
                 config=config,
                 clock=clock,
@@ -80,9 +89,11 @@ def create_app(
                 workflow=cases.Workflow(clock=clock, publisher=publisher, policy=policy),
                 commands=commands,
                 metrics=sources,
+                feed=feed,
             )
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(commands.run)
+                tasks.start_soon(feed.run)
                 yield
                 tasks.cancel_scope.cancel()
 

@@ -9,7 +9,7 @@ that several API processes share one count.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -36,6 +36,7 @@ class Claims:
     username: str
     role: str
     grids: tuple[str, ...]
+    expires_at: datetime | None = None  # the token's `exp`, as read_token found it
 
 
 def hash_password(password: str) -> str:
@@ -75,7 +76,12 @@ def read_token(token: str, *, key: str, now: datetime) -> Claims:
     grids = payload.get("grids", [])
     if not isinstance(grids, list):
         raise InvalidToken("grids must be a list")
-    return Claims(str(payload["sub"]), str(payload["role"]), tuple(str(g) for g in grids))
+    return Claims(
+        str(payload["sub"]),
+        str(payload["role"]),
+        tuple(str(g) for g in grids),
+        expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+    )
 
 
 def retry_after(conn: Conn, *, username: str, client: str, now: datetime) -> int | None:

@@ -221,6 +221,7 @@ def _api_config(settings: Settings, url: str, mqtt: broker.MqttEndpoint) -> api.
         token_ttl_s=settings.token_ttl_s,
         admin_password=admin,
         command_ack_timeout_s=settings.command_ack_timeout_s,
+        streams_per_user=settings.streams_per_user,
         silence_factor=settings.silence_factor,
     )
 

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     token_secret: SecretStr | None = None
     token_ttl_s: int = 8 * 3600  # one monitoring-room shift
     command_ack_timeout_s: float = 10.0  # a device command without an ack by then failed
+    # Open live feeds (GET /api/v1/stream) per API user: a monitoring room's few screens.
+    streams_per_user: int = Field(default=5, ge=1)
     stats_interval_s: float = 30.0  # how often a gateway logs its counters
     # `dayuan gateway` / `dayuan rules run` serve /metrics and /healthz here (0: not at all).
     metrics_port: int = 0

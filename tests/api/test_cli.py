@@ -23,6 +23,7 @@ def test_config_from_settings() -> None:
         mqtt_url="mqtt://broker.example:1884",
         admin_password="pw-of-the-first-admin",
         command_ack_timeout_s=3,
+        streams_per_user=2,
     )
     config = cli.config_from(settings)
     assert config.mqtt is not None
@@ -32,6 +33,7 @@ def test_config_from_settings() -> None:
         "dayuan-backend",
     )
     assert config.command_ack_timeout_s == 3
+    assert config.streams_per_user == 2
     assert config.admin_password == "pw-of-the-first-admin"
 
 

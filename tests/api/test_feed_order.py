@@ -1,16 +1,19 @@
 """The alarm half of the feed hands out ids in commit order: a cursor never passes a
-row that commits later."""
+row that commits later; case transitions are filtered in process exactly as in SQL."""
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
+import httpx
 import orjson
 import psycopg
 
-from api import _feed
+from api import _cases, _feed
 from api._access import User
+from api._db import rows
 from domain import StaffRole
 from tests.api import data
 
@@ -45,3 +48,31 @@ def test_a_second_writer_waits_for_the_first_to_commit(api_db: str) -> None:
         writer.join(5)
         late, _ = _feed.poll(reader, ADMIN, cursor)
     assert [orjson.loads(e[2])["rule_id"] for e in late] == ["first", "second"]
+
+
+def test_case_visibility_in_process_matches_the_sql_scope(
+    client: httpx.Client, admin: dict[str, str], conn: psycopg.Connection[Any]
+) -> None:
+    """The poller filters case transitions in process; `case_scope` is the SQL the feed
+    filtered with before, and still what the case list uses."""
+    for location in ("1-1-101", "3-2-301", None):  # grid g1, grid g2, no grid
+        body = {"compound": "c1", "category": "noise", "description": "d", "reporter": "r-1"}
+        created = client.post("/api/v1/cases", json={**body, "location": location}, headers=admin)
+        assert created.status_code == 201, created.text
+    ids = [int(r[0]) for r in conn.execute("SELECT id FROM cases").fetchall()]
+    scopes = _cases.case_scopes(conn, ids)
+    assert {s.grid_id for s in scopes.values()} == {"g1", "g2", None}
+    users = (
+        ADMIN,
+        User("g2", StaffRole.GRID_WORKER, ("g2",)),
+        User("none", StaffRole.GRID_WORKER, ()),
+        User("care", StaffRole.CARE_RESPONDER, ()),
+    )
+    for user in users:
+        sql = rows(
+            conn,
+            f"SELECT c.id FROM cases c WHERE c.id = ANY(%(ids)s){_cases.case_scope(user)}",
+            {"ids": ids, "grids": list(user.grids)},
+        )
+        in_process = {i for i in ids if _cases.sees_case_scope(user, scopes[i])}
+        assert in_process == {int(r["id"]) for r in sql}, user.username
