@@ -103,13 +103,13 @@ def _broker_for(
     mqtt = settings.mqtt
     if mqtt is not None:
         # An outside broker knows the devices by their own credentials (`dayuan broker config`).
-        return mqtt, simulators.MqttTarget(mqtt.host, mqtt.port, device_secret=secret)
+        return mqtt, simulators.MqttTarget(mqtt.as_user(None, None), device_secret=secret)
     port = _port(settings.embedded_mqtt_port)
     if broker.mosquitto_binary() is None:
         log.warning("mosquitto is not installed: embedded amqtt (MQTT 3.1.1, no auth, no $share)")
         stack.enter_context(broker.amqtt_broker("127.0.0.1", port))
         mqtt = broker.MqttEndpoint("127.0.0.1", port, protocol=4)
-        return mqtt, simulators.MqttTarget("127.0.0.1", port)
+        return mqtt, simulators.MqttTarget(mqtt)
     fleet = broker.Account("dayuan-fleet", _fleet_password(data))
     backend = broker.Account(
         settings.backend_username, settings.backend_password.get_secret_value()
@@ -129,7 +129,7 @@ def _broker_for(
     )
     stack.enter_context(broker.mosquitto(conf, "127.0.0.1", port))
     mqtt = broker.MqttEndpoint("127.0.0.1", port, backend.username, backend.password)
-    return mqtt, simulators.MqttTarget("127.0.0.1", port, fleet.username, fleet.password)
+    return mqtt, simulators.MqttTarget(mqtt.as_user(fleet.username, fleet.password))
 
 
 def _port(wanted: int) -> int:

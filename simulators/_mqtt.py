@@ -30,9 +30,11 @@ cuts into the middle of an instant, and would be as safe from another thread.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import queue
 import resource
+import secrets
 import selectors
 import socket
 import time
@@ -42,11 +44,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 import domain
+from broker import MqttEndpoint, Protocol, paho_client
 from simulators._device import Connect, Disconnect, Item, Publish
 from simulators._errors import BrokerError
 
@@ -71,11 +74,28 @@ FLEET_COMMANDS = f"{domain.PREFIX}/+/+/+/{domain.Channel.CMD.value}"
 
 @dataclass(frozen=True)
 class MqttTarget:
-    host: str
-    port: int
-    username: str | None = None  # fleet-mode account
-    password: str | None = None
-    device_secret: str | None = None  # realistic: per-device passwords, domain.device_password
+    """The broker the devices are played onto: `endpoint` (with the fleet account in fleet
+    mode; TLS as its scheme says) and, in realistic mode, the secret each device's own
+    password is derived from (`domain.device_password`)."""
+
+    endpoint: MqttEndpoint
+    device_secret: str | None = None
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.host
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.port
+
+    @property
+    def username(self) -> str | None:
+        return self.endpoint.username
+
+    @property
+    def password(self) -> str | None:
+        return self.endpoint.password
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,15 +213,13 @@ class _Loop:
     def session(
         self, name: str, *, client_id: str, username: str | None, password: str | None
     ) -> _Session:
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=self.protocol,  # type: ignore[arg-type]
+        version: Protocol = 5 if self.protocol == paho.MQTTv5 else 4
+        endpoint = dataclasses.replace(
+            self.target.endpoint.as_user(username, password), protocol=version
         )
+        client = paho_client(endpoint, client_id, reconnect=False)
         client.max_inflight_messages_set(MAX_INFLIGHT)
         client.max_queued_messages_set(0)
-        if username is not None:
-            client.username_pw_set(username, password)
         session = _Session(name, client, self.stats)
         client.on_message = self._on_message
         client.on_socket_open = lambda c, u, sock: self._register(sock, session)
@@ -330,9 +348,8 @@ class _Loop:
 
 def _protocol(target: MqttTarget) -> int:
     """MQTT 5 if the broker speaks it, else 3.1.1: ask with one throwaway connection."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-    if target.username is not None:
-        client.username_pw_set(target.username, target.password)
+    probe = dataclasses.replace(target.endpoint, protocol=5)
+    client = paho_client(probe, f"dayuan-probe-{secrets.token_hex(4)}", reconnect=False)
     result: dict[str, Any] = {}
     client.on_connect = lambda c, u, f, reason, p: result.setdefault("reason", reason)
     try:

@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
 
+from broker import InvalidEndpoint, MqttEndpoint
 from registry import CompoundFileError, read_compound_file, write_compound_file
 from simulators._errors import SimulatorError
 from simulators._generate import CompoundSize, Place, Shares, generate_compound
@@ -230,19 +230,11 @@ def _run_until_interrupted(options: dict[str, Any]) -> SimulationReport:
 
 
 def mqtt_target(url: str, *, device_secret: str | None = None) -> MqttTarget:
-    """mqtt://user:pass@host:port -> MqttTarget (TLS is not supported here)."""
-    parts = urlsplit(url)
-    if parts.scheme != "mqtt":
-        raise ValueError(f"MQTT URL {url!r}: only mqtt:// is supported")
-    if not parts.hostname:
-        raise ValueError(f"MQTT URL {url!r} has no host")
-    return MqttTarget(
-        host=parts.hostname,
-        port=parts.port or 1883,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        device_secret=device_secret,
-    )
+    """mqtt[s]://[user:pass@]host[:port] -> MqttTarget (parsed as the backend parses it)."""
+    try:
+        return MqttTarget(MqttEndpoint.parse(url), device_secret=device_secret)
+    except InvalidEndpoint as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def _duration(text: str | None) -> timedelta | None:

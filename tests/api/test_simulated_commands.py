@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 import simulators
+from broker import MqttEndpoint
 from dayuan import _verify
 from simulators._mqtt import RealisticTransport
 from tests.api.conftest import wait_ready
@@ -46,7 +47,9 @@ def test_a_light_the_simulator_plays_acknowledges_and_its_ack_is_accounted(
     ACL), an hour behind and at 60x; the gateway stores what it says."""
     wait_ready(client)
     manifest = tmp_path / "manifest.jsonl"
-    target = simulators.MqttTarget(broker.host, broker.port, device_secret=DEVICE_SECRET)
+    target = simulators.MqttTarget(
+        MqttEndpoint(broker.host, broker.port), device_secret=DEVICE_SECRET
+    )
     transport = RealisticTransport(target)
     stop = threading.Event()
     run = threading.Thread(

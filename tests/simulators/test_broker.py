@@ -15,6 +15,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 import domain
+from broker import MqttEndpoint
 from simulators import MqttTarget, parse_scenario, read_manifest, run_simulation
 
 SCENARIO = """
@@ -71,7 +72,7 @@ def test_a_fleet_run_arrives_exactly_as_the_manifest_says(
     path = tmp_path / "manifest.jsonl"
     report = run_simulation(
         small,
-        target=MqttTarget(host, port),
+        target=MqttTarget(MqttEndpoint(host, port)),
         start=midnight + timedelta(hours=7),
         speed=1800.0,
         duration=timedelta(minutes=30),

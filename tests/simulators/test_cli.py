@@ -91,8 +91,10 @@ def test_mqtt_urls() -> None:
     )
     assert target.device_secret == "s"
     assert mqtt_target("mqtt://127.0.0.1").port == 1883
-    with pytest.raises(ValueError, match="only mqtt://"):
-        mqtt_target("mqtts://broker:8883")
+    tls = mqtt_target("mqtts://broker")  # parsed as the backend parses DAYUAN_MQTT_URL
+    assert (tls.endpoint.tls, tls.port) == (True, 8883)
+    with pytest.raises(ValueError, match="mqtt:// or mqtts://"):
+        mqtt_target("http://broker:8883")
 
 
 def test_rates() -> None:

@@ -20,6 +20,7 @@ import paho.mqtt.client as paho
 import pytest
 
 import domain
+from broker import MqttEndpoint
 from domain import Channel, Kind
 from simulators import (
     Item,
@@ -331,7 +332,7 @@ def test_the_run_loop_answers_at_the_paced_simulated_time_and_accounts_for_it(
     manifest = tmp_path / "manifest.jsonl"
     report = run_simulation(
         small,
-        target=MqttTarget("127.0.0.1", 1),
+        target=MqttTarget(MqttEndpoint("127.0.0.1", 1)),
         start=MIDNIGHT,
         speed=60.0,
         duration=timedelta(hours=1),
@@ -410,10 +411,12 @@ class _Live:
 
     def __init__(self, broker: Broker, mode: str) -> None:
         if mode == "realistic":
-            target = MqttTarget(broker.host, broker.port, device_secret=DEVICE_SECRET)
+            target = MqttTarget(MqttEndpoint(broker.host, broker.port), device_secret=DEVICE_SECRET)
             self.transport: RealisticTransport | FleetTransport = RealisticTransport(target)
         else:
-            target = MqttTarget(broker.host, broker.port, FLEET.username, FLEET.password)
+            target = MqttTarget(
+                MqttEndpoint(broker.host, broker.port, FLEET.username, FLEET.password)
+            )
             self.transport = FleetTransport(target, connections=2)
         self.stop = threading.Event()
         self.reports: list[SimulationReport] = []

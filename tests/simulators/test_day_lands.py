@@ -15,6 +15,7 @@ import psycopg
 
 import registry
 import simulators
+from broker import MqttEndpoint
 from dayuan import _verify
 from tests.fix_gateway import GatewayFactory, wait_for
 from tests.fix_mqtt import FLEET, Broker
@@ -40,7 +41,9 @@ def test_a_simulated_morning_lands_with_nothing_lost(
             mode="fleet",
             manifest=manifest,
             scenario=simulators.load_scenario(simulators.DEMO_SCENARIO),
-            target=simulators.MqttTarget(broker.host, broker.port, FLEET.username, FLEET.password),
+            target=simulators.MqttTarget(
+                MqttEndpoint(broker.host, broker.port, FLEET.username, FLEET.password)
+            ),
         )
         sent = simulators.read_manifest(manifest)
         expected = sum(len(sent.expected_data(d)) for d in sent.devices)

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 
 import domain
+from broker import MqttEndpoint
 from simulators import MqttTarget, Publish, SimulationReport, read_manifest, run_simulation
 from simulators._progress import Progress
 from simulators._run import Pacer
 from tests.simulators.fakes import FakeClock, FakeTransport
 
-TARGET = MqttTarget("127.0.0.1", 1)  # never dialled: the transport is a fake
+TARGET = MqttTarget(MqttEndpoint("127.0.0.1", 1))  # never dialled: the transport is a fake
 Run = Callable[..., SimulationReport]
 
 
