@@ -1,9 +1,12 @@
 """`Annotated` dependency aliases: the database connection, the current user, and a
-permission check per route."""
+permission check per route; and the client's address (X-Forwarded-For believed only
+from the configured trusted proxies)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -12,6 +15,7 @@ from psycopg_pool import PoolTimeout
 
 from api import _users
 from api._access import Permission, User
+from api._config import Network
 from api._db import Conn
 from api._state import AppState
 from api.security import InvalidToken, read_token
@@ -27,7 +31,9 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_db(state: StateDep) -> Iterator[Conn]:
+@contextmanager
+def connection(state: AppState) -> Iterator[Conn]:
+    """A pooled connection, or 503 when none frees up in time."""
     try:
         with state.pool.connection() as conn:
             yield conn
@@ -35,6 +41,11 @@ def get_db(state: StateDep) -> Iterator[Conn]:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, "the database is busy or unreachable; retry"
         ) from exc
+
+
+def get_db(state: StateDep) -> Iterator[Conn]:
+    with connection(state) as conn:
+        yield conn
 
 
 DbDep = Annotated[Conn, Depends(get_db)]
@@ -50,11 +61,18 @@ def get_current_user(state: StateDep, token: TokenDep, conn: DbDep) -> User:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}", headers=_UNAUTHORIZED
         ) from exc
-    user = _users.active_user(conn, claims.username)
-    if user is None:
+    account = _users.active_account(conn, claims.username)
+    if account is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "the account of this token no longer exists or is disabled",
+            headers=_UNAUTHORIZED,
+        )
+    user, epoch = account
+    if claims.epoch != epoch:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "the token was revoked (the password changed since): log in again",
             headers=_UNAUTHORIZED,
         )
     return user
@@ -81,7 +99,33 @@ Reader = Annotated[User, Depends(require(Permission.READ))]
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The direct peer; behind a trusted proxy, the right-most X-Forwarded-For address
+    that is not itself a trusted proxy (the left part of the header is the client's to
+    forge)."""
+    peer = request.client.host if request.client else "unknown"
+    trusted: tuple[Network, ...] = get_state(request).config.trusted_proxies
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]
+    nearest = peer
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            # Unparseable: a trusted proxy passed garbage on, so the nearest proxy it is.
+            return hop if _ip(hop) is not None else nearest
+        nearest = hop
+    return nearest
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    ip = _ip(address)
+    return ip is not None and any(ip in n for n in networks)
 
 
 def purpose(request: Request) -> str | None:
