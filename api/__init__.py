@@ -4,7 +4,7 @@ events, alarms, cases and their workflow, the registry, KPIs, dead letters, a li
 feed (SSE) that resumes with `Last-Event-ID`, and `/healthz`, `/readyz`, `/metrics`.
 """
 
-from api._config import ApiConfig
+from api._config import ApiConfig, parse_networks
 from api._metrics import AlarmLatency, MetricSources, render_process
 from api._server import running
 from api.main import API_PREFIX, create_app
@@ -15,6 +15,7 @@ __all__ = [
     "ApiConfig",
     "MetricSources",
     "create_app",
+    "parse_networks",
     "render_process",
     "running",
 ]

@@ -6,11 +6,32 @@ one directly. Nothing in the API reads the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from typing import Literal
 
 from broker import MqttEndpoint
+
+# The longest a token may live: a stolen token dies within a day whatever the deployment
+# configured (DAYUAN_TOKEN_TTL_S is refused above it; dayuan.settings repeats the bound).
+MAX_TOKEN_TTL_S = 24 * 3600
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """Comma-separated IPs or CIDRs, e.g. "10.0.0.5, 192.168.0.0/24"; ValueError names
+    the entry that is neither."""
+    out = []
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        try:
+            out.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{entry!r} is not an IP address or CIDR network") from exc
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +50,17 @@ class ApiConfig:
     # An open feed learns within this that its account was disabled, deleted or changed
     # (one lookup for all subscribed users per app).
     stream_recheck_s: float = 5.0
+    # Reverse proxies whose X-Forwarded-For is believed; empty: the header is ignored.
+    trusted_proxies: tuple[Network, ...] = ()
 
     def __post_init__(self) -> None:
         if self.streams_per_user < 1:
             raise ValueError("streams_per_user must be at least 1")
+        if not 0 < self.token_ttl_s <= MAX_TOKEN_TTL_S:
+            raise ValueError(
+                f"the token lifetime must be between 1 and {MAX_TOKEN_TTL_S} s"
+                f" (got {self.token_ttl_s})"
+            )
         if self.env == "production":
             if not self.admin_password:
                 raise ValueError("refusing to start in production without DAYUAN_ADMIN_PASSWORD")

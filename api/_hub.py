@@ -42,9 +42,12 @@ Batch = tuple[_feed.Entry, ...]
 class Subscription:
     """One open stream's place in the hub: its queue and why it was ended, if it was."""
 
-    def __init__(self, user: User, expires_at: datetime, joined_at: _feed.Cursor) -> None:
+    def __init__(
+        self, user: User, expires_at: datetime, joined_at: _feed.Cursor, *, epoch: int = 0
+    ) -> None:
         self.user = user
         self.expires_at = expires_at
+        self.epoch = epoch  # the token's: a password change since ends the stream
         self.joined_at = joined_at  # every row after this reaches the queue
         self.ended: End | None = None
         self._send, self._receive = anyio.create_memory_object_stream[Batch](QUEUE_DEPTH)
@@ -113,8 +116,10 @@ class FeedHub:
             del self._streams[username]
 
     @contextlib.contextmanager
-    def subscribe(self, user: User, *, expires_at: datetime) -> Iterator[Subscription]:
-        sub = Subscription(user, expires_at, self._cursor)
+    def subscribe(
+        self, user: User, *, expires_at: datetime, epoch: int = 0
+    ) -> Iterator[Subscription]:
+        sub = Subscription(user, expires_at, self._cursor, epoch=epoch)
         self._subs.add(sub)
         try:
             yield sub
@@ -159,7 +164,7 @@ class FeedHub:
         fresh = await anyio.to_thread.run_sync(self._users, names)
         for sub in list(self._subs):
             name = sub.user.username
-            if name in fresh and fresh[name] != sub.user:
+            if name in fresh and fresh[name] != (sub.user, sub.epoch):
                 sub.end("account_changed")
 
     def _head(self) -> _feed.Cursor:
@@ -170,6 +175,6 @@ class FeedHub:
         with self._pool.connection() as conn:
             return _feed.read(conn, cursor)
 
-    def _users(self, names: list[str]) -> dict[str, User | None]:
+    def _users(self, names: list[str]) -> dict[str, tuple[User, int] | None]:
         with self._pool.connection() as conn:
-            return {name: _users.active_user(conn, name) for name in names}
+            return {name: _users.active_account(conn, name) for name in names}

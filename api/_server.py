@@ -25,6 +25,7 @@ def running(app: FastAPI, *, host: str, port: int) -> Iterator[str]:
             host=host,
             port=port,
             log_config=None,
+            proxy_headers=False,  # X-Forwarded-For: api.deps.client_address decides
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
     )

@@ -3,7 +3,11 @@
 A user linked to a registry staff member (`staff_id`) takes their grids from the
 registry at every request, and stops being able to sign in or act once the registry no
 longer lists them: moving a grid worker to another grid, or removing them, changes what
-they see at once, without anyone remembering to edit their account too."""
+they see at once, without anyone remembering to edit their account too.
+
+A password change advances the user's `token_epoch`, which every token carries: tokens
+issued before it are refused. The last active administrator cannot be demoted or
+disabled (`LastAdmin`), so that nobody is left to manage users."""
 
 from __future__ import annotations
 
@@ -34,10 +38,23 @@ _ACTIVE = (
 _COLUMNS = f"username, role, {_GRIDS} AS grids, staff_id, {_ACTIVE} AS active, created_at"
 
 
-def active_user(conn: Conn, username: str) -> User | None:
+class LastAdmin(Exception):
+    """The change would leave no active administrator."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            f"{username!r} is the last active administrator: make another user an active"
+            " admin first"
+        )
+        self.username = username
+
+
+def active_account(conn: Conn, username: str) -> tuple[User, int] | None:
+    """The active user and their current token epoch, or None."""
     found = row(
         conn,
-        f"SELECT role, {_GRIDS} AS grids FROM api_users WHERE username = %s AND {_ACTIVE}",
+        f"SELECT role, {_GRIDS} AS grids, token_epoch FROM api_users"
+        f" WHERE username = %s AND {_ACTIVE}",
         (username,),
     )
     if found is None:
@@ -54,10 +71,11 @@ def active_user(conn: Conn, username: str) -> User | None:
                 (grids,),
             )
         )
-    return User(username, role, tuple(grids), buildings)
+    return User(username, role, tuple(grids), buildings), int(found["token_epoch"])
 
 
 def password_hash_of(conn: Conn, username: str) -> str | None:
+    """The active user's argon2 hash, or None."""
     found = row(
         conn, f"SELECT password_hash FROM api_users WHERE username = %s AND {_ACTIVE}", (username,)
     )
@@ -104,18 +122,36 @@ def staff_exists(conn: Conn, staff_id: str) -> bool:
 
 
 def update_user(conn: Conn, username: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    """The changed user, or None when there is none; `LastAdmin` when the change would
+    demote or disable the last active administrator."""
+    assignments = [f"{column} = %({column})s" for column in changes if column != "password"]
     if "password" in changes:
         changes["password_hash"] = hash_password(changes.pop("password"))
+        assignments += ["password_hash = %(password_hash)s", "token_epoch = token_epoch + 1"]
     if "role" in changes:
         changes["role"] = StaffRole(changes["role"]).value
-    if not changes:
+    if not assignments:
         return get_user(conn, username)
-    assignments = ", ".join(f"{column} = %({column})s" for column in changes)
-    return row(
+    with conn.transaction():
+        if changes.get("role", "admin") != "admin" or changes.get("active", True) is False:
+            _keep_an_admin(conn, username)
+        return row(
+            conn,
+            f"UPDATE api_users SET {', '.join(assignments)} WHERE username = %(username)s"
+            f" RETURNING {_COLUMNS}",
+            {**changes, "username": username},
+        )
+
+
+def _keep_an_admin(conn: Conn, username: str) -> None:
+    # Locking the active admins serialises concurrent demotions: the second one waits,
+    # then sees the first's result and is refused.
+    admins = rows(
         conn,
-        f"UPDATE api_users SET {assignments} WHERE username = %(username)s RETURNING {_COLUMNS}",
-        {**changes, "username": username},
+        f"SELECT username FROM api_users WHERE role = 'admin' AND {_ACTIVE} FOR UPDATE",
     )
+    if [a["username"] for a in admins] == [username]:
+        raise LastAdmin(username)
 
 
 def ensure_first_admin(conn: Conn, *, password: str | None, now: datetime) -> str | None:

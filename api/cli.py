@@ -12,7 +12,7 @@ from typing import Any
 
 import uvicorn
 
-from api._config import ApiConfig
+from api._config import ApiConfig, parse_networks
 from api.main import create_app
 
 SubParsers = Any  # argparse._SubParsersAction[argparse.ArgumentParser], private in typeshed
@@ -36,6 +36,7 @@ def config_from(settings: Any) -> ApiConfig:
         env=settings.env,
         token_secret=secret,
         token_ttl_s=settings.token_ttl_s,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
         admin_password=admin,
         command_ack_timeout_s=settings.command_ack_timeout_s,
         streams_per_user=settings.streams_per_user,
@@ -50,5 +51,13 @@ def serve(args: argparse.Namespace, settings: Any) -> int:
         f" (docs: /docs). Log in: POST /api/v1/auth/token as 'admin'"
         " with DAYUAN_ADMIN_PASSWORD."
     )
-    uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None)
+    uvicorn.run(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        # uvicorn would believe X-Forwarded-For from any loopback peer; only the
+        # configured DAYUAN_TRUSTED_PROXIES are believed (api.deps.client_address).
+        proxy_headers=False,
+    )
     return 0

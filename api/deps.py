@@ -1,10 +1,13 @@
 """`Annotated` dependency aliases: the database connection, the current user, a
-permission check per route, and the live feed's caller (authenticated without holding
-a connection, counted against the per-user limit)."""
+permission check per route, the live feed's caller (authenticated without holding
+a connection, counted against the per-user limit), and the client's address
+(X-Forwarded-For believed only from the configured trusted proxies)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -15,6 +18,7 @@ from psycopg_pool import PoolTimeout
 
 from api import _users
 from api._access import Permission, User
+from api._config import Network
 from api._db import Conn
 from api._state import AppState
 from api.security import Claims, InvalidToken, read_token
@@ -31,12 +35,19 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_db(state: StateDep) -> Iterator[Conn]:
+@contextmanager
+def connection(state: AppState) -> Iterator[Conn]:
+    """A pooled connection, or 503 when none frees up in time."""
     try:
         with state.pool.connection() as conn:
             yield conn
     except PoolTimeout as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, _BUSY) from exc
+
+
+def get_db(state: StateDep) -> Iterator[Conn]:
+    with connection(state) as conn:
+        yield conn
 
 
 DbDep = Annotated[Conn, Depends(get_db)]
@@ -55,11 +66,18 @@ def _claims(state: AppState, token: str) -> Claims:
 
 
 def _active(conn: Conn, claims: Claims) -> User:
-    user = _users.active_user(conn, claims.username)
-    if user is None:
+    account = _users.active_account(conn, claims.username)
+    if account is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "the account of this token no longer exists or is disabled",
+            headers=_UNAUTHORIZED,
+        )
+    user, epoch = account
+    if claims.epoch != epoch:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "the token was revoked (the password changed since): log in again",
             headers=_UNAUTHORIZED,
         )
     return user
@@ -93,6 +111,7 @@ Reader = Annotated[User, Depends(require(Permission.READ))]
 class StreamCaller:
     user: User
     expires_at: datetime  # the token's: the stream ends then
+    epoch: int  # the token's: a password change ends the stream
 
 
 def get_stream_caller(state: StateDep, token: TokenDep) -> StreamCaller:
@@ -108,7 +127,7 @@ def get_stream_caller(state: StateDep, token: TokenDep) -> StreamCaller:
     if not user.may(Permission.READ):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role.value} may not read")
     assert claims.expires_at is not None  # read_token sets it
-    return StreamCaller(user, claims.expires_at)
+    return StreamCaller(user, claims.expires_at, claims.epoch)
 
 
 async def claim_stream(
@@ -133,7 +152,33 @@ StreamReader = Annotated[StreamCaller, Depends(claim_stream)]
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The direct peer; behind a trusted proxy, the right-most X-Forwarded-For address
+    that is not itself a trusted proxy (the left part of the header is the client's to
+    forge)."""
+    peer = request.client.host if request.client else "unknown"
+    trusted: tuple[Network, ...] = get_state(request).config.trusted_proxies
+    if not trusted or not _within(peer, trusted):
+        return peer
+    hops = [h.strip() for v in request.headers.getlist("x-forwarded-for") for h in v.split(",")]
+    nearest = peer
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            # Unparseable: a trusted proxy passed garbage on, so the nearest proxy it is.
+            return hop if _ip(hop) is not None else nearest
+        nearest = hop
+    return nearest
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    ip = _ip(address)
+    return ip is not None and any(ip in n for n in networks)
 
 
 def purpose(request: Request) -> str | None:

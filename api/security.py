@@ -1,9 +1,9 @@
 """Passwords, tokens and the failed-login throttle.
 
 Passwords are hashed with argon2id (pwdlib); tokens are HS256 JWTs carrying the user
-name, role and grids, signed with the deployment's token secret. Failed logins are
-counted per username and per client address over a sliding window in the database, so
-that several API processes share one count.
+name, role, grids and the user's token epoch (advanced by a password change, which so
+revokes older tokens), signed with the deployment's token secret. The failed-login
+throttle is `api._throttle`.
 """
 
 from __future__ import annotations
@@ -15,12 +15,7 @@ from typing import Any
 import jwt
 from pwdlib import PasswordHash
 
-from api._db import Conn
-
 ALGORITHM = "HS256"
-# OWASP's advice for online guessing: a handful of tries, then a pause measured in minutes.
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=5)
 
 _hasher = PasswordHash.recommended()
 # Verified against when the user does not exist, so that timing does not tell who does.
@@ -36,6 +31,7 @@ class Claims:
     username: str
     role: str
     grids: tuple[str, ...]
+    epoch: int = 0  # the user's token_epoch when issued; tokens before the claim had 0
     expires_at: datetime | None = None  # the token's `exp`, as read_token found it
 
 
@@ -55,6 +51,7 @@ def issue_token(claims: Claims, *, key: str, now: datetime, ttl: timedelta) -> s
         "sub": claims.username,
         "role": claims.role,
         "grids": list(claims.grids),
+        "epoch": claims.epoch,
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
     }
@@ -76,36 +73,13 @@ def read_token(token: str, *, key: str, now: datetime) -> Claims:
     grids = payload.get("grids", [])
     if not isinstance(grids, list):
         raise InvalidToken("grids must be a list")
+    epoch = payload.get("epoch", 0)
+    if not isinstance(epoch, int):
+        raise InvalidToken("epoch must be an integer")
     return Claims(
         str(payload["sub"]),
         str(payload["role"]),
         tuple(str(g) for g in grids),
+        epoch,
         expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
     )
-
-
-def retry_after(conn: Conn, *, username: str, client: str, now: datetime) -> int | None:
-    """Seconds until a login may be tried again, or None when it may be tried now."""
-    since = now - FAILURE_WINDOW
-    oldest: datetime | None = None
-    for column, value in (("username", username), ("client", client)):
-        rows = conn.execute(
-            f"SELECT at FROM api_login_failures WHERE {column} = %s AND at > %s"
-            " ORDER BY at DESC LIMIT %s",
-            (value, since, MAX_FAILURES),
-        ).fetchall()
-        if len(rows) >= MAX_FAILURES:
-            # The window frees a slot when the oldest of the last MAX_FAILURES expires.
-            candidate = rows[-1][0]
-            oldest = candidate if oldest is None else max(oldest, candidate)
-    if oldest is None:
-        return None
-    return max(1, int((oldest + FAILURE_WINDOW - now).total_seconds()) + 1)
-
-
-def record_failure(conn: Conn, *, username: str, client: str, now: datetime) -> None:
-    conn.execute(
-        "INSERT INTO api_login_failures (at, username, client) VALUES (%s, %s, %s)",
-        (now, username, client),
-    )
-    conn.execute("DELETE FROM api_login_failures WHERE at < %s", (now - FAILURE_WINDOW,))

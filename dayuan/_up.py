@@ -219,6 +219,7 @@ def _api_config(settings: Settings, url: str, mqtt: broker.MqttEndpoint) -> api.
         env=settings.env,
         token_secret=secret,
         token_ttl_s=settings.token_ttl_s,
+        trusted_proxies=api.parse_networks(settings.trusted_proxies),
         admin_password=admin,
         command_ack_timeout_s=settings.command_ack_timeout_s,
         streams_per_user=settings.streams_per_user,

@@ -3,6 +3,7 @@ keyword arguments. Every variable is `DAYUAN_<NAME>`; the README lists them all.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +20,9 @@ from dayuan._secrets import (
 
 DEV_DEVICE_SECRET = "dayuan-development-device-secret"  # noqa: S105 - refused in production
 DEV_BACKEND_PASSWORD = "dayuan-development-backend"  # noqa: S105 - refused in production
+# The longest DAYUAN_TOKEN_TTL_S: a stolen token dies within a day (api._config repeats
+# the bound for configurations built without settings).
+MAX_TOKEN_TTL_S = 24 * 3600
 
 
 class Settings(BaseSettings):
@@ -65,6 +69,8 @@ class Settings(BaseSettings):
     # Signs API tokens. None in development: a random key per start (tokens die with it).
     token_secret: SecretStr | None = None
     token_ttl_s: int = 8 * 3600  # one monitoring-room shift
+    # Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
     command_ack_timeout_s: float = 10.0  # a device command without an ack by then failed
     # Open live feeds (GET /api/v1/stream) per API user: a monitoring room's few screens.
     streams_per_user: int = Field(default=5, ge=1)
@@ -83,6 +89,23 @@ class Settings(BaseSettings):
                 "DAYUAN_MQTT_TLS_CA is set but DAYUAN_MQTT_URL is not mqtts://: TLS is chosen "
                 "by the URL's scheme"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _api_access(self) -> Settings:
+        if not 0 < self.token_ttl_s <= MAX_TOKEN_TTL_S:
+            raise ValueError(
+                f"DAYUAN_TOKEN_TTL_S is {self.token_ttl_s}: it must be between 1 and"
+                f" {MAX_TOKEN_TTL_S} s ({MAX_TOKEN_TTL_S // 3600} hours)"
+            )
+        for entry in (e.strip() for e in self.trusted_proxies.split(",")):
+            try:
+                if entry:
+                    ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"DAYUAN_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR network"
+                ) from None
         return self
 
     @property

@@ -65,7 +65,7 @@ async def _events(
     state: AppState, caller: StreamCaller, cursor: _feed.Cursor
 ) -> AsyncIterator[bytes]:
     yield b"retry: %d\n" % _feed.RETRY_MS + _feed.frame(str(cursor), "ready", b"{}")
-    with state.feed.subscribe(caller.user, expires_at=caller.expires_at) as sub:
+    with state.feed.subscribe(caller.user, expires_at=caller.expires_at, epoch=caller.epoch) as sub:
         # Rows up to where the poller stood when this stream joined are read here once;
         # from there on they arrive in the queue (the cursor drops what was already had).
         while _feed.behind(cursor, sub.joined_at):

@@ -54,12 +54,22 @@ def create_user(body: UserCreate, admin: Admin, conn: DbDep, state: StateDep) ->
     return UserPublic.model_validate(created)
 
 
-@router.patch("/{username}")
+@router.patch(
+    "/{username}",
+    responses={
+        404: {"description": "no such user"},
+        409: {"description": "the last active administrator cannot be demoted or disabled"},
+    },
+)
 def update_user(username: UsernamePath, body: UserUpdate, _: Admin, conn: DbDep) -> UserPublic:
+    """Change a user; a new password revokes the user's existing tokens."""
     current = _users.get_user(conn, username)
     if current is not None and current["staff_id"] is not None and body.grids is not None:
         _linked_grids(body.grids)
-    updated = _users.update_user(conn, username, body.model_dump(exclude_none=True))
+    try:
+        updated = _users.update_user(conn, username, body.model_dump(exclude_none=True))
+    except _users.LastAdmin as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     if updated is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username!r}")
     return UserPublic.model_validate(updated)

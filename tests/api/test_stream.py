@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 import httpx
 import psycopg
+import pytest
 from fastapi import FastAPI
 
 from api import create_app
@@ -266,8 +267,11 @@ def _retry_until_not_429(client: httpx.Client, h: dict[str, str]) -> str:
     raise AssertionError("the closed stream's slot never came back")
 
 
-def test_disabling_the_user_ends_their_stream(
-    api_db: str, broker: Broker, clock: FakeClock
+@pytest.mark.parametrize(
+    "change", [{"active": False}, {"password": "a-new-password-of-enough-length"}]
+)
+def test_disabling_the_user_or_changing_their_password_ends_their_stream(
+    change: dict[str, Any], api_db: str, broker: Broker, clock: FakeClock
 ) -> None:
     with _served(api_db, broker, clock, stream_recheck_s=0.1) as (_, client):
         admin = bearer(login(client, "admin", ADMIN_PASSWORD))
@@ -276,7 +280,7 @@ def test_disabling_the_user_ends_their_stream(
         watcher = Feed(str(client.base_url), admin)
         assert feed.wait_for(1, timeout=ENDS_WITHIN_S)[0]["event"] == "ready"
         watcher.wait_for(1, timeout=ENDS_WITHIN_S)
-        patched = client.patch(f"{V1}/users/u-leaver", json={"active": False}, headers=admin)
+        patched = client.patch(f"{V1}/users/u-leaver", json=change, headers=admin)
         assert patched.status_code == 200, patched.text
         assert feed.done.wait(ENDS_WITHIN_S)
         assert feed.events[-1]["event"] == "end"
