@@ -24,6 +24,9 @@ class ApiConfig:
     admin_password: str | None = None  # the first administrator's, used once
     command_ack_timeout_s: float = 10.0
     silence_factor: float = 3.0
+    # The bearer token a Prometheus scrape of /metrics presents. None: /metrics is open in
+    # development and closed in production.
+    metrics_token: str | None = None
 
     def __post_init__(self) -> None:
         if self.env == "production":

@@ -39,6 +39,7 @@ def config_from(settings: Any) -> ApiConfig:
         admin_password=admin,
         command_ack_timeout_s=settings.command_ack_timeout_s,
         silence_factor=settings.silence_factor,
+        metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
     )
 
 
