@@ -1,7 +1,8 @@
 """The monitoring-room dashboard in headless Chromium: log in, see an SOS published over
 MQTT appear in the live feed within a second, hear (count) its cue, acknowledge it from
 the feed and watch its case move on the board; the plan, the KPIs, the language switch
-and a read-only role; and the static mount leaving the API's own routes alone."""
+and a read-only role; the static mount leaving the API's own routes alone; and the
+dashboard and /docs breaking no rule of the Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -131,3 +132,26 @@ def test_the_dashboard_does_not_shadow_the_api(client: httpx.Client) -> None:
     assert script.status_code == 200
     assert "Released under the MIT License" in script.text[:300]
     assert client.get("/no-such-file.js").status_code == 404
+
+
+def _csp_violations(browser: Any) -> list[str]:
+    return [
+        str(e["message"])
+        for e in browser.get_log("browser")
+        if "Content Security Policy" in str(e["message"])
+    ]
+
+
+def test_the_docs_render_offline_under_the_csp(browser: Any, base_url: str) -> None:
+    browser.get(f"{base_url}/docs")
+    operation = (By.CSS_SELECTOR, "#swagger-ui .opblock")
+    wait(browser).until(ec.presence_of_element_located(operation))
+    assert _csp_violations(browser) == []
+
+
+def test_the_dashboard_breaks_no_csp_rule(browser: Any, base_url: str, make_user: Any) -> None:
+    log_in(browser, base_url, make_user("viewer"), "?lang=en")
+    # The charts (Chart.js sizes its canvases through element styles) and the plan drawn.
+    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#kpi-tiles .tile")))
+    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#plan-svg .building")))
+    assert _csp_violations(browser) == []
