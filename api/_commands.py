@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -126,13 +127,22 @@ class Commands:
         return created
 
     def _complete(
-        self, correlation: str, status: str, result: str | None, detail: str | None
+        self,
+        correlation: str,
+        status: str,
+        result: str | None,
+        detail: str | None,
+        *,
+        device: str | None = None,
     ) -> None:
+        """Complete a command still `sent`; with `device`, only if it was sent to that
+        device (an ack counts only from the device that was commanded)."""
         with self._pool.connection() as conn:
             conn.execute(
                 "UPDATE api_device_commands SET status = %s, result = %s, detail = %s,"
-                " completed_at = %s WHERE correlation_id = %s AND status = 'sent'",
-                (status, result, detail, self._clock.now(), correlation),
+                " completed_at = %s WHERE correlation_id = %s AND status = 'sent'"
+                " AND device_id = coalesce(%s, device_id)",
+                (status, result, detail, self._clock.now(), correlation, device),
             )
 
     # --- acks and deadlines --------------------------------------------------------------
@@ -176,7 +186,14 @@ class Commands:
             if isinstance(body, Ack):
                 status = "acknowledged" if body.result == "ok" else "failed"
                 await anyio.to_thread.run_sync(
-                    self._complete, body.correlation_id, status, body.result, body.detail
+                    functools.partial(
+                        self._complete,
+                        body.correlation_id,
+                        status,
+                        body.result,
+                        body.detail,
+                        device=parsed.device,
+                    )
                 )
 
     async def _sweep_forever(self) -> None:

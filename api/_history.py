@@ -110,7 +110,8 @@ def dead_letters(
     )
     samples = rows(
         conn,
-        "SELECT id, received_at, topic, device_id, reason, detail, payload, payload_size FROM ("
+        "SELECT id, received_at, topic, device_id, reason, detail, payload, payload_size,"
+        " refused, elements FROM ("
         " SELECT *, row_number() OVER (PARTITION BY reason ORDER BY received_at DESC, id DESC)"
         f" AS n FROM dead_letters{where}) s WHERE n <= %(per)s ORDER BY reason, received_at DESC",
         params,

@@ -49,6 +49,7 @@ class MetricSources:
     gateway: GatewayMetrics | None = None
     engine: EngineMetrics | None = None
     alarm_latency: AlarmLatency | None = None
+    maintenance: ingest.MaintenanceStatus | None = None
 
 
 @dataclass(slots=True)
@@ -123,6 +124,21 @@ def render(conn: Conn, sources: MetricSources, *, now: datetime, silence_factor:
 
 
 def _in_process(w: _Writer, sources: MetricSources) -> None:
+    if sources.maintenance is not None:
+        failing = sources.maintenance.failing()
+        w.metric(
+            "dayuan_maintenance_passes_total",
+            "counter",
+            "Maintenance passes run by this process",
+            [("", sources.maintenance.passes)],
+        )
+        w.metric(
+            "dayuan_maintenance_steps_failing",
+            "gauge",
+            "Maintenance steps that failed in the last pass (retention, rollups; 'all': the"
+            " database was unreachable); 0 when every step ran",
+            [(f'{{step="{_label(step)}"}}', 1) for step in sorted(failing)] or [("", 0)],
+        )
     g = sources.gateway
     if g is not None:
         w.metric(
@@ -142,6 +158,12 @@ def _in_process(w: _Writer, sources: MetricSources) -> None:
             "counter",
             "Messages dead-lettered by this gateway, by reason",
             [(f'{{reason="{_label(r)}"}}', n) for r, n in sorted(g.rejected.items())],
+        )
+        w.metric(
+            "dayuan_dead_letters_suppressed_total",
+            "counter",
+            "Dead letters over their device's budget: counted here and in a suppressed row",
+            [("", g.dead_letters_suppressed)],
         )
         w.metric(
             "dayuan_storage_retries_total",

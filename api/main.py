@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool
 
 import broker
 import cases
+import ingest
 from api import _docs, _errors, _users, dashboard
 from api._commands import Commands
 from api._config import ApiConfig
@@ -56,10 +57,11 @@ def create_app(
     gateway_metrics: GatewayMetrics | None = None,
     engine_metrics: EngineMetrics | None = None,
     alarm_latency: AlarmLatency | None = None,
+    maintenance: ingest.MaintenanceStatus | None = None,
     policy: cases.Policy = cases.DEFAULT_POLICY,
 ) -> FastAPI:
     clock = clock or SystemClock()
-    sources = MetricSources(gateway_metrics, engine_metrics, alarm_latency)
+    sources = MetricSources(gateway_metrics, engine_metrics, alarm_latency, maintenance)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

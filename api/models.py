@@ -172,8 +172,10 @@ class DeadLetterPublic(BaseModel):
     device_id: str | None
     reason: str
     detail: str
-    payload_preview: str  # the first bytes as text, undecodable bytes replaced
+    payload_preview: str  # the first bytes as text, undecodable bytes replaced; empty for face data
     payload_size: int
+    refused: int  # objects this row stands for: refused elements, or suppressed dead letters
+    elements: list[tuple[int, str]] | None  # [index, reason] of the first refused elements
 
 
 class DeadLettersPublic(BaseModel):

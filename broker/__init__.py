@@ -8,13 +8,14 @@ started for development and tests (`mosquitto`, `amqtt_broker`).
 from broker._clients import MqttPublisher, aiomqtt_client, paho_client, publisher
 from broker._config import (
     MAX_PACKET_BYTES,
+    SECURITY_FILE,
     Account,
     DeviceEntry,
     TlsListener,
-    acl_file,
+    dynsec_plugin,
     mosquitto_conf,
-    password_file,
-    password_hash,
+    password_entry,
+    security_document,
     write_config,
 )
 from broker._embedded import (
@@ -29,6 +30,7 @@ from broker._errors import BrokerError, BrokerUnreachable, InvalidEndpoint
 
 __all__ = [
     "MAX_PACKET_BYTES",
+    "SECURITY_FILE",
     "Account",
     "BrokerError",
     "BrokerUnreachable",
@@ -38,17 +40,17 @@ __all__ = [
     "MqttPublisher",
     "Protocol",
     "TlsListener",
-    "acl_file",
     "aiomqtt_client",
     "amqtt_broker",
+    "dynsec_plugin",
     "free_port",
     "mosquitto",
     "mosquitto_binary",
     "mosquitto_conf",
     "paho_client",
-    "password_file",
-    "password_hash",
+    "password_entry",
     "publisher",
+    "security_document",
     "wait_for_port",
     "write_config",
 ]

@@ -1,24 +1,40 @@
-"""Mosquitto configuration generated from the registry: password file, ACL, config.
+"""Mosquitto configuration generated from the registry: accounts and access control for
+the dynamic-security plugin, and the broker's config.
 
-Each device authenticates as itself (username = device id, password derived from the
-device secret, see `domain.device_password`) and may publish only on its own four
-device -> backend topics and subscribe only to its own `cmd`. The backend has its own
-account; a fleet account (development and load tests) may publish for any device.
+Access control is Mosquitto 2's dynamic-security plugin (it ships with Mosquitto >= 2.0;
+Debian's `mosquitto` package has it), not the plain `acl_file`: the plugin checks
+SUBSCRIBE, so a device that asks for `#`, `$share/...` or another device's `cmd` is
+refused in the SUBACK (reason 135) and nothing is ever routed into its session, where
+the ACL file lets the subscription stand and drops at delivery (a `$share` member that
+drops is a member that eats its share). Default deny on all four checks. Each device
+authenticates as itself (username = device id, password derived from the device secret,
+see `domain.device_password`), may connect only with its own id as client id, publish
+only on its own four device -> backend topics and subscribe only to its own `cmd`. The
+backend account reads and writes `dayuan/...` and joins shared subscriptions; a fleet
+account (development and load tests) publishes for any device and reads every `cmd`.
+Backend and fleet are not bound to a client id (gateways take over each other's
+sessions by id): their secrets are the backend's.
 """
 
 from __future__ import annotations
 
 import base64
+import glob
 import hashlib
+import json
 import os
+import pwd
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from broker._errors import BrokerError
 from domain import BACKEND_PREFIX, DEVICE_CHANNELS, PREFIX, Channel, Kind, Topic, device_password
 
-# Mosquitto 2's password hash: PBKDF2-SHA512, 101 iterations, 12-byte salt ("$7$").
+# Mosquitto 2's password hash: PBKDF2-SHA512, 101 iterations, 12-byte salt (what
+# `mosquitto_passwd` and `mosquitto_ctrl` write).
 _PBKDF2_ITERATIONS = 101
 _SALT_BYTES = 12
 # The broker refuses packets above this; the gateway dead-letters payloads above its own
@@ -28,6 +44,15 @@ MAX_PACKET_BYTES = 1024 * 1024
 # Per-client queue while a client (the gateway's persistent session) is away: a
 # restart's worth of a district's traffic. Bounded: memory_limit-style protection.
 MAX_QUEUED_MESSAGES = 2_000_000
+SECURITY_FILE = "dynamic-security.json"
+# Where distributions put the plugin (Debian, Fedora, Alpine, source builds).
+PLUGIN_CANDIDATES = (
+    "/usr/lib/*/mosquitto_dynamic_security.so",
+    "/usr/lib*/mosquitto_dynamic_security.so",
+    "/usr/local/lib*/mosquitto_dynamic_security.so",
+)
+# The user Debian's and most packaged brokers drop privileges to.
+BROKER_USER = "mosquitto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,41 +79,120 @@ class DeviceEntry:
     kind: Kind
 
 
-def password_hash(password: str, salt: bytes | None = None) -> str:
+def dynsec_plugin() -> Path:
+    """The dynamic-security plugin's shared object, or BrokerError saying how to get it."""
+    for pattern in PLUGIN_CANDIDATES:
+        for found in sorted(glob.glob(pattern)):
+            return Path(found)
+    raise BrokerError(
+        "Mosquitto's dynamic-security plugin (mosquitto_dynamic_security.so, Mosquitto >= 2.0)"
+        " was not found; install Mosquitto 2 (Debian: apt-get install mosquitto) or pass"
+        " its path with --dynsec-plugin"
+    )
+
+
+def password_entry(password: str, salt: bytes | None = None) -> dict[str, Any]:
+    """A dynamic-security client's `password`, `salt` and `iterations`."""
     salt = salt if salt is not None else secrets.token_bytes(_SALT_BYTES)
     digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _PBKDF2_ITERATIONS)
-    encoded_salt, encoded_hash = base64.b64encode(salt).decode(), base64.b64encode(digest).decode()
-    return f"$7${_PBKDF2_ITERATIONS}${encoded_salt}${encoded_hash}"
+    return {
+        "password": base64.b64encode(digest).decode(),
+        "salt": base64.b64encode(salt).decode(),
+        "iterations": _PBKDF2_ITERATIONS,
+    }
 
 
-def password_file(
-    devices: Iterable[DeviceEntry], *, device_secret: str, accounts: Iterable[Account]
-) -> str:
-    lines = [f"{a.username}:{password_hash(a.password)}" for a in accounts]
-    lines += [
-        f"{d.device_id}:{password_hash(device_password(device_secret, d.device_id))}"
-        for d in devices
+def _acl(kind: str, topic: str) -> dict[str, Any]:
+    return {"acltype": kind, "topic": topic, "allow": True}
+
+
+def _reads(pattern: str) -> list[dict[str, Any]]:
+    """Subscribe to, receive on and unsubscribe from `pattern`."""
+    return [
+        _acl("subscribePattern", pattern),
+        _acl("publishClientReceive", pattern),
+        _acl("unsubscribePattern", pattern),
     ]
-    return "\n".join(lines) + "\n"
 
 
-def acl_file(devices: Iterable[DeviceEntry], *, backend: str, fleet: str | None = None) -> str:
-    lines = [
-        "# Generated by `dayuan broker config` from the registry. Do not edit by hand.",
-        f"user {backend}",
-        f"topic readwrite {PREFIX}/#",
-        f"topic readwrite {BACKEND_PREFIX}/#",
-        "",
+def security_document(
+    devices: Iterable[DeviceEntry],
+    *,
+    device_secret: str,
+    backend: Account,
+    fleet: Account | None = None,
+) -> dict[str, Any]:
+    """The dynamic-security plugin's configuration: clients, roles, default deny."""
+    backend_role = {
+        "rolename": "dayuan-backend",
+        "acls": [
+            _acl("publishClientSend", f"{PREFIX}/#"),
+            _acl("publishClientSend", f"{BACKEND_PREFIX}/#"),
+            *_reads(f"{PREFIX}/#"),
+            *_reads(f"{BACKEND_PREFIX}/#"),
+            # The gateways' shared subscriptions: the check sees the whole `$share` filter.
+            _acl("subscribePattern", f"$share/+/{PREFIX}/#"),
+            _acl("unsubscribePattern", f"$share/+/{PREFIX}/#"),
+        ],
+    }
+    clients: list[dict[str, Any]] = [
+        {
+            "username": backend.username,
+            **password_entry(backend.password),
+            "roles": [{"rolename": "dayuan-backend"}],
+        }
     ]
-    if fleet:
-        lines += [f"user {fleet}", "topic write dayuan/v1/#", "topic read dayuan/v1/+/+/+/cmd", ""]
+    roles: list[dict[str, Any]] = [backend_role]
+    if fleet is not None:
+        roles.append(
+            {
+                "rolename": "dayuan-fleet",
+                # Any topic under the prefix: load tests send bad topics on purpose.
+                "acls": [
+                    _acl("publishClientSend", f"{PREFIX}/#"),
+                    *_reads(f"{PREFIX}/+/+/+/{Channel.CMD}"),
+                ],
+            }
+        )
+        clients.append(
+            {
+                "username": fleet.username,
+                **password_entry(fleet.password),
+                "roles": [{"rolename": "dayuan-fleet"}],
+            }
+        )
     for d in devices:
-        lines.append(f"user {d.device_id}")
-        for channel in sorted(DEVICE_CHANNELS):
-            lines.append(f"topic write {Topic(d.compound, d.kind, d.device_id, channel)}")
-        lines.append(f"topic read {Topic(d.compound, d.kind, d.device_id, Channel.CMD)}")
-        lines.append("")
-    return "\n".join(lines)
+        role = f"device:{d.device_id}"
+        cmd = str(Topic(d.compound, d.kind, d.device_id, Channel.CMD))
+        acls = [
+            _acl("publishClientSend", str(Topic(d.compound, d.kind, d.device_id, c)))
+            for c in sorted(DEVICE_CHANNELS)
+        ]
+        acls += [
+            _acl("subscribeLiteral", cmd),
+            _acl("publishClientReceive", cmd),
+            _acl("unsubscribeLiteral", cmd),
+        ]
+        roles.append({"rolename": role, "acls": acls})
+        clients.append(
+            {
+                "username": d.device_id,
+                "clientid": d.device_id,  # a device connects only under its own id
+                **password_entry(device_password(device_secret, d.device_id)),
+                "roles": [{"rolename": role}],
+            }
+        )
+    return {
+        "defaultACLAccess": {
+            "publishClientSend": False,
+            "publishClientReceive": False,
+            "subscribe": False,
+            "unsubscribe": False,
+        },
+        "clients": clients,
+        "groups": [],
+        "roles": roles,
+    }
 
 
 def mosquitto_conf(
@@ -100,15 +204,16 @@ def mosquitto_conf(
     log_file: Path | None = None,
     embedded: bool = False,
     tls: TlsListener | None = None,
+    plugin: Path,
 ) -> str:
     lines = [
         "# Generated by Dayuan. The reference broker configuration; see README 'Broker'.",
-        # One password file and ACL for every listener, plain and TLS alike.
+        # One security configuration for every listener, plain and TLS alike.
         "per_listener_settings false",
         f"listener {port} {host}",
         "allow_anonymous false",
-        f"password_file {directory / 'passwd'}",
-        f"acl_file {directory / 'acl'}",
+        f"plugin {plugin}",
+        f"plugin_opt_config_file {directory / SECURITY_FILE}",
         f"max_packet_size {MAX_PACKET_BYTES}",
         f"max_queued_messages {MAX_QUEUED_MESSAGES}",
         # MQTT 3.1.1 clients have no Receive Maximum; give them the gateway's window too.
@@ -150,17 +255,15 @@ def write_config(
     port: int,
     embedded: bool = False,
     tls: TlsListener | None = None,
+    plugin: Path | None = None,
 ) -> Path:
-    """Write mosquitto.conf, passwd and acl into `directory`; return the conf's path."""
+    """Write mosquitto.conf and the dynamic-security file into `directory`; return the
+    conf's path. As root, for a broker that drops to the `mosquitto` user, the files and
+    the directory are handed to that user (the plugin rewrites its file in place)."""
     directory.mkdir(parents=True, exist_ok=True)
-    accounts = [backend] + ([fleet] if fleet else [])
-    _write_private(
-        directory / "passwd", password_file(devices, device_secret=device_secret, accounts=accounts)
-    )
-    _write_private(
-        directory / "acl",
-        acl_file(devices, backend=backend.username, fleet=fleet.username if fleet else None),
-    )
+    document = security_document(devices, device_secret=device_secret, backend=backend, fleet=fleet)
+    security = directory / SECURITY_FILE
+    _write_private(security, json.dumps(document, indent=1) + "\n")
     conf = directory / "mosquitto.conf"
     conf.write_text(
         mosquitto_conf(
@@ -170,9 +273,27 @@ def write_config(
             log_file=directory / "mosquitto.log",
             embedded=embedded,
             tls=tls,
+            plugin=_checked(plugin) if plugin is not None else dynsec_plugin(),
         )
     )
+    if not embedded and os.geteuid() == 0:
+        _hand_to_broker_user(directory, security)
     return conf
+
+
+def _checked(plugin: Path) -> Path:
+    if not plugin.is_file():
+        raise BrokerError(f"--dynsec-plugin {plugin}: no such file")
+    return plugin.resolve()
+
+
+def _hand_to_broker_user(*paths: Path) -> None:
+    try:
+        user = pwd.getpwnam(BROKER_USER)
+    except KeyError:
+        return  # no such user: the broker runs as whoever starts it
+    for path in paths:
+        os.chown(path, user.pw_uid, user.pw_gid)
 
 
 def _write_private(path: Path, text: str) -> None:

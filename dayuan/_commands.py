@@ -66,9 +66,11 @@ def gateway(args: argparse.Namespace, settings: Settings) -> int:
         if engine is not None:
             reload_on_sighup(engine)
         gw = stack.enter_context(wiring.gateway(settings, db, mqtt, engine=engine))
-        stack.enter_context(wiring.maintenance(db, interval_s=settings.maintenance_interval_s))
+        upkeep = stack.enter_context(
+            wiring.maintenance(db, interval_s=settings.maintenance_interval_s)
+        )
         engine_metrics = engine.metrics if engine else None
-        sources = api.MetricSources(gateway=gw.metrics, engine=engine_metrics)
+        sources = api.MetricSources(gateway=gw.metrics, engine=engine_metrics, maintenance=upkeep)
         _metrics(stack, settings, sources, gw.not_ready)
         settle_heap()
         while not stop.wait(settings.stats_interval_s):
@@ -218,6 +220,7 @@ def broker_config(args: argparse.Namespace, settings: Settings) -> int:
         host=host or "127.0.0.1",
         port=int(port),
         tls=tls,
+        plugin=args.dynsec_plugin,
     )
     print(f"wrote {conf} with {len(devices)} device account(s)")
     return 0

@@ -59,18 +59,21 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         sink = wiring.FanOut(cases.AlarmsToCases(db, workflow), latency)
         engine = stack.enter_context(wiring.rule_engine(settings, db, sink=sink))
         gw = stack.enter_context(wiring.gateway(settings, db, mqtt, engine=engine))
+        upkeep = stack.enter_context(
+            wiring.maintenance(db, interval_s=settings.maintenance_interval_s)
+        )
         app = api.create_app(
             _api_config(settings, url, mqtt),
             gateway_metrics=gw.metrics,
             engine_metrics=engine.metrics if engine else None,
             alarm_latency=latency,
+            maintenance=upkeep,
         )
         address = stack.enter_context(
             api.running(app, host=settings.api_host, port=settings.api_port)
         )
         stack.enter_context(wiring.supervisor(db, workflow, interval_s=SUPERVISOR_INTERVAL_S))
         settle_heap()
-        stack.enter_context(wiring.maintenance(db, interval_s=settings.maintenance_interval_s))
         _simulate(stack, demo, target, args.speed, timedelta(hours=args.history_hours))
         _banner(url, mqtt, data, args.speed, address, settings.admin_password is not None)
         _watch(stop, gw, db)

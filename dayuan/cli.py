@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
     broker = sub.add_parser("broker", help="broker security").add_subparsers(required=True)
     conf = broker.add_parser(
-        "config", help="write Mosquitto passwd, acl and conf from the registry"
+        "config", help="write Mosquitto's conf and dynamic-security accounts from the registry"
     )
     conf.add_argument("--out", type=Path, required=True, help="directory to write into")
     conf.add_argument("--listen", default="127.0.0.1:1883", help="host:port of the listener")
@@ -86,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     conf.add_argument("--tls-cert", type=Path, help="the server's certificate chain (PEM)")
     conf.add_argument("--tls-key", type=Path, help="the server's private key (PEM)")
+    conf.add_argument(
+        "--dynsec-plugin",
+        type=Path,
+        help="mosquitto_dynamic_security.so (found in the usual library paths otherwise)",
+    )
     conf.set_defaults(func=_lazy("dayuan._commands", "broker_config"))
 
     man = sub.add_parser("manifest", help="simulator manifests").add_subparsers(required=True)

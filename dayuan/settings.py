@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     takeover_delay_s: int = Field(default=10, ge=0)
     max_payload_bytes: int = 65_536
     max_future_skew_s: int = 300
+    # The per-device dead-letter budget (gateway._budget): rows a device may add per window.
+    dead_letters_per_device: int = Field(default=60, ge=1)
+    dead_letter_window_s: float = Field(default=60.0, gt=0)
     registry_refresh_s: float = 30.0
     maintenance_interval_s: float = 60.0
     silence_factor: float = 3.0

@@ -23,7 +23,7 @@ import rules
 from broker import MqttEndpoint, publisher
 from dayuan.settings import Settings, compound_list
 from domain import Clock, DeadLetter, Message, Sink, SystemClock, subscriptions
-from gateway import Batching, DeviceDirectory, Gateway, KnownDevice, Limits, MqttOptions
+from gateway import Batching, Budget, DeviceDirectory, Gateway, KnownDevice, Limits, MqttOptions
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,11 @@ def gateway(
             max_payload_bytes=settings.max_payload_bytes,
             max_future_skew=timedelta(seconds=settings.max_future_skew_s),
             retention=retention,
+            chunks={c.name: c.chunk_interval for c in classes.values()},
+            dead_letters=Budget(
+                rows=settings.dead_letters_per_device,
+                window=timedelta(seconds=settings.dead_letter_window_s),
+            ),
         ),
         batching=Batching(
             max_messages=settings.batch_max_messages,
@@ -146,25 +151,29 @@ class EvaluateOnly:
 @contextlib.contextmanager
 def maintenance(
     db: ConnectionPool, *, interval_s: float, clock: Clock | None = None
-) -> Iterator[None]:
-    """Run `ingest.maintain` every `interval_s` in a background thread."""
+) -> Iterator[ingest.MaintenanceStatus]:
+    """Run `ingest.maintain` every `interval_s` in a background thread; the status it
+    yields is the last pass, for metrics and /readyz."""
     stop = threading.Event()
     now = (clock or SystemClock()).now
+    status = ingest.MaintenanceStatus()
 
     def loop() -> None:
         while not stop.wait(interval_s):
             try:
                 with db.connection() as conn:
                     done = ingest.maintain(conn, mode=ingest.current_mode(conn), now=now())
+                status.record(done)
                 for step, why in done.failed.items():
                     log.error("maintenance step %s failed (the others ran): %s", step, why)
             except (psycopg.Error, PoolTimeout, ingest.IngestError) as exc:
+                status.unreachable(str(exc))
                 log.warning("maintenance failed, will retry: %s", exc)
 
     thread = threading.Thread(target=loop, name="maintenance", daemon=True)
     thread.start()
     try:
-        yield
+        yield status
     finally:
         stop.set()
         thread.join()

@@ -24,7 +24,7 @@ from domain._compound import (
     Unit,
 )
 from domain._credentials import device_password
-from domain._deadletter import DEAD_LETTER_PAYLOAD_BYTES, DeadLetter
+from domain._deadletter import DEAD_LETTER_ELEMENTS_LISTED, DEAD_LETTER_PAYLOAD_BYTES, DeadLetter
 from domain._decode import MAX_BATCH_ELEMENTS, Message, decode, schema_for
 from domain._errors import (
     DomainError,
@@ -90,6 +90,7 @@ from domain._topic import (
 __all__ = [
     "ACTIONS",
     "BACKEND_PREFIX",
+    "DEAD_LETTER_ELEMENTS_LISTED",
     "DEAD_LETTER_PAYLOAD_BYTES",
     "DEFAULT_HEARTBEAT_S",
     "DEVICE_CHANNELS",

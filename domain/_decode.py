@@ -106,15 +106,19 @@ def _validate(adapter: TypeAdapter[Any], document: dict[str, Any], index: int | 
         # Only a refused document can hold a face field: every schema forbids unknown
         # fields and none of its own is one. So the privacy check costs nothing on the
         # hot path, and a face field still gets its own reason.
-        face = p.FACE_KEYS.intersection(k.lower() for k in document)
+        face = {k: v for k, v in document.items() if k.lower() in p.FACE_KEYS}
         if face:
-            return InvalidPayload(
-                Reason.PRIVACY_VIOLATION,
-                f"field(s) {sorted(face)} would carry a face image or template; the backend "
-                "accepts only a pseudonymous person_ref and a match score",
-                index=index,
-            )
+            return InvalidPayload(Reason.PRIVACY_VIOLATION, _face_detail(face), index=index)
         return InvalidPayload(Reason.SCHEMA_VIOLATION, _describe(exc), index=index)
+
+
+def _face_detail(face: dict[str, Any]) -> str:
+    """Names and sizes of the face fields, never a byte of their values."""
+    sizes = ", ".join(f"{k} ({len(orjson.dumps(v))} bytes)" for k, v in sorted(face.items()))
+    return (
+        f"field(s) {sizes} would carry a face image or template and were discarded; the "
+        "backend accepts only a pseudonymous person_ref and a match score"
+    )
 
 
 def _describe(exc: ValidationError) -> str:

@@ -16,5 +16,7 @@ class Reason(StrEnum):
     TOPIC_MISMATCH = "topic_mismatch"  # device exists, but in another compound or of another kind
     CLOCK_SKEW = "clock_skew"  # ts too far in the future
     TOO_OLD = "too_old"  # ts older than the retention of its data class
+    TOO_MANY_PARTITIONS = "too_many_partitions"  # a backfill spread over too many chunks
     WRONG_DIRECTION = "wrong_direction"  # a device published on the backend's `cmd` channel
     STORAGE_REJECTED = "storage_rejected"  # valid by contract, but the database refused the row
+    SUPPRESSED = "suppressed"  # a count of a device's dead letters past its budget, not kept

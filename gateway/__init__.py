@@ -4,6 +4,7 @@ errors are `domain`'s; the device directory is loaded through a function the ent
 point gives (the registry's `device_refs`).
 """
 
+from gateway._budget import Budget, DeadLetterBudget
 from gateway._directory import DeviceDirectory
 from gateway._gateway import Gateway
 from gateway._intake import Accepted, Intake, KnownDevice, Limits
@@ -15,6 +16,8 @@ from gateway._takeover import Presence, State, presence_topic
 __all__ = [
     "Accepted",
     "Batching",
+    "Budget",
+    "DeadLetterBudget",
     "Delivery",
     "DeviceDirectory",
     "Gateway",

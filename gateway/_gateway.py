@@ -28,6 +28,7 @@ from gateway._metrics import GatewayMetrics
 from gateway._mqtt import (
     MqttOptions,
     Receiver,
+    SessionAcks,
     connect_properties,
     disconnect_with_will,
     new_client,
@@ -66,9 +67,8 @@ class Gateway:
             Intake(devices=directory.get, limits=limits), clock=clock, observers=observers
         )
         self._client = new_client(mqtt_options)
-        self._pipeline = Pipeline(
-            sink, ack=self._client.ack, batching=batching, metrics=self.metrics
-        )
+        self._acks = SessionAcks(self._client, self.metrics)
+        self._pipeline = Pipeline(sink, ack=self._acks, batching=batching, metrics=self.metrics)
         self._takeover: Takeover | None = None
         if mqtt_options.takes_over:
             self._takeover = Takeover(
@@ -127,6 +127,9 @@ class Gateway:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._draining = True  # deliveries from now on stay unacknowledged, for redelivery
+        tail = self._receive.drain()  # what the dead-letter budget still counts
+        if tail is not None:
+            self._pipeline.submit(tail)
         self._stop.set()
         self._directory.wake()
         if self._takeover is not None:
@@ -156,6 +159,7 @@ class Gateway:
         if rc.is_failure:
             log.error("broker refused the connection: %s", rc)
             return
+        self._acks.moved_on()
         subscriptions = [(t, 1) for t in self._options.filters()]
         if self._takeover is not None:
             self._takeover.announce(client)
@@ -187,6 +191,7 @@ class Gateway:
         _p: Properties | None,
     ) -> None:
         self.connected.clear()
+        self._acks.moved_on()
         if not self._draining:
             log.warning("disconnected from the broker (%s); reconnecting", rc)
 
@@ -200,4 +205,4 @@ class Gateway:
         self.metrics.received += 1
         if is_outbound(topic):  # our own commands and case events, echoed by the broker
             self.metrics.outbound_ignored += 1
-        self._pipeline.submit(self._receive(msg, topic))
+        self._pipeline.submit(self._receive(msg, topic, self._acks.connection))

@@ -3,6 +3,7 @@ paho client they are made with, and the receive path from a PUBLISH to a `Delive
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from broker import MqttEndpoint, Protocol, paho_client
 from domain import SUBSCRIPTION, Clock, Message, is_outbound
 from gateway._intake import Intake
+from gateway._metrics import GatewayMetrics
 from gateway._pipeline import Delivery
 
 LOCAL_BROKER = MqttEndpoint("127.0.0.1", 1883)
@@ -107,6 +109,44 @@ def topic_of(msg: mqtt.MQTTMessage) -> str:
         return msg._topic.decode("utf-8", "replace")
 
 
+class SessionAcks:
+    """Acknowledges a stored delivery only on the connection it arrived on.
+
+    A PUBACK carries nothing but a packet identifier, and an identifier names a message
+    only within the broker's session as the broker holds it. A broker restarted from an
+    older snapshot (killed between autosaves) hands the same identifiers to other
+    messages: an acknowledgement sent after the reconnect for a delivery of the previous
+    connection would acknowledge - delete - a message this gateway has never seen. So
+    a delivery of an earlier connection stays unacknowledged: the broker redelivers it if
+    it still holds it (a restored session resends what was in flight) and storage
+    de-duplicates. The connection count moves on at connect and at disconnect, under the
+    lock an acknowledgement is sent under, so no stale one slips onto a new connection.
+    """
+
+    def __init__(self, client: mqtt.Client, metrics: GatewayMetrics) -> None:
+        self._client = client
+        self._metrics = metrics
+        self._lock = threading.Lock()
+        self._connection = 0
+
+    @property
+    def connection(self) -> int:
+        with self._lock:
+            return self._connection
+
+    def moved_on(self) -> None:
+        """A connection began or ended: what arrived before is no longer ours to ack."""
+        with self._lock:
+            self._connection += 1
+
+    def __call__(self, delivery: Delivery) -> None:
+        with self._lock:
+            if delivery.connection != self._connection:
+                self._metrics.acks_withheld += 1
+                return
+            self._client.ack(delivery.mid, delivery.qos)
+
+
 class Receiver:
     """A PUBLISH to a `Delivery`: intake at the edge, and the observers (the rule engine)
     told of the valid messages at once, before storage. What the backend itself published
@@ -124,12 +164,26 @@ class Receiver:
         self._clock = clock
         self._observers = tuple(observers)
 
-    def __call__(self, msg: mqtt.MQTTMessage, topic: str) -> Delivery:
+    def drain(self) -> Delivery | None:
+        """A delivery of the budget's last summaries (QoS 0: nothing to acknowledge)."""
+        letters = self._intake.drain(self._clock.now())
+        return Delivery(0, 0, "", b"", [], letters) if letters else None
+
+    def __call__(self, msg: mqtt.MQTTMessage, topic: str, connection: int = 0) -> Delivery:
         if is_outbound(topic):
-            return Delivery(msg.mid, msg.qos, topic, b"", [], [])
+            return Delivery(msg.mid, msg.qos, topic, b"", [], [], connection=connection)
         payload = bytes(msg.payload)
         accepted = self._intake.accept(topic, payload, self._clock.now())
         if accepted.messages:
             for observe in self._observers:
                 observe(accepted.messages)
-        return Delivery(msg.mid, msg.qos, topic, payload, accepted.messages, accepted.dead_letters)
+        return Delivery(
+            msg.mid,
+            msg.qos,
+            topic,
+            payload,
+            accepted.messages,
+            accepted.dead_letters,
+            accepted.suppressed,
+            connection,
+        )

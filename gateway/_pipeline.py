@@ -51,6 +51,9 @@ class Delivery:
     payload: bytes
     messages: list[Message]
     dead_letters: list[DeadLetter]
+    suppressed: int = 0  # dead letters over their device's budget: counted, not kept
+    # Which connection of the client it arrived on (see gateway._mqtt.SessionAcks).
+    connection: int = 0
 
 
 @dataclass(slots=True)
@@ -65,7 +68,7 @@ class Pipeline:
         self,
         sink: Sink,
         *,
-        ack: Callable[[int, int], object],
+        ack: Callable[[Delivery], object],
         batching: Batching,
         metrics: GatewayMetrics,
         monotonic: Callable[[], float] = time.monotonic,
@@ -159,7 +162,7 @@ class Pipeline:
         self._metrics.observe_commit(self._monotonic() - started, len(batch))
         for delivery in batch:
             if delivery.qos > 0:
-                self._ack(delivery.mid, delivery.qos)
+                self._ack(delivery)
 
     def _write(self, batch: Sequence[Delivery], stop: threading.Event) -> bool:
         """Write until stored (True): retry while unavailable, split while rejected.
@@ -211,5 +214,13 @@ class Pipeline:
             payload=delivery.payload,
             device_id=delivery.messages[0].device,
         )
-        retry = Delivery(delivery.mid, delivery.qos, delivery.topic, delivery.payload, [], [letter])
+        retry = Delivery(
+            delivery.mid,
+            delivery.qos,
+            delivery.topic,
+            delivery.payload,
+            [],
+            [letter],
+            delivery.suppressed,
+        )
         return self._write([retry], stop)

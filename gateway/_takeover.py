@@ -42,6 +42,7 @@ from gateway._metrics import GatewayMetrics
 from gateway._mqtt import (
     MqttOptions,
     Receiver,
+    SessionAcks,
     connect_properties,
     disconnect_with_will,
     new_client,
@@ -272,8 +273,9 @@ class _Adoption:
         self._is_presence = is_presence
         self._client = new_client(ctx.options, client_id=presence.gateway, reconnect=False)
         ctx.set_will(self._client, presence.gateway, presence.filters)
+        self._acks = SessionAcks(self._client, ctx.metrics)
         self._pipeline = Pipeline(
-            ctx.sink, ack=self._client.ack, batching=ctx.batching, metrics=ctx.metrics
+            ctx.sink, ack=self._acks, batching=ctx.batching, metrics=ctx.metrics
         )
         self._lock = threading.Lock()
         self._connected = threading.Event()
@@ -391,11 +393,12 @@ class _Adoption:
                 return
             self._last_at = time.monotonic()
         self.received += 1
-        self._pipeline.submit(self._ctx.receiver(msg, topic))
+        self._pipeline.submit(self._ctx.receiver(msg, topic, self._acks.connection))
 
     def _on_disconnect(
         self, _c: mqtt.Client, _u: Any, _f: mqtt.DisconnectFlags, rc: ReasonCode, _p: Any
     ) -> None:
+        self._acks.moved_on()  # it never reconnects: nothing more to acknowledge
         if not self._leaving:
             log.info("holding %s's session ended: %s", self._presence.gateway, rc)
             self._lost.set()

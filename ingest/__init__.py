@@ -7,7 +7,7 @@ migrations go through, and the embedded PostgreSQL of development.
 from ingest._classes import DataClass, data_classes
 from ingest._embedded import EmbeddedDatabase, embedded_postgres, start_pgserver
 from ingest._errors import IngestError, MigrationError, StorageModeError, StorageUnavailable
-from ingest._maintenance import MaintenanceResult, maintain, refresh_rollups
+from ingest._maintenance import MaintenanceResult, MaintenanceStatus, maintain, refresh_rollups
 from ingest._presence import DEFAULT_SILENCE_FACTOR, Presence, presence
 from ingest._reads import HistoryRow, history
 from ingest._schema import Migration, StorageMode, current_mode, migrations, upgrade
@@ -20,6 +20,7 @@ __all__ = [
     "HistoryRow",
     "IngestError",
     "MaintenanceResult",
+    "MaintenanceStatus",
     "Migration",
     "MigrationError",
     "Presence",

@@ -12,6 +12,7 @@ stops retention. Averages are taken in `numeric`: no stored double can overflow 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +46,35 @@ class MaintenanceResult:
     dropped_partitions: list[str]
     deleted_rows: int
     failed: dict[str, str] = field(default_factory=dict)  # step -> why, for the steps that failed
+
+
+class MaintenanceStatus:
+    """The last maintenance pass as the process's metrics and `/readyz` show it: the
+    steps that failed and why (one failing step is data kept past its retention or a
+    rollup gone stale: an operator must see it, the other steps still run)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failing: dict[str, str] = {}
+        self._passes = 0
+
+    def record(self, result: MaintenanceResult) -> None:
+        with self._lock:
+            self._failing = dict(result.failed)
+            self._passes += 1
+
+    def unreachable(self, why: str) -> None:
+        with self._lock:
+            self._failing = {"all": why}
+
+    def failing(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._failing)
+
+    @property
+    def passes(self) -> int:
+        with self._lock:
+            return self._passes
 
 
 def refresh_rollups(conn: Conn) -> int:

@@ -102,7 +102,7 @@ _STATE_TYPES = [
     "timestamptz",
     "int8",
 ]
-_DEAD_TYPES = ["timestamptz", "text", "text", "text", "text", "bytea", "int4"]
+_DEAD_TYPES = ["timestamptz", "text", "text", "text", "text", "bytea", "int4", "int4", "jsonb"]
 _TS_FIELDS = {"ts", "seq", "type"}
 # A write waits this long for a connection before the batch is reported unavailable
 # (logged, counted, retried): an outage shows within seconds, not after the pool's 30 s.
@@ -260,7 +260,8 @@ def _store(conn: Conn, rows: _Rows, dead_letters: Sequence[DeadLetter]) -> Write
         cur.execute(_STATE)
     _copy(
         cur,
-        "dead_letters (received_at, topic, device_id, reason, detail, payload, payload_size)",
+        "dead_letters (received_at, topic, device_id, reason, detail, payload, payload_size,"
+        " refused, elements)",
         _DEAD_TYPES,
         [
             (
@@ -271,6 +272,8 @@ def _store(conn: Conn, rows: _Rows, dead_letters: Sequence[DeadLetter]) -> Write
                 d.detail,
                 d.payload,
                 d.payload_size,
+                d.refused,
+                [list(e) for e in d.elements] if d.elements else None,
             )
             for d in dead_letters
         ],

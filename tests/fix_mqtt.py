@@ -4,11 +4,13 @@ file and ACL from the test registry), started once per session."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -16,6 +18,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from broker import (
+    SECURITY_FILE,
     Account,
     DeviceEntry,
     TlsListener,
@@ -55,11 +58,11 @@ def own_broker(
     directory: Path,
     *,
     tls: TlsListener | None = None,
-    acl: Callable[[str], str] | None = None,
+    security: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Iterator[Broker]:
     """A Mosquitto of the project's generated config (the test registry's accounts) on a
-    free port; `acl` may rewrite the generated ACL before it starts. With `tls`, the
-    Broker returned is its TLS listener."""
+    free port; `security` may rewrite the generated dynamic-security document before it
+    starts. With `tls`, the Broker returned is its TLS listener."""
     if mosquitto_binary() is None:
         pytest.fail("mosquitto is not installed (.ci/run installs it)")
     port = free_port()
@@ -74,9 +77,9 @@ def own_broker(
         embedded=True,
         tls=tls,
     )
-    if acl is not None:
-        path = directory / "acl"
-        path.write_text(acl(path.read_text()))
+    if security is not None:
+        path = directory / SECURITY_FILE
+        path.write_text(json.dumps(security(json.loads(path.read_text()))))
     with mosquitto(conf, "127.0.0.1", port) as process:
         if tls is None:
             yield Broker("127.0.0.1", port, directory)

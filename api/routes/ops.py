@@ -46,6 +46,12 @@ async def readyz(state: StateDep) -> JSONResponse:
         if state.commands.connected.is_set()
         else ("not configured" if state.config.mqtt is None else "unreachable"),
     }
+    if state.metrics.maintenance is not None:
+        # Shown, not a 503: a stale rollup must not take the monitoring room's API away.
+        failing = state.metrics.maintenance.failing()
+        body["maintenance"] = (
+            "ok" if not failing else "; ".join(f"{k} failing: {v}" for k, v in failing.items())
+        )
     return JSONResponse(body, status_code=200 if database and broker else 503)
 
 

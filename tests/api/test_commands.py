@@ -53,6 +53,10 @@ class Device:
             }
             c.publish(f"{self._base}/ack", orjson.dumps(ack), qos=1)
 
+    def ack(self, correlation_id: str, result: str) -> None:
+        ack = {"ts": int(time.time() * 1000), "correlation_id": correlation_id, "result": result}
+        self.client.publish(f"{self._base}/ack", orjson.dumps(ack), qos=1).wait_for_publish(5)
+
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
@@ -102,6 +106,27 @@ def test_command_round_trip_with_a_device_acknowledging(
         " WHERE action = 'device_command'"
     ).fetchall()
     assert audit == [("u-property_staff", "light-1", "night mode", cid)]
+
+
+def test_an_ack_counts_only_from_the_commanded_device(
+    client: httpx.Client, admin: dict[str, str], broker: Broker
+) -> None:
+    wait_ready(client)
+    light = Device(broker, "c1", "light", "light-1", answer=None)
+    other = Device(broker, "c1", "barrier", "barrier-1", answer=None)
+    try:
+        sent = client.post(
+            f"{V1}/devices/light-1/commands", json={"command": {"action": "on"}}, headers=admin
+        )
+        assert sent.status_code == 202
+        cid = sent.json()["correlation_id"]
+        other.ack(cid, "rejected")  # another device's ack with the command's correlation id
+        light.ack(cid, "ok")  # after it, from the commanded device
+        done = _wait_status(client, admin, "light-1", cid)
+    finally:
+        light.close()
+        other.close()
+    assert (done["status"], done["result"]) == ("acknowledged", "ok")
 
 
 def test_no_ack_within_the_timeout_fails_the_command(

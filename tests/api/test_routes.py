@@ -10,7 +10,9 @@ import httpx
 import psycopg
 
 from tests.api import data
-from tests.factories import now_ms
+from tests.factories import GATE, dumps, now_ms, topic
+from tests.fix_gateway import GatewayFactory, wait_for
+from tests.fix_mqtt import Publisher
 
 H = dict[str, str]
 V1 = "/api/v1"
@@ -233,6 +235,33 @@ def test_dead_letters_counts_and_samples(
     assert {s["payload_preview"] for s in body["samples"]} == {"{bad", "\ufffd" * 10}
     wrong = client.get(f"{V1}/dead-letters", params={"reason": "nonsense"}, headers=admin)
     assert wrong.status_code == 422
+
+
+def test_dead_letters_show_no_face_bytes(
+    run_gateway: GatewayFactory,
+    fleet: Publisher,
+    client: httpx.Client,
+    admin: H,
+    conn: psycopg.Connection[Any],
+) -> None:
+    marker = "FACE-MARKER-api-9e1"
+    access = {"ts": now_ms(), "type": "access", "result": "granted", "method": "face"}
+    with run_gateway():
+        fleet.publish(topic("gate", GATE, "event"), dumps({**access, "face_template": marker * 50}))
+        fleet.publish(topic("gate", GATE, "event"), dumps([access, {**access, "image": marker}]))
+        # (Other tests' retained device statuses may add unknown_device letters.)
+        faces = "SELECT count(*) FROM dead_letters WHERE reason = 'privacy_violation'"
+        assert wait_for(conn, faces, 2) == 2
+    response = client.get(f"{V1}/dead-letters", headers=admin)
+    assert response.status_code == 200
+    assert marker not in response.text
+    body = response.json()
+    assert {"reason": "privacy_violation", "count": 2} in body["counts"]
+    samples = [s for s in body["samples"] if s["reason"] == "privacy_violation"]
+    assert [(s["payload_preview"], s["refused"]) for s in samples] == [("", 1), ("", 1)]
+    elements = [s["elements"] for s in samples]
+    assert sorted(elements, key=str) == [None, [[1, "privacy_violation"]]]
+    assert any("face_template (" in s["detail"] for s in samples)
 
 
 def test_registry_routes(client: httpx.Client, admin: H) -> None:

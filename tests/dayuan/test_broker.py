@@ -1,15 +1,20 @@
-"""Broker security from the registry, against the real Mosquitto of the test run:
-a device publishes only as itself and reads only its own commands."""
+"""Broker security from the registry, against the real Mosquitto of the test run with the
+generated dynamic-security configuration: a device publishes only as itself, subscribes
+only to its own commands (refused in the SUBACK otherwise) and connects only under its
+own client id. The hostile-device suite during traffic is tests/gateway/test_hostile.py."""
 
 from __future__ import annotations
 
+import base64
 import threading
 import uuid
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broker import password_hash
+from broker import BrokerError, password_entry, write_config
 from domain import BACKEND_PREFIX, device_password
 from gateway import Presence, State, presence_topic
 from tests.factories import GATE, LIGHT, dumps, now_ms, topic
@@ -17,15 +22,25 @@ from tests.fix_mqtt import BACKEND, DEVICE_SECRET, Broker, Publisher
 
 
 class Listener:
-    def __init__(self, broker: Broker, user: str, password: str, filter_: str) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        user: str,
+        password: str,
+        *filters: str,
+        client_id: str | None = None,
+    ) -> None:
         self.got: list[str] = []
         self.granted: list[int] = []
         self.subscribed = threading.Event()
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"l-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"l-{uuid.uuid4().hex[:6]}",
+            protocol=mqtt.MQTTv5,
         )
         self.client.username_pw_set(user, password)
-        self.client.on_message = lambda c, u, m: self.got.append(m.topic)
+        # Retained messages (other tests' device statuses) are not what is tested.
+        self.client.on_message = lambda c, u, m: None if m.retain else self.got.append(m.topic)
 
         def on_subscribe(
             c: mqtt.Client, u: object, mid: int, codes: list[mqtt.ReasonCode], p: object
@@ -34,7 +49,7 @@ class Listener:
             self.subscribed.set()
 
         self.client.on_subscribe = on_subscribe
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(filter_, qos=1)
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([(f, 1) for f in filters])
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
         assert self.subscribed.wait(5)
@@ -65,9 +80,13 @@ def test_a_device_publishes_only_on_its_own_topics(broker: Broker) -> None:
 
 
 def test_a_device_reads_only_its_own_commands(broker: Broker) -> None:
-    own = Listener(broker, GATE, device_password(DEVICE_SECRET, GATE), topic("gate", GATE, "cmd"))
-    other = Listener(
-        broker, GATE, device_password(DEVICE_SECRET, GATE), topic("light", LIGHT, "cmd")
+    own = Listener(
+        broker,
+        GATE,
+        device_password(DEVICE_SECRET, GATE),
+        topic("gate", GATE, "cmd"),
+        topic("light", LIGHT, "cmd"),
+        client_id=GATE,
     )
     backend = Publisher(broker, BACKEND.username, BACKEND.password, "backend-cmd")
     try:
@@ -81,10 +100,9 @@ def test_a_device_reads_only_its_own_commands(broker: Broker) -> None:
     finally:
         backend.close()
         own.close()
-        other.close()
     assert own.got == [topic("gate", GATE, "cmd")]
-    # Mosquitto grants the subscription but its read ACL withholds every message.
-    assert other.got == []
+    # The other device's `cmd` is refused at SUBSCRIBE (135, not authorized).
+    assert own.granted == [1, 135]
 
 
 def test_only_the_backend_reads_and_writes_gateway_presence(broker: Broker) -> None:
@@ -93,7 +111,13 @@ def test_only_the_backend_reads_and_writes_gateway_presence(broker: Broker) -> N
     spoofed = Presence(State.GONE, "dayuan-gw-1", ("$share/dayuan/dayuan/v1/#",)).encode()
     group = f"acl-{uuid.uuid4().hex[:6]}"  # other tests' presence is retained elsewhere
     backend = Listener(broker, BACKEND.username, BACKEND.password, f"{BACKEND_PREFIX}/{group}/#")
-    snoop = Listener(broker, GATE, password, f"{BACKEND_PREFIX}/#")
+    snoop = Listener(
+        broker,
+        LIGHT,
+        device_password(DEVICE_SECRET, LIGHT),
+        f"{BACKEND_PREFIX}/#",
+        client_id=LIGHT,
+    )
     gate = Publisher(broker, GATE, password, GATE)
     own = Publisher(broker, BACKEND.username, BACKEND.password, "backend-presence")
     try:
@@ -108,6 +132,7 @@ def test_only_the_backend_reads_and_writes_gateway_presence(broker: Broker) -> N
         for client in (gate, own, snoop, backend):
             client.close()
     assert backend.got == [presence_topic(group, "dayuan-gw-2")]
+    assert snoop.granted == [135]
     assert snoop.got == []
 
 
@@ -135,6 +160,59 @@ def test_a_wrong_password_is_refused(broker: Broker) -> None:
     assert result == [True]
 
 
-def test_the_password_file_uses_mosquittos_pbkdf2_format() -> None:
-    hashed = password_hash("secret", salt=bytes(12))
-    assert hashed.startswith("$7$101$AAAAAAAAAAAAAAAA$")
+def test_a_device_cannot_connect_under_another_client_id(broker: Broker) -> None:
+    password = device_password(DEVICE_SECRET, GATE)
+    for client_id in (LIGHT, "dayuan-gateway-1", "dayuan-fleet"):
+        assert _connack(broker, GATE, password, client_id) == "Not authorized", client_id
+    assert _connack(broker, GATE, password, GATE) == "Success"
+
+
+def _connack(broker: Broker, username: str, password: str, client_id: str) -> str:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv5,
+        reconnect_on_failure=False,
+    )
+    client.username_pw_set(username, password)
+    result: list[str] = []
+    done = threading.Event()
+
+    def on_connect(c: mqtt.Client, u: object, f: object, rc: mqtt.ReasonCode, p: object) -> None:
+        result.append(str(rc))
+        done.set()
+
+    client.on_connect = on_connect
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        assert done.wait(5), "no CONNACK"
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return result[0]
+
+
+def test_passwords_use_mosquittos_pbkdf2_format() -> None:
+    # What `mosquitto_ctrl dynsec init` wrote for password "adminpw" and this salt.
+    entry = password_entry("adminpw", salt=base64.b64decode("0wCEsZ4YtxB/ykWc"))
+    assert entry == {
+        "password": "kEnwsLrjtsVI41RPlRkMBYXt4rypvLOGV9eXkYyS1N98O3HK4EM/zu0Jblxmfz/e/"
+        "G5tTad5Adw78HNGyKzPhQ==",
+        "salt": "0wCEsZ4YtxB/ykWc",
+        "iterations": 101,
+    }
+
+
+def test_a_missing_dynsec_plugin_is_a_readable_error(tmp_path: Path) -> None:
+    with pytest.raises(BrokerError, match="no such file"):
+        write_config(
+            tmp_path,
+            [],
+            device_secret=DEVICE_SECRET,
+            backend=BACKEND,
+            fleet=None,
+            host="127.0.0.1",
+            port=1883,
+            plugin=tmp_path / "mosquitto_dynamic_security.so",
+        )

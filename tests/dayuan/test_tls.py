@@ -71,10 +71,12 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
         yield TlsBroker(secure, ca)
 
 
-def _client(user: str, password: str, ca: Path | None) -> mqtt.Client:
+def _client(
+    user: str, password: str, ca: Path | None, *, client_id: str | None = None
+) -> mqtt.Client:
     client = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2,
-        client_id=f"t-{uuid.uuid4().hex[:6]}",
+        client_id=client_id or f"t-{uuid.uuid4().hex[:6]}",
         protocol=mqtt.MQTTv5,
         reconnect_on_failure=False,
     )
@@ -93,7 +95,7 @@ def test_a_device_over_tls_is_stored_by_a_gateway_over_tls(
     assert endpoint.tls
     with wiring.pool(db_url) as db, wiring.gateway(settings, db, endpoint) as gw:
         assert gw.connected.wait(10), "the gateway did not connect over TLS"
-        device = _client(LIGHT, device_password(DEVICE_SECRET, LIGHT), tls.ca)
+        device = _client(LIGHT, device_password(DEVICE_SECRET, LIGHT), tls.ca, client_id=LIGHT)
         device.connect(tls.broker.host, tls.broker.port)
         device.loop_start()
         payload = dumps({"ts": now_ms(), "seq": 1, "values": {"lux": 3.5}})

@@ -23,7 +23,7 @@ def delivery(mid: int, device: str = "l1") -> Delivery:
 def run(sink: FakeSink, deliveries: list[Delivery], batching: Batching) -> list[int]:
     acked: list[int] = []
     pipeline = Pipeline(
-        sink, ack=lambda mid, qos: acked.append(mid), batching=batching, metrics=GatewayMetrics()
+        sink, ack=lambda d: acked.append(d.mid), batching=batching, metrics=GatewayMetrics()
     )
     stop = threading.Event()
     for d in deliveries:
@@ -46,7 +46,7 @@ def test_unavailable_storage_is_retried_and_nothing_is_acked_before() -> None:
     metrics = GatewayMetrics()
     pipeline = Pipeline(
         sink,
-        ack=lambda mid, qos: acked.append(mid),
+        ack=lambda d: acked.append(d.mid),
         batching=Batching(max_messages=10, max_delay_s=0.01),
         metrics=metrics,
     )
@@ -88,7 +88,7 @@ def test_submit_blocks_past_the_pending_cap() -> None:
     sink = FakeSink()
     pipeline = Pipeline(
         sink,
-        ack=lambda mid, qos: None,
+        ack=lambda d: None,
         batching=Batching(max_messages=100, max_pending=2),
         metrics=GatewayMetrics(),
     )
