@@ -52,6 +52,9 @@ class ApiConfig:
     stream_recheck_s: float = 5.0
     # Reverse proxies whose X-Forwarded-For is believed; empty: the header is ignored.
     trusted_proxies: tuple[Network, ...] = ()
+    # The bearer token a Prometheus scrape of /metrics presents. None: /metrics is open in
+    # development and closed in production.
+    metrics_token: str | None = None
 
     def __post_init__(self) -> None:
         if self.streams_per_user < 1:

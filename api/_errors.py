@@ -21,12 +21,21 @@ in the package that let it through).
     psycopg.DataError               400  (a value in a request the API passed through)
     psycopg.OperationalError        503
     psycopg_pool.PoolTimeout        503
+
+A request that fails validation is FastAPI's 422, except that an error's `input` longer
+than MAX_ECHOED_INPUT characters (as JSON) is left out: the answer says what is wrong
+without sending a large body back.
 """
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import psycopg
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
@@ -48,6 +57,9 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (registry.ValueRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (registry.RegistryLoadError, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
+
+
+MAX_ECHOED_INPUT = 100  # characters of JSON: a wrong id or number, not a document
 
 
 def _json(code: int, detail: str) -> JSONResponse:
@@ -78,7 +90,21 @@ async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     return _unavailable_response()
 
 
+def _capped(error: dict[str, Any]) -> dict[str, Any]:
+    encoded = jsonable_encoder(error)
+    if "input" in encoded and len(json.dumps(encoded["input"])) > MAX_ECHOED_INPUT:
+        del encoded["input"]
+    return dict(encoded)
+
+
+async def _invalid(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    detail = [_capped(dict(e)) for e in exc.errors()]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _invalid)
     for root in (cases.CasesError, registry.RegistryError, ingest.IngestError, rules.RulesError):
         app.add_exception_handler(root, _package_error)
     app.add_exception_handler(psycopg.DataError, _data_error)

@@ -41,6 +41,7 @@ def config_from(settings: Any) -> ApiConfig:
         command_ack_timeout_s=settings.command_ack_timeout_s,
         streams_per_user=settings.streams_per_user,
         silence_factor=settings.silence_factor,
+        metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
     )
 
 

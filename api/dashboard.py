@@ -7,16 +7,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 __all__ = ["DASHBOARD_DIR", "mount"]
 
 DASHBOARD_DIR = Path(__file__).with_name("dashboard")
 
 
-def mount(app: FastAPI) -> None:
-    """Serve the dashboard at `/`. Call it after every API route is included: a mount at
-    `/` matches any path, so the routes registered before it (/api, /docs, /healthz)
-    keep winning and only what they leave over reaches the static files."""
-    app.mount("/", StaticFiles(directory=DASHBOARD_DIR, html=True), name="dashboard")
+class _Dashboard:
+    """The static files, for what no route claims; never for a path under `api_prefix`
+    (an unknown API path is a JSON 404, not a file lookup)."""
+
+    def __init__(self, api_prefix: str) -> None:
+        self.api_prefix = api_prefix.rstrip("/") + "/"
+        self.files = StaticFiles(directory=DASHBOARD_DIR, html=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope["path"]).startswith(self.api_prefix):
+            raise HTTPException(status_code=404, detail="Not Found")
+        await self.files(scope, receive, send)
+
+
+def mount(app: FastAPI, *, api_prefix: str) -> None:
+    """Serve the dashboard at `/` as the router's fallback rather than as a mount: a
+    mount at `/` would match every path and method, so a wrong method on an API route
+    (OPTIONS, say) would reach the files; as the fallback it comes after the router's
+    own 405 for a path some route has."""
+    app.router.default = _Dashboard(api_prefix)

@@ -20,10 +20,11 @@ from psycopg_pool import ConnectionPool
 import broker
 import cases
 import ingest
-from api import _errors, _users, dashboard
+from api import _docs, _errors, _users, dashboard
 from api._commands import Commands
 from api._config import ApiConfig
 from api._db import open_pool
+from api._http import BodyLimit, SecurityHeaders
 from api._hub import FeedHub
 from api._metrics import AlarmLatency, MetricSources
 from api._state import AppState
@@ -102,9 +103,13 @@ def create_app(
         version="1",
         summary="The API for staff and responders of smart old compounds",
         lifespan=lifespan,
+        docs_url=None,  # api/_docs.py serves /docs from local files
+        redoc_url=None,
     )
     _errors.install(app)
     app.middleware("http")(_request_context)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, no_store_prefix=API_PREFIX)  # outermost: on 413s too
     v1 = APIRouter(prefix=API_PREFIX)
     for module in (
         auth,
@@ -123,7 +128,8 @@ def create_app(
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(ops.router)
-    dashboard.mount(app)  # last: the static files answer only what no route claims
+    _docs.install(app)
+    dashboard.mount(app, api_prefix=API_PREFIX)
     return app
 
 

@@ -87,10 +87,17 @@ def amqtt_broker(host: str, port: int) -> Iterator[None]:
         "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
     }
     loop = asyncio.new_event_loop()
-    broker = Broker(config, loop=loop)
     thread = threading.Thread(target=loop.run_forever, name="amqtt", daemon=True)
     thread.start()
-    asyncio.run_coroutine_threadsafe(broker.start(), loop).result(BROKER_START_TIMEOUT_S)
+
+    async def start() -> Broker:
+        # Built on its own loop's thread: amqtt makes futures of the current loop, and
+        # the calling thread may have none (or another test's, closed).
+        started = Broker(config, loop=loop)
+        await started.start()
+        return started
+
+    broker = asyncio.run_coroutine_threadsafe(start(), loop).result(BROKER_START_TIMEOUT_S)
     try:
         yield
     finally:

@@ -133,6 +133,8 @@ def _metrics(
                 settings.metrics_port,
                 lambda: api.render_process(sources),
                 not_ready,
+                token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+                closed_without_token=settings.env == "production",
             )
         )
         log.info("metrics on http://%s:%d/metrics", settings.api_host, port)

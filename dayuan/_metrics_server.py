@@ -1,13 +1,15 @@
 """`/metrics`, `/healthz` and `/readyz` of a process that serves no API (`dayuan
 gateway`, `dayuan rules run`), on DAYUAN_METRICS_PORT: Prometheus scrapes every stage,
 not only the API process. The standard library's threading HTTP server: three fixed
-paths need no framework."""
+paths need no framework. `/metrics` takes the same scrape bearer token as the API's
+(DAYUAN_METRICS_TOKEN) and, like it, is closed in production without one."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,14 +23,23 @@ def serve(
     port: int,
     render: Callable[[], str],
     not_ready: Callable[[], str | None] = lambda: None,
+    *,
+    token: str | None = None,
+    closed_without_token: bool = False,
 ) -> Iterator[int]:
     """Serve until the block ends; yields the port (a free one when `port` is 0).
-    `/readyz` answers 503 with the reason `not_ready` gives, 200 when it gives None."""
+    `/readyz` answers 503 with the reason `not_ready` gives, 200 when it gives None.
+    `/metrics` needs `Authorization: Bearer <token>` when `token` is set, and answers 403
+    without one when `closed_without_token` (production)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path == "/metrics":
-                self._send(200, render(), "text/plain; version=0.0.4")
+                refusal = self._refusal()
+                if refusal is None:
+                    self._send(200, render(), "text/plain; version=0.0.4")
+                else:
+                    self._send(refusal[0], json.dumps({"detail": refusal[1]}), "application/json")
             elif self.path == "/healthz":
                 self._send(200, '{"status":"ok"}', "application/json")
             elif self.path == "/readyz":
@@ -40,9 +51,23 @@ def serve(
                 detail = '{"detail":"only /metrics, /healthz and /readyz here"}'
                 self._send(404, detail, "application/json")
 
+        def _refusal(self) -> tuple[int, str] | None:
+            if token is None:
+                if closed_without_token:
+                    return 403, "set DAYUAN_METRICS_TOKEN to scrape /metrics"
+                return None
+            scheme, _, given = (self.headers.get("Authorization") or "").partition(" ")
+            if scheme.lower() == "bearer" and secrets.compare_digest(
+                given.encode(), token.encode()
+            ):
+                return None
+            return 401, "/metrics needs the bearer token of DAYUAN_METRICS_TOKEN"
+
         def _send(self, status: int, body: str, kind: str) -> None:
             data = body.encode()
             self.send_response(status)
+            if status == 401:
+                self.send_header("WWW-Authenticate", "Bearer")
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -224,6 +224,7 @@ def _api_config(settings: Settings, url: str, mqtt: broker.MqttEndpoint) -> api.
         command_ack_timeout_s=settings.command_ack_timeout_s,
         streams_per_user=settings.streams_per_user,
         silence_factor=settings.silence_factor,
+        metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
     )
 
 

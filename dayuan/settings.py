@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     command_ack_timeout_s: float = 10.0  # a device command without an ack by then failed
     # Open live feeds (GET /api/v1/stream) per API user: a monitoring room's few screens.
     streams_per_user: int = Field(default=5, ge=1)
+    # The bearer token Prometheus presents to the API's /metrics. None: open in
+    # development, closed in production.
+    metrics_token: SecretStr | None = None
     stats_interval_s: float = 30.0  # how often a gateway logs its counters
     # `dayuan gateway` / `dayuan rules run` serve /metrics and /healthz here (0: not at all).
     metrics_port: int = 0
@@ -134,6 +137,7 @@ class Settings(BaseSettings):
             "DAYUAN_DEVICE_SECRET": self.device_secret,
             "DAYUAN_BACKEND_PASSWORD": self.backend_password,
             "DAYUAN_TOKEN_SECRET": self.token_secret,
+            "DAYUAN_METRICS_TOKEN": self.metrics_token,
         }
         values = {n: s.get_secret_value() for n, s in machine.items() if s is not None}
         endpoint = self.mqtt

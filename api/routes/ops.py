@@ -1,10 +1,16 @@
-"""Operations: liveness, readiness (database and broker reachable), Prometheus metrics."""
+"""Operations: liveness, readiness (database and broker reachable), Prometheus metrics.
+
+`/metrics` takes the scrape bearer token (`DAYUAN_METRICS_TOKEN`, Prometheus's
+`authorization` / `bearer_token_file`); with none configured it is open in development
+(`dayuan up`) and closed in production."""
 
 from __future__ import annotations
 
+import secrets
+
 import anyio
 import psycopg
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from psycopg_pool import PoolTimeout
 
@@ -56,7 +62,32 @@ def _render(state: AppState) -> str:
         )
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+def _scraper(request: Request, state: StateDep) -> None:
+    token = state.config.metrics_token
+    if token is None:
+        if state.config.env == "production":
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, "set DAYUAN_METRICS_TOKEN to scrape /metrics"
+            )
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secrets.compare_digest(given.encode(), token.encode()):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "/metrics needs the bearer token of DAYUAN_METRICS_TOKEN",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    dependencies=[Depends(_scraper)],
+    responses={
+        401: {"description": "no or a wrong metrics bearer token"},
+        403: {"description": "production without DAYUAN_METRICS_TOKEN"},
+    },
+)
 async def metrics(state: StateDep) -> PlainTextResponse:
     text = await anyio.to_thread.run_sync(_render, state)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")

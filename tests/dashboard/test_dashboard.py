@@ -1,7 +1,8 @@
 """The monitoring-room dashboard in headless Chromium: log in, see an SOS published over
 MQTT appear in the live feed within a second, hear (count) its cue, acknowledge it from
 the feed and watch its case move on the board; the plan, the KPIs, the language switch
-and a read-only role; and the static mount leaving the API's own routes alone."""
+and a read-only role; the static mount leaving the API's own routes alone; and the
+dashboard and /docs breaking no rule of the Content-Security-Policy."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.wait import WebDriverWait
@@ -73,7 +75,7 @@ def test_an_sos_reaches_the_feed_beeps_and_is_acknowledged_from_it(
         assert row[0] == "acknowledged"
 
         # The case pane: its history and the next workflow action, with the version.
-        browser.find_element(*card).click()
+        click_settled(browser, card)  # the board may re-render under the click
         wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#pane .act-start")))
         assert len(browser.find_elements(By.CSS_SELECTOR, "#pane .history li")) >= 3
         browser.find_element(By.CSS_SELECTOR, "#pane .act-start").click()
@@ -83,6 +85,19 @@ def test_an_sos_reaches_the_feed_beeps_and_is_acknowledged_from_it(
             )
         )
         assert wait_for(conn, "SELECT state FROM cases", "in_progress") == "in_progress"
+
+
+def click_settled(browser: Any, locator: tuple[str, str]) -> None:
+    """Click `locator`, finding it again if a re-render replaced it under the click."""
+
+    def attempt(b: Any) -> bool:
+        try:
+            b.find_element(*locator).click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    wait(browser).until(attempt)
 
 
 def test_plan_kpis_and_language(
@@ -131,3 +146,26 @@ def test_the_dashboard_does_not_shadow_the_api(client: httpx.Client) -> None:
     assert script.status_code == 200
     assert "Released under the MIT License" in script.text[:300]
     assert client.get("/no-such-file.js").status_code == 404
+
+
+def _csp_violations(browser: Any) -> list[str]:
+    return [
+        str(e["message"])
+        for e in browser.get_log("browser")
+        if "Content Security Policy" in str(e["message"])
+    ]
+
+
+def test_the_docs_render_offline_under_the_csp(browser: Any, base_url: str) -> None:
+    browser.get(f"{base_url}/docs")
+    operation = (By.CSS_SELECTOR, "#swagger-ui .opblock")
+    wait(browser).until(ec.presence_of_element_located(operation))
+    assert _csp_violations(browser) == []
+
+
+def test_the_dashboard_breaks_no_csp_rule(browser: Any, base_url: str, make_user: Any) -> None:
+    log_in(browser, base_url, make_user("viewer"), "?lang=en")
+    # The charts (Chart.js sizes its canvases through element styles) and the plan drawn.
+    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#kpi-tiles .tile")))
+    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#plan-svg .building")))
+    assert _csp_violations(browser) == []

@@ -52,6 +52,17 @@ def test_weak_secrets_are_named_and_never_printed(
     assert "hunter2" not in err
 
 
+def test_a_weak_metrics_token_is_refused_in_production(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DAYUAN_ENV", "production")
+    monkeypatch.setenv("DAYUAN_METRICS_TOKEN", "prometheus")
+    assert cli.main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert "DAYUAN_METRICS_TOKEN has too little entropy" in err
+    assert "prometheus" not in err.replace("DAYUAN_METRICS_TOKEN", "")
+
+
 def test_a_weak_fleet_password_is_refused_in_production(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

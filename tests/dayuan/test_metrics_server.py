@@ -42,3 +42,27 @@ def test_process_metrics_are_served_in_prometheus_text() -> None:
     assert "dayuan_takeovers_total 1" in text
     assert "dayuan_messages_adopted_total 40" in text
     assert missing.value.code == 404
+
+
+def _status(port: int, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as reply:
+            return int(reply.status)
+    except urllib.error.HTTPError as refused:
+        refused.close()
+        return refused.code
+
+
+def test_process_metrics_take_the_scrape_token() -> None:
+    sources = api.MetricSources(gateway=GatewayMetrics())
+    with _metrics_server.serve(
+        "127.0.0.1", 0, lambda: api.render_process(sources), token="scrape-token-for-tests"
+    ) as port:
+        assert _status(port) == 401
+        assert _status(port, {"Authorization": "Bearer wrong"}) == 401
+        assert _status(port, {"Authorization": "Bearer scrape-token-for-tests"}) == 200
+    with _metrics_server.serve(
+        "127.0.0.1", 0, lambda: api.render_process(sources), closed_without_token=True
+    ) as port:
+        assert _status(port) == 403
