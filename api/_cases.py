@@ -38,7 +38,7 @@ _COLUMNS = (
 
 def case_scope(user: User) -> str:
     if user.grid_bound:
-        return " AND c.grid_id = ANY(%(grids)s)"
+        return user.scope.grid_filter("c.compound_id", "c.grid_id")
     if user.elderly_only:
         return " AND " + _ELDERLY
     return ""
@@ -48,7 +48,7 @@ def list_cases(
     conn: Conn, user: User, *, filters: dict[str, Any], limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     where = _LIST + case_scope(user)
-    params = {**filters, "grids": list(user.grids), "open_states": _OPEN_STATES}
+    params = {**filters, **user.scope.params(), "open_states": _OPEN_STATES}
     data = rows(
         conn,
         f"SELECT {_COLUMNS} {where} ORDER BY c.id DESC LIMIT %(limit)s OFFSET %(offset)s",
@@ -60,7 +60,7 @@ def list_cases(
 
 def sees_case(user: User, case: Case) -> bool:
     if user.grid_bound:
-        return case.grid_id is not None and case.grid_id in user.grids
+        return user.sees_grid(case.compound, case.grid_id)
     if user.elderly_only:
         return any(a.party_kind == "elderly_care_centre" for a in case.assignments)
     return True
@@ -74,7 +74,7 @@ def visible_case_ids(conn: Conn, user: User, events: list[CaseEvent]) -> set[int
     found = rows(
         conn,
         f"SELECT c.id FROM cases c WHERE c.id = ANY(%(ids)s){case_scope(user)}",
-        {"ids": ids, "grids": list(user.grids)},
+        {"ids": ids, **user.scope.params()},
     )
     return {int(r["id"]) for r in found}
 

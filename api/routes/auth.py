@@ -56,6 +56,9 @@ def login(
     assert user is not None  # the hash was found for an active user
     ttl = timedelta(seconds=state.config.token_ttl_s)
     token = issue_token(
-        Claims(user.username, user.role.value, user.grids), key=state.key, now=now, ttl=ttl
+        Claims(user.username, user.role.value, tuple(user.grid_keys)),
+        key=state.key,
+        now=now,
+        ttl=ttl,
     )
     return Token(access_token=token, expires_in=state.config.token_ttl_s)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 import cases
 import domain
+import registry
 from api import _cases
 from api._access import Permission, User
 from api._db import Conn
@@ -109,7 +110,9 @@ def list_cases(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> CasePublic:
-    """Open a case for a resident's report or a patrol finding; it is dispatched at once."""
+    """Open a case for a resident's report or a patrol finding; it is dispatched at once.
+    A grid worker opens cases only at a location in their grids."""
+    _within_scope(conn, user, body.compound, body.location)
     workflow = state.workflow
     intake = workflow.intake_report(
         conn,
@@ -124,6 +127,19 @@ def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> Case
         ),
     )
     return CasePublic.model_validate(_public(intake.case))
+
+
+def _within_scope(conn: Conn, user: User, compound: str, location: str | None) -> None:
+    if not user.grid_bound:
+        return
+    grid = registry.grid_of(conn, compound, location)
+    if not user.sees_grid(compound, grid):
+        where = (
+            f"{location} of {compound!r}"
+            if location
+            else f"a case in {compound!r} without a location"
+        )
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{where} is outside your grids")
 
 
 @router.get("/{case_id}")
