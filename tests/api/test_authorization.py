@@ -61,7 +61,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
             "description": "d",
             "reporter": "r-1",
             "location": "3-2-301",
-        },  # fmt: skip
+        },
         WORKERS,
     ),
     *(
