@@ -20,6 +20,7 @@ import orjson
 
 import cases
 import rules
+from api import _health
 from api._access import User
 from api._cases import head as case_head
 from api._cases import visible_case_ids
@@ -88,6 +89,9 @@ def poll(conn: Conn, user: User, cursor: Cursor) -> tuple[list[tuple[str, str, b
                 "count": r.count,
                 "at": r.at.isoformat(),
             }
+            if not user.reads_health and (r.flat is not None or r.kind == _health.ELDER):
+                _health.redact_alarm(document)
+                del document["values"]  # the feed never carries any
             out.append((str(cursor), "alarm", orjson.dumps(document)))
     events = cases.case_events(conn, after_id=cursor.case_event, limit=BATCH)
     visible = visible_case_ids(conn, user, events)

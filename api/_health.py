@@ -28,11 +28,27 @@ ELDER = "elder"
 HEALTH_KEYS = frozenset({"heart_rate", "spo2", "temperature_c"})
 # Elderly-care events that call for help: shown to every role, without their data.
 HELP_EVENTS = frozenset({"sos", "fall"})
+# Elderly-care alarms whose rule and title say only that help or a visit is needed; any
+# other (vital-sign rules, and any rule added later) is shown to the roles without health
+# access under a neutral name, since "heart rate out of range" is itself a reading.
+PLAIN_ALARMS = frozenset(
+    {"sos", "fall", "inactivity", "morning_inactivity", "low_battery", "elder_device_offline"}
+)
+NEUTRAL_RULE = "elderly_care"
+NEUTRAL_TITLE = "Elderly-care alarm: a resident may need help"
 REFUSED = "health readings of elderly-care devices are for care responders and administrators"
 
 
 def is_health_key(kind: str, key: str) -> bool:
     return kind == ELDER and key in HEALTH_KEYS
+
+
+def redact_alarm(alarm: dict[str, Any]) -> None:
+    """An elderly-care alarm as the roles without health access see it: where and how
+    urgent, never the readings."""
+    alarm["values"], alarm["redacted"] = {}, True
+    if alarm["rule_id"] not in PLAIN_ALARMS:
+        alarm["rule_id"], alarm["title"] = NEUTRAL_RULE, NEUTRAL_TITLE
 
 
 def event_filter(user: User, alias: str = "e", device: str = "d") -> str:
