@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api import _health
 from api._access import User
 from api._db import Conn, row, rows
 from cases import OPEN_STATES, Case, CaseEvent
@@ -55,6 +56,7 @@ def list_cases(
         {**params, "limit": limit, "offset": offset},
     )
     total = row(conn, f"SELECT count(*) AS n {where}", params)
+    redact_cases(conn, user, data)
     return data, int(total["n"]) if total else 0
 
 
@@ -77,6 +79,58 @@ def visible_case_ids(conn: Conn, user: User, events: list[CaseEvent]) -> set[int
         {"ids": ids, **user.scope.params()},
     )
     return {int(r["id"]) for r in found}
+
+
+def elderly_alarm_cases(conn: Conn, ids: list[int]) -> dict[int, str]:
+    """Of these cases, those opened by an elderly-care alarm (an elder device's, or a
+    flat's), with their rule: their titles and alarm values are health data."""
+    found = rows(
+        conn,
+        "SELECT c.id, c.rule_id FROM cases c LEFT JOIN devices d ON d.id = c.device_id"
+        " WHERE c.id = ANY(%(ids)s) AND c.source = 'alarm'"
+        " AND (d.kind = 'elder' OR (c.device_id IS NULL AND c.flat IS NOT NULL))",
+        {"ids": ids},
+    )
+    return {int(r["id"]): str(r["rule_id"] or "") for r in found}
+
+
+def withheld_categories(conn: Conn, user: User) -> list[str]:
+    """The categories (rule ids) of elderly-care alarm cases that name a reading, for a
+    role without health access to see under one neutral key."""
+    if user.reads_health:
+        return []
+    found = rows(
+        conn,
+        "SELECT DISTINCT c.category FROM cases c LEFT JOIN devices d ON d.id = c.device_id"
+        " WHERE c.source = 'alarm' AND c.rule_id <> ALL(%(plain)s)"
+        " AND (d.kind = 'elder' OR (c.device_id IS NULL AND c.flat IS NOT NULL))",
+        {"plain": sorted(_health.PLAIN_ALARMS)},
+    )
+    return [str(r["category"]) for r in found]
+
+
+def redact_cases(conn: Conn, user: User, found: list[dict[str, Any]]) -> None:
+    """Elderly-care alarm cases as the roles without health access see them."""
+    if user.reads_health or not found:
+        return
+    elderly = elderly_alarm_cases(conn, [int(c["id"]) for c in found])
+    for c in found:
+        rule = elderly.get(int(c["id"]))
+        if rule is not None and rule not in _health.PLAIN_ALARMS:
+            # the category of an alarm case is its rule id: a reading's name too
+            c["title"], c["category"] = _health.NEUTRAL_TITLE, _health.NEUTRAL_RULE
+
+
+def redact_event(actor: str, detail: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A case event of an elderly-care alarm case without the alarm's readings: its
+    values and title, and the rule's name when it names one."""
+    rule = actor.removeprefix("rule:")
+    if actor.startswith("rule:") and rule not in _health.PLAIN_ALARMS:
+        actor = f"rule:{_health.NEUTRAL_RULE}"
+    kept = {k: v for k, v in detail.items() if k not in ("values", "trigger_values", "title")}
+    if "category" in kept and rule not in _health.PLAIN_ALARMS:
+        kept["category"] = _health.NEUTRAL_RULE  # an alarm case's category is its rule id
+    return actor, kept
 
 
 def head(conn: Conn) -> int:

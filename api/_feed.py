@@ -22,8 +22,8 @@ import cases
 import rules
 from api import _health
 from api._access import User
+from api._cases import elderly_alarm_cases, redact_event, visible_case_ids
 from api._cases import head as case_head
-from api._cases import visible_case_ids
 from api._db import Conn
 
 # How often a connected client's feed looks for news: an alarm reaches the monitoring
@@ -95,10 +95,16 @@ def poll(conn: Conn, user: User, cursor: Cursor) -> tuple[list[tuple[str, str, b
             out.append((str(cursor), "alarm", orjson.dumps(document)))
     events = cases.case_events(conn, after_id=cursor.case_event, limit=BATCH)
     visible = visible_case_ids(conn, user, events)
+    withheld: set[int] = set()
+    if visible and not user.reads_health:
+        withheld = set(elderly_alarm_cases(conn, sorted(visible)))
     for e in events:
         cursor = Cursor(cursor.alarm, e.id)
         if e.case_id in visible:
-            out.append((str(cursor), "case", orjson.dumps(cases.event_document(e))))
+            document = cases.event_document(e)
+            if e.case_id in withheld:
+                document["actor"], document["detail"] = redact_event(e.actor, dict(e.detail))
+            out.append((str(cursor), "case", orjson.dumps(document)))
     return out, cursor
 
 

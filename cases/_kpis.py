@@ -35,6 +35,7 @@ figures until refreshed, and p90 and the join with assignments are not supported
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -61,7 +62,9 @@ _KEYS = {
     KpiDimension.PARTY: "coalesce(a.party_id, a.party_kind || ':' || coalesce(a.grid_id, '-'))",
     # Grid ids repeat across compounds: a grid's key is "compound/grid".
     KpiDimension.GRID: "f.compound_id || '/' || coalesce(f.grid_id, '-')",
-    KpiDimension.CATEGORY: "f.category",
+    KpiDimension.CATEGORY: (
+        "CASE WHEN f.category = ANY(%(withheld)s) THEN %(withheld_as)s ELSE f.category END"
+    ),
     KpiDimension.COMPOUND: "f.compound_id",
 }
 
@@ -125,10 +128,13 @@ def kpis(
     timezone: str = "UTC",
     compound: str | None = None,
     scope: registry.Scope = registry.EVERYTHING,
+    withheld: Sequence[str] = (),
+    withheld_as: str = "withheld",
 ) -> list[Kpi]:
     """The KPIs of the cases received in [since, until) that `scope` sees (a grid-bound
     reader: the cases of their grids; an elderly-care one: those sent to the care
-    centre), one row per key (and period)."""
+    centre), one row per key (and period). By category, the `withheld` categories count
+    under the one key `withheld_as` (what a reader may count but not name)."""
     if until <= since:
         raise InvalidRequest("until", "must be after since")
     try:
@@ -147,6 +153,8 @@ def kpis(
         "period": period,
         "tz": timezone,
         **scope.params(),
+        "withheld": list(withheld),
+        "withheld_as": withheld_as,
     }
     try:
         rows = conn.execute(query, params).fetchall()

@@ -146,9 +146,16 @@ def _within_scope(conn: Conn, user: User, compound: str, location: str | None) -
 def get_case(case_id: CaseId, user: Reader, conn: DbDep) -> CaseDetail:
     case = _visible(conn, user, case_id)
     history = cases.case_events(conn, case_id=case_id, limit=10_000)
+    public = _public(case)
+    _cases.redact_cases(conn, user, [public])
+    withheld = not user.reads_health and bool(_cases.elderly_alarm_cases(conn, [case_id]))
+    events = [
+        _cases.redact_event(e.actor, dict(e.detail)) if withheld else (e.actor, dict(e.detail))
+        for e in history
+    ]
     return CaseDetail.model_validate(
         {
-            **_public(case),
+            **public,
             "assignments": [AssignmentPublic.model_validate(asdict(a)) for a in case.assignments],
             "history": [
                 CaseEventPublic.model_validate(
@@ -156,14 +163,14 @@ def get_case(case_id: CaseId, user: Reader, conn: DbDep) -> CaseDetail:
                         "id": e.id,
                         "version": e.version,
                         "at": e.at,
-                        "actor": e.actor,
+                        "actor": actor,
                         "transition": e.transition.value,
                         "from_state": e.from_state.value if e.from_state else None,
                         "to_state": e.to_state.value,
-                        "detail": dict(e.detail),
+                        "detail": detail,
                     }
                 )
-                for e in history
+                for e, (actor, detail) in zip(history, events, strict=True)
             ],
             "allowed_actions": [ROUTES[t] for t in cases.allowed_in(case.state) if t in ROUTES],
         }

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime
 
 import cases
+from api import _cases, _health
 from api.deps import DbDep, Reader, StateDep
 from api.models import KpiPublic, KpisPublic
 from api.routes._params import IdQuery
@@ -49,5 +50,7 @@ def kpis(
         timezone=timezone,
         compound=compound,
         scope=user.scope,
+        withheld=_cases.withheld_categories(conn, user),
+        withheld_as=_health.NEUTRAL_RULE,
     )
     return KpisPublic(data=[KpiPublic.model_validate(asdict(k)) for k in rows], count=len(rows))

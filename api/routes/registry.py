@@ -401,7 +401,9 @@ def registry_changes(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"compound {compound!r} is outside your grids"
         )
-    changes = registry.registry_changes(conn, compound, after_id=after_id, limit=limit)
+    changes = registry.registry_changes(
+        conn, compound, scope=user.scope, after_id=after_id, limit=limit
+    )
     _audit.record(
         conn,
         user,
