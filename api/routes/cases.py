@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
 import cases
 import domain
 import registry
-from api import _cases
+from api import _cases, _health
 from api._access import Permission, User
 from api._db import Conn
 from api._state import AppState
@@ -143,12 +143,27 @@ def _within_scope(conn: Conn, user: User, compound: str, location: str | None) -
 
 
 @router.get("/{case_id}")
-def get_case(case_id: CaseId, user: Reader, conn: DbDep) -> CaseDetail:
+def get_case(
+    case_id: CaseId, user: Reader, conn: DbDep, state: StateDep, request: Request
+) -> CaseDetail:
+    """A case with its history. An elderly-care alarm's readings in it reach care
+    responders and administrators only (audited)."""
     case = _visible(conn, user, case_id)
     history = cases.case_events(conn, case_id=case_id, limit=10_000)
     public = _public(case)
     _cases.redact_cases(conn, user, [public])
-    withheld = not user.reads_health and bool(_cases.elderly_alarm_cases(conn, [case_id]))
+    elderly = bool(_cases.elderly_alarm_cases(conn, [case_id]))
+    withheld = elderly and not user.reads_health
+    if elderly and user.reads_health and any("values" in e.detail for e in history):
+        _health.record_read(
+            conn,
+            user,
+            request,
+            route="GET /api/v1/cases/{case_id}",
+            subject=f"case {case_id}",
+            devices=[case.device_id or f"{case.compound}/{case.flat}"],
+            now=state.clock.now(),
+        )
     events = [
         _cases.redact_event(e.actor, dict(e.detail)) if withheld else (e.actor, dict(e.detail))
         for e in history
