@@ -293,10 +293,19 @@ def test_the_change_log_pages_and_is_scoped_and_audited(
     assert ids == sorted(ids)
     assert first["next_after_id"] == ids[-1]
     rest = client.get(
-        url, params={"compound": "c1", "after_id": ids[-1], "limit": 500}, headers=worker
+        url, params={"compound": "c1", "after_id": ids[-1], "limit": 500}, headers=admin
     ).json()
     assert len(rest["data"]) == total[0] - 10
     assert rest["data"][0]["id"] > ids[-1]
+    # The grid worker (g2: building 3) gets the same log but the people of building 1.
+    theirs = client.get(
+        url, params={"compound": "c1", "after_id": ids[-1], "limit": 500}, headers=worker
+    ).json()["data"]
+    people = ("households", "flats", "residents", "resident_details")
+    hidden = [c for c in rest["data"] if c not in theirs]
+    assert hidden
+    assert all(c["entity"] in people for c in hidden)
+    assert all(c in rest["data"] for c in theirs)
     end = client.get(
         url, params={"compound": "c1", "after_id": rest["next_after_id"]}, headers=admin
     ).json()
@@ -316,7 +325,7 @@ def test_the_change_log_pages_and_is_scoped_and_audited(
     audited = conn.execute(
         "SELECT actor FROM api_audit WHERE action = 'read_registry_changes' ORDER BY id"
     ).fetchall()
-    assert audited == [("admin",), ("u-grid_worker",), ("admin",), ("admin",)]
+    assert audited == [("admin",), ("admin",), ("u-grid_worker",), ("admin",), ("admin",)]
 
 
 def _user(client: httpx.Client, admin: H, username: str) -> dict[str, Any]:
