@@ -2,7 +2,8 @@
 
 Every route names the permission it needs; the authorization tests walk the same table.
 A grid worker sees what sits in their grids (devices and flats by building, cases by
-grid); a care responder sees elderly-care devices and alarms; the other roles see all.
+grid, always keyed by compound too); a care responder sees elderly-care devices and
+alarms; the other roles see all, but only admins and care responders see health data.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class Permission(StrEnum):
     READ_REGISTRY_CHANGES = "read_registry_changes"  # grid workers: their compounds
     MANAGE_USERS = "manage_users"
     READ_AUDIT = "read_audit"
+    # Elderly residents' vital signs, falls and room-level activity: audited.
+    READ_HEALTH = "read_health"
 
 
 ROLES: dict[Permission, frozenset[StaffRole]] = {
@@ -57,6 +60,7 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.READ_REGISTRY_CHANGES: frozenset({ADMIN, GRID}),
     Permission.MANAGE_USERS: frozenset({ADMIN}),
     Permission.READ_AUDIT: frozenset({ADMIN}),
+    Permission.READ_HEALTH: frozenset({ADMIN, CARE}),
 }
 
 COMMAND_PERMISSION = {
@@ -70,7 +74,8 @@ COMMAND_PERMISSION = {
 class User:
     username: str
     role: StaffRole
-    grids: tuple[str, ...]
+    # The (compound, grid) pairs of the user's grids: grid ids repeat across compounds.
+    grids: frozenset[registry.GridKey] = frozenset()
     # "compound/building" keys of the buildings in the user's grids (grid workers only).
     buildings: frozenset[str] = frozenset()
 
@@ -86,44 +91,29 @@ class User:
         return self.role is CARE
 
     @property
+    def reads_health(self) -> bool:
+        return self.may(Permission.READ_HEALTH)
+
+    @property
+    def grid_keys(self) -> list[str]:
+        """The user's grids as "compound/grid" strings, as `api_users.grids` stores them."""
+        return sorted(f"{c}/{g}" for c, g in self.grids)
+
+    @property
     def scope(self) -> registry.Scope:
         """What this user sees, as every package's scoped reads take it."""
         if not self.grid_bound:
             return registry.Scope(elderly_only=self.elderly_only)
         return registry.Scope(
-            buildings=self.buildings, grids=frozenset(self.grids), elderly_only=self.elderly_only
+            buildings=self.buildings, grids=self.grids, elderly_only=self.elderly_only
         )
 
     def sees_building(self, compound: str, address: str | None) -> bool:
         return self.scope.sees_building(compound, address)
 
-    def sees_grid(self, grid: str | None) -> bool:
-        return self.scope.sees_grid(grid)
+    def sees_grid(self, compound: str, grid: str | None) -> bool:
+        return self.scope.sees_grid(compound, grid)
 
     def sees_compound(self, compound: str) -> bool:
         """A grid worker sees the compounds their grids lie in; the other roles see all."""
         return self.scope.sees_compound(compound)
-
-
-# SQL fragments that restrict a query to what a user sees. `%(buildings)s` is the user's
-# building keys, `%(grids)s` their grids; each takes the table alias of its query.
-def device_scope(user: User, alias: str = "d") -> str:
-    if user.grid_bound:
-        return (
-            f" AND {alias}.compound_id || '/' || split_part({alias}.address, '-', 1)"
-            " = ANY(%(buildings)s)"
-        )
-    if user.elderly_only:
-        return f" AND {alias}.kind = 'elder'"
-    return ""
-
-
-def address_scope(user: User, compound: str, address: str) -> str:
-    """For rows that carry a standard address (flats, households, residents)."""
-    if user.grid_bound:
-        return f" AND {compound} || '/' || split_part({address}, '-', 1) = ANY(%(buildings)s)"
-    return ""
-
-
-def scope_params(user: User) -> dict[str, list[str]]:
-    return {"buildings": sorted(user.buildings), "grids": list(user.grids)}

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import ingest
-from api._access import User, device_scope, scope_params
+from api._access import User
 from api._db import Conn, rows
 
 _DEVICES = """
@@ -40,8 +40,9 @@ def devices(
 ) -> list[dict[str, Any]]:
     """Matching devices in id order, each with `online`, `last_seen` and `last_ts`."""
     params = {"compound": compound, "kind": kind, "grid": grid, "device": device}
+    scope = user.scope
     found = rows(
-        conn, _DEVICES + device_scope(user) + " ORDER BY d.id", {**params, **scope_params(user)}
+        conn, _DEVICES + scope.device_filter("d") + " ORDER BY d.id", {**params, **scope.params()}
     )
     if not found:
         return []

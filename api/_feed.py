@@ -11,7 +11,9 @@ every event. A client that reconnects with it gets exactly what it has not
 seen; a filtered-out row advances the cursor but is not sent.
 
 Rows are read for every user at once (`read`: the app's poller in api/_hub.py, and a
-resuming stream's catch-up) and filtered per user in process (`select`).
+resuming stream's catch-up) and filtered per user in process (`select`). Each row is
+serialized twice where it matters: as it is, and redacted for the roles without health
+access (an elderly-care alarm keeps where and how urgent, never the readings).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import orjson
 
 import cases
 import rules
+from api import _health
 from api._access import User
-from api._cases import NO_SCOPE, CaseScope, case_scopes, sees_case_scope
+from api._cases import NO_SCOPE, CaseScope, case_scopes, redact_event, sees_case_scope
 from api._cases import head as case_head
 from api._db import Conn
 
@@ -72,6 +75,7 @@ class Entry:
     source: Literal["alarm", "case"]
     id: int  # the row's position in its source
     data: bytes
+    redacted: bytes | None = None  # for roles without health access, when it differs
     alarm: rules.FeedRow | None = None  # alarm changes: judged by the device's place
     case: CaseScope = NO_SCOPE  # case transitions: judged by the case's grid and parties
 
@@ -107,7 +111,7 @@ def visible(user: User, entry: Entry) -> bool:
 
 
 def _alarm_entry(r: rules.FeedRow) -> Entry:
-    document = {
+    document: dict[str, object] = {
         "change": r.change,
         "alarm_id": r.alarm_id,
         "severity": r.severity,
@@ -119,7 +123,23 @@ def _alarm_entry(r: rules.FeedRow) -> Entry:
         "count": r.count,
         "at": r.at.isoformat(),
     }
-    return Entry("alarm", r.id, orjson.dumps(document), alarm=r)
+    redacted = None
+    if r.flat is not None or r.kind == _health.ELDER:
+        hidden = dict(document)
+        _health.redact_alarm(hidden)
+        del hidden["values"]  # the feed never carries any
+        redacted = orjson.dumps(hidden)
+    return Entry("alarm", r.id, orjson.dumps(document), redacted, alarm=r)
+
+
+def _case_entry(e: cases.CaseEvent, scope: CaseScope) -> Entry:
+    document = cases.event_document(e)
+    redacted = None
+    if scope.health:
+        hidden = dict(document)
+        hidden["actor"], hidden["detail"] = redact_event(e.actor, dict(e.detail))
+        redacted = orjson.dumps(hidden)
+    return Entry("case", e.id, orjson.dumps(document), redacted, case=scope)
 
 
 def read(conn: Conn, cursor: Cursor) -> tuple[tuple[Entry, ...], Cursor, bool]:
@@ -129,13 +149,7 @@ def read(conn: Conn, cursor: Cursor) -> tuple[tuple[Entry, ...], Cursor, bool]:
     events = cases.case_events(conn, after_id=cursor.case_event, limit=BATCH)
     scopes = case_scopes(conn, sorted({e.case_id for e in events}))
     entries = [_alarm_entry(r) for r in alarms] + [
-        Entry(
-            "case",
-            e.id,
-            orjson.dumps(cases.event_document(e)),
-            case=scopes.get(e.case_id, NO_SCOPE),
-        )
-        for e in events
+        _case_entry(e, scopes.get(e.case_id, NO_SCOPE)) for e in events
     ]
     for entry in entries:
         cursor = advance(cursor, entry)
@@ -159,7 +173,9 @@ def select(
             continue
         cursor = advance(cursor, entry)
         if visible(user, entry):
-            out.append((str(cursor), entry.source, entry.data))
+            hidden = entry.redacted is not None and not user.reads_health
+            data = entry.redacted if hidden and entry.redacted is not None else entry.data
+            out.append((str(cursor), entry.source, data))
     return out, cursor
 
 

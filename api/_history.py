@@ -1,11 +1,13 @@
-"""Device events, alarms and dead letters, read for the API with the caller's scope."""
+"""Device events, alarms and dead letters, read for the API with the caller's scope;
+elderly-care data withheld from the roles without health access (`api._health`)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from api._access import User, device_scope, scope_params
+from api import _health
+from api._access import User
 from api._db import Conn, row, rows
 
 # Events are partitioned by ts: a bounded range lets PostgreSQL read only its chunks.
@@ -36,8 +38,9 @@ def events(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    where = _EVENTS.format(table=table) + device_scope(user)
-    params = {"start": start, "end": end, **filters, **scope_params(user)}
+    scope = user.scope
+    where = _EVENTS.format(table=table) + scope.device_filter("d") + _health.event_filter(user)
+    params = {"start": start, "end": end, **filters, **scope.params(), **_health.params()}
     data = rows(
         conn,
         "SELECT e.device_id, d.compound_id AS compound, d.kind, e.ts, e.type,"
@@ -46,13 +49,18 @@ def events(
         {**params, "limit": limit, "offset": offset},
     )
     total = row(conn, f"SELECT count(*) AS n {where}", params)
+    if not user.reads_health:
+        for e in data:
+            if e["kind"] == _health.ELDER:
+                e["data"], e["redacted"] = {}, True
     return data, int(total["n"]) if total else 0
 
 
 _ALARM_COLUMNS = (
     "a.id, a.rule_id, a.title, a.severity, a.compound_id AS compound, a.device_id, a.flat,"
     " a.subject, a.count, a.first_seen, a.last_seen, a.opened_at, a.updated_at, a.cleared_at,"
-    " a.flapping, a.trigger_values AS values"
+    " a.flapping, a.trigger_values AS values,"
+    " (a.flat IS NOT NULL OR d.kind = 'elder') AS elderly_care"
 )
 _ALARMS = """
 FROM alarms a LEFT JOIN devices d ON d.id = a.device_id
@@ -71,10 +79,7 @@ def alarm_scope(user: User) -> str:
     """Alarms the user sees: by the building of the flat or the device (grid workers),
     elderly-care alarms (care responders), everything (the rest)."""
     if user.grid_bound:
-        return (
-            " AND a.compound_id || '/' || split_part(coalesce(a.flat, d.address), '-', 1)"
-            " = ANY(%(buildings)s)"
-        )
+        return user.scope.address_filter("a.compound_id", "coalesce(a.flat, d.address)")
     if user.elderly_only:
         return " AND (a.flat IS NOT NULL OR d.kind = 'elder')"
     return ""
@@ -84,13 +89,17 @@ def alarms(
     conn: Conn, user: User, *, filters: dict[str, Any], limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     where = _ALARMS + alarm_scope(user)
-    params = {**filters, **scope_params(user)}
+    params = {**filters, **user.scope.params()}
     data = rows(
         conn,
         f"SELECT {_ALARM_COLUMNS} {where} ORDER BY a.id DESC LIMIT %(limit)s OFFSET %(offset)s",
         {**params, "limit": limit, "offset": offset},
     )
     total = row(conn, f"SELECT count(*) AS n {where}", params)
+    if not user.reads_health:
+        for a in data:
+            if a["elderly_care"]:  # the flat needs help; its readings are not shown
+                _health.redact_alarm(a)
     return data, int(total["n"]) if total else 0
 
 

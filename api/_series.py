@@ -7,11 +7,12 @@ that no request can ask for an unbounded scan.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from api._access import User, device_scope, scope_params
+from api._access import User
 from api._db import Conn, rows
 
 # The rollups are kept five years; a chart of more than about 13 months is an export.
@@ -59,6 +60,7 @@ SELECT h.key, {device} AS device,
 FROM telemetry_hourly h
 WHERE h.device_id = ANY(%(devices)s) AND h.bucket >= %(start)s AND h.bucket < %(end)s
   AND (%(key)s::text IS NULL OR h.key = %(key)s)
+  AND NOT (h.device_id = ANY(%(withheld)s) AND h.key = ANY(%(withheld_keys)s))
 GROUP BY h.key, {group} ts
 ORDER BY h.key, {order} ts
 """
@@ -72,16 +74,17 @@ def group_devices(
     compound: str | None,
     kind: str | None,
     grid: str | None,
-) -> list[str]:
+) -> dict[str, str]:
+    """The devices of the group the user sees, id to kind, in id order."""
     found = rows(
         conn,
-        "SELECT d.id FROM devices d LEFT JOIN grid_buildings gb ON gb.compound_id = d.compound_id"
-        " AND gb.building_id = split_part(d.address, '-', 1)"
+        "SELECT d.id, d.kind FROM devices d LEFT JOIN grid_buildings gb"
+        " ON gb.compound_id = d.compound_id AND gb.building_id = split_part(d.address, '-', 1)"
         " WHERE (%(device)s::text IS NULL OR d.id = %(device)s)"
         " AND (%(compound)s::text IS NULL OR d.compound_id = %(compound)s)"
         " AND (%(kind)s::text IS NULL OR d.kind = %(kind)s)"
         " AND (%(grid)s::text IS NULL OR gb.grid_id = %(grid)s)"
-        + device_scope(user)
+        + user.scope.device_filter("d")
         + " ORDER BY d.id LIMIT %(limit)s",
         {
             "device": device,
@@ -89,10 +92,10 @@ def group_devices(
             "kind": kind,
             "grid": grid,
             "limit": MAX_GROUP_DEVICES + 1,
-            **scope_params(user),
+            **user.scope.params(),
         },
     )
-    return [str(r["id"]) for r in found]
+    return {str(r["id"]): str(r["kind"]) for r in found}
 
 
 def series(
@@ -104,8 +107,11 @@ def series(
     bucket: BucketSize,
     key: str | None,
     per_device: bool,
+    withheld: Sequence[str] = (),
+    withheld_keys: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """One series per key (and per device when `per_device`), points in time order."""
+    """One series per key (and per device when `per_device`), points in time order;
+    the `withheld_keys` of the `withheld` devices are left out (health readings)."""
     device = "h.device_id" if per_device else "NULL::text"
     group = "h.device_id," if per_device else ""
     query = _SELECT.format(device=device, group=group, order=group)
@@ -118,6 +124,8 @@ def series(
             "start": start,
             "end": end,
             "key": key,
+            "withheld": list(withheld),
+            "withheld_keys": list(withheld_keys),
         },
     )
     out: dict[tuple[str, str | None], dict[str, Any]] = {}

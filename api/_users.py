@@ -24,18 +24,22 @@ from domain import StaffRole
 log = logging.getLogger(__name__)
 
 FIRST_ADMIN = "admin"
-# The grids a user sees: their own list, or their staff member's grids in the registry.
+# The grids a user sees, as "compound/grid" keys (grid ids repeat across compounds): their
+# own list, or their staff member's grids in the registry (staff ids repeat too).
 _GRIDS = (
     "CASE WHEN staff_id IS NULL THEN grids ELSE coalesce((SELECT array_agg(DISTINCT"
-    " g.grid_id ORDER BY g.grid_id) FROM staff_grids g WHERE g.staff_id = api_users.staff_id),"
-    " '{}') END"
+    " g.compound_id || '/' || g.grid_id ORDER BY g.compound_id || '/' || g.grid_id)"
+    " FROM staff_grids g WHERE g.compound_id = api_users.staff_compound"
+    " AND g.staff_id = api_users.staff_id), '{}') END"
 )
 # Active, and still in the registry when linked to it.
 _ACTIVE = (
     "active AND (staff_id IS NULL OR EXISTS (SELECT 1 FROM staff s"
-    " WHERE s.id = api_users.staff_id))"
+    " WHERE s.compound_id = api_users.staff_compound AND s.id = api_users.staff_id))"
 )
-_COLUMNS = f"username, role, {_GRIDS} AS grids, staff_id, {_ACTIVE} AS active, created_at"
+_COLUMNS = (
+    f"username, role, {_GRIDS} AS grids, staff_id, staff_compound, {_ACTIVE} AS active, created_at"
+)
 
 
 class LastAdmin(Exception):
@@ -59,7 +63,8 @@ def active_account(conn: Conn, username: str) -> tuple[User, int] | None:
     )
     if found is None:
         return None
-    grids: list[str] = found["grids"]
+    keys: list[str] = found["grids"]
+    grids = frozenset(grid_key(k) for k in keys if "/" in k)
     buildings: frozenset[str] = frozenset()
     role = StaffRole(found["role"])
     if role is StaffRole.GRID_WORKER and grids:
@@ -67,11 +72,17 @@ def active_account(conn: Conn, username: str) -> tuple[User, int] | None:
             f"{r['compound_id']}/{r['building_id']}"
             for r in rows(
                 conn,
-                "SELECT compound_id, building_id FROM grid_buildings WHERE grid_id = ANY(%s)",
-                (grids,),
+                "SELECT compound_id, building_id FROM grid_buildings"
+                " WHERE compound_id || '/' || grid_id = ANY(%s)",
+                (keys,),
             )
         )
-    return User(username, role, tuple(grids), buildings), int(found["token_epoch"])
+    return User(username, role, grids, buildings), int(found["token_epoch"])
+
+
+def grid_key(text: str) -> tuple[str, str]:
+    compound, _, grid = text.partition("/")
+    return compound, grid
 
 
 def password_hash_of(conn: Conn, username: str) -> str | None:
@@ -106,19 +117,41 @@ def create_user(
     staff_id: str | None,
     created_by: str | None,
     now: datetime,
+    staff_compound: str | None = None,
 ) -> dict[str, Any] | None:
-    """The new user, or None when the name is taken."""
+    """The new user, or None when the name is taken. `grids` are "compound/grid" keys."""
     return row(
         conn,
-        "INSERT INTO api_users (username, role, grids, staff_id, password_hash, created_at,"
-        " created_by) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+        "INSERT INTO api_users (username, role, grids, staff_id, staff_compound, password_hash,"
+        " created_at, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
         f" RETURNING {_COLUMNS}",
-        (username, role.value, grids, staff_id, hash_password(password), now, created_by),
+        (
+            username,
+            role.value,
+            grids,
+            staff_id,
+            staff_compound,
+            hash_password(password),
+            now,
+            created_by,
+        ),
     )
 
 
-def staff_exists(conn: Conn, staff_id: str) -> bool:
-    return row(conn, "SELECT 1 AS one FROM staff WHERE id = %s LIMIT 1", (staff_id,)) is not None
+def staff_compounds(conn: Conn, staff_id: str) -> list[str]:
+    """The compounds that have a staff member of this id (ids repeat across compounds)."""
+    found = rows(conn, "SELECT compound_id FROM staff WHERE id = %s ORDER BY 1", (staff_id,))
+    return [str(r["compound_id"]) for r in found]
+
+
+def unknown_grids(conn: Conn, keys: list[str]) -> list[str]:
+    """Of these "compound/grid" keys, those the registry has no grid for."""
+    found = rows(
+        conn,
+        "SELECT compound_id || '/' || id AS k FROM grids WHERE compound_id || '/' || id = ANY(%s)",
+        (keys,),
+    )
+    return sorted(set(keys) - {str(r["k"]) for r in found})
 
 
 def update_user(conn: Conn, username: str, changes: dict[str, Any]) -> dict[str, Any] | None:

@@ -14,6 +14,8 @@ T = TypeVar("T")
 
 # Identifiers of the MQTT contract and the registry: refused early, with a clear detail.
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# A grid as "compound/grid": grid ids are unique only within a compound.
+GridKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}/[A-Za-z0-9_-]{1,64}$")]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 # Long enough to resist guessing when throttled; argon2 takes any length.
@@ -46,22 +48,26 @@ class UserCreate(_Body):
     username: Username
     password: Password
     role: StaffRole
-    grids: list[Ident] = Field(default_factory=list, max_length=100)
+    grids: list[GridKey] = Field(default_factory=list, max_length=100)
     staff_id: Ident | None = None
+    # The staff member's compound (staff ids repeat across compounds); may be left out
+    # when only one compound has a member of that id.
+    staff_compound: Ident | None = None
 
 
 class UserUpdate(_Body):
     password: Password | None = None
     role: StaffRole | None = None
-    grids: list[Ident] | None = Field(default=None, max_length=100)
+    grids: list[GridKey] | None = Field(default=None, max_length=100)
     active: bool | None = None
 
 
 class UserPublic(BaseModel):
     username: str
     role: StaffRole
-    grids: list[str]
+    grids: list[str]  # "compound/grid"
     staff_id: str | None
+    staff_compound: str | None
     active: bool
     created_at: datetime
 
@@ -99,6 +105,7 @@ class LastValue(BaseModel):
 class DeviceDetail(DevicePublic):
     heartbeat_s: int
     values: list[LastValue]  # the newest value of each key by the device's own ts
+    redacted: bool = False  # health readings left out: the caller's role may not read them
 
 
 class Bucket(BaseModel):
@@ -121,6 +128,7 @@ class TelemetryPublic(BaseModel):
     end: datetime
     devices: int  # how many devices the series cover
     series: list[Series]
+    redacted: bool = False  # elderly devices' health series left out for the caller's role
 
 
 class EventPublic(BaseModel):
@@ -133,6 +141,7 @@ class EventPublic(BaseModel):
     channel: str
     data: dict[str, Any]
     received_at: datetime
+    redacted: bool = False  # an elderly-care event: its data withheld from the caller's role
 
 
 EventsPublic = Page[EventPublic]
@@ -155,6 +164,8 @@ class AlarmPublic(BaseModel):
     cleared_at: datetime | None
     flapping: bool
     values: dict[str, Any]
+    elderly_care: bool = False  # an elderly-care device's or flat's alarm
+    redacted: bool = False  # its trigger values (health readings) withheld from the caller
 
 
 AlarmsPublic = Page[AlarmPublic]

@@ -35,6 +35,7 @@ figures until refreshed, and p90 and the join with assignments are not supported
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -43,6 +44,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 
+import registry
 from cases._db import Conn, translated
 from cases._errors import InvalidRequest
 
@@ -58,8 +60,11 @@ class KpiDimension(StrEnum):
 
 _KEYS = {
     KpiDimension.PARTY: "coalesce(a.party_id, a.party_kind || ':' || coalesce(a.grid_id, '-'))",
-    KpiDimension.GRID: "coalesce(f.grid_id, '-')",
-    KpiDimension.CATEGORY: "f.category",
+    # Grid ids repeat across compounds: a grid's key is "compound/grid".
+    KpiDimension.GRID: "f.compound_id || '/' || coalesce(f.grid_id, '-')",
+    KpiDimension.CATEGORY: (
+        "CASE WHEN f.category = ANY(%(withheld)s) THEN %(withheld_as)s ELSE f.category END"
+    ),
     KpiDimension.COMPOUND: "f.compound_id",
 }
 
@@ -107,7 +112,7 @@ SELECT {key} AS key, {bucket} AS period,
         / nullif(count(f.rating) FILTER (WHERE NOT f.cancelled), 0) AS satisfied_rate
 FROM case_facts f {join}
 WHERE f.opened_at >= %(since)s AND f.opened_at < %(until)s
-    AND (%(compound)s::text IS NULL OR f.compound_id = %(compound)s)
+    AND (%(compound)s::text IS NULL OR f.compound_id = %(compound)s){scope}
 GROUP BY 1, 2
 ORDER BY 1, 2
 """
@@ -122,8 +127,14 @@ def kpis(
     period: Period | None = None,
     timezone: str = "UTC",
     compound: str | None = None,
+    scope: registry.Scope = registry.EVERYTHING,
+    withheld: Sequence[str] = (),
+    withheld_as: str = "withheld",
 ) -> list[Kpi]:
-    """The KPIs of the cases received in [since, until), one row per key (and period)."""
+    """The KPIs of the cases received in [since, until) that `scope` sees (a grid-bound
+    reader: the cases of their grids; an elderly-care one: those sent to the care
+    centre), one row per key (and period). By category, the `withheld` categories count
+    under the one key `withheld_as` (what a reader may count but not name)."""
     if until <= since:
         raise InvalidRequest("until", "must be after since")
     try:
@@ -134,19 +145,32 @@ def kpis(
         "NULL::timestamptz" if period is None else "date_trunc(%(period)s, f.opened_at, %(tz)s)"
     )
     join = "JOIN case_assignments a ON a.case_id = f.case_id" if by is KpiDimension.PARTY else ""
-    query = _SQL.format(key=_KEYS[by], bucket=bucket, join=join)
+    query = _SQL.format(key=_KEYS[by], bucket=bucket, join=join, scope=_scope_filter(scope))
     params: dict[str, Any] = {
         "since": since,
         "until": until,
         "compound": compound,
         "period": period,
         "tz": timezone,
+        **scope.params(),
+        "withheld": list(withheld),
+        "withheld_as": withheld_as,
     }
     try:
         rows = conn.execute(query, params).fetchall()
     except psycopg.Error as exc:
         raise translated(exc, "the KPI query failed") from exc
     return [Kpi(*_numbers(r)) for r in rows]
+
+
+def _scope_filter(scope: registry.Scope) -> str:
+    where = scope.grid_filter("f.compound_id", "f.grid_id")
+    if scope.elderly_only:
+        where += (
+            " AND EXISTS (SELECT 1 FROM case_assignments x WHERE x.case_id = f.case_id"
+            " AND x.party_kind = 'elderly_care_centre')"
+        )
+    return where
 
 
 def _numbers(row: tuple[Any, ...]) -> list[Any]:

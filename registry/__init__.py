@@ -54,7 +54,7 @@ from registry._reads import (
     staff_grids,
     staff_page,
 )
-from registry._scope import EVERYTHING, Scope
+from registry._scope import EVERYTHING, GridKey, Scope
 from registry._tables import (
     PERSONAL_DATA_ROLES,
     RegistryChange,
@@ -71,6 +71,7 @@ __all__ = [
     "Conn",
     "DeviceRef",
     "DeviceRow",
+    "GridKey",
     "NotRegistered",
     "Page",
     "RegistryChange",

@@ -11,6 +11,7 @@ from domain import HouseholdTag, StaffRole
 from registry._db import Conn, reading, transaction
 from registry._errors import AccessDenied, AlreadyRegistered, NotRegistered
 from registry._load import _tags
+from registry._scope import EVERYTHING, Scope
 from registry._tables import (
     _DETAILS,
     _HOUSEHOLDS,
@@ -75,15 +76,37 @@ def read_resident_details(
     return None if row is None else ResidentDetails(*row)
 
 
+# The flat a change of a household, a flat or a resident concerns (a resident's details
+# by their current flat: a moved-out resident's have none, and so no grid sees them).
+_CHANGE_FLAT = (
+    "CASE c.entity WHEN 'households' THEN c.key WHEN 'flats' THEN c.key"
+    " WHEN 'residents' THEN coalesce(c.after->>'flat', c.before->>'flat')"
+    " WHEN 'resident_details' THEN (SELECT r.flat FROM residents r"
+    "  WHERE r.compound_id = c.compound_id AND r.ref = c.key) END"
+)
+_ABOUT_PEOPLE = "('households', 'flats', 'residents', 'resident_details')"
+
+
 def registry_changes(
-    conn: Conn, compound: str, *, after_id: int = 0, limit: int = 100
+    conn: Conn, compound: str, *, scope: Scope = EVERYTHING, after_id: int = 0, limit: int = 100
 ) -> list[RegistryChange]:
-    """The change log of a compound, oldest first, resuming after `after_id`."""
+    """The change log of a compound, oldest first, resuming after `after_id`. A
+    grid-bound reader gets the changes of households, flats and residents in their
+    grids only (and the compound's other changes)."""
+    where = ""
+    if scope.grid_bound:
+        where = (
+            f" AND (c.entity NOT IN {_ABOUT_PEOPLE} OR coalesce("
+            + scope.address_filter("c.compound_id", _CHANGE_FLAT).removeprefix(" AND ")
+            + ", false))"
+        )
     with reading():
         rows = conn.execute(
-            "SELECT id, at, actor, compound_id, entity, key, change, before, after"
-            " FROM registry_changes WHERE compound_id = %s AND id > %s ORDER BY id LIMIT %s",
-            (compound, after_id, limit),
+            "SELECT c.id, c.at, c.actor, c.compound_id, c.entity, c.key, c.change, c.before,"
+            " c.after FROM registry_changes c"
+            " WHERE c.compound_id = %(compound)s AND c.id > %(after)s"
+            f"{where} ORDER BY c.id LIMIT %(limit)s",
+            {"compound": compound, "after": after_id, "limit": limit, **scope.params()},
         ).fetchall()
     return [RegistryChange(*r) for r in rows]
 

@@ -4,6 +4,7 @@ scoped lists. Every psycopg error leaves as the registry's own (`registry._db`).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from psycopg.rows import dict_row
 
 from domain import Compound, Kind
 from registry._db import Conn, reading
-from registry._scope import Scope
+from registry._scope import GridKey, Scope
 
 Page = tuple[list[dict[str, Any]], int]
 _IN_COMPOUND = "(%(compound)s::text IS NULL OR {a}.compound_id = %(compound)s)"
@@ -137,24 +138,27 @@ def device_address(conn: Conn, device_id: str | None) -> str | None:
 # --- staff, for the API's accounts ------------------------------------------------------
 
 
-def staff_grids(conn: Conn, staff_id: str) -> list[str] | None:
-    """The grids of a staff member (any compound), or None when the registry has none."""
+def staff_grids(conn: Conn, compound: str, staff_id: str) -> list[str] | None:
+    """The grids of a compound's staff member, or None when the registry has no such member
+    (staff ids are unique only within a compound)."""
     found = _one(
         conn,
         "SELECT coalesce((SELECT array_agg(DISTINCT g.grid_id ORDER BY g.grid_id)"
-        " FROM staff_grids g WHERE g.staff_id = %(id)s), '{}') AS grids"
-        " WHERE EXISTS (SELECT 1 FROM staff WHERE id = %(id)s)",
-        {"id": staff_id},
+        " FROM staff_grids g WHERE g.compound_id = %(compound)s AND g.staff_id = %(id)s),"
+        " '{}') AS grids"
+        " WHERE EXISTS (SELECT 1 FROM staff WHERE compound_id = %(compound)s AND id = %(id)s)",
+        {"compound": compound, "id": staff_id},
     )
     return None if found is None else [str(g) for g in found["grids"]]
 
 
-def buildings_of(conn: Conn, grids: list[str]) -> frozenset[str]:
-    """The "compound/building" keys of the buildings in these grids."""
+def buildings_of(conn: Conn, grids: Collection[GridKey]) -> frozenset[str]:
+    """The "compound/building" keys of the buildings in these (compound, grid) pairs."""
     found = _rows(
         conn,
-        "SELECT compound_id, building_id FROM grid_buildings WHERE grid_id = ANY(%s)",
-        (grids,),
+        "SELECT compound_id, building_id FROM grid_buildings"
+        " WHERE compound_id || '/' || grid_id = ANY(%s)",
+        ([f"{c}/{g}" for c, g in grids],),
     )
     return frozenset(f"{r['compound_id']}/{r['building_id']}" for r in found)
 
@@ -174,14 +178,17 @@ def _page(
     return data, int(total["n"]) if total else 0
 
 
-def compound_page(conn: Conn, *, compound: str | None = None, limit: int, offset: int) -> Page:
+def compound_page(
+    conn: Conn, scope: Scope, *, compound: str | None = None, limit: int, offset: int
+) -> Page:
     return _page(
         conn,
         "c.id, c.name, c.lat, c.lon, c.timezone,"
         " (SELECT count(*) FROM devices d WHERE d.compound_id = c.id) AS devices",
-        "FROM compounds c WHERE (%(compound)s::text IS NULL OR c.id = %(compound)s)",
+        "FROM compounds c WHERE (%(compound)s::text IS NULL OR c.id = %(compound)s)"
+        + scope.compound_filter("c.id"),
         "c.id",
-        {"compound": compound},
+        {"compound": compound, **scope.params()},
         limit,
         offset,
     )
@@ -253,7 +260,9 @@ def resident(conn: Conn, scope: Scope, compound: str, ref: str) -> dict[str, Any
 
 
 def grid_page(conn: Conn, scope: Scope, *, compound: str | None, limit: int, offset: int) -> Page:
-    frm = f"FROM grids g WHERE {_IN_COMPOUND.format(a='g')}" + scope.grid_filter("g.id")
+    frm = f"FROM grids g WHERE {_IN_COMPOUND.format(a='g')}" + scope.grid_filter(
+        "g.compound_id", "g.id"
+    )
     select = (
         "g.compound_id AS compound, g.id, g.name,"
         " coalesce((SELECT array_agg(b.building_id ORDER BY b.building_id) FROM grid_buildings b"
@@ -267,28 +276,30 @@ def grid_page(conn: Conn, scope: Scope, *, compound: str | None, limit: int, off
 
 
 def party_page(
-    conn: Conn, *, compound: str | None, kind: str | None, limit: int, offset: int
+    conn: Conn, scope: Scope, *, compound: str | None, kind: str | None, limit: int, offset: int
 ) -> Page:
     frm = (
         f"FROM parties p WHERE {_IN_COMPOUND.format(a='p')}"
         " AND (%(kind)s::text IS NULL OR p.kind = %(kind)s)"
+        + scope.compound_filter("p.compound_id")
     )
-    params = {"compound": compound, "kind": kind}
+    params = {"compound": compound, "kind": kind, **scope.params()}
     select = "p.compound_id AS compound, p.id, p.kind, p.name"
     return _page(conn, select, frm, "p.compound_id, p.id", params, limit, offset)
 
 
 def staff_page(
-    conn: Conn, *, compound: str | None, role: str | None, limit: int, offset: int
+    conn: Conn, scope: Scope, *, compound: str | None, role: str | None, limit: int, offset: int
 ) -> Page:
     frm = (
         f"FROM staff s WHERE {_IN_COMPOUND.format(a='s')}"
         " AND (%(role)s::text IS NULL OR s.role = %(role)s)"
+        + scope.compound_filter("s.compound_id")
     )
     select = (
         "s.compound_id AS compound, s.id, s.name, s.role, s.party_id AS party,"
         " coalesce((SELECT array_agg(grid_id ORDER BY grid_id) FROM staff_grids sg"
         "  WHERE sg.compound_id = s.compound_id AND sg.staff_id = s.id), '{}') AS grids"
     )
-    params = {"compound": compound, "role": role}
+    params = {"compound": compound, "role": role, **scope.params()}
     return _page(conn, select, frm, "s.compound_id, s.id", params, limit, offset)

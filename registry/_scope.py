@@ -2,49 +2,68 @@
 built by the API from the caller's role and grids, taken by every scoped read of every
 package, so that one definition of "in scope" holds everywhere.
 
-A grid-bound reader (a grid worker) sees what stands in the buildings of their grids;
-an elderly-care reader sees elderly-care devices and what concerns elderly flats; the
-rest see everything. The SQL fragments name their parameters `scope_*`, so that they
-never collide with a query's own.
+Grid, building and staff ids are unique only within a compound (two compounds may both
+have a `g1`), so a grid is always the pair (compound, grid) and a building the key
+"compound/building"; nothing here compares a bare grid id.
+
+A grid-bound reader (a grid worker) sees what stands in the buildings of their grids
+and the compounds those grids lie in; an elderly-care reader sees elderly-care devices
+and what concerns elderly flats; the rest see everything. The SQL fragments name their
+parameters `scope_*`, so that they never collide with a query's own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+GridKey = tuple[str, str]  # (compound, grid)
+
 
 @dataclass(frozen=True, slots=True)
 class Scope:
     # "compound/building" keys of the buildings in the reader's grids; None: all of them.
     buildings: frozenset[str] | None = None
-    grids: frozenset[str] | None = None  # the reader's grids; None: every grid
+    grids: frozenset[GridKey] | None = None  # the reader's grids; None: every grid
     elderly_only: bool = False
 
     @property
     def grid_bound(self) -> bool:
-        return self.buildings is not None
+        return self.buildings is not None or self.grids is not None
+
+    @property
+    def compounds(self) -> frozenset[str] | None:
+        """The compounds the reader's grids lie in; None: all of them."""
+        if not self.grid_bound:
+            return None
+        return frozenset(c for c, _ in self.grids or ()) | frozenset(
+            b.split("/", 1)[0] for b in self.buildings or ()
+        )
 
     def sees_building(self, compound: str, address: str | None) -> bool:
-        if self.buildings is None:
+        if not self.grid_bound:
             return True
-        return address is not None and f"{compound}/{address.split('-', 1)[0]}" in self.buildings
+        return address is not None and (
+            f"{compound}/{address.split('-', 1)[0]}" in (self.buildings or ())
+        )
 
-    def sees_grid(self, grid: str | None) -> bool:
-        return self.grids is None or (grid is not None and grid in self.grids)
+    def sees_grid(self, compound: str, grid: str | None) -> bool:
+        return self.grids is None or (grid is not None and (compound, grid) in self.grids)
 
     def sees_compound(self, compound: str) -> bool:
         """A grid-bound reader sees the compounds their grids lie in."""
-        return self.buildings is None or any(b.startswith(f"{compound}/") for b in self.buildings)
+        found = self.compounds
+        return found is None or compound in found
 
     def params(self) -> dict[str, list[str]]:
         return {
             "scope_buildings": sorted(self.buildings or ()),
-            "scope_grids": sorted(self.grids or ()),
+            "scope_grids": sorted(f"{c}/{g}" for c, g in self.grids or ()),
+            "scope_compounds": sorted(self.compounds or ()),
         }
 
     def address_filter(self, compound: str, address: str) -> str:
         """For rows that carry a standard address (flats, households, residents, devices)."""
-        if self.buildings is None:
+        if not self.grid_bound:
             return ""
         return f" AND {compound} || '/' || split_part({address}, '-', 1) = ANY(%(scope_buildings)s)"
 
@@ -56,8 +75,17 @@ class Scope:
             )
         return self.address_filter(f"{alias}.compound_id", f"{alias}.address")
 
-    def grid_filter(self, grid: str) -> str:
-        return "" if self.grids is None else f" AND {grid} = ANY(%(scope_grids)s)"
+    def grid_filter(self, compound: str, grid: str) -> str:
+        """For rows that carry a grid: the pair (compound, grid) must be the reader's."""
+        if not self.grid_bound:
+            return ""
+        return f" AND {compound} || '/' || {grid} = ANY(%(scope_grids)s)"
+
+    def compound_filter(self, compound: str) -> str:
+        """For rows of a compound that carry no address (staff, parties, the change log)."""
+        if not self.grid_bound:
+            return ""
+        return f" AND {compound} = ANY(%(scope_compounds)s)"
 
 
 EVERYTHING = Scope()

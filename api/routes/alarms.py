@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
-from api import _history
-from api.deps import DbDep, Reader
+from api import _health, _history
+from api._access import User
+from api._db import Conn
+from api.deps import DbDep, Reader, StateDep
 from api.models import AlarmPublic, AlarmsPublic
 from api.routes._params import From, IdQuery, Limit, Offset, To
 
@@ -28,6 +30,8 @@ _EMPTY = {
 def list_alarms(
     user: Reader,
     conn: DbDep,
+    state: StateDep,
+    request: Request,
     state_: Annotated[Literal["open", "cleared"] | None, Query(alias="state")] = None,
     compound: IdQuery = None,
     severity: Literal["critical", "major", "minor", "warning"] | None = None,
@@ -48,15 +52,45 @@ def list_alarms(
         "end": end,
         "open": None if state_ is None else state_ == "open",
     }
+    """Alarms in the caller's scope. An elderly-care alarm is shown to every role (the
+    monitoring room must act on it), its trigger values (health readings) only to care
+    responders and administrators, audited; for the rest they are `redacted`."""
     data, count = _history.alarms(conn, user, filters=filters, limit=limit, offset=offset)
+    _audit_health(conn, user, request, state, data, "GET /api/v1/alarms")
     return AlarmsPublic(data=[AlarmPublic.model_validate(a) for a in data], count=count)
 
 
 @router.get("/{alarm_id}")
 def get_alarm(
-    alarm_id: Annotated[int, Path(ge=1, le=2**62)], user: Reader, conn: DbDep
+    alarm_id: Annotated[int, Path(ge=1, le=2**62)],
+    user: Reader,
+    conn: DbDep,
+    state: StateDep,
+    request: Request,
 ) -> AlarmPublic:
     data, _ = _history.alarms(conn, user, filters={**_EMPTY, "id": alarm_id}, limit=1, offset=0)
     if not data:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alarm {alarm_id} (or not yours)")
+    _audit_health(conn, user, request, state, data, "GET /api/v1/alarms/{alarm_id}")
     return AlarmPublic.model_validate(data[0])
+
+
+def _audit_health(
+    conn: Conn,
+    user: User,
+    request: Request,
+    state: StateDep,
+    data: list[dict[str, Any]],
+    route: str,
+) -> None:
+    shown = [a for a in data if a["elderly_care"] and a["values"] and user.reads_health]
+    if shown:
+        _health.record_read(
+            conn,
+            user,
+            request,
+            route=route,
+            subject="alarms " + ",".join(str(a["id"]) for a in shown[:50]),
+            devices=[a["device_id"] or f"{a['compound']}/{a['flat']}" for a in shown],
+            now=state.clock.now(),
+        )

@@ -64,6 +64,6 @@ def login(
         raise _WRONG
     user, epoch = account
     ttl = timedelta(seconds=state.config.token_ttl_s)
-    claims = Claims(user.username, user.role.value, user.grids, epoch)
+    claims = Claims(user.username, user.role.value, tuple(user.grid_keys), epoch)
     token = issue_token(claims, key=state.key, now=now, ttl=ttl)
     return Token(access_token=token, expires_in=state.config.token_ttl_s)

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
 import cases
 import domain
-from api import _cases
+import registry
+from api import _cases, _health
 from api._access import Permission, User
 from api._db import Conn
 from api._state import AppState
@@ -109,7 +110,9 @@ def list_cases(
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> CasePublic:
-    """Open a case for a resident's report or a patrol finding; it is dispatched at once."""
+    """Open a case for a resident's report or a patrol finding; it is dispatched at once.
+    A grid worker opens cases only at a location in their grids."""
+    _within_scope(conn, user, body.compound, body.location)
     workflow = state.workflow
     intake = workflow.intake_report(
         conn,
@@ -126,13 +129,48 @@ def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> Case
     return CasePublic.model_validate(_public(intake.case))
 
 
+def _within_scope(conn: Conn, user: User, compound: str, location: str | None) -> None:
+    if not user.grid_bound:
+        return
+    grid = registry.grid_of(conn, compound, location)
+    if not user.sees_grid(compound, grid):
+        where = (
+            f"{location} of {compound!r}"
+            if location
+            else f"a case in {compound!r} without a location"
+        )
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{where} is outside your grids")
+
+
 @router.get("/{case_id}")
-def get_case(case_id: CaseId, user: Reader, conn: DbDep) -> CaseDetail:
+def get_case(
+    case_id: CaseId, user: Reader, conn: DbDep, state: StateDep, request: Request
+) -> CaseDetail:
+    """A case with its history. An elderly-care alarm's readings in it reach care
+    responders and administrators only (audited)."""
     case = _visible(conn, user, case_id)
     history = cases.case_events(conn, case_id=case_id, limit=10_000)
+    public = _public(case)
+    _cases.redact_cases(conn, user, [public])
+    elderly = bool(_cases.elderly_alarm_cases(conn, [case_id]))
+    withheld = elderly and not user.reads_health
+    if elderly and user.reads_health and any("values" in e.detail for e in history):
+        _health.record_read(
+            conn,
+            user,
+            request,
+            route="GET /api/v1/cases/{case_id}",
+            subject=f"case {case_id}",
+            devices=[case.device_id or f"{case.compound}/{case.flat}"],
+            now=state.clock.now(),
+        )
+    events = [
+        _cases.redact_event(e.actor, dict(e.detail)) if withheld else (e.actor, dict(e.detail))
+        for e in history
+    ]
     return CaseDetail.model_validate(
         {
-            **_public(case),
+            **public,
             "assignments": [AssignmentPublic.model_validate(asdict(a)) for a in case.assignments],
             "history": [
                 CaseEventPublic.model_validate(
@@ -140,14 +178,14 @@ def get_case(case_id: CaseId, user: Reader, conn: DbDep) -> CaseDetail:
                         "id": e.id,
                         "version": e.version,
                         "at": e.at,
-                        "actor": e.actor,
+                        "actor": actor,
                         "transition": e.transition.value,
                         "from_state": e.from_state.value if e.from_state else None,
                         "to_state": e.to_state.value,
-                        "detail": dict(e.detail),
+                        "detail": detail,
                     }
                 )
-                for e in history
+                for e, (actor, detail) in zip(history, events, strict=True)
             ],
             "allowed_actions": [ROUTES[t] for t in cases.allowed_in(case.state) if t in ROUTES],
         }

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
-from api import _audit, _devices
+from api import _audit, _devices, _health
 from api._access import COMMAND_PERMISSION, Permission, User
 from api._commands import BrokerUnavailable, command, commands_of
 from api._db import Conn
@@ -69,10 +69,30 @@ def list_devices(
 
 
 @router.get("/{device_id}")
-def get_device(device_id: DeviceId, user: Reader, conn: DbDep, state: StateDep) -> DeviceDetail:
+def get_device(
+    device_id: DeviceId, user: Reader, conn: DbDep, state: StateDep, request: Request
+) -> DeviceDetail:
+    """A device with its last values; an elderly-care device's health readings only for
+    care responders and administrators (audited), left out (`redacted`) for the rest."""
     device = _one(conn, user, device_id, state)
-    values = [LastValue.model_validate(v) for v in _devices.last_values(conn, device_id)]
-    return DeviceDetail.model_validate({**device, "values": values})
+    found = _devices.last_values(conn, device_id)
+    health = [v for v in found if _health.is_health_key(device["kind"], v["key"])]
+    if health and not user.reads_health:
+        found = [v for v in found if v not in health]
+    elif health:
+        _health.record_read(
+            conn,
+            user,
+            request,
+            route="GET /api/v1/devices/{device_id}",
+            subject=device_id,
+            devices=[device_id],
+            now=state.clock.now(),
+            detail={"keys": sorted(v["key"] for v in health)},
+        )
+    values = [LastValue.model_validate(v) for v in found]
+    redacted = bool(health) and not user.reads_health
+    return DeviceDetail.model_validate({**device, "values": values, "redacted": redacted})
 
 
 @router.post("/{device_id}/commands", status_code=status.HTTP_202_ACCEPTED)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
-from api import _audit, _history
+from api import _audit, _health, _history
 from api._access import Permission, User
 from api._db import Conn
 from api.deps import DbDep, Reader, StateDep, client_address, purpose, require
@@ -63,6 +63,7 @@ def list_events(
     user: Reader,
     conn: DbDep,
     state: StateDep,
+    request: Request,
     start: From = None,
     end: To = None,
     device: IdQuery = None,
@@ -73,8 +74,11 @@ def list_events(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> EventsPublic:
-    """Events that name no person (default: the last 24 hours; at most 31 days)."""
-    window = _window(start, end, state.clock.now())
+    """Events that name no person (default: the last 24 hours; at most 31 days). Of
+    elderly-care devices, care responders and administrators see every event (audited);
+    the other roles see SOS and fall events without their data (`redacted`), nothing else."""
+    now = state.clock.now()
+    window = _window(start, end, now)
     filters = {
         "device": device,
         "compound": compound,
@@ -82,7 +86,20 @@ def list_events(
         "type": type_,
         "channel": channel,
     }
-    return _read(conn, user, "events", window, filters, limit, offset)
+    page = _read(conn, user, "events", window, filters, limit, offset)
+    elderly = [e.device_id for e in page.data if e.kind == _health.ELDER]
+    if elderly and user.reads_health:
+        _health.record_read(
+            conn,
+            user,
+            request,
+            route="GET /api/v1/events",
+            subject=f"device={device or '*'} compound={compound or '*'} kind={kind or '*'}",
+            devices=elderly,
+            now=now,
+            detail={"from": window[0].isoformat(), "to": window[1].isoformat()},
+        )
+    return page
 
 
 @router.get("/access")

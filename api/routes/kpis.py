@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime
 
 import cases
+from api import _cases, _health
 from api.deps import DbDep, Reader, StateDep
 from api.models import KpiPublic, KpisPublic
 from api.routes._params import IdQuery
@@ -20,7 +21,7 @@ MAX_RANGE = timedelta(days=3700)  # ten years of cases is still a small table
 
 @router.get("")
 def kpis(
-    _: Reader,
+    user: Reader,
     conn: DbDep,
     state: StateDep,
     by: cases.KpiDimension = cases.KpiDimension.CATEGORY,
@@ -30,7 +31,8 @@ def kpis(
     compound: IdQuery = None,
     timezone: Annotated[str, Query(pattern=r"^[A-Za-z_]{1,32}(/[A-Za-z_+-]{1,32}){0,2}$")] = "UTC",
 ) -> KpisPublic:
-    """Cases received in [from, to) (default: the last 30 days), grouped `by`, optionally
+    """Cases received in [from, to) (default: the last 30 days) in the caller's scope (a
+    grid worker: their grids' cases), grouped `by` (a grid as "compound/grid"), optionally
     bucketed by `period` in `timezone`."""
     end = end or state.clock.now()
     start = start or end - timedelta(days=30)
@@ -40,6 +42,15 @@ def kpis(
             f"`to` must be after `from`, and at most {MAX_RANGE.days} days after it",
         )
     rows = cases.kpis(
-        conn, since=start, until=end, by=by, period=period, timezone=timezone, compound=compound
+        conn,
+        since=start,
+        until=end,
+        by=by,
+        period=period,
+        timezone=timezone,
+        compound=compound,
+        scope=user.scope,
+        withheld=_cases.withheld_categories(conn, user),
+        withheld_as=_health.NEUTRAL_RULE,
     )
     return KpisPublic(data=[KpiPublic.model_validate(asdict(k)) for k in rows], count=len(rows))

@@ -66,14 +66,14 @@ Address = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_]{1,16}(-[A-Za-z0-9_
 
 
 @router.get("/compounds")
-def compounds(_: Reader, conn: DbDep, limit: Limit = 100, offset: Offset = 0) -> CompoundsPublic:
-    data, count = registry.compound_page(conn, limit=limit, offset=offset)
+def compounds(user: Reader, conn: DbDep, limit: Limit = 100, offset: Offset = 0) -> CompoundsPublic:
+    data, count = registry.compound_page(conn, user.scope, limit=limit, offset=offset)
     return CompoundsPublic(data=[CompoundPublic.model_validate(c) for c in data], count=count)
 
 
 @router.get("/compounds/{compound_id}")
-def compound(compound_id: IdPath, _: Reader, conn: DbDep) -> CompoundPublic:
-    data, _count = registry.compound_page(conn, compound=compound_id, limit=1, offset=0)
+def compound(compound_id: IdPath, user: Reader, conn: DbDep) -> CompoundPublic:
+    data, _count = registry.compound_page(conn, user.scope, compound=compound_id, limit=1, offset=0)
     if data:
         return CompoundPublic.model_validate(data[0])
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"no compound {compound_id!r}")
@@ -201,7 +201,7 @@ def grids(
 
 @router.get("/parties")
 def parties(
-    _: Reader,
+    user: Reader,
     conn: DbDep,
     compound: IdQuery = None,
     kind: PartyKind | None = None,
@@ -209,14 +209,19 @@ def parties(
     offset: Offset = 0,
 ) -> PartiesPublic:
     data, count = registry.party_page(
-        conn, compound=compound, kind=kind.value if kind else None, limit=limit, offset=offset
+        conn,
+        user.scope,
+        compound=compound,
+        kind=kind.value if kind else None,
+        limit=limit,
+        offset=offset,
     )
     return PartiesPublic(data=[PartyPublic.model_validate(p) for p in data], count=count)
 
 
 @router.get("/staff")
 def staff(
-    _: Reader,
+    user: Reader,
     conn: DbDep,
     compound: IdQuery = None,
     role: StaffRole | None = None,
@@ -224,7 +229,12 @@ def staff(
     offset: Offset = 0,
 ) -> StaffsPublic:
     data, count = registry.staff_page(
-        conn, compound=compound, role=role.value if role else None, limit=limit, offset=offset
+        conn,
+        user.scope,
+        compound=compound,
+        role=role.value if role else None,
+        limit=limit,
+        offset=offset,
     )
     return StaffsPublic(data=[StaffPublic.model_validate(s) for s in data], count=count)
 
@@ -391,7 +401,9 @@ def registry_changes(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"compound {compound!r} is outside your grids"
         )
-    changes = registry.registry_changes(conn, compound, after_id=after_id, limit=limit)
+    changes = registry.registry_changes(
+        conn, compound, scope=user.scope, after_id=after_id, limit=limit
+    )
     _audit.record(
         conn,
         user,

@@ -32,13 +32,11 @@ def list_users(_: Admin, conn: DbDep, limit: Limit = 100, offset: Offset = 0) ->
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_user(body: UserCreate, admin: Admin, conn: DbDep, state: StateDep) -> UserPublic:
+    staff_compound = None
     if body.staff_id is not None:
         _linked_grids(body.grids)
-        if not _users.staff_exists(conn, body.staff_id):
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                f"no staff member {body.staff_id!r} in the registry",
-            )
+        staff_compound = _staff_compound(conn, body.staff_id, body.staff_compound)
+    _known_grids(conn, body.grids)
     created = _users.create_user(
         conn,
         username=body.username,
@@ -46,6 +44,7 @@ def create_user(body: UserCreate, admin: Admin, conn: DbDep, state: StateDep) ->
         role=body.role,
         grids=body.grids,
         staff_id=body.staff_id,
+        staff_compound=staff_compound,
         created_by=admin.username,
         now=state.clock.now(),
     )
@@ -66,6 +65,7 @@ def update_user(username: UsernamePath, body: UserUpdate, _: Admin, conn: DbDep)
     current = _users.get_user(conn, username)
     if current is not None and current["staff_id"] is not None and body.grids is not None:
         _linked_grids(body.grids)
+    _known_grids(conn, body.grids or [])
     try:
         updated = _users.update_user(conn, username, body.model_dump(exclude_none=True))
     except _users.LastAdmin as exc:
@@ -81,4 +81,32 @@ def _linked_grids(grids: list[str]) -> None:
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             "a user linked to a staff member sees that member's grids in the registry: "
             "change them there (PUT /staff/{id}), not on the user",
+        )
+
+
+def _staff_compound(conn: DbDep, staff_id: str, compound: str | None) -> str:
+    """The compound of the staff member a user is linked to (staff ids repeat)."""
+    found = _users.staff_compounds(conn, staff_id)
+    if compound is not None and compound in found:
+        return compound
+    if compound is None and len(found) == 1:
+        return found[0]
+    if compound is None and found:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"staff member {staff_id!r} exists in {', '.join(found)}: name `staff_compound`",
+        )
+    where = f" of {compound!r}" if compound else ""
+    raise HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        f"no staff member {staff_id!r}{where} in the registry",
+    )
+
+
+def _known_grids(conn: DbDep, grids: list[str]) -> None:
+    unknown = _users.unknown_grids(conn, grids) if grids else []
+    if unknown:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"no grid {', '.join(unknown)} in the registry (grids are compound/grid)",
         )

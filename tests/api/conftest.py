@@ -192,7 +192,7 @@ def headers(client: httpx.Client, admin: dict[str, str]) -> dict[str, dict[str, 
     for role in ROLES:
         if role == "admin":
             continue
-        grids = ["g2"] if role == "grid_worker" else []
+        grids = ["c1/g2"] if role == "grid_worker" else []
         body = {"username": f"u-{role}", "password": PASSWORD, "role": role, "grids": grids}
         created = client.post("/api/v1/users", json=body, headers=admin)
         assert created.status_code == 201, created.text

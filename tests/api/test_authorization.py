@@ -55,7 +55,13 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     (
         "POST",
         "/api/v1/cases",
-        {"compound": "c1", "category": "noise", "description": "d", "reporter": "r-1"},
+        {
+            "compound": "c1",
+            "category": "noise",
+            "description": "d",
+            "reporter": "r-1",
+            "location": "3-2-301",
+        },
         WORKERS,
     ),
     *(

@@ -64,15 +64,16 @@ def test_case_visibility_in_process_matches_the_sql_scope(
     assert {s.grid_id for s in scopes.values()} == {"g1", "g2", None}
     users = (
         ADMIN,
-        User("g2", StaffRole.GRID_WORKER, ("g2",)),
-        User("none", StaffRole.GRID_WORKER, ()),
-        User("care", StaffRole.CARE_RESPONDER, ()),
+        User("g2", StaffRole.GRID_WORKER, frozenset({("c1", "g2")})),
+        User("other", StaffRole.GRID_WORKER, frozenset({("c2", "g2")})),  # same id, elsewhere
+        User("none", StaffRole.GRID_WORKER, frozenset()),
+        User("care", StaffRole.CARE_RESPONDER, frozenset()),
     )
     for user in users:
         sql = rows(
             conn,
             f"SELECT c.id FROM cases c WHERE c.id = ANY(%(ids)s){_cases.case_scope(user)}",
-            {"ids": ids, "grids": list(user.grids)},
+            {"ids": ids, **user.scope.params()},
         )
         in_process = {i for i in ids if _cases.sees_case_scope(user, scopes[i])}
         assert in_process == {int(r["id"]) for r in sql}, user.username

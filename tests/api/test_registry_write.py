@@ -293,10 +293,19 @@ def test_the_change_log_pages_and_is_scoped_and_audited(
     assert ids == sorted(ids)
     assert first["next_after_id"] == ids[-1]
     rest = client.get(
-        url, params={"compound": "c1", "after_id": ids[-1], "limit": 500}, headers=worker
+        url, params={"compound": "c1", "after_id": ids[-1], "limit": 500}, headers=admin
     ).json()
     assert len(rest["data"]) == total[0] - 10
     assert rest["data"][0]["id"] > ids[-1]
+    # The grid worker (g2: building 3) gets the same log but the people of building 1.
+    theirs = client.get(
+        url, params={"compound": "c1", "after_id": ids[-1], "limit": 500}, headers=worker
+    ).json()["data"]
+    people = ("households", "flats", "residents", "resident_details")
+    hidden = [c for c in rest["data"] if c not in theirs]
+    assert hidden
+    assert all(c["entity"] in people for c in hidden)
+    assert all(c in rest["data"] for c in theirs)
     end = client.get(
         url, params={"compound": "c1", "after_id": rest["next_after_id"]}, headers=admin
     ).json()
@@ -316,7 +325,7 @@ def test_the_change_log_pages_and_is_scoped_and_audited(
     audited = conn.execute(
         "SELECT actor FROM api_audit WHERE action = 'read_registry_changes' ORDER BY id"
     ).fetchall()
-    assert audited == [("admin",), ("u-grid_worker",), ("admin",), ("admin",)]
+    assert audited == [("admin",), ("admin",), ("u-grid_worker",), ("admin",), ("admin",)]
 
 
 def _user(client: httpx.Client, admin: H, username: str) -> dict[str, Any]:
@@ -334,7 +343,8 @@ def test_a_user_linked_to_a_staff_member_sees_what_the_registry_gives_them(
     user = {"username": "u-mover", "password": PASSWORD, "role": "grid_worker"}
     linked = client.post(f"{V1}/users", json=user | {"staff_id": "s-mover"}, headers=admin)
     assert linked.status_code == 201, linked.text
-    assert linked.json()["grids"] == ["g2"]
+    assert linked.json()["grids"] == ["c1/g2"]
+    assert linked.json()["staff_compound"] == "c1"
     mover = bearer(login(client, "u-mover", PASSWORD))
 
     def flats() -> list[str]:
@@ -344,16 +354,16 @@ def test_a_user_linked_to_a_staff_member_sees_what_the_registry_gives_them(
     moved = client.put(f"{V1}/staff/s-mover", json=member | {"grids": ["g1"]}, headers=admin)
     assert moved.status_code == 200
     assert flats() == ["1-1-101"]  # the same token, the registry's grid at once
-    assert _user(client, admin, "u-mover")["grids"] == ["g1"]
+    assert _user(client, admin, "u-mover")["grids"] == ["c1/g1"]
 
     for body, detail in (
         (user | {"username": "u-ghost", "staff_id": "s-nobody"}, "no staff member 's-nobody'"),
-        (user | {"username": "u-both", "staff_id": "s-mover", "grids": ["g2"]}, "registry"),
+        (user | {"username": "u-both", "staff_id": "s-mover", "grids": ["c1/g2"]}, "registry"),
     ):
         refused = client.post(f"{V1}/users", json=body, headers=admin)
         assert refused.status_code == 422
         assert detail in refused.json()["detail"]
-    edit = client.patch(f"{V1}/users/u-mover", json={"grids": ["g2"]}, headers=admin)
+    edit = client.patch(f"{V1}/users/u-mover", json={"grids": ["c1/g2"]}, headers=admin)
     assert edit.status_code == 422
 
     conn.execute("DELETE FROM staff WHERE id = 's-mover'")  # gone from the registry

@@ -112,7 +112,10 @@ def test_kpis_by_party_and_grid(known: Conn) -> None:
     assert parties["p-care"].on_time_rate == 0.5
     assert (parties["p-property"].received, parties["p-property"].due) == (2, 1)
     grids = window(known, KpiDimension.GRID)
-    assert {k: (v.received, v.closed) for k, v in grids.items()} == {"g1": (2, 0), "g2": (2, 2)}
+    assert {k: (v.received, v.closed) for k, v in grids.items()} == {
+        "c1/g1": (2, 0),
+        "c1/g2": (2, 2),
+    }
 
 
 def test_kpis_refuse_an_empty_window(cc: Conn) -> None:
