@@ -20,7 +20,7 @@ from psycopg_pool import ConnectionPool
 import broker
 import cases
 import ingest
-from api import _docs, _errors, _users, dashboard
+from api import _docs, _errors, _openapi, _users, dashboard
 from api._commands import Commands
 from api._config import ApiConfig
 from api._db import open_pool
@@ -128,6 +128,7 @@ def create_app(
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(ops.router)
+    _openapi.install(app, api_prefix=API_PREFIX)
     _docs.install(app)
     dashboard.mount(app, api_prefix=API_PREFIX)
     return app

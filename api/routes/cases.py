@@ -111,7 +111,8 @@ def list_cases(
 @router.post("", status_code=status.HTTP_201_CREATED)
 def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> CasePublic:
     """Open a case for a resident's report or a patrol finding; it is dispatched at once.
-    A grid worker opens cases only at a location in their grids."""
+    A grid worker opens cases only at a location in their grids. Refused with 422 and
+    the reason: a compound, category or location the registry and policy do not know."""
     _within_scope(conn, user, body.compound, body.location)
     workflow = state.workflow
     intake = workflow.intake_report(
@@ -230,6 +231,9 @@ def start(
 def record_action(
     case_id: CaseId, body: RecordAction, user: Worker, conn: DbDep, state: StateDep
 ) -> CasePublic:
+    """Record what was done. Refused with 422 and the reason: participants or a decision
+    for any mode but a joint consultation; a joint consultation without its decision or
+    with fewer than two participants."""
     action = cases.Action(
         mode=cases.ActionMode(body.mode),
         note=body.note,

@@ -28,7 +28,8 @@ def dead_letters(
     end: To = None,
     reason: Reason | None = None,
 ) -> DeadLettersPublic:
-    """Default: the last 24 hours."""
+    """Default: the last 24 hours. Refused with 422 and the reason: `to` not after `from`,
+    or more than 31 days after it (dead letters are kept 30 days)."""
     end = end or state.clock.now()
     start = start or end - timedelta(days=1)
     if not timedelta() < end - start <= MAX_RANGE:

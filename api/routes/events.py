@@ -74,7 +74,8 @@ def list_events(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> EventsPublic:
-    """Events that name no person (default: the last 24 hours; at most 31 days). Of
+    """Events that name no person (default: the last 24 hours; at most 31 days, and `to`
+    after `from`: 422 otherwise). Of
     elderly-care devices, care responders and administrators see every event (audited);
     the other roles see SOS and fall events without their data (`redacted`), nothing else."""
     now = state.clock.now()
@@ -116,7 +117,8 @@ def list_access_events(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> EventsPublic:
-    """Gate access (person refs) and plate reads: personal data; every read is audited."""
+    """Gate access (person refs) and plate reads: personal data; every read is audited.
+    At most 31 days, `to` after `from` (422 otherwise)."""
     now = state.clock.now()
     window = _window(start, end, now)
     filters = {"device": device, "compound": compound, "kind": None, "type": type_, "channel": None}

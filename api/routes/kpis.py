@@ -33,7 +33,8 @@ def kpis(
 ) -> KpisPublic:
     """Cases received in [from, to) (default: the last 30 days) in the caller's scope (a
     grid worker: their grids' cases), grouped `by` (a grid as "compound/grid"), optionally
-    bucketed by `period` in `timezone`."""
+    bucketed by `period` in `timezone`. Refused with 422 and the reason: `to` not after
+    `from`, or more than 3700 days after it; a `timezone` that is no IANA zone."""
     end = end or state.clock.now()
     start = start or end - timedelta(days=30)
     if not timedelta() < end - start <= MAX_RANGE:

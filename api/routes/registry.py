@@ -319,7 +319,8 @@ def update_resident_details(
 
 @router.post("/residents", status_code=status.HTTP_201_CREATED)
 def move_in(body: ResidentCreate, user: Maintainer, conn: DbDep, state: StateDep) -> ResidentPublic:
-    """A resident moves into a flat (its household is created if the flat had none)."""
+    """A resident moves into a flat (its household is created if the flat had none).
+    A flat that does not exist in the compound: 422 with the reason."""
     _within_grids(user, body.compound, body.flat)
     registry.move_in(
         conn,
@@ -361,7 +362,8 @@ def put_staff(
     state: StateDep,
     response: Response,
 ) -> StaffPublic:
-    """Create (201) or update (200) a staff member: role, party and grids."""
+    """Create (201) or update (200) a staff member: role, party and grids. A compound,
+    party or grid the registry does not have: 422 with the reason."""
     created = registry.put_staff(
         conn,
         body.compound,

@@ -34,7 +34,11 @@ def telemetry(
     """One device (`device`) gives a series per key; a group (`compound`, `kind`, `grid`)
     gives a series per key aggregated over its devices. Ranges are bounded. Elderly-care
     devices' health readings reach care responders and administrators only (audited);
-    the other roles get the rest (`redacted`), or 403 when they ask for one by name."""
+    the other roles get the rest (`redacted`), or 403 when they ask for one by name.
+
+    Refused with 422 and the reason: none of `device`, `compound`, `grid`; `to` not after
+    `from`; a range over 400 days; more than 2000 buckets (widen `bucket`); a group of
+    more than 5000 devices."""
     if device is None and compound is None and grid is None:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "name a device, or a group by compound or grid"
