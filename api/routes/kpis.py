@@ -7,13 +7,12 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import AwareDatetime
 
 import cases
 from api import _cases, _health
 from api.deps import DbDep, Reader, StateDep
 from api.models import KpiPublic, KpisPublic
-from api.routes._params import IdQuery
+from api.routes._params import IdQuery, Instant
 
 router = APIRouter(prefix="/kpis", tags=["kpis"])
 MAX_RANGE = timedelta(days=3700)  # ten years of cases is still a small table
@@ -26,8 +25,8 @@ def kpis(
     state: StateDep,
     by: cases.KpiDimension = cases.KpiDimension.CATEGORY,
     period: Literal["day", "week", "month", "quarter", "year"] | None = None,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    start: Annotated[Instant | None, Query(alias="from")] = None,
+    end: Annotated[Instant | None, Query(alias="to")] = None,
     compound: IdQuery = None,
     timezone: Annotated[str, Query(pattern=r"^[A-Za-z_]{1,32}(/[A-Za-z_+-]{1,32}){0,2}$")] = "UTC",
 ) -> KpisPublic:

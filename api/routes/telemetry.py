@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from pydantic import AwareDatetime
 
 from api import _health, _series
 from api.deps import DbDep, Reader, StateDep
 from api.models import Bucket, Series, TelemetryPublic
-from api.routes._params import IdQuery
+from api.routes._params import IdQuery, Instant
 from domain import Kind
 
 router = APIRouter(prefix="/telemetry", tags=["telemetry"])
@@ -22,8 +21,8 @@ def telemetry(
     conn: DbDep,
     state: StateDep,
     request: Request,
-    start: Annotated[AwareDatetime, Query(alias="from", description="inclusive, with offset")],
-    end: Annotated[AwareDatetime, Query(alias="to", description="exclusive, with offset")],
+    start: Annotated[Instant, Query(alias="from", description="inclusive, with offset")],
+    end: Annotated[Instant, Query(alias="to", description="exclusive, with offset")],
     bucket: _series.BucketSize = _series.BucketSize.HOUR,
     device: IdQuery = None,
     compound: IdQuery = None,

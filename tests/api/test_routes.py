@@ -357,3 +357,12 @@ def test_bad_values_get_4xx_with_a_detail(client: httpx.Client, admin: H) -> Non
     cursor = client.get(f"{V1}/stream", headers={**admin, "Last-Event-ID": "garbage"})
     assert cursor.status_code == 400
     assert "cursor" in cursor.json()["detail"]
+
+
+def test_a_number_is_not_a_date(client: httpx.Client, admin: H) -> None:
+    for path in ("events", "dead-letters", "kpis"):
+        answered = client.get(f"{V1}/{path}", params={"to": "0.5"}, headers=admin)
+        assert answered.status_code == 422, (path, answered.text)
+        assert "ISO 8601" in answered.text
+    iso = {"from": "2026-12-01T00:00:00+08:00", "to": "2026-12-02T00:00:00+08:00"}
+    assert client.get(f"{V1}/events", params=iso, headers=admin).status_code == 200
