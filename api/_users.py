@@ -53,7 +53,7 @@ def active_account(conn: Conn, username: str) -> tuple[User, int] | None:
     """The active user and their current token epoch, or None."""
     found = row(
         conn,
-        f"SELECT role, {_GRIDS} AS grids, token_epoch FROM api_users"
+        f"SELECT role, {_GRIDS} AS grids, staff_id, token_epoch FROM api_users"
         f" WHERE username = %s AND {_ACTIVE}",
         (username,),
     )
@@ -71,7 +71,8 @@ def active_account(conn: Conn, username: str) -> tuple[User, int] | None:
                 (grids,),
             )
         )
-    return User(username, role, tuple(grids), buildings), int(found["token_epoch"])
+    user = User(username, role, tuple(grids), buildings, staff_id=found["staff_id"])
+    return user, int(found["token_epoch"])
 
 
 def password_hash_of(conn: Conn, username: str) -> str | None:
