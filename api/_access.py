@@ -78,6 +78,7 @@ class User:
     grids: frozenset[registry.GridKey] = frozenset()
     # "compound/building" keys of the buildings in the user's grids (grid workers only).
     buildings: frozenset[str] = frozenset()
+    staff_id: str | None = None  # the registry staff member the account is, if any
 
     def may(self, permission: Permission) -> bool:
         return self.role in ROLES[permission]

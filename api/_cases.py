@@ -34,7 +34,8 @@ _COLUMNS = (
     "c.id, c.compound_id AS compound, c.source, c.category, c.severity, c.title, c.state,"
     " c.version, c.opened_at, c.ack_due, c.resolve_due, c.escalation_level, c.description,"
     " c.device_id, c.flat, c.location, c.grid_id, c.reporter, c.alarm_count,"
-    " c.acknowledged_at, c.resolved_at, c.closed_at, c.rating, c.escalations, c.reopen_count"
+    " c.acknowledged_at, c.resolved_at, c.closed_at, c.rating, c.escalations, c.reopen_count,"
+    " c.first_responsible, c.claimed_by, c.merged_into"
 )
 
 

@@ -8,6 +8,7 @@ in the package that let it through).
     cases.VersionConflict           409  (reload the case and try again)
     cases.IllegalTransition         409
     cases.DuplicateOpenCase         409
+    cases.AlreadyClaimed            409  (someone else claimed it first)
     cases.InvalidRequest            422
     cases.CaseValueRefused          422  (a value PostgreSQL cannot take, e.g. a NUL byte)
     cases.CaseStoreError            503
@@ -49,6 +50,7 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (cases.VersionConflict, status.HTTP_409_CONFLICT),
     (cases.IllegalTransition, status.HTTP_409_CONFLICT),
     (cases.DuplicateOpenCase, status.HTTP_409_CONFLICT),
+    (cases.AlreadyClaimed, status.HTTP_409_CONFLICT),
     (cases.InvalidRequest, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (cases.CaseValueRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (registry.AccessDenied, status.HTTP_403_FORBIDDEN),

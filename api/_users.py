@@ -57,7 +57,7 @@ def active_account(conn: Conn, username: str) -> tuple[User, int] | None:
     """The active user and their current token epoch, or None."""
     found = row(
         conn,
-        f"SELECT role, {_GRIDS} AS grids, token_epoch FROM api_users"
+        f"SELECT role, {_GRIDS} AS grids, staff_id, token_epoch FROM api_users"
         f" WHERE username = %s AND {_ACTIVE}",
         (username,),
     )
@@ -77,7 +77,8 @@ def active_account(conn: Conn, username: str) -> tuple[User, int] | None:
                 (keys,),
             )
         )
-    return User(username, role, grids, buildings), int(found["token_epoch"])
+    user = User(username, role, grids, buildings, staff_id=found["staff_id"])
+    return user, int(found["token_epoch"])
 
 
 def grid_key(text: str) -> tuple[str, str]:

@@ -432,6 +432,9 @@ class CasePublic(BaseModel):
     rating: int | None
     escalations: int
     reopen_count: int
+    first_responsible: str | None = None  # 首问负责: the first staff member who took it
+    claimed_by: str | None = None  # the staff member who claimed it (认领)
+    merged_into: int | None = None  # a merged duplicate: the case it lives on in
 
 
 CasesPublic = Page[CasePublic]
@@ -452,6 +455,7 @@ class CaseDetail(CasePublic):
     assignments: list[AssignmentPublic]
     history: list[CaseEventPublic]
     allowed_actions: list[str]  # the action routes this case accepts in its state
+    merged_cases: list[int]  # the duplicates merged into this case
 
 
 class CaseCreate(_Body):
@@ -500,6 +504,35 @@ class CancelAction(CaseActionBase):
     reason: Literal["duplicate", "not_responsible"]
     note: Note
     duplicate_of: Annotated[int, Field(ge=1, le=2**62)] | None = None
+
+
+class RedispatchAction(CaseActionBase):
+    """Every party replaced (the dispatch was wrong); registry party ids of the compound."""
+
+    parties: list[Ident] = Field(min_length=1, max_length=6)
+    reason: Note
+
+
+class TransferAction(CaseActionBase):
+    """One party's share handed to another; `from_kind` may be left out with one party."""
+
+    party: Ident
+    reason: Note
+    from_kind: PartyKind | None = None
+
+
+class AddPartyAction(CaseActionBase):
+    party: Ident
+    note: Note | None = None
+
+
+class AssignAction(CaseActionBase):
+    staff_id: Ident  # a registry staff member of one of the case's parties
+
+
+class MergeAction(CaseActionBase):
+    into: Annotated[int, Field(ge=1, le=2**62)]  # the open case of the compound it duplicates
+    note: Note
 
 
 class KpiPublic(BaseModel):

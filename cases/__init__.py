@@ -11,6 +11,7 @@ Time always comes from a `domain.Clock` or a `now` argument.
 
 from cases._alarms import AlarmsToCases
 from cases._errors import (
+    AlreadyClaimed,
     CaseNotFound,
     CasesError,
     CaseStoreError,
@@ -53,6 +54,7 @@ from cases._policy import (
 from cases._states import allowed_in
 from cases._store import events as case_events
 from cases._store import get_case
+from cases._store import merged_ids as merged_cases
 from cases._stream import (
     NOTIFY_CHANNEL,
     NoPublisher,
@@ -77,6 +79,7 @@ __all__ = [
     "AlarmCleared",
     "AlarmNotice",
     "AlarmsToCases",
+    "AlreadyClaimed",
     "Assignment",
     "CancelReason",
     "Case",
@@ -110,5 +113,6 @@ __all__ = [
     "get_case",
     "kpis",
     "load_policy",
+    "merged_cases",
     "topic_for",
 ]

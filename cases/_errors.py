@@ -5,6 +5,7 @@ CasesError
 ├── IllegalTransition     the action is not allowed in the case's state (case_id, state, action)
 ├── VersionConflict       the case moved on since the caller read it (case_id, expected, actual)
 ├── DuplicateOpenCase     another open case already carries this fingerprint (fingerprint, case_id)
+├── AlreadyClaimed        someone else claimed the case first (case_id, claimed_by)
 ├── InvalidRequest        a value the workflow refuses (field, reason)
 ├── PolicyFileError       a routing/SLA file cannot be read or is invalid (path, detail)
 └── CaseStoreError        the database failed: retry later (psycopg's error is the __cause__)
@@ -52,6 +53,16 @@ class DuplicateOpenCase(CasesError):
         )
         self.fingerprint = fingerprint
         self.case_id = case_id
+
+
+class AlreadyClaimed(CasesError):
+    def __init__(self, case_id: int, claimed_by: str) -> None:
+        super().__init__(
+            f"case {case_id} is already claimed by {claimed_by}: ask them, or have a"
+            " dispatcher assign it"
+        )
+        self.case_id = case_id
+        self.claimed_by = claimed_by
 
 
 class InvalidRequest(CasesError):

@@ -32,6 +32,7 @@ class State(StrEnum):
     CLOSED = "closed"
     REOPENED = "reopened"
     CANCELLED = "cancelled"
+    MERGED = "merged"  # a duplicate merged into another case (`Case.merged_into`)
 
 
 # Still being worked on: the states in which an alarm with the same fingerprint joins
@@ -59,6 +60,13 @@ class Transition(StrEnum):
     ESCALATED = "escalated"
     ALARM_CLEARED = "alarm_cleared"
     NOTE_ADDED = "note_added"
+    REDISPATCHED = "redispatched"  # every party replaced: the dispatch was wrong
+    TRANSFERRED = "transferred"  # one party hands its share over to another
+    ASSIGNED = "assigned"  # a named staff member of a dispatched party
+    CLAIMED = "claimed"  # a staff member takes it on themself (党员先锋 认领)
+    PARTY_ADDED = "party_added"  # a co-handling party joins
+    MERGED = "merged"  # this duplicate ended, merged into another case
+    MERGED_IN = "merged_in"  # a duplicate was merged into this case
 
 
 class ActionMode(StrEnum):
@@ -217,6 +225,9 @@ class Case:
     supervise_at: datetime | None = None  # when the supervisor next looks at it
     escalations: int = 0
     reopen_count: int = 0
+    first_responsible: str | None = None  # 首问负责: the first staff member to take it
+    claimed_by: str | None = None
+    merged_into: int | None = None
     assignments: tuple[Assignment, ...] = field(default=())
 
     @property

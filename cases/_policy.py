@@ -11,6 +11,15 @@ deployment by a YAML file (`format: dayuan.cases/1`):
     sla:
       - {category: sos, severity: critical, acknowledge: 60s, resolve: 1h}
 
+The SLA clock across a handover (a transfer or a re-dispatch to other parties): the
+*response* clock restarts for the new party - it has the category's acknowledge
+window from the handover (`Policy.response_after_handover`), watched by the
+supervisor like a fresh dispatch, at the escalation level the case already reached -
+while the case's *overall* age is kept: `opened_at`, `ack_due`, `resolve_due` and the
+first `acknowledged_at` never move, so the KPIs measure the resident's wait from the
+first report, and a mis-routed case that ends late counts as late. The first
+responsible person (首问负责) stays recorded through every handover.
+
 Categories are the rule ids for device alarms (`sos`, `forced_open`, ...) and a short
 list for people's reports (`REPORT_CATEGORIES`).
 """
@@ -134,6 +143,11 @@ class Policy:
             if key in self.routes:
                 return self.routes[key]
         raise AssertionError("unreachable: the fallback route is checked on construction")
+
+    def response_after_handover(self, category: str, severity: Severity) -> timedelta:
+        """How long a new party has to acknowledge a case handed over to it: the full
+        acknowledge window again, counted from the handover (the module's SLA note)."""
+        return self.deadlines(category, severity).acknowledge
 
     def deadlines(self, category: str, severity: Severity) -> Deadlines:
         for key in ((category, severity.value), (category, ANY), (ANY, severity.value)):

@@ -8,6 +8,9 @@
          └──────reopened─────── closed
 
     any open state ──cancelled──▶ cancelled (duplicate or not responsible)
+    any open state ──merged─────▶ merged (a duplicate; its survivor records merged_in)
+    dispatched, acknowledged, in_progress, reopened ──redispatched/transferred──▶ dispatched
+        (the new party acknowledges anew; see cases._policy for the SLA clock)
 
 Records that leave the state as it is (a joined duplicate, an escalation, an action,
 a rating, a note) are transitions too: they are checked here and they count in the
@@ -39,6 +42,13 @@ _RULES: dict[Transition, tuple[frozenset[State], State | None]] = {
     Transition.ESCALATED: (_WORKING, None),
     Transition.ALARM_CLEARED: (_ALL, None),
     Transition.NOTE_ADDED: (_ALL, None),
+    Transition.REDISPATCHED: (_WORKING, State.DISPATCHED),
+    Transition.TRANSFERRED: (_WORKING, State.DISPATCHED),
+    Transition.ASSIGNED: (_WORKING, None),
+    Transition.CLAIMED: (_WORKING, None),
+    Transition.PARTY_ADDED: (_WORKING, None),
+    Transition.MERGED: (OPEN_STATES, State.MERGED),
+    Transition.MERGED_IN: (OPEN_STATES, None),
 }
 
 
@@ -75,4 +85,11 @@ _VERBS = {
     Transition.REOPENED: "reopen",
     Transition.CANCELLED: "cancel",
     Transition.ESCALATED: "escalate",
+    Transition.REDISPATCHED: "re-dispatch",
+    Transition.TRANSFERRED: "transfer",
+    Transition.ASSIGNED: "assign",
+    Transition.CLAIMED: "claim",
+    Transition.PARTY_ADDED: "add a party",
+    Transition.MERGED: "merge",
+    Transition.MERGED_IN: "merge into",
 }

@@ -38,7 +38,7 @@ _CASE_COLUMNS = (
     "id, compound_id, source, category, severity, title, state, version, opened_at, ack_due,"
     " resolve_due, escalation_level, fingerprint, description, device_id, flat, location,"
     " grid_id, reporter, alarm_count, acknowledged_at, resolved_at, closed_at, rating,"
-    " supervise_at, escalations, reopen_count"
+    " supervise_at, escalations, reopen_count, first_responsible, claimed_by, merged_into"
 )
 _EVENT_COLUMNS = (
     "id, case_id, version, compound_id, at, actor, transition, from_state, to_state, detail"
@@ -181,6 +181,9 @@ def _case_of(r: Sequence[Any], assignments: tuple[Assignment, ...]) -> Case:
         supervise_at=r[24],
         escalations=r[25],
         reopen_count=r[26],
+        first_responsible=r[27],
+        claimed_by=r[28],
+        merged_into=r[29],
         assignments=assignments,
     )
 
@@ -202,6 +205,37 @@ def insert_assignments(
             " assigned_at) VALUES (%s, %s, %s, %s, %s, %s)",
             [(case_id, a.party_kind, a.party_id, a.grid_id, a.staff_id, at) for a in assignments],
         )
+
+
+def remove_assignments(conn: Conn, case_id: int, kinds: Sequence[str]) -> None:
+    conn.execute(
+        "DELETE FROM case_assignments WHERE case_id = %s AND party_kind = ANY(%s)",
+        (case_id, list(kinds)),
+    )
+
+
+def assign_staff(conn: Conn, case_id: int, party_kind: str, staff_id: str) -> None:
+    conn.execute(
+        "UPDATE case_assignments SET staff_id = %s WHERE case_id = %s AND party_kind = %s",
+        (staff_id, case_id, party_kind),
+    )
+
+
+def move_alarms(conn: Conn, duplicate: int, survivor: int) -> list[int]:
+    """Point the duplicate's taken alarms at the survivor; their ids, in order."""
+    rows = conn.execute(
+        "UPDATE alarm_intakes SET case_id = %s WHERE case_id = %s RETURNING alarm_id",
+        (survivor, duplicate),
+    ).fetchall()
+    return sorted(int(r[0]) for r in rows)
+
+
+def merged_ids(conn: Conn, survivor: int) -> list[int]:
+    """The duplicates merged into a case, oldest first."""
+    rows = conn.execute(
+        "SELECT id FROM cases WHERE merged_into = %s ORDER BY id", (survivor,)
+    ).fetchall()
+    return [int(r[0]) for r in rows]
 
 
 def append_events(conn: Conn, pending: Sequence[PendingEvent]) -> list[CaseEvent]:

@@ -18,7 +18,13 @@ from typing import Any
 import registry
 from cases import _store as store
 from cases._db import Conn, transaction
-from cases._errors import CaseStoreError, DuplicateOpenCase, InvalidRequest, VersionConflict
+from cases._errors import (
+    AlreadyClaimed,
+    CaseStoreError,
+    DuplicateOpenCase,
+    InvalidRequest,
+    VersionConflict,
+)
 from cases._model import (
     LADDER,
     OPEN_STATES,
@@ -260,7 +266,11 @@ class Workflow:
 
     # --- handling ------------------------------------------------------------------------
 
-    def acknowledge(self, conn: Conn, case_id: int, *, actor: str, version: int) -> Case:
+    def acknowledge(
+        self, conn: Conn, case_id: int, *, actor: str, version: int, staff_id: str | None = None
+    ) -> Case:
+        """`staff_id`: the acting registry staff member, recorded as first responsible."""
+
         def steps(case: Case, now: datetime) -> list[_Step]:
             if case.escalation_level >= TOP_LEVEL:
                 watch = None
@@ -268,7 +278,11 @@ class Workflow:
                 watch = now + self._policy.deadlines(case.category, case.severity).resolve
             else:
                 watch = case.resolve_due
-            changes = {"acknowledged_at": case.acknowledged_at or now, "supervise_at": watch}
+            changes = {
+                "acknowledged_at": case.acknowledged_at or now,
+                "supervise_at": watch,
+                "first_responsible": case.first_responsible or staff_id,
+            }
             return [_Step(Transition.ACKNOWLEDGED, {}, changes)]
 
         return self._act(conn, case_id, actor, version, steps)
@@ -370,6 +384,212 @@ class Workflow:
         _required("note", note)
         return self._act(conn, case_id, actor, version, _one(Transition.NOTE_ADDED, {"note": note}))
 
+    # --- parties and people --------------------------------------------------------------
+
+    def redispatch(
+        self,
+        conn: Conn,
+        case_id: int,
+        *,
+        actor: str,
+        version: int,
+        parties: Sequence[str],
+        reason: str,
+    ) -> Case:
+        """Replace every party of a mis-routed case; the new ones acknowledge anew."""
+        _required("reason", reason)
+        if not parties or len(set(parties)) != len(parties):
+            raise InvalidRequest("parties", "name one or more parties, each once")
+
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            next_state(case.id, case.state, Transition.REDISPATCHED)
+            new = [_party_assignment(conn, case, p) for p in parties]
+            kinds = [a.party_kind for a in new]
+            if len(set(kinds)) != len(kinds):
+                raise InvalidRequest("parties", "a case takes one party of each kind")
+            if {(a.party_kind, a.party_id) for a in new} == _parties_of(case):
+                raise InvalidRequest("parties", f"case {case.id} is with exactly these already")
+            store.remove_assignments(conn, case.id, [a.party_kind for a in case.assignments])
+            store.insert_assignments(conn, case.id, new, now)
+            return [
+                self._handover(case, now, Transition.REDISPATCHED, reason, case.assignments, new)
+            ]
+
+        return self._act(conn, case_id, actor, version, steps)
+
+    def transfer(
+        self,
+        conn: Conn,
+        case_id: int,
+        *,
+        actor: str,
+        version: int,
+        party: str,
+        reason: str,
+        from_kind: str | None = None,
+    ) -> Case:
+        """One party (`from_kind`; may be left out when the case has one) hands its share
+        to `party`; the other parties keep theirs."""
+        _required("reason", reason)
+
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            next_state(case.id, case.state, Transition.TRANSFERRED)
+            leaving = _leaving(case, from_kind)
+            target = _party_assignment(conn, case, party)
+            if target.party_id == leaving.party_id:
+                raise InvalidRequest("party", f"case {case.id} is with {party} already")
+            others = {a.party_kind: a for a in case.assignments if a is not leaving}
+            if (same := others.get(target.party_kind)) is not None:
+                raise InvalidRequest(
+                    "party",
+                    f"case {case.id} already has a {target.party_kind} ({same.party_id}):"
+                    " transfer that share instead",
+                )
+            store.remove_assignments(conn, case.id, [leaving.party_kind])
+            store.insert_assignments(conn, case.id, [target], now)
+            return [self._handover(case, now, Transition.TRANSFERRED, reason, [leaving], [target])]
+
+        return self._act(conn, case_id, actor, version, steps)
+
+    def add_party(
+        self,
+        conn: Conn,
+        case_id: int,
+        *,
+        actor: str,
+        version: int,
+        party: str,
+        note: str | None = None,
+    ) -> Case:
+        """A co-handling party joins; the case's state and clocks are unchanged."""
+
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            next_state(case.id, case.state, Transition.PARTY_ADDED)
+            added = _party_assignment(conn, case, party)
+            for a in case.assignments:
+                if a.party_kind == added.party_kind:
+                    raise InvalidRequest(
+                        "party",
+                        f"case {case.id} already has a {a.party_kind} ({a.party_id}):"
+                        " transfer it instead",
+                    )
+            store.insert_assignments(conn, case.id, [added], now)
+            return [_Step(Transition.PARTY_ADDED, {"party": _assignee(added), "note": note})]
+
+        return self._act(conn, case_id, actor, version, steps)
+
+    def assign(self, conn: Conn, case_id: int, *, actor: str, version: int, staff_id: str) -> Case:
+        """Name the staff member of a dispatched party who handles the case."""
+
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            next_state(case.id, case.state, Transition.ASSIGNED)
+            member = _staff(conn, case, staff_id)
+            share = _share_of(case, member)
+            if share is None:
+                raise InvalidRequest(
+                    "staff_id",
+                    f"{staff_id} is of party {member['party_id'] or '(none)'}, not of a party"
+                    f" case {case.id} is dispatched to ({_keys(case)})",
+                )
+            store.assign_staff(conn, case.id, share.party_kind, staff_id)
+            detail = {"staff": staff_id, "party_kind": share.party_kind, "party": share.party_id}
+            changes = {"first_responsible": case.first_responsible or staff_id}
+            return [_Step(Transition.ASSIGNED, detail, changes)]
+
+        return self._act(conn, case_id, actor, version, steps)
+
+    def claim(self, conn: Conn, case_id: int, *, actor: str, version: int, staff_id: str) -> Case:
+        """A staff member takes the case on themself (党员先锋 认领); of a dispatched party
+        they also become its named handler, otherwise they help beside it."""
+
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            next_state(case.id, case.state, Transition.CLAIMED)
+            if case.claimed_by is not None:
+                raise AlreadyClaimed(case.id, case.claimed_by)
+            share = _share_of(case, _staff(conn, case, staff_id))
+            if share is not None and share.staff_id is None:
+                store.assign_staff(conn, case.id, share.party_kind, staff_id)
+            detail = {"staff": staff_id, "party_kind": share and share.party_kind}
+            changes = {
+                "claimed_by": staff_id,
+                "first_responsible": case.first_responsible or staff_id,
+            }
+            return [_Step(Transition.CLAIMED, detail, changes)]
+
+        return self._act(conn, case_id, actor, version, steps)
+
+    def merge(
+        self, conn: Conn, case_id: int, *, actor: str, version: int, into: int, note: str
+    ) -> Case:
+        """End a duplicate as merged into another open case of its compound; its alarms
+        go over to the survivor, whose timeline records what came in."""
+        _required("actor", actor)
+        _required("note", note)
+        if into == case_id:
+            raise InvalidRequest("into", "a case cannot be merged into itself")
+        now = self._clock.now()
+        with transaction(conn):
+            locked = {i: store.lock_case(conn, i) for i in sorted((case_id, into))}
+            duplicate, survivor = locked[case_id], locked[into]
+            if duplicate.version != version:
+                raise VersionConflict(case_id, version, duplicate.version)
+            next_state(duplicate.id, duplicate.state, Transition.MERGED)
+            next_state(survivor.id, survivor.state, Transition.MERGED_IN)
+            if survivor.compound != duplicate.compound:
+                raise InvalidRequest(
+                    "into",
+                    f"case {into} is in compound {survivor.compound}, case {case_id} in"
+                    f" {duplicate.compound}: cases merge only within a compound",
+                )
+            alarms = store.move_alarms(conn, case_id, into)
+            ended = _Step(
+                Transition.MERGED,
+                {"into": into, "alarms": alarms, "note": note},
+                {"merged_into": into, "supervise_at": None},
+            )
+            joined = _Step(
+                Transition.MERGED_IN,
+                {
+                    "duplicate": case_id,
+                    "title": duplicate.title,
+                    "source": duplicate.source.value,
+                    "reporter": duplicate.reporter,
+                    "alarm_count": duplicate.alarm_count,
+                    "alarms": alarms,
+                    "note": note,
+                },
+                {"alarm_count": survivor.alarm_count + duplicate.alarm_count},
+            )
+            pending = [
+                *self._pending(conn, duplicate, actor, now, [ended]),
+                *self._pending(conn, survivor, actor, now, [joined]),
+            ]
+            events = store.append_events(conn, pending)
+            after = store.get_case(conn, case_id)
+        self._publish(events)
+        return after
+
+    def _handover(
+        self,
+        case: Case,
+        now: datetime,
+        transition: Transition,
+        reason: str,
+        leaving: Sequence[Assignment],
+        arriving: Sequence[Assignment],
+    ) -> _Step:
+        """The record of a handover: the response clock restarts for the new parties (the
+        SLA note in cases._policy); a claim does not pass over with the case."""
+        window = self._policy.response_after_handover(case.category, case.severity)
+        watch = now + window if case.escalation_level < TOP_LEVEL else None
+        detail = {
+            "reason": reason,
+            "from": [_assignee(a) for a in leaving],
+            "to": [_assignee(a) for a in arriving],
+            "respond_by": (now + window).isoformat(),
+        }
+        return _Step(transition, detail, {"supervise_at": watch, "claimed_by": None})
+
     # --- supervision ---------------------------------------------------------------------
 
     def escalate_if_due(self, conn: Conn, case_id: int, now: datetime) -> list[CaseEvent]:
@@ -424,6 +644,12 @@ class Workflow:
         self, conn: Conn, case: Case, actor: str, now: datetime, steps: Sequence[_Step]
     ) -> list[CaseEvent]:
         """Check each step against the state machine, update the row, append the history."""
+        return store.append_events(conn, self._pending(conn, case, actor, now, steps))
+
+    def _pending(
+        self, conn: Conn, case: Case, actor: str, now: datetime, steps: Sequence[_Step]
+    ) -> list[store.PendingEvent]:
+        """Check each step against the state machine and update the row: the history to append."""
         state, version = case.state, case.version
         changes: dict[str, Any] = {}
         pending: list[store.PendingEvent] = []
@@ -448,7 +674,7 @@ class Workflow:
         store.update_case(
             conn, case.id, {**changes, "state": state.value, "version": version, "updated_at": now}
         )
-        return store.append_events(conn, pending)
+        return pending
 
     def _publish(self, events: Sequence[CaseEvent]) -> None:
         for event in events:
@@ -473,6 +699,58 @@ def _notify(conn: Conn, case: Case, rung: Rung) -> dict[str, Any]:
         rc = registry.party_of_kind(conn, case.compound, PartyKind.RESIDENTS_COMMITTEE.value)
         return {"party": rc}
     return {"level": Rung.SUBDISTRICT.value}
+
+
+def _party_assignment(conn: Conn, case: Case, party_id: str) -> Assignment:
+    """The assignment of a registry party to the case; refused unless it serves the compound."""
+    found = registry.party(conn, case.compound, party_id)
+    if found is None:
+        raise InvalidRequest("party", f"{party_id} is not a party serving compound {case.compound}")
+    kind = str(found["kind"])
+    worker = None
+    if kind == PartyKind.GRID_TEAM.value:
+        worker = registry.grid_member(conn, case.compound, case.grid_id, "community_worker")
+    return Assignment(kind, party_id, case.grid_id, worker)
+
+
+def _parties_of(case: Case) -> set[tuple[str, str | None]]:
+    return {(a.party_kind, a.party_id) for a in case.assignments}
+
+
+def _leaving(case: Case, from_kind: str | None) -> Assignment:
+    """The share a transfer hands over: of `from_kind`, or the case's only one."""
+    if from_kind is None and len(case.assignments) == 1:
+        return case.assignments[0]
+    for a in case.assignments:
+        if a.party_kind == from_kind:
+            return a
+    kinds = ", ".join(a.party_kind for a in case.assignments) or "no party"
+    wanted = "name the kind handing it over" if from_kind is None else f"not with a {from_kind}"
+    raise InvalidRequest("from_kind", f"case {case.id} is with {kinds}: {wanted}")
+
+
+def _staff(conn: Conn, case: Case, staff_id: str) -> dict[str, Any]:
+    member = registry.staff_member(conn, case.compound, staff_id)
+    if member is None:
+        raise InvalidRequest(
+            "staff_id", f"{staff_id} is not staff serving compound {case.compound}"
+        )
+    return member
+
+
+def _share_of(case: Case, member: Mapping[str, Any]) -> Assignment | None:
+    """The case's assignment whose party the staff member belongs to (a grid team's by
+    the grids whose team they are on)."""
+    for a in case.assignments:
+        if a.party_kind == PartyKind.GRID_TEAM.value and a.grid_id in member["teams"]:
+            return a
+        if a.party_id is not None and a.party_id == member["party_id"]:
+            return a
+    return None
+
+
+def _keys(case: Case) -> str:
+    return ", ".join(a.party_id or f"{a.party_kind}:{a.grid_id}" for a in case.assignments)
 
 
 def _assignee(a: Assignment) -> dict[str, Any]:

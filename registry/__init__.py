@@ -47,11 +47,13 @@ from registry._reads import (
     grid_of,
     grid_page,
     household_page,
+    party,
     party_of_kind,
     party_page,
     resident,
     resident_page,
     staff_grids,
+    staff_member,
     staff_page,
 )
 from registry._scope import EVERYTHING, GridKey, Scope
@@ -98,6 +100,7 @@ __all__ = [
     "load",
     "move_in",
     "move_out",
+    "party",
     "party_of_kind",
     "party_page",
     "put_staff",
@@ -109,6 +112,7 @@ __all__ = [
     "set_household_tags",
     "set_resident_details",
     "staff_grids",
+    "staff_member",
     "staff_page",
     "write_compound_file",
 ]

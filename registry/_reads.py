@@ -128,6 +128,28 @@ def grid_member(conn: Conn, compound: str, grid: str | None, role: str) -> str |
     return None if found is None else str(found["staff_id"])
 
 
+def party(conn: Conn, compound: str, party_id: str) -> dict[str, Any] | None:
+    """A party serving the compound ({id, kind, name}), or None when it does not."""
+    return _one(
+        conn,
+        "SELECT id, kind, name FROM parties WHERE compound_id = %s AND id = %s",
+        (compound, party_id),
+    )
+
+
+def staff_member(conn: Conn, compound: str, staff_id: str) -> dict[str, Any] | None:
+    """A staff member serving the compound ({id, name, role, party_id, teams}: the grids
+    whose team they are on), or None when they do not serve it."""
+    return _one(
+        conn,
+        "SELECT s.id, s.name, s.role, s.party_id, coalesce((SELECT array_agg(m.grid_id"
+        " ORDER BY m.grid_id) FROM grid_members m WHERE m.compound_id = s.compound_id"
+        " AND m.staff_id = s.id), '{}') AS teams FROM staff s"
+        " WHERE s.compound_id = %s AND s.id = %s",
+        (compound, staff_id),
+    )
+
+
 def device_address(conn: Conn, device_id: str | None) -> str | None:
     if device_id is None:
         return None

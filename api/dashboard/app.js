@@ -17,7 +17,7 @@ const BOARD_STATES = [
   ["acknowledged", ["acknowledged"]],
   ["in_progress", ["in_progress"]],
   ["resolved", ["resolved"]],
-  ["closed", ["closed", "cancelled"]],
+  ["closed", ["closed", "cancelled", "merged"]],
 ];
 const ACTIONS = ["acknowledge", "start", "record-action", "resolve", "close", "reopen", "note"];
 const MODES = [
@@ -371,7 +371,7 @@ function drawBoard() {
 
 function overdue(c, now) {
   const acked = c.acknowledged_at !== null;
-  const resolved = c.resolved_at !== null || ["resolved", "closed", "cancelled"].includes(c.state);
+  const resolved = c.resolved_at !== null || ["resolved", "closed", "cancelled", "merged"].includes(c.state);
   if (!acked && Date.parse(c.ack_due) < now) return "ack_due";
   if (!resolved && Date.parse(c.resolve_due) < now) return "resolve_due";
   return null;
@@ -665,7 +665,7 @@ async function loadKpis() {
 
 function drawOpenCharts() {
   if (!$("#kpis") || $("#kpis").hidden) return;
-  const open = state.cases.filter((c) => !["closed", "cancelled", "resolved"].includes(c.state));
+  const open = state.cases.filter((c) => !["closed", "cancelled", "merged", "resolved"].includes(c.state));
   const count = (key) => {
     const m = new Map();
     for (const c of open) m.set(key(c), (m.get(key(c)) ?? 0) + 1);

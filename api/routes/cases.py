@@ -18,6 +18,8 @@ from api._db import Conn
 from api._state import AppState
 from api.deps import DbDep, Reader, StateDep, require
 from api.models import (
+    AddPartyAction,
+    AssignAction,
     AssignmentPublic,
     CancelAction,
     CaseActionBase,
@@ -26,11 +28,15 @@ from api.models import (
     CaseEventPublic,
     CasePublic,
     CasesPublic,
+    MergeAction,
+    Message,
     NoteAction,
     OptionalNoteAction,
     RateAction,
     ReasonAction,
     RecordAction,
+    RedispatchAction,
+    TransferAction,
 )
 from api.routes._params import From, IdQuery, Limit, Offset, To
 
@@ -49,6 +55,19 @@ ROUTES = {
     cases.Transition.REOPENED: "reopen",
     cases.Transition.CANCELLED: "cancel",
     cases.Transition.NOTE_ADDED: "note",
+    cases.Transition.REDISPATCHED: "redispatch",
+    cases.Transition.TRANSFERRED: "transfer",
+    cases.Transition.ASSIGNED: "assign",
+    cases.Transition.CLAIMED: "claim",
+    cases.Transition.PARTY_ADDED: "add-party",
+    cases.Transition.MERGED: "merge",
+}
+
+# What the handling routes refuse, each with a `detail` saying why.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Message, "description": "no such case, or not in the caller's scope"},
+    409: {"model": Message, "description": "a stale version, or not allowed in its state"},
+    422: {"model": Message, "description": "a party, staff member or case that cannot take it"},
 }
 
 
@@ -80,6 +99,7 @@ def list_cases(
         "closed",
         "reopened",
         "cancelled",
+        "merged",
     ]
     | None = None,
     open_: Annotated[bool | None, Query(alias="open")] = None,
@@ -189,6 +209,7 @@ def get_case(
                 for e, (actor, detail) in zip(history, events, strict=True)
             ],
             "allowed_actions": [ROUTES[t] for t in cases.allowed_in(case.state) if t in ROUTES],
+            "merged_cases": cases.merged_cases(conn, case_id),
         }
     )
 
@@ -210,7 +231,9 @@ def acknowledge(
         user,
         state,
         case_id,
-        lambda w, c, a: w.acknowledge(c, case_id, actor=a, version=body.version),
+        lambda w, c, a: w.acknowledge(
+            c, case_id, actor=a, version=body.version, staff_id=user.staff_id
+        ),
     )
 
 
@@ -335,4 +358,114 @@ def note(
         state,
         case_id,
         lambda w, c, a: w.add_note(c, case_id, actor=a, version=body.version, note=body.note),
+    )
+
+
+@router.post("/{case_id}/redispatch", responses=REFUSALS)
+def redispatch(
+    case_id: CaseId, body: RedispatchAction, user: Worker, conn: DbDep, state: StateDep
+) -> CasePublic:
+    """Send a mis-routed case to other parties instead (all of its parties replaced)."""
+    return _act(
+        conn,
+        user,
+        state,
+        case_id,
+        lambda w, c, a: w.redispatch(
+            c, case_id, actor=a, version=body.version, parties=body.parties, reason=body.reason
+        ),
+    )
+
+
+@router.post("/{case_id}/transfer", responses=REFUSALS)
+def transfer(
+    case_id: CaseId, body: TransferAction, user: Worker, conn: DbDep, state: StateDep
+) -> CasePublic:
+    """One party hands its share of the case to another party serving the compound."""
+    from_kind = None if body.from_kind is None else body.from_kind.value
+    return _act(
+        conn,
+        user,
+        state,
+        case_id,
+        lambda w, c, a: w.transfer(
+            c,
+            case_id,
+            actor=a,
+            version=body.version,
+            party=body.party,
+            reason=body.reason,
+            from_kind=from_kind,
+        ),
+    )
+
+
+@router.post("/{case_id}/add-party", responses=REFUSALS)
+def add_party(
+    case_id: CaseId, body: AddPartyAction, user: Worker, conn: DbDep, state: StateDep
+) -> CasePublic:
+    """A co-handling party joins the case."""
+    return _act(
+        conn,
+        user,
+        state,
+        case_id,
+        lambda w, c, a: w.add_party(
+            c, case_id, actor=a, version=body.version, party=body.party, note=body.note
+        ),
+    )
+
+
+@router.post("/{case_id}/assign", responses=REFUSALS)
+def assign(
+    case_id: CaseId, body: AssignAction, user: Worker, conn: DbDep, state: StateDep
+) -> CasePublic:
+    """Name the staff member of one of the case's parties who handles it."""
+    return _act(
+        conn,
+        user,
+        state,
+        case_id,
+        lambda w, c, a: w.assign(c, case_id, actor=a, version=body.version, staff_id=body.staff_id),
+    )
+
+
+@router.post("/{case_id}/claim", responses=REFUSALS)
+def claim(
+    case_id: CaseId, body: CaseActionBase, user: Worker, conn: DbDep, state: StateDep
+) -> CasePublic:
+    """The caller claims the case for themself (党员先锋 认领): their account must be a
+    registry staff member serving the case's compound."""
+    staff_id = user.staff_id
+    if staff_id is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"{user.username} is not linked to a registry staff member (the account's"
+            " staff_id): only staff can claim a case",
+        )
+    return _act(
+        conn,
+        user,
+        state,
+        case_id,
+        lambda w, c, a: w.claim(c, case_id, actor=a, version=body.version, staff_id=staff_id),
+    )
+
+
+@router.post("/{case_id}/merge", responses=REFUSALS)
+def merge(
+    case_id: CaseId, body: MergeAction, user: Worker, conn: DbDep, state: StateDep
+) -> CasePublic:
+    """End this case as a duplicate of `into` (an open case of the same compound, in the
+    caller's scope too); its alarms move over to that case."""
+    _visible(conn, user, case_id)
+    _visible(conn, user, body.into)
+    return _act(
+        conn,
+        user,
+        state,
+        case_id,
+        lambda w, c, a: w.merge(
+            c, case_id, actor=a, version=body.version, into=body.into, note=body.note
+        ),
     )
