@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     command_ack_timeout_s: float = 10.0  # a device command without an ack by then failed
     # Open live feeds (GET /api/v1/stream) per API user: a monitoring room's few screens.
     streams_per_user: int = Field(default=5, ge=1)
+    # Keys the signed webhooks (`hmac+https://...`) whose URL carries no `?secret=`.
+    notify_webhook_secret: SecretStr | None = None
     stats_interval_s: float = 30.0  # how often a gateway logs its counters
     # `dayuan gateway` / `dayuan rules run` serve /metrics and /healthz here (0: not at all).
     metrics_port: int = 0

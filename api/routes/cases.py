@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 import cases
 import domain
+import notify
 from api import _cases
 from api._access import Permission, User
 from api._db import Conn
@@ -26,6 +27,8 @@ from api.models import (
     CasePublic,
     CasesPublic,
     NoteAction,
+    NotificationPublic,
+    NotificationsPublic,
     OptionalNoteAction,
     RateAction,
     ReasonAction,
@@ -152,6 +155,15 @@ def get_case(case_id: CaseId, user: Reader, conn: DbDep) -> CaseDetail:
             "allowed_actions": [ROUTES[t] for t in cases.allowed_in(case.state) if t in ROUTES],
         }
     )
+
+
+@router.get("/{case_id}/notifications")
+def get_notifications(case_id: CaseId, user: Reader, conn: DbDep) -> NotificationsPublic:
+    """Who was told of the case, through which channel, and how each delivery stands."""
+    _visible(conn, user, case_id)
+    found = notify.notifications_for_case(conn, case_id)
+    data = [NotificationPublic.model_validate({**asdict(n), "state": n.state.value}) for n in found]
+    return NotificationsPublic(data=data, count=len(data))
 
 
 Act = Callable[[cases.Workflow, Conn, str], cases.Case]
