@@ -154,6 +154,7 @@ def _http(
         with urllib.request.urlopen(request, timeout=CHANNEL_TIMEOUT_S) as reply:  # noqa: S310
             reply.read()
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error is also the response: let its socket go
         permanent = 400 <= exc.code < 500 and exc.code not in RETRIED_4XX
         raise DeliveryFailed(channel, f"HTTP {exc.code} {exc.reason}", permanent=permanent) from exc
     except (urllib.error.URLError, OSError) as exc:

@@ -44,7 +44,7 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
         with self.arrived:
             self.messages.append(message_from_bytes(envelope.content))
             self.arrived.notify_all()
@@ -117,9 +117,9 @@ def receiver() -> Iterator[Receiver]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        do_POST = do_GET = _any  # noqa: N815 - http.server's names
+        do_POST = do_GET = _any
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return None
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
