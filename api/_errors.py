@@ -19,6 +19,7 @@ in the package that let it through).
     registry.RegistryError          503 (unavailable)
     ingest.StorageUnavailable       503
     rules.AlarmStoreError           503
+    notify.NotifyError              503 (its store unavailable)
     psycopg.DataError               400  (a value in a request the API passed through)
     psycopg.OperationalError        503
     psycopg_pool.PoolTimeout        503
@@ -42,6 +43,7 @@ from psycopg_pool import PoolTimeout
 
 import cases
 import ingest
+import notify
 import registry
 import rules
 
@@ -106,8 +108,14 @@ async def _invalid(_: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _invalid)
-    for root in (cases.CasesError, registry.RegistryError, ingest.IngestError, rules.RulesError):
+    roots = (
+        cases.CasesError,
+        registry.RegistryError,
+        ingest.IngestError,
+        rules.RulesError,
+        notify.NotifyError,
+    )
+    for root in roots:
         app.add_exception_handler(root, _package_error)
     app.add_exception_handler(psycopg.DataError, _data_error)
     app.add_exception_handler(psycopg.OperationalError, _unavailable)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import ingest
+import notify
 from api._db import Conn, rows
 from gateway import GatewayMetrics
 from rules import AlarmChange, ChangeKind, EngineMetrics
@@ -120,7 +121,24 @@ def render(conn: Conn, sources: MetricSources, *, now: datetime, silence_factor:
         "Messages dead-lettered in the last hour, by reason (all gateways)",
         [(f'{{reason="{_label(r["reason"])}"}}', r["n"]) for r in letters],
     )
+    _notifications(w, conn)
     return "\n".join(w.lines) + "\n"
+
+
+def _notifications(w: _Writer, conn: Conn) -> None:
+    counts = notify.counts_by_state(conn)
+    w.metric(
+        "dayuan_notifications",
+        "gauge",
+        "Notifications by delivery state (all notifiers)",
+        [(f'{{state="{s.value}"}}', n) for s, n in counts.items()],
+    )
+    w.metric(
+        "dayuan_notify_outbox_unplanned",
+        "gauge",
+        "Case events waiting for a notifier to plan their notifications",
+        [("", notify.unplanned(conn))],
+    )
 
 
 def _in_process(w: _Writer, sources: MetricSources) -> None:

@@ -451,6 +451,28 @@ class CaseEventPublic(BaseModel):
     detail: dict[str, Any]
 
 
+class NotificationPublic(BaseModel):
+    """One delivery of a case event to one person's contact point; `channel` is the
+    contact URL's scheme and host only (the URL may hold a password or token)."""
+
+    id: int
+    case_event_id: int
+    recipient: str
+    channel: str | None
+    state: Literal["queued", "sent", "failed", "acknowledged"]
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    acknowledged_at: datetime | None
+
+
+class NotificationsPublic(BaseModel):
+    data: list[NotificationPublic]
+    count: int
+
+
 class CaseDetail(CasePublic):
     assignments: list[AssignmentPublic]
     history: list[CaseEventPublic]

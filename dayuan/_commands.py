@@ -158,6 +158,19 @@ def supervisor(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def notifier(args: argparse.Namespace, settings: Settings) -> int:
+    """Deliver the case notifications (several may run: they share the rows)."""
+    url = _database_url(settings)
+    stop = stop_on_signals()
+    wiring.upgrade(url, settings.storage)
+    with ExitStack() as stack:
+        db = stack.enter_context(wiring.pool(url))
+        worker = stack.enter_context(wiring.notifier(settings, db))
+        log.info("notifier %s delivering", worker.name)
+        stop.wait()
+    return 0
+
+
 def reload_on_sighup(engine: rules.Engine) -> None:
     """`kill -HUP` reloads the rule file without a restart (an invalid file is refused)."""
 

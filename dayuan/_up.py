@@ -73,6 +73,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
             api.running(app, host=settings.api_host, port=settings.api_port)
         )
         stack.enter_context(wiring.supervisor(db, workflow, interval_s=SUPERVISOR_INTERVAL_S))
+        stack.enter_context(wiring.notifier(settings, db))
         settle_heap()
         _simulate(stack, demo, target, args.speed, timedelta(hours=args.history_hours))
         _banner(url, mqtt, data, args.speed, address, settings.admin_password is not None)

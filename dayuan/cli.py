@@ -103,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     sup.add_argument("--policy", type=Path, help="a dayuan.cases/1 YAML file (routing, SLAs)")
     sup.set_defaults(func=_lazy("dayuan._commands", "supervisor"))
 
+    nt = sub.add_parser("notifier", help="deliver case notifications (email, webhooks, SMS...)")
+    nt.set_defaults(func=_lazy("dayuan._commands", "notifier"))
+
     dr = sub.add_parser("drill", help="simulated responders work the open cases; print KPIs")
     dr.add_argument("--seed", type=int, default=0)
     dr.add_argument("--by", choices=["category", "party", "grid", "compound"], default="category")

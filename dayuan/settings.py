@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # The bearer token Prometheus presents to the API's /metrics. None: open in
     # development, closed in production.
     metrics_token: SecretStr | None = None
+    # Keys the signed webhooks (`hmac+https://...`) whose URL carries no `?secret=`.
+    notify_webhook_secret: SecretStr | None = None
     stats_interval_s: float = 30.0  # how often a gateway logs its counters
     # `dayuan gateway` / `dayuan rules run` serve /metrics and /healthz here (0: not at all).
     metrics_port: int = 0

@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 import cases
 import ingest
+import notify
 import registry
 import rules
 from broker import MqttEndpoint, publisher
@@ -27,14 +28,15 @@ from gateway import Batching, Budget, DeviceDirectory, Gateway, KnownDevice, Lim
 
 log = logging.getLogger(__name__)
 
-# Connections: the flush thread writes on one, registry reloads and maintenance take
-# another now and then; 4 leaves room without holding idle sessions on a small server.
-POOL_MAX = 4
+# Connections: the flush thread writes on one and `dayuan up`'s supervisor holds one;
+# registry reloads, maintenance and a notifier's claims and outcomes take one briefly
+# now and then; 6 leaves room without holding idle sessions on a small server.
+POOL_MAX = 6
 POOL_OPEN_TIMEOUT_S = 60.0
 
 
 # Owners of tables, in layer order (a package's migrations may use its lower layers').
-SCHEMA = ("registry", "ingest", "rules", "cases", "api")
+SCHEMA = ("registry", "ingest", "rules", "cases", "notify", "api")
 
 
 def upgrade(url: str, storage: str) -> ingest.StorageMode:
@@ -231,6 +233,34 @@ def supervisor(
     thread.start()
     try:
         yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def notifier(
+    settings: Settings,
+    db: ConnectionPool,
+    *,
+    clock: Clock | None = None,
+    deliver: notify.Deliver | None = None,
+    name: str | None = None,
+) -> Iterator[notify.Notifier]:
+    """A notifier in a background thread (`dayuan notifier`, `dayuan up`)."""
+    secret = settings.notify_webhook_secret
+    worker = notify.Notifier(
+        db,
+        clock=clock or SystemClock(),
+        deliver=deliver
+        or notify.Channels(webhook_secret=secret.get_secret_value() if secret else None),
+        name=name,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), name="notifier", daemon=True)
+    thread.start()
+    try:
+        yield worker
     finally:
         stop.set()
         thread.join()

@@ -18,6 +18,14 @@ from domain._topic import Kind
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ShortId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,16}$")]
+# A contact point: an Apprise URL (`mailto://...`, `json://...`) or one of notify's own
+# (`hmac+https://...`, `kannel://...`). Only its shape is checked here; the notifier
+# parses it when it delivers, and a URL it cannot use fails that delivery with a reason.
+ContactUrl = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9+.-]{0,31}://\S+$", max_length=2000)
+]
+# Contact points per staff member: a few, in order of preference.
+MAX_CONTACTS = 8
 Address = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,16}(-[A-Za-z0-9_]{1,16}){0,2}$")
 ]
@@ -123,6 +131,9 @@ class Staff(_Model):
     role: StaffRole
     party: Ident | None = None
     grids: list[Ident] = Field(default_factory=list)
+    # Apprise URLs, in order of preference; they may hold credentials, so the registry
+    # keeps them in their own table and nothing shows more than scheme and host.
+    contacts: list[ContactUrl] = Field(default_factory=list, max_length=MAX_CONTACTS)
 
 
 class Device(_Model):

@@ -107,6 +107,11 @@ def _rows(c: Compound) -> dict[str, dict[Key, Row]]:
         ],
         "staff_grids": [{"staff_id": s.id, "grid_id": g} for s in c.staff for g in s.grids],
         "grid_members": [{"grid_id": g, "staff_id": s, "role": r} for g, s, r in team],
+        "staff_contacts": [
+            {"staff_id": s.id, "position": i, "url": url}
+            for s in c.staff
+            for i, url in enumerate(s.contacts)
+        ],
     }
     return {t.name: {_key(t, row): row for row in rows[t.name]} for t in _TABLES}
 
@@ -144,7 +149,10 @@ def _put_compounds(conn: Conn, registry: CompoundFile) -> None:
     """Upsert the file's compounds and their devices; a compound's unlisted devices go
     (the diff in `registry_changes` is taken around this by the caller)."""
     for compound in registry.compounds:
-        document = compound.model_dump(mode="json", exclude={"devices"})
+        # Contact URLs may hold credentials: they live in staff_contacts only.
+        document = compound.model_dump(
+            mode="json", exclude={"devices": True, "staff": {"__all__": {"contacts"}}}
+        )
         conn.execute(
             "INSERT INTO compounds (id, name, lat, lon, timezone, document)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"

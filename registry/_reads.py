@@ -150,6 +150,47 @@ def staff_member(conn: Conn, compound: str, staff_id: str) -> dict[str, Any] | N
     )
 
 
+def party_staff(conn: Conn, compound: str, party: str | None) -> list[str]:
+    """The staff members of a party, by id."""
+    if party is None:
+        return []
+    found = _rows(
+        conn,
+        "SELECT id FROM staff WHERE compound_id = %s AND party_id = %s ORDER BY id",
+        (compound, party),
+    )
+    return [str(r["id"]) for r in found]
+
+
+def grid_team(conn: Conn, compound: str, grid: str | None) -> list[str]:
+    """A grid team's members: the cadre, the community worker, then the volunteers."""
+    if grid is None:
+        return []
+    found = _rows(
+        conn,
+        "SELECT staff_id FROM grid_members WHERE compound_id = %s AND grid_id = %s"
+        " ORDER BY array_position(ARRAY['cadre', 'community_worker', 'volunteer'], role),"
+        " staff_id",
+        (compound, grid),
+    )
+    return [str(r["staff_id"]) for r in found]
+
+
+def staff_contacts(conn: Conn, compound: str, staff: list[str]) -> dict[str, list[str]]:
+    """The contact URLs of these staff members in order of preference (secrets: for the
+    notifier, never for display); a member without any maps to an empty list."""
+    found = _rows(
+        conn,
+        "SELECT staff_id, url FROM staff_contacts WHERE compound_id = %s"
+        " AND staff_id = ANY(%s) ORDER BY staff_id, position",
+        (compound, staff),
+    )
+    contacts: dict[str, list[str]] = {s: [] for s in staff}
+    for r in found:
+        contacts[str(r["staff_id"])].append(str(r["url"]))
+    return contacts
+
+
 def device_address(conn: Conn, device_id: str | None) -> str | None:
     if device_id is None:
         return None

@@ -42,6 +42,7 @@ _TABLES = (
     _Table("staff", ("id",), ("name", "role", "party_id")),
     _Table("staff_grids", ("staff_id", "grid_id")),
     _Table("grid_members", ("grid_id", "staff_id"), ("role",)),
+    _Table("staff_contacts", ("staff_id", "position"), ("url",), personal=True),
 )
 _DEVICES = _Table("devices", ("id",), ("kind", "model", "name", "address", "x", "y", "heartbeat_s"))
 _BY_NAME = {t.name: t for t in _TABLES}

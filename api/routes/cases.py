@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 
 import cases
 import domain
+import notify
 import registry
 from api import _cases, _health
 from api._access import Permission, User
@@ -31,6 +32,8 @@ from api.models import (
     MergeAction,
     Message,
     NoteAction,
+    NotificationPublic,
+    NotificationsPublic,
     OptionalNoteAction,
     RateAction,
     ReasonAction,
@@ -212,6 +215,15 @@ def get_case(
             "merged_cases": cases.merged_cases(conn, case_id),
         }
     )
+
+
+@router.get("/{case_id}/notifications")
+def get_notifications(case_id: CaseId, user: Reader, conn: DbDep) -> NotificationsPublic:
+    """Who was told of the case, through which channel, and how each delivery stands."""
+    _visible(conn, user, case_id)
+    found = notify.notifications_for_case(conn, case_id)
+    data = [NotificationPublic.model_validate({**asdict(n), "state": n.state.value}) for n in found]
+    return NotificationsPublic(data=data, count=len(data))
 
 
 Act = Callable[[cases.Workflow, Conn, str], cases.Case]

@@ -85,7 +85,7 @@ def test_every_compose_service_runs_a_real_command() -> None:
 
 
 def test_every_systemd_unit_runs_a_real_command() -> None:
-    assert len(UNITS) == 4
+    assert len(UNITS) == 5
     for unit in UNITS:
         [start] = re.findall(r"^ExecStart=\S+/dayuan (.*)$", unit.read_text(), re.MULTILINE)
         _parses(shlex.split(start))

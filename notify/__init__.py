@@ -1,0 +1,90 @@
+"""Notifications: the case events that must reach a person (an SOS or fall dispatched,
+a dispatch of a severity the policy marks, an escalation) delivered to staff through
+their contact points, at least once.
+
+A trigger of this package's migration writes an outbox row in the case event's own
+transaction, so cases never knows of notify. A `Notifier` (the `dayuan notifier`
+process; several may share a database) plans each outbox row into one notification
+per recipient and contact point (`Recipients`, replaceable: `staff_recipients` is the
+default) and delivers them through `Channels` (Apprise's URLs, a signed webhook,
+Kannel SMS) with an idempotency key, retries with backoff, a per-channel rate limit
+and a claim lease that survives a kill -9. States (queued, sent, failed,
+acknowledged) are read with `notifications_for_case` and `counts_by_state`.
+"""
+
+from notify import _store
+from notify._channels import Channels, Deliver, signature
+from notify._db import Conn, reading
+from notify._errors import DeliveryFailed, NotifyError, NotifyStoreError
+from notify._model import (
+    DEFAULT_NOTIFY_POLICY,
+    DeliveryState,
+    Message,
+    Notification,
+    NotifyPolicy,
+    Recipient,
+    public_channel,
+)
+from notify._notifier import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    LEASE,
+    MAX_ATTEMPTS,
+    POLL_INTERVAL_S,
+    Notifier,
+    NotifierMetrics,
+    RateLimit,
+    backoff,
+)
+from notify._plan import Recipients, idempotency_key, staff_recipients
+
+
+def notifications_for_case(conn: Conn, case_id: int) -> list[Notification]:
+    """A case's notifications, oldest first (channels as scheme and host only)."""
+    with reading():
+        return _store.for_case(conn, case_id)
+
+
+def counts_by_state(conn: Conn) -> dict[DeliveryState, int]:
+    """Notifications by delivery state, every state listed."""
+    with reading():
+        return _store.counts_by_state(conn)
+
+
+def unplanned(conn: Conn) -> int:
+    """Case events in the outbox that no notifier has planned yet."""
+    with reading():
+        return _store.unplanned(conn)
+
+
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_CAP",
+    "DEFAULT_NOTIFY_POLICY",
+    "LEASE",
+    "MAX_ATTEMPTS",
+    "POLL_INTERVAL_S",
+    "Channels",
+    "Conn",
+    "Deliver",
+    "DeliveryFailed",
+    "DeliveryState",
+    "Message",
+    "Notification",
+    "Notifier",
+    "NotifierMetrics",
+    "NotifyError",
+    "NotifyPolicy",
+    "NotifyStoreError",
+    "RateLimit",
+    "Recipient",
+    "Recipients",
+    "backoff",
+    "counts_by_state",
+    "idempotency_key",
+    "notifications_for_case",
+    "public_channel",
+    "signature",
+    "staff_recipients",
+    "unplanned",
+]

@@ -1,0 +1,222 @@
+"""The notifier: plans the outbox and delivers what is due, at least once.
+
+One pass: plan (outbox rows -> notifications, one transaction), claim a batch of due
+rows (one short transaction), deliver each outside any transaction on a small pool of
+threads, and record each outcome (one short transaction each). Several notifiers may
+run against one database: SKIP LOCKED shares the rows, the lease and the fenced
+outcome updates (`notify._store`) keep a row from being delivered by two at once
+while both live, and a killed notifier's rows come back when their lease ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+import cases
+import registry
+from domain import Clock
+from notify import _plan, _store
+from notify._channels import CHANNEL_TIMEOUT_S, Deliver
+from notify._db import transaction
+from notify._errors import DeliveryFailed, NotifyError
+from notify._model import DEFAULT_NOTIFY_POLICY, NotifyPolicy, public_channel
+
+log = logging.getLogger(__name__)
+
+# How often an idle notifier looks for work: an SOS waits at most this long for its
+# first delivery to start (the telecare answer target is 60 s; the goal is 2 s).
+POLL_INTERVAL_S = 0.5
+# Deliveries in flight per notifier: a slow channel holds one thread, not the rest.
+WORKERS = 4
+# Rows claimed per pass: a couple per worker, so a pass never claims more than it can
+# start before their lease matters.
+CLAIM_BATCH = 2 * WORKERS
+# A claimed row is due again this long after its claim: a notifier killed mid-delivery
+# loses nothing, and any one delivery ends well before (CHANNEL_TIMEOUT_S each try).
+LEASE = timedelta(seconds=max(60.0, 6 * CHANNEL_TIMEOUT_S))
+# Retries: 2 s, 4 s, 8 s ... capped at 5 min, given up after 12 attempts (about half an
+# hour): a channel's outage of minutes is ridden out, a dead address is named.
+BACKOFF_BASE = timedelta(seconds=2)
+BACKOFF_CAP = timedelta(minutes=5)
+MAX_ATTEMPTS = 12
+# Per channel (scheme, host, port) and notifier: a burst of alarms must not get us
+# throttled or banned by a mail relay or an SMS gateway.
+RATE_PER_S = 5.0
+RATE_BURST = 10
+
+
+# What a pass may meet and outlive: the database or the registry away for a while.
+_PASS_ERRORS = (NotifyError, cases.CasesError, registry.RegistryError, psycopg.Error, PoolTimeout)
+
+
+def backoff(attempt: int) -> timedelta:
+    """The wait after failed attempt `attempt` (1-based)."""
+    wait: timedelta = BACKOFF_BASE * 2 ** (attempt - 1)
+    return min(BACKOFF_CAP, wait)
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: datetime
+
+
+@dataclass
+class RateLimit:
+    """A token bucket per channel: `take` is the wait before the next message may go."""
+
+    per_s: float = RATE_PER_S
+    burst: int = RATE_BURST
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, channel: str, now: datetime) -> timedelta:
+        with self._lock:
+            b = self._buckets.setdefault(channel, _Bucket(float(self.burst), now))
+            elapsed = max(0.0, (now - b.at).total_seconds())
+            b.tokens, b.at = min(float(self.burst), b.tokens + elapsed * self.per_s), now
+            if b.tokens >= 1:
+                b.tokens -= 1
+                return timedelta()
+            return timedelta(seconds=(1 - b.tokens) / self.per_s)
+
+
+def channel_key(url: str) -> str:
+    """What the rate limit counts per: scheme, host and port (never the credentials)."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname}:{parts.port}"
+    except ValueError:
+        return url.split("://", 1)[0]
+
+
+@dataclass
+class NotifierMetrics:
+    """This process's counters (the database's gauges are `notify.counts_by_state`)."""
+
+    planned: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0
+    lost_claims: int = 0  # outcomes not written: the lease had passed to another
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + n)
+
+
+class Notifier:
+    """Plans and delivers notifications from one database; `run` until stopped."""
+
+    def __init__(
+        self,
+        db: ConnectionPool,
+        *,
+        clock: Clock,
+        deliver: Deliver,
+        name: str | None = None,
+        policy: NotifyPolicy = DEFAULT_NOTIFY_POLICY,
+        recipients: _plan.Recipients = _plan.staff_recipients,
+        rate: RateLimit | None = None,
+        lease: timedelta = LEASE,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._deliver = deliver
+        self.name = name or f"{socket.gethostname()}:{threading.get_native_id()}"
+        self._policy = policy
+        self._recipients = recipients
+        self._rate = rate or RateLimit()
+        self._lease = lease
+        self.metrics = NotifierMetrics()
+
+    def run(self, stop: threading.Event, *, interval_s: float = POLL_INTERVAL_S) -> None:
+        with ThreadPoolExecutor(WORKERS, thread_name_prefix="notify") as pool:
+            while not stop.is_set():
+                try:
+                    busy = self.run_once(pool)
+                except _PASS_ERRORS as exc:
+                    log.warning("notifier pass failed, will retry: %s", exc)
+                    busy = False
+                if not busy:
+                    stop.wait(interval_s)
+
+    def run_once(self, pool: ThreadPoolExecutor | None = None) -> bool:
+        """One pass; True when it found work (the next pass follows at once)."""
+        planned = self.plan()
+        claims = self.claim()
+        if pool is None:
+            for c in claims:
+                self._attempt(c)
+        else:
+            list(pool.map(self._attempt, claims))
+        return bool(planned or claims)
+
+    def plan(self) -> int:
+        with self._db.connection() as conn, transaction(conn):
+            made = _plan.plan_pending(
+                conn, policy=self._policy, recipients=self._recipients, now=self._clock.now()
+            )
+        self.metrics.add("planned", made)
+        return made
+
+    def claim(self) -> list[_store.Claim]:
+        with self._db.connection() as conn, transaction(conn):
+            return _store.claim_due(
+                conn, claimer=self.name, now=self._clock.now(), lease=self._lease, limit=CLAIM_BATCH
+            )
+
+    def _attempt(self, claim: _store.Claim) -> None:
+        try:
+            self._attempt_once(claim)
+        except (NotifyError, psycopg.Error, PoolTimeout) as exc:
+            # The outcome could not be written: the lease brings the row back.
+            log.warning(
+                "notification %d: outcome not recorded (%s); it will be retried", claim.id, exc
+            )
+
+    def _attempt_once(self, claim: _store.Claim) -> None:
+        wait = self._rate.take(channel_key(claim.channel), self._clock.now())
+        if wait > timedelta():
+            self._record("deferred", _store.defer, claim, self._clock.now() + wait)
+            return
+        try:
+            self._deliver(claim.channel, claim.message)
+        except DeliveryFailed as exc:
+            self._failed(claim, exc)
+            return
+        except Exception as exc:  # a channel library's bug must not stop every delivery
+            log.exception("notification %d: the channel raised", claim.id)
+            failed = DeliveryFailed(public_channel(claim.channel) or "?", repr(exc)[:500])
+            self._failed(claim, failed)
+            return
+        self._record("sent", _store.mark_sent, claim, self._clock.now())
+
+    def _failed(self, claim: _store.Claim, exc: DeliveryFailed) -> None:
+        reason = f"attempt {claim.attempt}: {exc.reason}"
+        if exc.permanent or claim.attempt >= MAX_ATTEMPTS:
+            log.error("notification %d to %s failed for good: %s", claim.id, exc.channel, reason)
+            self._record("failed", _store.mark_failed, claim, reason)
+            return
+        log.info("notification %d to %s will be retried: %s", claim.id, exc.channel, reason)
+        at = self._clock.now() + backoff(claim.attempt)
+        self._record("retried", _store.mark_retry, claim, at, reason)
+
+    def _record(
+        self, counter: str, mark: Callable[..., bool], claim: _store.Claim, *args: object
+    ) -> None:
+        with self._db.connection() as conn, transaction(conn):
+            written = mark(conn, claim, self.name, *args)
+        self.metrics.add(counter if written else "lost_claims")
