@@ -270,8 +270,8 @@ def _replaying(history: _resume.History, speed: float) -> str:
     span = f"{history.duration.total_seconds() / 3600:.1f} h"
     if history.first:
         return (
-            f"the last {span} at {speed:g}x with the demo's incidents (placed from"
-            f" {history.start:%H:%M} UTC: the fall 40 min in, the SOS 2 h in), then live"
+            f"the last {span} at {speed:g}x, then live; the demo's incidents are placed by"
+            f" offsets from {history.start.astimezone():%H:%M} (simulators/scenarios/up.yaml)"
         )
     if history.duration:
         return f"resumed: the {span} not yet stored at {speed:g}x (no incident replayed), then live"
