@@ -7,15 +7,29 @@ feed (SSE) that resumes with `Last-Event-ID`, and `/healthz`, `/readyz`, `/metri
 from api._config import ApiConfig, parse_networks
 from api._metrics import AlarmLatency, MetricSources, render_process
 from api._server import running
+from api._users import (
+    ADMIN_PASSWORD_IGNORED,
+    FIRST_ADMIN,
+    FirstAdmin,
+    first_admin,
+    is_password,
+    reset_password,
+)
 from api.main import API_PREFIX, create_app
 
 __all__ = [
+    "ADMIN_PASSWORD_IGNORED",
     "API_PREFIX",
+    "FIRST_ADMIN",
     "AlarmLatency",
     "ApiConfig",
+    "FirstAdmin",
     "MetricSources",
     "create_app",
+    "first_admin",
+    "is_password",
     "parse_networks",
     "render_process",
+    "reset_password",
     "running",
 ]

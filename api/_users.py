@@ -13,17 +13,24 @@ from __future__ import annotations
 
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from api._access import User
 from api._db import Conn, row, rows
-from api.security import hash_password
+from api.security import hash_password, verify_password
 from domain import StaffRole
 
 log = logging.getLogger(__name__)
 
 FIRST_ADMIN = "admin"
+# Said at every start where it applies: a variable that silently does nothing is a trap.
+ADMIN_PASSWORD_IGNORED = (
+    f"DAYUAN_ADMIN_PASSWORD is not the password of {FIRST_ADMIN!r}: it only creates the"
+    f" first administrator, and {FIRST_ADMIN!r} already exists; to change the password"
+    f" run: dayuan users reset-password {FIRST_ADMIN}"
+)
 # The grids a user sees, as "compound/grid" keys (grid ids repeat across compounds): their
 # own list, or their staff member's grids in the registry (staff ids repeat too).
 _GRIDS = (
@@ -188,11 +195,26 @@ def _keep_an_admin(conn: Conn, username: str) -> None:
         raise LastAdmin(username)
 
 
-def ensure_first_admin(conn: Conn, *, password: str | None, now: datetime) -> str | None:
-    """Create the first administrator when there is none; returns a generated password
-    (development without DAYUAN_ADMIN_PASSWORD) so that the caller can print it."""
+@dataclass(frozen=True, slots=True)
+class FirstAdmin:
+    """What a start did about the first administrator, for its log and banner.
+
+    `configured` says whether DAYUAN_ADMIN_PASSWORD (when given) is the administrator's
+    password now: it creates the first administrator and is never applied to an existing
+    one (a password changed through the API or `dayuan users reset-password` stays)."""
+
+    created: bool
+    generated: str | None = None  # created with this generated password (development)
+    configured: bool | None = None  # None: no DAYUAN_ADMIN_PASSWORD given
+
+
+def first_admin(conn: Conn, *, password: str | None, now: datetime) -> FirstAdmin:
+    """Create the first administrator when there is none (with `password`, else a
+    generated one); otherwise report whether `password` is still FIRST_ADMIN's."""
     if row(conn, "SELECT 1 AS one FROM api_users WHERE role = 'admin' AND active") is not None:
-        return None
+        if password is None:
+            return FirstAdmin(created=False)
+        return FirstAdmin(created=False, configured=is_password(conn, FIRST_ADMIN, password))
     generated = None
     if password is None:
         generated = password = secrets.token_urlsafe(12)
@@ -207,4 +229,14 @@ def ensure_first_admin(conn: Conn, *, password: str | None, now: datetime) -> st
         now=now,
     )
     log.info("created the first administrator %r", FIRST_ADMIN)
-    return generated
+    return FirstAdmin(created=True, generated=generated, configured=None if generated else True)
+
+
+def is_password(conn: Conn, username: str, password: str) -> bool:
+    """Whether `password` is the active user's (argon2: takes a moment, by design)."""
+    return verify_password(password, password_hash_of(conn, username))
+
+
+def reset_password(conn: Conn, username: str, password: str) -> bool:
+    """Set `username`'s password (revoking their tokens); False when there is no such user."""
+    return update_user(conn, username, {"password": password}) is not None

@@ -136,14 +136,18 @@ def create_app(
 
 def _first_admin(pool: ConnectionPool, config: ApiConfig, clock: Clock) -> None:
     with pool.connection() as conn:
-        generated = _users.ensure_first_admin(conn, password=config.admin_password, now=clock.now())
-    if generated is not None:
+        done = _users.first_admin(conn, password=config.admin_password, now=clock.now())
+    if done.generated is not None:
         # Development only (production refuses to start without DAYUAN_ADMIN_PASSWORD).
         log.warning(
-            "no DAYUAN_ADMIN_PASSWORD: created user %r with password %s (this start only)",
+            "no DAYUAN_ADMIN_PASSWORD: created user %r with password %s (printed this once;"
+            " lost it? dayuan users reset-password %s)",
             _users.FIRST_ADMIN,
-            generated,
+            done.generated,
+            _users.FIRST_ADMIN,
         )
+    elif done.configured is False:
+        log.warning(_users.ADMIN_PASSWORD_IGNORED)
 
 
 @contextlib.contextmanager

@@ -308,11 +308,15 @@ def _event_of(r: Sequence[Any]) -> CaseEvent:
     )
 
 
-def due_for_supervision(conn: Conn, now: datetime, limit: int) -> list[int]:
+def due_for_supervision(
+    conn: Conn, now: datetime, limit: int, *, since: datetime | None = None
+) -> list[int]:
+    """Cases whose watched deadline passed by `now` (and, with `since`, after `since`)."""
     rows = conn.execute(
-        "SELECT id FROM cases WHERE supervise_at <= %s AND state IN"
+        "SELECT id FROM cases WHERE supervise_at <= %(now)s"
+        " AND (%(since)s::timestamptz IS NULL OR supervise_at > %(since)s) AND state IN"
         " ('dispatched', 'acknowledged', 'in_progress', 'reopened')"
-        " ORDER BY supervise_at LIMIT %s",
-        (now, limit),
+        " ORDER BY supervise_at LIMIT %(limit)s",
+        {"now": now, "since": since, "limit": limit},
     ).fetchall()
     return [int(r[0]) for r in rows]

@@ -4,6 +4,13 @@ Each case carries `supervise_at`, the next deadline that matters (to acknowledge
 then to resolve); one pass escalates every case due by `now` one rung up the ladder
 (assignee -> grid lead -> community -> subdistrict), each in its own transaction, so
 two supervisors running at once escalate a case once (the second sees it moved on).
+
+`watch_from` narrows it to deadlines that pass from then on: `dayuan up` sets it to its
+own start, so that cases opened from replayed history (or left by an earlier run),
+whose deadlines were already gone when it started, are shown as they are instead of
+all escalating in the first pass. Acting on such a case sets a new deadline, which is
+watched. The standalone `dayuan supervisor` watches every deadline (a deadline missed
+while it was down is still missed).
 """
 
 from __future__ import annotations
@@ -29,10 +36,18 @@ DEFAULT_INTERVAL_S = 5.0
 
 
 class Supervisor:
-    def __init__(self, conn: Conn, *, workflow: Workflow, clock: Clock) -> None:
+    def __init__(
+        self,
+        conn: Conn,
+        *,
+        workflow: Workflow,
+        clock: Clock,
+        watch_from: datetime | None = None,
+    ) -> None:
         self._conn = conn
         self._workflow = workflow
         self._clock = clock
+        self._watch_from = watch_from
 
     def run_once(self, now: datetime) -> list[CaseEvent]:
         """Take in alarms whose intake was lost, then escalate every case due by `now`;
@@ -45,7 +60,7 @@ class Supervisor:
                 ", ".join(str(i.case.id) for i in missed),
             )
         with transaction(self._conn):
-            due = store.due_for_supervision(self._conn, now, BATCH)
+            due = store.due_for_supervision(self._conn, now, BATCH, since=self._watch_from)
         escalated: list[CaseEvent] = []
         for case_id in due:
             escalated += self._workflow.escalate_if_due(self._conn, case_id, now)

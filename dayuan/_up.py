@@ -3,7 +3,12 @@
 With no URLs configured it starts an embedded PostgreSQL (data in DAYUAN_DATA_DIR/pg,
 kept across restarts) and an embedded broker (Mosquitto with the generated password
 file and ACL when it is installed, else amqtt); then it migrates, loads the demo
-compound, runs the gateway and plays the compound's day accelerated.
+compound, runs the gateway and plays the compound's recent past accelerated, then live.
+
+A restart on the same data resumes (`dayuan._resume`): it replays only what is not yet
+stored and raises no past incident again; the supervisor escalates only deadlines that
+pass after this start (`cases.Supervisor`'s `watch_from`), so replayed cases are not
+all escalated in the first pass. The banner says how to log in, every start.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ import contextlib
 import logging
 import secrets
 import threading
+from collections.abc import Mapping
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -27,7 +33,7 @@ import cases
 import ingest
 import registry
 import simulators
-from dayuan import wiring
+from dayuan import _resume, wiring
 from dayuan._commands import settle_heap
 from dayuan.cli import stop_on_signals
 from dayuan.settings import Settings
@@ -39,18 +45,24 @@ log = logging.getLogger("dayuan")
 DEMO_SEED = 1  # the demo compound is the same on every machine
 PROGRESS_INTERVAL_S = 10.0  # how often `up` prints what has landed
 SUPERVISOR_INTERVAL_S = 5.0  # SOS has 60 s to be acknowledged: look well within that
+ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name in the data dir (0600)
 
 
 def up(args: argparse.Namespace, settings: Settings) -> int:
     stop = stop_on_signals()
     data = settings.data_dir.resolve()
     data.mkdir(parents=True, exist_ok=True)
+    started = SystemClock().now()
     with ExitStack() as stack:
         url = _database(stack, settings, data)
         wiring.upgrade(url, settings.storage)
         demo = _demo_compound(data)
         with psycopg.connect(url) as conn:
-            loaded = registry.load(conn, demo, actor="dayuan up", now=SystemClock().now())
+            loaded = registry.load(conn, demo, actor="dayuan up", now=started)
+            login = _login(conn, settings, data, now=started)
+            history = _resume.plan(
+                conn, demo, now=started, history=timedelta(hours=args.history_hours)
+            )
         log.info("demo registry: %d added, %d changed", loaded.added, loaded.changed)
         mqtt, target = _broker_for(stack, settings, data, demo)
         db = stack.enter_context(wiring.pool(url))
@@ -72,11 +84,13 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         address = stack.enter_context(
             api.running(app, host=settings.api_host, port=settings.api_port)
         )
-        stack.enter_context(wiring.supervisor(db, workflow, interval_s=SUPERVISOR_INTERVAL_S))
+        stack.enter_context(
+            wiring.supervisor(db, workflow, interval_s=SUPERVISOR_INTERVAL_S, watch_from=started)
+        )
         stack.enter_context(wiring.notifier(settings, db))
         settle_heap()
-        _simulate(stack, demo, target, args.speed, timedelta(hours=args.history_hours))
-        _banner(url, mqtt, data, args.speed, address, settings.admin_password is not None)
+        _simulate(stack, demo, target, args.speed, history)
+        _banner(url, mqtt, data, args.speed, address, login, history)
         _watch(stop, gw, db)
     return 0
 
@@ -165,28 +179,29 @@ def _simulate(
     registry: CompoundFile,
     target: simulators.MqttTarget,
     speed: float,
-    history: timedelta,
+    history: _resume.History,
 ) -> _Simulator:
-    """Play the last `history` of the compound's life at `speed` (device clocks stay in the
-    past, so nothing is refused as clock skew), then carry on live in real time."""
+    """Play `history` at `speed` (device clocks stay in the past, so nothing is refused
+    as clock skew), with the demo's incidents on a first start, then carry on live."""
     sim = _Simulator()
     clock = SystemClock()
     mode: Literal["fleet", "realistic"] = "fleet" if target.username else "realistic"
-    scenario = simulators.load_scenario(simulators.DEMO_SCENARIO)
+    scenario = simulators.load_scenario(simulators.UP_SCENARIO) if history.first else None
 
     def run() -> None:
         try:
-            simulators.run_simulation(
-                registry,
-                target=target,
-                start=clock.now() - history,
-                speed=speed,
-                duration=history,
-                mode=mode,
-                scenario=scenario,
-                stop=sim.stop,
-            )
-            log.info("caught up with the present: the simulated compound now runs live")
+            if history.duration:
+                simulators.run_simulation(
+                    registry,
+                    target=target,
+                    start=history.start,
+                    speed=speed,
+                    duration=history.duration,
+                    mode=mode,
+                    scenario=scenario,
+                    stop=sim.stop,
+                )
+                log.info("caught up with the present: the simulated compound now runs live")
             sim.report = simulators.run_simulation(
                 registry,
                 target=target,
@@ -235,25 +250,57 @@ def _banner(
     data: Path,
     speed: float,
     address: str,
-    admin_password_set: bool,
+    login: str,
+    history: _resume.History,
 ) -> None:
-    login = (
-        "log in as 'admin' with DAYUAN_ADMIN_PASSWORD"
-        if admin_password_set
-        else "log in as 'admin' with the password printed above (set DAYUAN_ADMIN_PASSWORD)"
-    )
     print(
         f"\nDayuan is up.\n"
-        f"  dashboard: {address}/   ({login}; ?wall=1 for the wall screen)\n"
+        f"  dashboard: {address}/   (?wall=1 for the wall screen)\n"
+        f"  log in   : {login}\n"
         f"  API      : {address}/api/v1   docs: {address}/docs\n"
         f"  database : {url}\n"
         f"  broker   : mqtt://{mqtt.host}:{mqtt.port} (backend account {mqtt.username})\n"
         f"  data     : {data}\n"
-        f"  simulator: the demo compound's last hours at {speed:g}x, then live\n"
+        f"  simulator: {_replaying(history, speed)}\n"
         f"  look     : psql '{url}' -c 'SELECT * FROM device_state LIMIT 10'\n"
-        f"Ctrl-C stops everything (committed data stays in {data}).\n",
+        f"Ctrl-C stops everything (committed data stays in {data}; a restart resumes).\n",
         flush=True,
     )
+
+
+def _replaying(history: _resume.History, speed: float) -> str:
+    span = f"{history.duration.total_seconds() / 3600:.1f} h"
+    if history.first:
+        return (
+            f"the last {span} at {speed:g}x, then live; the demo's incidents are placed by"
+            f" offsets from {history.start.astimezone():%H:%M} (simulators/scenarios/up.yaml)"
+        )
+    if history.duration:
+        return f"resumed: the {span} not yet stored at {speed:g}x (no incident replayed), then live"
+    return "resumed live (everything up to now is stored)"
+
+
+def _login(conn: psycopg.Connection[Any], settings: Settings, data: Path, *, now: datetime) -> str:
+    """How to log in, for the banner; creates the first administrator when there is none."""
+    user = api.FIRST_ADMIN
+    configured = settings.admin_password.get_secret_value() if settings.admin_password else None
+    done = api.first_admin(conn, password=configured, now=now)
+    kept = data / ADMIN_PASSWORD_FILE
+    if done.generated is not None:
+        kept.write_text(done.generated)
+        kept.chmod(0o600)
+        return f"user '{user}', password {done.generated} (kept in {kept})"
+    if done.configured:
+        return f"user '{user}', password DAYUAN_ADMIN_PASSWORD"
+    lost = f"lost it? dayuan users reset-password {user}"
+    if done.configured is False:
+        return (
+            f"user '{user}' - DAYUAN_ADMIN_PASSWORD is NOT its password (the variable only"
+            f" creates the first administrator; {user!r} exists): {lost}"
+        )
+    if kept.exists() and api.is_password(conn, user, kept.read_text().strip()):
+        return f"user '{user}', password in {kept}"
+    return f"user '{user}' with the password set for it ({lost})"
 
 
 _OPEN = (
@@ -273,9 +320,23 @@ def _watch(stop: threading.Event, gw: Gateway, db: ConnectionPool) -> None:
                 alarms, open_cases = conn.execute(_OPEN).fetchone() or (0, 0)
         except psycopg.Error:
             alarms = open_cases = "?"
-        print(
-            f"stored {m.stored_messages} messages ({rate:.0f}/s); dead letters "
-            f"{sum(m.rejected.values())} {dict(m.rejected)}; open alarms {alarms}, "
-            f"open cases {open_cases}",
-            flush=True,
-        )
+        now = SystemClock().now().astimezone()  # the operator's local time
+        print(status_line(now, m.stored_messages, rate, m.rejected, alarms, open_cases), flush=True)
+
+
+def status_line(
+    now: datetime,
+    stored: int,
+    rate: float,
+    rejected: Mapping[str, int],
+    alarms: object,
+    open_cases: object,
+) -> str:
+    """One line every PROGRESS_INTERVAL_S: the time, then what landed and what is open."""
+    dead = sum(rejected.values())
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(rejected.items(), key=lambda kv: -kv[1]))
+    return (
+        f"{now:%H:%M:%S} | stored {stored:,} messages (+{rate:,.0f}/s)"
+        f" | dead letters {dead:,}{f' ({reasons})' if reasons else ''}"
+        f" | open: {alarms} alarms, {open_cases} cases"
+    )

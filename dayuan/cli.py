@@ -136,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     lay.add_argument("--messages", type=int, default=200_000)
     lay.set_defaults(func=_lazy("dayuan._bench_layout", "bench_layout"))
     _register_packages(sub, bench)
+    from dayuan import _users
+
+    _users.register(sub)
     return parser
 
 

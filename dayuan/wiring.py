@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -214,9 +214,15 @@ class FanOut:
 
 @contextlib.contextmanager
 def supervisor(
-    db: ConnectionPool, workflow: cases.Workflow, *, interval_s: float, clock: Clock | None = None
+    db: ConnectionPool,
+    workflow: cases.Workflow,
+    *,
+    interval_s: float,
+    clock: Clock | None = None,
+    watch_from: datetime | None = None,
 ) -> Iterator[None]:
-    """The SLA supervisor in a background thread (for `dayuan up`)."""
+    """The SLA supervisor in a background thread (for `dayuan up`); with `watch_from`,
+    only deadlines passing after it are escalated (`cases.Supervisor`)."""
     stop = threading.Event()
     clock = clock or SystemClock()
 
@@ -224,7 +230,10 @@ def supervisor(
         while not stop.is_set():
             try:
                 with db.connection() as conn:
-                    cases.Supervisor(conn, workflow=workflow, clock=clock).run(stop, interval_s)
+                    supervisor = cases.Supervisor(
+                        conn, workflow=workflow, clock=clock, watch_from=watch_from
+                    )
+                supervisor.run(stop, interval_s)
             except (psycopg.Error, PoolTimeout, cases.CasesError) as exc:
                 log.warning("supervisor pass failed, will retry: %s", exc)
                 stop.wait(interval_s)

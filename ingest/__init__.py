@@ -9,7 +9,7 @@ from ingest._embedded import EmbeddedDatabase, embedded_postgres, start_pgserver
 from ingest._errors import IngestError, MigrationError, StorageModeError, StorageUnavailable
 from ingest._maintenance import MaintenanceResult, MaintenanceStatus, maintain, refresh_rollups
 from ingest._presence import DEFAULT_SILENCE_FACTOR, Presence, presence
-from ingest._reads import HistoryRow, history
+from ingest._reads import HistoryRow, history, newest_ts
 from ingest._schema import Migration, StorageMode, current_mode, migrations, upgrade
 from ingest._writer import Writer, WriteResult, prepare_connection
 
@@ -35,6 +35,7 @@ __all__ = [
     "history",
     "maintain",
     "migrations",
+    "newest_ts",
     "prepare_connection",
     "presence",
     "refresh_rollups",

@@ -3,7 +3,7 @@ for the rule engine's replay. psycopg's errors leave as `StorageUnavailable`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,3 +47,13 @@ def history(conn: Conn, *, start: datetime, end: datetime) -> Iterator[HistoryRo
         cur.itersize = FETCH_ROWS
         cur.execute(_HISTORY, {"start": start, "end": end})
         yield from cur
+
+
+def newest_ts(conn: Conn, devices: Sequence[str]) -> datetime | None:
+    """The newest ts any of `devices` has reported (device_state), or None when none has
+    been heard: where a simulation that resumes stored history picks up."""
+    with reading():
+        found = conn.execute(
+            "SELECT max(last_ts) FROM device_state WHERE device_id = ANY(%s)", (list(devices),)
+        ).fetchone()
+    return None if found is None else found[0]

@@ -22,9 +22,12 @@ from simulators._run import SimulationReport, run_simulation
 from simulators._scenario import Scenario, load_scenario, parse_duration, parse_scenario
 
 DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
+# `dayuan up`'s first history: the same story by offsets from its start, not the clock.
+UP_SCENARIO = Path(__file__).parent / "scenarios" / "up.yaml"
 
 __all__ = [
     "DEMO_SCENARIO",
+    "UP_SCENARIO",
     "BrokerError",
     "CompoundSize",
     "Connect",

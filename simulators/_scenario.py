@@ -3,7 +3,8 @@
 A scenario is YAML (`format: dayuan.scenario/1`) with a `schedule`: each entry has a
 `type`, a time `at` (local time of the compound, "07:42" or "07:42:30", meaning its
 first occurrence at or after the start, or `day: N` days after the start's local
-date; or an aware ISO datetime), and a target: `flat` (a standard address, for what
+date; "+1h30m", that long after the start of the run, whatever the time of day; or an
+aware ISO datetime), and a target: `flat` (a standard address, for what
 happens to a resident) or `device` (its full id, or its id within the compound such
 as "L-017"). Entries validate with pydantic, so a typo is a clear error naming the
 entry, never a silently skipped incident.
@@ -77,6 +78,11 @@ def _at(value: Any) -> Any:
         if value.tzinfo is None:
             raise ValueError("a datetime needs a UTC offset, e.g. 2024-05-01T07:42:00+08:00")
         return value
+    if isinstance(value, str) and value.strip().startswith("+"):
+        offset = parse_duration(value)
+        if not isinstance(offset, timedelta):
+            raise ValueError(f"{value!r} is not an offset such as '+1h30m'")
+        return offset
     if isinstance(value, str):
         match = _TIME_OF_DAY.fullmatch(value.strip())
         if match:
@@ -87,10 +93,13 @@ def _at(value: Any) -> Any:
         except ValueError:
             raise ValueError(f"{value!r} is neither a local time 'HH:MM' nor a datetime") from None
         return _at(parsed)
-    raise ValueError("'at' is a local time 'HH:MM[:SS]' or an ISO datetime with an offset")
+    raise ValueError(
+        "'at' is a local time 'HH:MM[:SS]', an offset from the start '+1h30m' or an ISO"
+        " datetime with a UTC offset"
+    )
 
 
-When = Annotated[time | datetime, BeforeValidator(_at)]
+When = Annotated[time | datetime | timedelta, BeforeValidator(_at)]
 
 
 class _Entry(BaseModel):
@@ -102,6 +111,12 @@ class _Entry(BaseModel):
     day: Annotated[int, Field(ge=0, le=3650)] | None = None
     compound: Ident | None = None
     note: Annotated[str, pydantic.StringConstraints(max_length=500)] | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _day_with_time_of_day(self) -> _Entry:
+        if self.day is not None and not isinstance(self.at, time):
+            raise ValueError("'day' goes with a local time 'HH:MM', not an offset or a datetime")
+        return self
 
     def params(self) -> dict[str, Any]:
         """What the device needs to know, beyond when and where."""
@@ -428,7 +443,9 @@ def _flat_device(index: int, op: str, flat: str, compound: domain.Compound) -> d
 
 def _when(index: int, entry: _Entry, compound: domain.Compound, start: datetime) -> datetime:
     zone = ZoneInfo(compound.timezone)
-    if isinstance(entry.at, datetime):
+    if isinstance(entry.at, timedelta):
+        at = start + entry.at
+    elif isinstance(entry.at, datetime):
         at = entry.at.astimezone(UTC)
     else:
         first_day: date = start.astimezone(zone).date() + timedelta(days=entry.day or 0)

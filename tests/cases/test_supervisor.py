@@ -109,3 +109,28 @@ def test_the_loop_runs_a_pass_and_stops(cc: Conn, workflow: cases.Workflow) -> N
     supervisor = cases.Supervisor(cc, workflow=workflow, clock=_StoppingClock(stop))
     supervisor.run(stop, interval_s=3600)
     assert cases.get_case(cc, case.id).escalation_level == 1
+
+
+def test_watching_from_a_start_leaves_deadlines_already_gone_to_the_operator(
+    cc: Conn, workflow: cases.Workflow, clock: FakeClock
+) -> None:
+    """`dayuan up` replays history: an SOS an hour before the start was overdue before
+    the supervisor began to watch, and is shown as it is, not escalated in the first pass;
+    an SOS from after the start climbs as usual.
+
+    T0     T0+60s (replayed SOS's ack due)   START=T0+1h   +30s SOS   +90s its ack due
+    |------x---------------------------------|-------------x----------x---> escalated
+    """
+    start = T0 + timedelta(hours=1)
+    replayed = workflow.intake_alarm(cc, sos()).case
+    live = workflow.intake_alarm(
+        cc, sos(at=start + timedelta(seconds=30), fingerprint="sos:sos-2")
+    ).case
+    watching = cases.Supervisor(cc, workflow=workflow, clock=clock, watch_from=start)
+    assert watching.run_once(start + timedelta(seconds=60)) == []
+    (event,) = watching.run_once(start + timedelta(seconds=90))
+    assert event.case_id == live.id
+    assert cases.get_case(cc, replayed.id).escalations == 0
+    # Without `watch_from` (the standalone supervisor), a missed deadline is still missed.
+    everything = cases.Supervisor(cc, workflow=workflow, clock=clock)
+    assert [e.case_id for e in everything.run_once(start + timedelta(seconds=90))] == [replayed.id]
