@@ -108,6 +108,7 @@ async def _invalid(_: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _invalid)
     roots = (
         cases.CasesError,
         registry.RegistryError,

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 import registry
 import simulators
@@ -19,7 +21,7 @@ from broker import MqttEndpoint
 from dayuan import _resume, _verify
 from domain import CompoundFile
 from tests.fix_gateway import GatewayFactory
-from tests.fix_mqtt import FLEET, Broker
+from tests.fix_mqtt import FLEET, Broker, own_broker
 
 HISTORY = timedelta(hours=1)  # the forced gate at +20m, the fall at +40m, the tamper at +50m
 AWAY = timedelta(minutes=20)  # how long the demo was stopped between the two starts
@@ -37,6 +39,14 @@ STRUCK = (
     "SELECT count(*) FROM alarms WHERE first_seen >= %s AND rule_id IN"
     " ('sos', 'fall', 'forced_open', 'gate_tamper', 'lamp_failure_night')"
 )
+
+
+@pytest.fixture
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A broker of this test's own: the generated compound's devices leave retained
+    statuses behind, which no other test's gateway must meet."""
+    with own_broker(tmp_path_factory.mktemp("resume-broker")) as own:
+        yield own
 
 
 def _play(
