@@ -19,7 +19,7 @@ import registry
 import rules
 from dayuan import _metrics_server, wiring
 from dayuan._secrets import MACHINE_SECRET_BITS, weakness
-from dayuan.cli import stop_on_signals
+from dayuan._signals import stop_on_signals
 from dayuan.settings import Settings
 from domain import SystemClock
 from gateway import GatewayMetrics

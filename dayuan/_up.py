@@ -36,7 +36,7 @@ import registry
 import simulators
 from dayuan import _resume, wiring
 from dayuan._commands import settle_heap
-from dayuan.cli import stop_on_signals
+from dayuan._signals import stop_on_signals
 from dayuan.settings import Settings
 from domain import CompoundFile, Kind, SystemClock
 from gateway import Gateway
