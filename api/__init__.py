@@ -1,11 +1,11 @@
 """The HTTP API for staff and responders (FastAPI), under `/api/v1`: OAuth2 password
 tokens, roles and grid scopes, devices and their commands, telemetry from the rollups,
 events, alarms, cases and their workflow, the registry, KPIs, dead letters, a live
-feed (SSE) that resumes with `Last-Event-ID`, and `/healthz`, `/readyz`, `/metrics`.
+feed (SSE) that resumes with `Last-Event-ID`, and `/healthz`, `/readyz`, `/metrics` (rendered
+by `monitoring`).
 """
 
 from api._config import ApiConfig, parse_networks
-from api._metrics import AlarmLatency, MetricSources, render_process
 from api._server import running
 from api._users import (
     ADMIN_PASSWORD_IGNORED,
@@ -21,15 +21,12 @@ __all__ = [
     "ADMIN_PASSWORD_IGNORED",
     "API_PREFIX",
     "FIRST_ADMIN",
-    "AlarmLatency",
     "ApiConfig",
     "FirstAdmin",
-    "MetricSources",
     "create_app",
     "first_admin",
     "is_password",
     "parse_networks",
-    "render_process",
     "reset_password",
     "running",
 ]

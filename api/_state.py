@@ -14,7 +14,7 @@ from domain import Clock
 if TYPE_CHECKING:
     from api._commands import Commands
     from api._hub import FeedHub
-    from api._metrics import MetricSources
+    from monitoring import MetricSources
 
 
 @dataclass(slots=True)

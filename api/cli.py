@@ -1,8 +1,8 @@
 """`dayuan api`: serve the API with uvicorn on DAYUAN_API_HOST:DAYUAN_API_PORT.
 
-`register(subparsers)` adds the subcommand; the command is `func(args, settings) -> int`
-and reads only the settings it needs (duck-typed, so this module imports nothing of
-`dayuan`).
+`dayuan.cli` names the subcommand and imports this module only when it runs (importing
+it loads FastAPI and uvicorn); `serve` is `func(args, settings) -> int` and reads only the
+settings it needs (duck-typed, so this module imports nothing of `dayuan`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,6 @@ import uvicorn
 
 from api._config import ApiConfig, parse_networks
 from api.main import create_app
-
-SubParsers = Any  # argparse._SubParsersAction[argparse.ArgumentParser], private in typeshed
-
-
-def register(subparsers: SubParsers) -> None:
-    api = subparsers.add_parser("api", help="serve the HTTP API (FastAPI) for staff")
-    api.set_defaults(func=serve)
 
 
 def config_from(settings: Any) -> ApiConfig:

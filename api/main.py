@@ -26,7 +26,6 @@ from api._config import ApiConfig
 from api._db import open_pool
 from api._http import BodyLimit, SecurityHeaders
 from api._hub import FeedHub
-from api._metrics import AlarmLatency, MetricSources
 from api._state import AppState
 from api.routes import (
     alarms,
@@ -45,6 +44,7 @@ from api.routes import (
 from api.routes import cases as case_routes
 from domain import Clock, SystemClock
 from gateway import GatewayMetrics
+from monitoring import AlarmLatency, MetricSources
 from rules import EngineMetrics
 
 log = logging.getLogger(__name__)

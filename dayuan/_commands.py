@@ -12,14 +12,14 @@ from contextlib import ExitStack
 
 import psycopg
 
-import api
 import broker
 import cases
+import monitoring
 import registry
 import rules
 from dayuan import _metrics_server, wiring
 from dayuan._secrets import MACHINE_SECRET_BITS, weakness
-from dayuan.cli import stop_on_signals
+from dayuan._signals import stop_on_signals
 from dayuan.settings import Settings
 from domain import SystemClock
 from gateway import GatewayMetrics
@@ -70,7 +70,9 @@ def gateway(args: argparse.Namespace, settings: Settings) -> int:
             wiring.maintenance(db, interval_s=settings.maintenance_interval_s)
         )
         engine_metrics = engine.metrics if engine else None
-        sources = api.MetricSources(gateway=gw.metrics, engine=engine_metrics, maintenance=upkeep)
+        sources = monitoring.MetricSources(
+            gateway=gw.metrics, engine=engine_metrics, maintenance=upkeep
+        )
         _metrics(stack, settings, sources, gw.not_ready)
         settle_heap()
         while not stop.wait(settings.stats_interval_s):
@@ -112,7 +114,7 @@ def rules_run(args: argparse.Namespace, settings: Settings) -> int:
                 share=False,
             )
         )
-        sources = api.MetricSources(gateway=consumer.metrics, engine=engine.metrics)
+        sources = monitoring.MetricSources(gateway=consumer.metrics, engine=engine.metrics)
         _metrics(stack, settings, sources, consumer.not_ready)
         settle_heap()
         stop.wait()
@@ -122,7 +124,7 @@ def rules_run(args: argparse.Namespace, settings: Settings) -> int:
 def _metrics(
     stack: ExitStack,
     settings: Settings,
-    sources: api.MetricSources,
+    sources: monitoring.MetricSources,
     not_ready: Callable[[], str | None],
 ) -> None:
     """Serve this process's /metrics, /healthz, /readyz on DAYUAN_METRICS_PORT (when set)."""
@@ -131,8 +133,9 @@ def _metrics(
             _metrics_server.serve(
                 settings.api_host,
                 settings.metrics_port,
-                lambda: api.render_process(sources),
+                lambda: monitoring.render_process(sources),
                 not_ready,
+                maintenance=sources.maintenance,
                 token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
                 closed_without_token=settings.env == "production",
             )

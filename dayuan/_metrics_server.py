@@ -1,8 +1,10 @@
 """`/metrics`, `/healthz` and `/readyz` of a process that serves no API (`dayuan
 gateway`, `dayuan rules run`), on DAYUAN_METRICS_PORT: Prometheus scrapes every stage,
-not only the API process. The standard library's threading HTTP server: three fixed
-paths need no framework. `/metrics` takes the same scrape bearer token as the API's
-(DAYUAN_METRICS_TOKEN) and, like it, is closed in production without one."""
+not only the API process. What the paths answer is `monitoring`'s (the metrics it
+renders, its liveness and readiness); this is only the standard library's threading HTTP
+server around them: three fixed paths need no framework. `/metrics` takes the same scrape
+bearer token as the API's (DAYUAN_METRICS_TOKEN) and, like it, is closed in production
+without one."""
 
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import ingest
+import monitoring
+
 log = logging.getLogger(__name__)
 
 
@@ -21,14 +26,16 @@ log = logging.getLogger(__name__)
 def serve(
     host: str,
     port: int,
-    render: Callable[[], str],
+    render: Callable[[], bytes],
     not_ready: Callable[[], str | None] = lambda: None,
     *,
+    maintenance: ingest.MaintenanceStatus | None = None,
     token: str | None = None,
     closed_without_token: bool = False,
 ) -> Iterator[int]:
     """Serve until the block ends; yields the port (a free one when `port` is 0).
-    `/readyz` answers 503 with the reason `not_ready` gives, 200 when it gives None.
+    `/readyz` answers 503 with the reason `not_ready` gives, 200 when it gives None, and
+    shows the last maintenance pass when `maintenance` is given (never a 503 for it).
     `/metrics` needs `Authorization: Bearer <token>` when `token` is set, and answers 403
     without one when `closed_without_token` (production)."""
 
@@ -37,16 +44,14 @@ def serve(
             if self.path == "/metrics":
                 refusal = self._refusal()
                 if refusal is None:
-                    self._send(200, render(), "text/plain; version=0.0.4")
+                    self._send(200, render(), monitoring.CONTENT_TYPE)
                 else:
                     self._send(refusal[0], json.dumps({"detail": refusal[1]}), "application/json")
             elif self.path == "/healthz":
-                self._send(200, '{"status":"ok"}', "application/json")
+                self._send(200, json.dumps(monitoring.liveness()), "application/json")
             elif self.path == "/readyz":
-                reason = not_ready()
-                body = {"status": "ready"} if reason is None else {"status": "not ready"}
-                body |= {"detail": reason} if reason else {}
-                self._send(200 if reason is None else 503, json.dumps(body), "application/json")
+                code, body = monitoring.readiness(not_ready(), maintenance)
+                self._send(code, json.dumps(body), "application/json")
             else:
                 detail = '{"detail":"only /metrics, /healthz and /readyz here"}'
                 self._send(404, detail, "application/json")
@@ -63,8 +68,8 @@ def serve(
                 return None
             return 401, "/metrics needs the bearer token of DAYUAN_METRICS_TOKEN"
 
-        def _send(self, status: int, body: str, kind: str) -> None:
-            data = body.encode()
+        def _send(self, status: int, body: str | bytes, kind: str) -> None:
+            data = body if isinstance(body, bytes) else body.encode()
             self.send_response(status)
             if status == 401:
                 self.send_header("WWW-Authenticate", "Bearer")

@@ -31,11 +31,12 @@ import api
 import broker
 import cases
 import ingest
+import monitoring
 import registry
 import simulators
 from dayuan import _resume, wiring
 from dayuan._commands import settle_heap
-from dayuan.cli import stop_on_signals
+from dayuan._signals import stop_on_signals
 from dayuan.settings import Settings
 from domain import CompoundFile, Kind, SystemClock
 from gateway import Gateway
@@ -67,7 +68,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         mqtt, target = _broker_for(stack, settings, data, demo)
         db = stack.enter_context(wiring.pool(url))
         workflow = stack.enter_context(wiring.case_workflow(settings, mqtt))
-        latency = api.AlarmLatency()
+        latency = monitoring.AlarmLatency()
         sink = wiring.FanOut(cases.AlarmsToCases(db, workflow), latency)
         engine = stack.enter_context(wiring.rule_engine(settings, db, sink=sink))
         gw = stack.enter_context(wiring.gateway(settings, db, mqtt, engine=engine))

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 
 import psycopg
 
-import api
 import ingest
 from dayuan._secrets import ADMIN_PASSWORD_MIN_LENGTH
 from dayuan.settings import Settings
@@ -39,6 +38,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def reset_password(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: the CLI's parser imports this module for `register`, and every other
+    # command (a gateway above all) must start without loading FastAPI.
+    import api
+
     password = _new_password(args)
     if len(password) < ADMIN_PASSWORD_MIN_LENGTH:
         print(

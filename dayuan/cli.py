@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -146,13 +144,15 @@ def _register_packages(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     bench: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
-    """The subcommands each package brings: its own entry points, wired here."""
-    from api import cli as api_cli
+    """The subcommands each package brings: its own entry points, wired here. `dayuan api`
+    is named here and imported only when it runs: any module of `api` loads FastAPI,
+    which the other processes (`dayuan gateway` above all) must not."""
     from rules import cli as rules_cli
     from simulators import cli as simulators_cli
 
     simulators_cli.register(sub)
-    api_cli.register(sub)
+    api = sub.add_parser("api", help="serve the HTTP API (FastAPI) for staff")
+    api.set_defaults(func=_lazy("api.cli", "serve"))
     group = rules_cli.register(sub)
     run = group.add_parser(
         "run", help="a rules-only consumer: every message of its compounds (DAYUAN_COMPOUNDS)"
@@ -171,19 +171,6 @@ def _lazy(module: str, name: str) -> Command:
         return command(args, settings)
 
     return run
-
-
-def stop_on_signals() -> threading.Event:
-    """An event set by SIGINT or SIGTERM: the entry point's way to shut down cleanly."""
-    stop = threading.Event()
-
-    def handler(signum: int, _frame: object) -> None:
-        log.info("received %s: shutting down", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-    return stop
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from psycopg_pool import PoolTimeout
 
-from api import _metrics
+import monitoring
 from api._state import AppState
 from api.deps import StateDep
 
@@ -24,7 +24,7 @@ READY_DB_TIMEOUT_S = 2.0  # a readiness probe must answer quickly, whatever the 
 
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+    return monitoring.liveness()
 
 
 def _database_ok(state: AppState) -> bool:
@@ -48,17 +48,17 @@ async def readyz(state: StateDep) -> JSONResponse:
     }
     if state.metrics.maintenance is not None:
         # Shown, not a 503: a stale rollup must not take the monitoring room's API away.
-        failing = state.metrics.maintenance.failing()
-        body["maintenance"] = (
-            "ok" if not failing else "; ".join(f"{k} failing: {v}" for k, v in failing.items())
-        )
+        body["maintenance"] = monitoring.maintenance_note(state.metrics.maintenance)
     return JSONResponse(body, status_code=200 if database and broker else 503)
 
 
-def _render(state: AppState) -> str:
+def _render(state: AppState) -> bytes:
     with state.pool.connection() as conn:
-        return _metrics.render(
-            conn, state.metrics, now=state.clock.now(), silence_factor=state.config.silence_factor
+        return monitoring.render_with_database(
+            state.metrics,
+            conn,
+            now=state.clock.now(),
+            silence_factor=state.config.silence_factor,
         )
 
 
@@ -90,4 +90,4 @@ def _scraper(request: Request, state: StateDep) -> None:
 )
 async def metrics(state: StateDep) -> PlainTextResponse:
     text = await anyio.to_thread.run_sync(_render, state)
-    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+    return PlainTextResponse(text, media_type=monitoring.CONTENT_TYPE)

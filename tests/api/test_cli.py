@@ -7,14 +7,17 @@ import argparse
 import pytest
 
 from api import cli
+from dayuan import cli as dayuan_cli
 from dayuan.settings import Settings
 
 
-def test_register_adds_the_api_subcommand() -> None:
-    parser = argparse.ArgumentParser()
-    cli.register(parser.add_subparsers())
-    args = parser.parse_args(["api"])
-    assert args.func is cli.serve
+def test_dayuan_api_runs_this_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dayuan.cli` names the subcommand without importing this module; it runs `serve`."""
+    ran: list[argparse.Namespace] = []
+    monkeypatch.setattr(cli, "serve", lambda args, settings: ran.append(args) or 0)
+    args = dayuan_cli._parser().parse_args(["api"])
+    assert args.func(args, Settings(database_url="postgresql://db/x")) == 0
+    assert ran == [args]
 
 
 def test_config_from_settings() -> None:

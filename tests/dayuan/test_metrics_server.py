@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-import api
+import monitoring
 from dayuan import _metrics_server
 from gateway import GatewayMetrics
 
@@ -17,10 +17,10 @@ def test_process_metrics_are_served_in_prometheus_text() -> None:
     metrics = GatewayMetrics(received=7, stored_messages=5, takeovers=1, adopted=40)
     metrics.rejected["malformed_json"] += 2
     metrics.observe_commit(0.25, 5)
-    sources = api.MetricSources(gateway=metrics)
+    sources = monitoring.MetricSources(gateway=metrics)
     reason: list[str | None] = ["not subscribed on the broker"]
     with _metrics_server.serve(
-        "127.0.0.1", 0, lambda: api.render_process(sources), lambda: reason[0]
+        "127.0.0.1", 0, lambda: monitoring.render_process(sources), lambda: reason[0]
     ) as port:
         with pytest.raises(urllib.error.HTTPError) as unready:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5)
@@ -55,14 +55,14 @@ def _status(port: int, headers: dict[str, str] | None = None) -> int:
 
 
 def test_process_metrics_take_the_scrape_token() -> None:
-    sources = api.MetricSources(gateway=GatewayMetrics())
+    sources = monitoring.MetricSources(gateway=GatewayMetrics())
     with _metrics_server.serve(
-        "127.0.0.1", 0, lambda: api.render_process(sources), token="scrape-token-for-tests"
+        "127.0.0.1", 0, lambda: monitoring.render_process(sources), token="scrape-token-for-tests"
     ) as port:
         assert _status(port) == 401
         assert _status(port, {"Authorization": "Bearer wrong"}) == 401
         assert _status(port, {"Authorization": "Bearer scrape-token-for-tests"}) == 200
     with _metrics_server.serve(
-        "127.0.0.1", 0, lambda: api.render_process(sources), closed_without_token=True
+        "127.0.0.1", 0, lambda: monitoring.render_process(sources), closed_without_token=True
     ) as port:
         assert _status(port) == 403
