@@ -55,6 +55,10 @@ class ApiConfig:
     # The bearer token a Prometheus scrape of /metrics presents. None: /metrics is open in
     # development and closed in production.
     metrics_token: str | None = None
+    # Where people reach this API: the notifications' links (`<public_url>/a/<token>`).
+    public_url: str = "http://127.0.0.1:8000"
+    # How long a notification's link answers (notify.LINK_TTL: a day).
+    ack_link_ttl_s: int = 24 * 3600
 
     def __post_init__(self) -> None:
         if self.streams_per_user < 1:

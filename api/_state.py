@@ -10,6 +10,7 @@ from psycopg_pool import ConnectionPool
 from api._config import ApiConfig
 from cases import Workflow
 from domain import Clock
+from notify import Links
 
 if TYPE_CHECKING:
     from api._commands import Commands
@@ -27,3 +28,4 @@ class AppState:
     commands: Commands
     metrics: MetricSources
     feed: FeedHub  # the live feed's one poller and its subscribers
+    links: Links  # reads the notifications' acknowledgement links

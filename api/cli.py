@@ -35,6 +35,8 @@ def config_from(settings: Any) -> ApiConfig:
         streams_per_user=settings.streams_per_user,
         silence_factor=settings.silence_factor,
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+        public_url=settings.public_url or f"http://{settings.api_host}:{settings.api_port}",
+        ack_link_ttl_s=settings.ack_link_ttl_s,
     )
 
 

@@ -11,6 +11,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 
 import anyio
 import structlog
@@ -20,6 +21,7 @@ from psycopg_pool import ConnectionPool
 import broker
 import cases
 import ingest
+import notify
 from api import _docs, _errors, _openapi, _users, dashboard
 from api._commands import Commands
 from api._config import ApiConfig
@@ -28,6 +30,7 @@ from api._http import BodyLimit, SecurityHeaders
 from api._hub import FeedHub
 from api._state import AppState
 from api.routes import (
+    ack,
     alarms,
     audit,
     auth,
@@ -82,15 +85,19 @@ def create_app(
                 recheck_s=config.stream_recheck_s,
             )
             await anyio.to_thread.run_sync(feed.start)
+            key = config.signing_key()
             app.state.dayuan = AppState(
                 config=config,
                 clock=clock,
-                key=config.signing_key(),
+                key=key,
                 pool=pool,
                 workflow=cases.Workflow(clock=clock, publisher=publisher, policy=policy),
                 commands=commands,
                 metrics=sources,
                 feed=feed,
+                links=notify.Links(
+                    config.public_url, key, timedelta(seconds=config.ack_link_ttl_s)
+                ),
             )
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(commands.run)
@@ -128,6 +135,7 @@ def create_app(
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(ops.router)
+    app.include_router(ack.router)
     _openapi.install(app, api_prefix=API_PREFIX)
     _docs.install(app)
     dashboard.mount(app, api_prefix=API_PREFIX)

@@ -37,7 +37,7 @@ import simulators
 from dayuan import _resume, wiring
 from dayuan._commands import settle_heap
 from dayuan._signals import stop_on_signals
-from dayuan.settings import Settings
+from dayuan.settings import Settings, public_url
 from domain import CompoundFile, Kind, SystemClock
 from gateway import Gateway
 
@@ -75,8 +75,12 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         upkeep = stack.enter_context(
             wiring.maintenance(db, interval_s=settings.maintenance_interval_s)
         )
+        # One key for the API's tokens and the notifier's links (random per start when
+        # DAYUAN_TOKEN_SECRET is unset, as before): both run in this process.
+        key = settings.token_secret.get_secret_value() if settings.token_secret else None
+        key = key or secrets.token_urlsafe(48)
         app = api.create_app(
-            _api_config(settings, url, mqtt),
+            _api_config(settings, url, mqtt, key),
             gateway_metrics=gw.metrics,
             engine_metrics=engine.metrics if engine else None,
             alarm_latency=latency,
@@ -88,7 +92,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         stack.enter_context(
             wiring.supervisor(db, workflow, interval_s=SUPERVISOR_INTERVAL_S, watch_from=started)
         )
-        stack.enter_context(wiring.notifier(settings, db))
+        stack.enter_context(wiring.notifier(settings, db, link_secret=key))
         settle_heap()
         _simulate(stack, demo, target, args.speed, history)
         _banner(url, mqtt, data, args.speed, address, login, history)
@@ -227,8 +231,9 @@ def _simulate(
     return sim
 
 
-def _api_config(settings: Settings, url: str, mqtt: broker.MqttEndpoint) -> api.ApiConfig:
-    secret = settings.token_secret.get_secret_value() if settings.token_secret else None
+def _api_config(
+    settings: Settings, url: str, mqtt: broker.MqttEndpoint, secret: str
+) -> api.ApiConfig:
     admin = settings.admin_password.get_secret_value() if settings.admin_password else None
     return api.ApiConfig(
         database_url=url,
@@ -242,6 +247,8 @@ def _api_config(settings: Settings, url: str, mqtt: broker.MqttEndpoint) -> api.
         streams_per_user=settings.streams_per_user,
         silence_factor=settings.silence_factor,
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+        public_url=public_url(settings),
+        ack_link_ttl_s=settings.ack_link_ttl_s,
     )
 
 

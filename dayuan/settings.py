@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # Keys the signed webhooks (`hmac+https://...`) whose URL carries no `?secret=`.
     notify_webhook_secret: SecretStr | None = None
+    # Where people reach the API (the notifications' links `<public_url>/a/<token>`);
+    # None: http://DAYUAN_API_HOST:DAYUAN_API_PORT.
+    public_url: str | None = None
+    # How long a notification's link answers: a day (notify.LINK_TTL).
+    ack_link_ttl_s: int = Field(default=24 * 3600, ge=60)
     stats_interval_s: float = 30.0  # how often a gateway logs its counters
     # `dayuan gateway` / `dayuan rules run` serve /metrics and /healthz here (0: not at all).
     metrics_port: int = 0
@@ -172,6 +177,11 @@ class Settings(BaseSettings):
                 " print(secrets.token_urlsafe(32))')"
             )
         return self
+
+
+def public_url(settings: Settings) -> str:
+    """DAYUAN_PUBLIC_URL, or the API's own address."""
+    return settings.public_url or f"http://{settings.api_host}:{settings.api_port}"
 
 
 def compound_list(settings: Settings) -> tuple[str, ...]:

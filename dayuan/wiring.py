@@ -22,7 +22,7 @@ import notify
 import registry
 import rules
 from broker import MqttEndpoint, publisher
-from dayuan.settings import Settings, compound_list
+from dayuan.settings import Settings, compound_list, public_url
 from domain import Clock, DeadLetter, Message, Sink, SystemClock, subscriptions
 from gateway import Batching, Budget, DeviceDirectory, Gateway, KnownDevice, Limits, MqttOptions
 
@@ -255,8 +255,20 @@ def notifier(
     clock: Clock | None = None,
     deliver: notify.Deliver | None = None,
     name: str | None = None,
+    link_secret: str | None = None,
 ) -> Iterator[notify.Notifier]:
-    """A notifier in a background thread (`dayuan notifier`, `dayuan up`)."""
+    """A notifier in a background thread (`dayuan notifier`, `dayuan up`). Its links are
+    signed with `link_secret` or DAYUAN_TOKEN_SECRET (the API's key: the API reads
+    them); with neither, messages carry no link (a random key would make them
+    unreadable by any API process)."""
+    token = settings.token_secret.get_secret_value() if settings.token_secret else None
+    key = link_secret or token
+    links = None
+    if key is not None:
+        ttl = timedelta(seconds=settings.ack_link_ttl_s)
+        links = notify.Links(public_url(settings), key, ttl)
+    else:
+        log.warning("no DAYUAN_TOKEN_SECRET: notifications carry no acknowledgement link")
     secret = settings.notify_webhook_secret
     worker = notify.Notifier(
         db,
@@ -264,6 +276,7 @@ def notifier(
         deliver=deliver
         or notify.Channels(webhook_secret=secret.get_secret_value() if secret else None),
         name=name,
+        links=links,
     )
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), name="notifier", daemon=True)

@@ -10,12 +10,19 @@ default) and delivers them through `Channels` (Apprise's URLs, a signed webhook,
 Kannel SMS) with an idempotency key, retries with backoff, a per-channel rate limit
 and a claim lease that survives a kill -9. States (queued, sent, failed,
 acknowledged) are read with `notifications_for_case` and `counts_by_state`.
+
+An SOS or fall dispatch is repeated, each round to the next person on the call list
+(`staff_call_list`, replaceable too), until the case is acknowledged. Every message
+carries a signed link (`Links`) whose page (`open_link`) and buttons (`answer_link`)
+the API serves.
 """
 
 from notify import _store
+from notify._answer import ANSWERS, CANNOT, GOING, LinkView, Told, answer_link, open_link
 from notify._channels import Channels, Deliver, signature
 from notify._db import Conn, reading
-from notify._errors import DeliveryFailed, NotifyError, NotifyStoreError
+from notify._errors import DeliveryFailed, LinkRefused, NotifyError, NotifyStoreError
+from notify._links import LINK_TTL, LinkClaim, Links
 from notify._model import (
     DEFAULT_NOTIFY_POLICY,
     DeliveryState,
@@ -36,7 +43,13 @@ from notify._notifier import (
     RateLimit,
     backoff,
 )
-from notify._plan import Recipients, idempotency_key, staff_recipients
+from notify._plan import (
+    CallList,
+    Recipients,
+    idempotency_key,
+    staff_call_list,
+    staff_recipients,
+)
 
 
 def notifications_for_case(conn: Conn, case_id: int) -> list[Notification]:
@@ -58,17 +71,26 @@ def unplanned(conn: Conn) -> int:
 
 
 __all__ = [
+    "ANSWERS",
     "BACKOFF_BASE",
     "BACKOFF_CAP",
+    "CANNOT",
     "DEFAULT_NOTIFY_POLICY",
+    "GOING",
     "LEASE",
+    "LINK_TTL",
     "MAX_ATTEMPTS",
     "POLL_INTERVAL_S",
+    "CallList",
     "Channels",
     "Conn",
     "Deliver",
     "DeliveryFailed",
     "DeliveryState",
+    "LinkClaim",
+    "LinkRefused",
+    "LinkView",
+    "Links",
     "Message",
     "Notification",
     "Notifier",
@@ -79,12 +101,16 @@ __all__ = [
     "RateLimit",
     "Recipient",
     "Recipients",
+    "Told",
+    "answer_link",
     "backoff",
     "counts_by_state",
     "idempotency_key",
     "notifications_for_case",
+    "open_link",
     "public_channel",
     "signature",
+    "staff_call_list",
     "staff_recipients",
     "unplanned",
 ]

@@ -31,6 +31,16 @@ class NotifyPolicy:
     # The alarms that are a person in danger (cases._policy.ELDERLY_ALARMS' first two).
     alarm_categories: frozenset[str] = frozenset({"sos", "fall"})
     severities: frozenset[Severity] = frozenset({Severity.CRITICAL})
+    # A dispatch of these is sent again, and to the next person on the call list, every
+    # `ack_repeat_s` until the case is acknowledged: the telecare answer target is 60 s.
+    repeat_categories: frozenset[str] = frozenset({"sos", "fall"})
+    ack_repeat_s: float = 60.0
+    # Repeats stop after this many rounds (half an hour at the default interval): by then
+    # the supervisor has escalated the case to the top of its ladder.
+    max_rounds: int = 30
+
+    def repeats(self, transition: str, category: str) -> bool:
+        return transition == "dispatched" and category in self.repeat_categories
 
     def notifies(self, transition: str, category: str, severity: Severity) -> bool:
         if transition == "escalated":
@@ -81,6 +91,8 @@ class Notification:
     created_at: datetime
     sent_at: datetime | None
     acknowledged_at: datetime | None
+    round: int = 0  # 0: planned from the case event; n: its n-th repeat
+    answer: str | None = None  # what the link's owner answered: going, cannot
 
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")

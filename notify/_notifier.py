@@ -1,6 +1,7 @@
 """The notifier: plans the outbox and delivers what is due, at least once.
 
-One pass: plan (outbox rows -> notifications, one transaction), claim a batch of due
+One pass: plan (outbox rows -> notifications, one transaction), run the repeat rounds
+that are due (`notify._repeat`, one transaction), claim a batch of due
 rows (one short transaction), deliver each outside any transaction on a small pool of
 threads, and record each outcome (one short transaction each). Several notifiers may
 run against one database: SKIP LOCKED shares the rows, the lease and the fenced
@@ -25,11 +26,12 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 import cases
 import registry
 from domain import Clock
-from notify import _plan, _store
+from notify import _plan, _repeat, _store
 from notify._channels import CHANNEL_TIMEOUT_S, Deliver
 from notify._db import transaction
 from notify._errors import DeliveryFailed, NotifyError
-from notify._model import DEFAULT_NOTIFY_POLICY, NotifyPolicy, public_channel
+from notify._links import Links
+from notify._model import DEFAULT_NOTIFY_POLICY, Message, NotifyPolicy, public_channel
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,7 @@ class NotifierMetrics:
     """This process's counters (the database's gauges are `notify.counts_by_state`)."""
 
     planned: int = 0
+    repeated: int = 0  # notifications made by repeat rounds
     sent: int = 0
     retried: int = 0
     failed: int = 0
@@ -129,15 +132,21 @@ class Notifier:
         name: str | None = None,
         policy: NotifyPolicy = DEFAULT_NOTIFY_POLICY,
         recipients: _plan.Recipients = _plan.staff_recipients,
+        call_list: _plan.CallList = _plan.staff_call_list,
+        links: Links | None = None,
         rate: RateLimit | None = None,
         lease: timedelta = LEASE,
     ) -> None:
+        """`links`: where each message's acknowledgement link points and what signs it
+        (None: messages carry no link)."""
         self._db = db
         self._clock = clock
         self._deliver = deliver
         self.name = name or f"{socket.gethostname()}:{threading.get_native_id()}"
         self._policy = policy
         self._recipients = recipients
+        self._call_list = call_list
+        self._links = links
         self._rate = rate or RateLimit()
         self._lease = lease
         self.metrics = NotifierMetrics()
@@ -156,13 +165,14 @@ class Notifier:
     def run_once(self, pool: ThreadPoolExecutor | None = None) -> bool:
         """One pass; True when it found work (the next pass follows at once)."""
         planned = self.plan()
+        repeated = self.repeat()
         claims = self.claim()
         if pool is None:
             for c in claims:
                 self._attempt(c)
         else:
             list(pool.map(self._attempt, claims))
-        return bool(planned or claims)
+        return bool(planned or repeated or claims)
 
     def plan(self) -> int:
         with self._db.connection() as conn, transaction(conn):
@@ -170,6 +180,14 @@ class Notifier:
                 conn, policy=self._policy, recipients=self._recipients, now=self._clock.now()
             )
         self.metrics.add("planned", made)
+        return made
+
+    def repeat(self) -> int:
+        with self._db.connection() as conn, transaction(conn):
+            made = _repeat.run_due(
+                conn, policy=self._policy, call_list=self._call_list, now=self._clock.now()
+            )
+        self.metrics.add("repeated", made)
         return made
 
     def claim(self) -> list[_store.Claim]:
@@ -193,7 +211,7 @@ class Notifier:
             self._record("deferred", _store.defer, claim, self._clock.now() + wait)
             return
         try:
-            self._deliver(claim.channel, claim.message)
+            self._deliver(claim.channel, self._linked(claim))
         except DeliveryFailed as exc:
             self._failed(claim, exc)
             return
@@ -203,6 +221,18 @@ class Notifier:
             self._failed(claim, failed)
             return
         self._record("sent", _store.mark_sent, claim, self._clock.now())
+
+    def _linked(self, claim: _store.Claim) -> Message:
+        """The message with its acknowledgement link (the same on every attempt)."""
+        if self._links is None:
+            return claim.message
+        url = self._links.url(claim.id, claim.created_at)
+        m = claim.message
+        body = f"{m.body}\n我去 / I am going · 去不了 / I cannot: {url}"
+        document = {**m.document, "ack_url": url}
+        return Message(
+            m.idempotency_key, m.subject, body, m.case_id, m.case_event_id, m.recipient, document
+        )
 
     def _failed(self, claim: _store.Claim, exc: DeliveryFailed) -> None:
         reason = f"attempt {claim.attempt}: {exc.reason}"

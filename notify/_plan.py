@@ -3,13 +3,15 @@ contact point, with the message it will carry, in one transaction that also mark
 row planned. Whom to reach is `recipients`, a function the notifier is given: this
 default reaches the staff of the parties the case went to and the case's grid team
 (an escalation: the rung's person or party). On-call rosters and quiet hours replace it.
+An SOS or fall dispatch also starts its repeats (a `notify_repeats` row, run by
+`notify._repeat`) with the people it reached.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -26,6 +28,8 @@ OUTBOX_TRANSITIONS = frozenset({"dispatched", "escalated"})
 PLAN_BATCH = 50
 
 Recipients = Callable[[Conn, cases.Case, cases.CaseEvent], Sequence[Recipient]]
+# Everyone who may be asked to go, in order: repeats reach the next of them each round.
+CallList = Callable[[Conn, cases.Case], Sequence[str]]
 
 
 def staff_recipients(conn: Conn, case: cases.Case, event: cases.CaseEvent) -> list[Recipient]:
@@ -40,6 +44,20 @@ def staff_recipients(conn: Conn, case: cases.Case, event: cases.CaseEvent) -> li
     return [Recipient(s, tuple(contacts[s])) for s in unique]
 
 
+def staff_call_list(conn: Conn, case: cases.Case) -> list[str]:
+    """The call list: the staff of each party the case went to, in order, then the grid
+    team, then the escalation ladder's people (the grid lead, the community's staff)."""
+    staff: list[str] = []
+    for a in case.assignments:
+        staff += registry.party_staff(conn, case.compound, a.party_id)
+    staff += registry.grid_team(conn, case.compound, case.grid_id)
+    lead = registry.grid_member(conn, case.compound, case.grid_id, "cadre")
+    staff += [lead] if lead else []
+    community = registry.party_of_kind(conn, case.compound, "residents_committee")
+    staff += registry.party_staff(conn, case.compound, community)
+    return list(dict.fromkeys(staff))
+
+
 def _escalation_staff(conn: Conn, case: cases.Case, event: cases.CaseEvent) -> list[str]:
     # Who the workflow named in the escalation record (cases._workflow._notify);
     # the subdistrict rung names nobody yet.
@@ -49,11 +67,11 @@ def _escalation_staff(conn: Conn, case: cases.Case, event: cases.CaseEvent) -> l
     return registry.party_staff(conn, case.compound, named.get("party"))
 
 
-def idempotency_key(case_event_id: int, recipient: str, channel: str | None) -> str:
-    """Stable for the same event, person and contact point: a receiver that sees it
-    twice has the same message twice (deliveries are at least once)."""
+def idempotency_key(case_event_id: int, recipient: str, channel: str | None, round: int = 0) -> str:
+    """Stable for the same event, round, person and contact point: a receiver that sees
+    it twice has the same message twice (deliveries are at least once)."""
     digest = hashlib.sha256(f"{recipient}\n{channel or ''}".encode()).hexdigest()[:24]
-    return f"dayuan-{case_event_id}-{digest}"
+    return f"dayuan-{case_event_id}-{digest}" + (f"-r{round}" if round else "")
 
 
 def plan_pending(conn: Conn, *, policy: NotifyPolicy, recipients: Recipients, now: datetime) -> int:
@@ -70,8 +88,11 @@ def plan_pending(conn: Conn, *, policy: NotifyPolicy, recipients: Recipients, no
         event = cases.case_events(conn, case_id=case_id, after_id=event_id - 1, limit=1)[0]
         messages = []
         if policy.notifies(event.transition.value, case.category, case.severity):
-            messages = _messages(case, event, recipients(conn, case, event))
-        _insert(conn, messages, now)
+            reached = recipients(conn, case, event)
+            messages = messages_for(case, event, reached)
+            if policy.repeats(event.transition.value, case.category):
+                _start_repeats(conn, event, [r.id for r in reached], policy=policy, now=now)
+        insert(conn, messages, now)
         conn.execute(
             "UPDATE notify_outbox SET planned_at = %s, planned = %s WHERE case_event_id = %s",
             (now, len(messages), event_id),
@@ -80,22 +101,45 @@ def plan_pending(conn: Conn, *, policy: NotifyPolicy, recipients: Recipients, no
     return made
 
 
-def _messages(
-    case: cases.Case, event: cases.CaseEvent, recipients: Sequence[Recipient]
+def _start_repeats(
+    conn: Conn, event: cases.CaseEvent, reached: list[str], *, policy: NotifyPolicy, now: datetime
+) -> None:
+    conn.execute(
+        "INSERT INTO notify_repeats (case_id, case_event_id, reached, next_at)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (case_id) DO NOTHING",
+        (event.case_id, event.id, reached, now + timedelta(seconds=policy.ack_repeat_s)),
+    )
+
+
+def messages_for(
+    case: cases.Case,
+    event: cases.CaseEvent,
+    recipients: Sequence[Recipient],
+    *,
+    round: int = 0,
+    told: Sequence[str] = (),
 ) -> list[tuple[Message, str | None]]:
+    """One message per recipient and contact point; a repeat (`round` > 0) says so and
+    names who was `told` before."""
     out: list[tuple[Message, str | None]] = []
     for r in recipients:
         for channel in r.contacts or (None,):  # no contact point: a failed row says so
-            out.append((_message(case, event, r.id, channel), channel))
+            out.append((_message(case, event, r.id, channel, round, told), channel))
     return out
 
 
 def _message(
-    case: cases.Case, event: cases.CaseEvent, recipient: str, channel: str | None
+    case: cases.Case,
+    event: cases.CaseEvent,
+    recipient: str,
+    channel: str | None,
+    round: int,
+    told: Sequence[str],
 ) -> Message:
-    key = idempotency_key(event.id, recipient, channel)
+    key = idempotency_key(event.id, recipient, channel, round)
     what = "escalated" if event.transition == "escalated" else "dispatched to you"
-    subject = f"[Dayuan] {case.severity.value.upper()} {case.title} - case {case.id} {what}"
+    again = f"REPEAT {round}, NOT ACKNOWLEDGED: " if round else ""
+    subject = f"[Dayuan] {again}{case.severity.value.upper()} {case.title} - case {case.id} {what}"
     place = case.flat or case.location or "-"
     lines = [
         f"Case {case.id}: {case.title}",
@@ -105,6 +149,8 @@ def _message(
         f"Event: {event.transition.value} at {event.at.isoformat()}",
         f"Idempotency-Key: {key}",
     ]
+    if round:
+        lines.insert(1, f"Nobody has acknowledged yet (repeat {round}); told: {', '.join(told)}")
     document: dict[str, Any] = {
         "idempotency_key": key,
         "case": {
@@ -121,18 +167,21 @@ def _message(
         },
         "event": {"id": event.id, "transition": event.transition.value, "at": event.at.isoformat()},
         "recipient": recipient,
+        "round": round,
     }
     return Message(key, subject, "\n".join(lines), case.id, event.id, recipient, document)
 
 
-def _insert(conn: Conn, messages: Sequence[tuple[Message, str | None]], now: datetime) -> None:
+def insert(
+    conn: Conn, messages: Sequence[tuple[Message, str | None]], now: datetime, round: int = 0
+) -> None:
     if not messages:
         return
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO notifications (case_id, case_event_id, recipient, channel,"
             " idempotency_key, subject, body, document, state, last_error, next_attempt_at,"
-            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " created_at, round) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (idempotency_key) DO NOTHING",
             [
                 (
@@ -148,6 +197,7 @@ def _insert(conn: Conn, messages: Sequence[tuple[Message, str | None]], now: dat
                     None if channel else "the recipient has no contact points",
                     now,
                     now,
+                    round,
                 )
                 for m, channel in messages
             ],

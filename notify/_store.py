@@ -29,6 +29,7 @@ class Claim:
     channel: str
     attempt: int
     message: Message
+    created_at: datetime  # the link's expiry counts from it
 
 
 def claim_due(
@@ -40,11 +41,17 @@ def claim_due(
         " AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s"
         " FOR UPDATE SKIP LOCKED) due WHERE n.id = due.id"
         " RETURNING n.id, n.channel, n.attempts, n.idempotency_key, n.subject, n.body,"
-        " n.case_id, n.case_event_id, n.recipient, n.document",
+        " n.case_id, n.case_event_id, n.recipient, n.document, n.created_at",
         (claimer, now + lease, now, limit),
     ).fetchall()
     return [
-        Claim(int(r[0]), str(r[1]), int(r[2]), Message(r[3], r[4], r[5], r[6], r[7], r[8], r[9]))
+        Claim(
+            int(r[0]),
+            str(r[1]),
+            int(r[2]),
+            Message(r[3], r[4], r[5], r[6], r[7], r[8], r[9]),
+            r[10],
+        )
         for r in sorted(rows, key=lambda r: int(r[0]))
     ]
 
@@ -79,7 +86,7 @@ def defer(conn: Conn, claim: Claim, claimer: str, at: datetime) -> bool:
 
 _COLUMNS = (
     "id, case_id, case_event_id, recipient, channel, state, attempts, next_attempt_at,"
-    " last_error, created_at, sent_at, acknowledged_at"
+    " last_error, created_at, sent_at, acknowledged_at, round, answer"
 )
 
 
@@ -102,6 +109,8 @@ def for_case(conn: Conn, case_id: int) -> list[Notification]:
             created_at=r[9],
             sent_at=r[10],
             acknowledged_at=r[11],
+            round=r[12],
+            answer=r[13],
         )
         for r in rows
     ]
