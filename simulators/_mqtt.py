@@ -18,7 +18,7 @@ drop unexpectedly reconnect with backoff; paho keeps unacknowledged QoS 1 messag
 and sends them again, so a drop costs duplicates, not losses. A PUBACK saying "no
 matching subscribers" (MQTT 5 reason 0x10) is not a delivery: the broker dropped the
 message because nobody was subscribed, which happens when a broker restarts and the
-backend's subscription is not yet back (Mosquitto before 2.0.19 does not persist shared
+backend's subscription is not yet back (Mosquitto 2.0.11 does not persist shared
 subscriptions, so the gateways' is gone until they subscribe again). Such a message is
 kept and published again every RESEND_AFTER_S, as the MQTT contract asks of devices,
 up to RESEND_LIMIT times; storage de-duplicates what a spurious 0x10 would double.
