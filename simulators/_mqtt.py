@@ -15,13 +15,7 @@ is the only place that waits, and the run loop's only way to let wall time pass.
 
 Everything is QoS 1, MQTT 5 where the broker speaks it (else 3.1.1). Sessions that
 drop unexpectedly reconnect with backoff; paho keeps unacknowledged QoS 1 messages
-and sends them again, so a drop costs duplicates, not losses. A PUBACK saying "no
-matching subscribers" (MQTT 5 reason 0x10) is not a delivery: the broker dropped the
-message because nobody was subscribed, which happens when a broker restarts and the
-backend's subscription is not yet back (Mosquitto 2.0.11 does not persist shared
-subscriptions, so the gateways' is gone until they subscribe again). Such a message is
-kept and published again every RESEND_AFTER_S, as the MQTT contract asks of devices,
-up to RESEND_LIMIT times; storage de-duplicates what a spurious 0x10 would double.
+and sends them again, so a drop costs duplicates, not losses.
 
 Commands: a realistic session subscribes to its own device's `cmd` topic (all the
 broker's ACL lets a device read), the first fleet connection to every device's
@@ -72,11 +66,6 @@ FD_HEADROOM = 64  # descriptors beyond the device sessions: files, the selector,
 # IDLE_SLICE_S or SERVICE_EVERY messages): past this a flood is dropped, counted as errors.
 MAX_RECEIVED = 10_000
 NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT 5 PUBACK reason: accepted, delivered to nobody
-# A message routed to nobody is published again after this long (the backend subscribes
-# again within a second or two of a broker restart) ...
-RESEND_AFTER_S = 0.5
-# ... this many times at most (a minute: a backend away longer is an outage, an error).
-RESEND_LIMIT = 120
 # Every device's cmd topic: what the fleet account's ACL lets it read.
 FLEET_COMMANDS = f"{domain.PREFIX}/+/+/+/{domain.Channel.CMD.value}"
 
@@ -102,8 +91,8 @@ class Received:
 class TransportStats:
     published: int = 0
     acknowledged: int = 0
-    # PUBACKs saying "no matching subscribers" (MQTT 5 reason 0x10): the broker routed
-    # the message to nobody and dropped it; it is published again (not acknowledged yet).
+    # PUBACKs saying "no matching subscribers" (MQTT 5 reason 0x10): acknowledged, and
+    # counted there too, but the broker routed the message to nobody and dropped it.
     no_subscribers: int = 0
     errors: int = 0
     samples: list[str] = field(default_factory=list)
@@ -116,18 +105,6 @@ class TransportStats:
             log.warning("%s", message)
             if len(self.samples) == ERROR_SAMPLES:
                 log.warning("further MQTT errors are counted, not logged")
-
-
-@dataclass(slots=True)
-class _Sent:
-    """A QoS 1 message until its PUBACK: enough to publish it again."""
-
-    topic: str
-    payload: bytes
-    retain: bool
-    mid: int = -1
-    tries: int = 0
-    due: float = 0.0
 
 
 class _Session:
@@ -144,9 +121,6 @@ class _Session:
         self.refusal = ""
         self.inflight = 0
         self.uncounted: set[int] = set()  # mids of wills published on a device's behalf
-        # What each unacknowledged mid carries, to publish again after a 0x10 PUBACK.
-        self.sent: dict[int, _Sent] = {}
-        self.resend: list[_Sent] = []  # routed to nobody: due again at `due`
         self.subscriptions: tuple[str, ...] = ()  # the cmd topics it listens on
         self.subscribed = False  # the broker granted them on this connection
         client.on_connect = self._on_connect
@@ -187,11 +161,6 @@ class _Session:
         self.stats.error(f"{self.name}: connection lost: {reason}")
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
-        sent = self.sent.pop(mid, None)
-        if reason == NO_MATCHING_SUBSCRIBERS and sent is not None:
-            self.stats.no_subscribers += 1
-            self._unrouted(sent)
-            return
         self.inflight -= 1
         if reason.is_failure:
             self.stats.error(f"{self.name}: publish refused: {reason}")
@@ -199,48 +168,20 @@ class _Session:
             self.uncounted.discard(mid)
         else:
             self.stats.acknowledged += 1
-
-    def _unrouted(self, sent: _Sent) -> None:
-        if sent.tries >= RESEND_LIMIT:
-            self.inflight -= 1
-            self.stats.error(f"{self.name}: {sent.topic}: no subscriber after {sent.tries} tries")
-            return
-        sent.due = time.monotonic() + RESEND_AFTER_S
-        self.resend.append(sent)
-
-    def resend_due(self, now: float) -> None:
-        """Publish again what the broker routed to nobody, once it is due."""
-        due = [s for s in self.resend if s.due <= now]
-        if not due or self.state != "up":
-            return
-        self.resend = [s for s in self.resend if s.due > now]
-        for sent in due:
-            sent.tries += 1
-            if not self._put(sent):
-                self.inflight -= 1  # counted as an error by _put: nothing left to wait for
+            if reason == NO_MATCHING_SUBSCRIBERS:
+                self.stats.no_subscribers += 1
 
     def publish(self, topic: str, payload: bytes, *, retain: bool, counted: bool = True) -> None:
         """QoS 1; `counted=False` for what is not a device's own message (an emulated will)."""
-        sent = _Sent(topic, payload, retain)
-        if not self._put(sent):
+        info = self.client.publish(topic, payload, qos=QOS, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            self.stats.error(f"{self.name}: publish failed: {paho.error_string(info.rc)}")
             return
         self.inflight += 1  # NO_CONN: paho keeps it and sends it on reconnect
         if counted:
             self.stats.published += 1
         else:
-            self.uncounted.add(sent.mid)
-
-    def _put(self, sent: _Sent) -> bool:
-        info = self.client.publish(sent.topic, sent.payload, qos=QOS, retain=sent.retain)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            self.stats.error(f"{self.name}: publish failed: {paho.error_string(info.rc)}")
-            return False
-        if sent.mid in self.uncounted:  # a will sent again keeps its standing
-            self.uncounted.discard(sent.mid)
             self.uncounted.add(info.mid)
-        sent.mid = info.mid
-        self.sent[info.mid] = sent
-        return True
 
 
 class _Loop:
@@ -330,8 +271,6 @@ class _Loop:
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
-        for session in self.sessions:
-            session.resend_due(now)
         if now < self._misc_at:
             return
         self._misc_at = now + MISC_EVERY_S
