@@ -198,7 +198,7 @@ def _log_stats(m: GatewayMetrics) -> None:
     sizes = list(m.batch_sizes)
     log.info(
         "received=%d stored=%d rejected=%s batches=%d retries=%d takeovers=%d adopted=%d "
-        "commit_p50_ms=%.0f mean_batch=%.0f",
+        "acks_withheld=%d commit_p50_ms=%.0f mean_batch=%.0f",
         m.received,
         m.stored_messages,
         dict(m.rejected),
@@ -206,6 +206,7 @@ def _log_stats(m: GatewayMetrics) -> None:
         m.retries,
         m.takeovers,
         m.adopted,
+        m.acks_withheld,
         1000 * commits[len(commits) // 2] if commits else 0.0,
         sum(sizes) / len(sizes) if sizes else 0.0,
     )

@@ -130,6 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--publishers", type=int, default=8, help="mosquitto_pub processes")
     ing.add_argument("--gateways", type=int, default=1, help="gateway processes sharing the load")
     ing.set_defaults(func=_lazy("dayuan._bench", "bench_ingest"))
+    _faults_parser(bench)
     lay = bench.add_parser("layout", help="narrow against wide telemetry tables")
     lay.add_argument("--messages", type=int, default=200_000)
     lay.set_defaults(func=_lazy("dayuan._bench_layout", "bench_layout"))
@@ -138,6 +139,28 @@ def _parser() -> argparse.ArgumentParser:
 
     _users.register(sub)
     return parser
+
+
+def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    flt = bench.add_parser("faults", help="broker stopped and killed under traffic: what is lost")
+    flt.add_argument(
+        "scenarios",
+        nargs="+",
+        help="fault sequences: term-restart, kill-restart, term-restart,kill-restart, ...",
+    )
+    flt.add_argument("--runs", type=int, default=1, help="runs of each scenario")
+    flt.add_argument("--rate", type=float, default=3000.0, help="simulator messages per second")
+    flt.add_argument("--duration", type=float, default=60.0, help="seconds of traffic")
+    flt.add_argument("--first-at", type=float, default=15.0, help="seconds to the first fault")
+    flt.add_argument("--spacing", type=float, default=15.0, help="seconds between faults")
+    flt.add_argument("--autosave-interval", type=int, default=60, help="the broker's autosave")
+    flt.add_argument(
+        "--autosave-on-changes", action="store_true", help="autosave every N changes, not seconds"
+    )
+    flt.add_argument("--no-share-group", action="store_true", help="a plain subscription")
+    flt.add_argument("--mosquitto", help="the broker binary (default: mosquitto on the PATH)")
+    flt.add_argument("--keep", type=Path, help="leave each run's logs and manifest here")
+    flt.set_defaults(func=_lazy("dayuan._faults", "bench_faults"))
 
 
 def _register_packages(

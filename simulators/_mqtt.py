@@ -68,6 +68,7 @@ FD_HEADROOM = 64  # descriptors beyond the device sessions: files, the selector,
 # Commands waiting for the run loop, which takes them between instants (at least every
 # IDLE_SLICE_S or SERVICE_EVERY messages): past this a flood is dropped, counted as errors.
 MAX_RECEIVED = 10_000
+NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT 5 PUBACK reason: accepted, delivered to nobody
 # Every device's cmd topic: what the fleet account's ACL lets it read.
 FLEET_COMMANDS = f"{domain.PREFIX}/+/+/+/{domain.Channel.CMD.value}"
 
@@ -110,6 +111,9 @@ class Received:
 class TransportStats:
     published: int = 0
     acknowledged: int = 0
+    # PUBACKs saying "no matching subscribers" (MQTT 5 reason 0x10): acknowledged, and
+    # counted there too, but the broker routed the message to nobody and dropped it.
+    no_subscribers: int = 0
     errors: int = 0
     samples: list[str] = field(default_factory=list)
 
@@ -184,6 +188,8 @@ class _Session:
             self.uncounted.discard(mid)
         else:
             self.stats.acknowledged += 1
+            if reason == NO_MATCHING_SUBSCRIBERS:
+                self.stats.no_subscribers += 1
 
     def publish(self, topic: str, payload: bytes, *, retain: bool, counted: bool = True) -> None:
         """QoS 1; `counted=False` for what is not a device's own message (an emulated will)."""

@@ -1,0 +1,77 @@
+"""The broker stopped and killed under traffic (`dayuan bench faults`): a real Mosquitto
+from the generated config (persistence on), a `dayuan gateway` process on its default
+shared subscription, the simulator in fleet mode with a manifest. The default suite runs
+one short scenario; DAYUAN_FAULTS=long runs the sequences of issue 15 as well."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from dayuan._faults import Plan, run_scenario
+from dayuan.settings import Settings
+from tests.fix_db import ADMIN_URL
+
+LONG = os.environ.get("DAYUAN_FAULTS") == "long"
+
+
+def _plan(faults: str, *, rate: float, duration_s: float, autosave_interval: int = 60) -> Plan:
+    return Plan(
+        faults=tuple(faults.split(",")),
+        rate=rate,
+        duration_s=duration_s,
+        first_at_s=duration_s / 4,
+        spacing_s=duration_s / 4,
+        autosave_interval=autosave_interval,
+        autosave_on_changes=False,
+        share_group=True,
+    )
+
+
+def _run(plan: Plan) -> dict[str, Any]:
+    return run_scenario(plan, Settings(database_url=ADMIN_URL))
+
+
+def _assert_accounted(result: dict[str, Any]) -> None:
+    assert result["acknowledged_by_broker"] == result["publishes"], result
+    assert result["unexpected"] == 0, result
+    assert result["stored"] == result["expected"], result
+    assert result["lost"] == 0, result
+
+
+@pytest.mark.faults
+def test_broker_restarted_under_traffic_loses_only_what_it_routed_to_nobody() -> None:
+    # Mosquitto 2.0.11 does not persist the gateway's shared subscription: what devices
+    # publish before the gateway subscribes again is PUBACKed 0x10 and dropped (README,
+    # "Broker restarts"). A SIGTERM loses nothing else.
+    result = _run(_plan("term-restart", rate=500, duration_s=24))
+    assert result["acknowledged_by_broker"] == result["publishes"], result
+    assert result["unexpected"] == 0, result
+    assert result["lost"] <= result["acknowledged_to_no_subscriber"], result
+
+
+_GAP = pytest.mark.xfail(
+    strict=False, reason="the restart gap: Mosquitto 2.0.11 does not persist shared subscriptions"
+)
+_KILL_WINDOW = pytest.mark.xfail(
+    strict=False,
+    reason="the SIGKILL window: what the broker acknowledged since its last save and had not"
+    " yet written to the gateway is gone (measured: 0-3,900 messages at ~3,000/s)",
+)
+
+
+@pytest.mark.faults
+@pytest.mark.skipif(not LONG, reason="long broker-fault scenarios: DAYUAN_FAULTS=long")
+@pytest.mark.parametrize(
+    "faults",
+    [
+        pytest.param("term-restart,term-restart", marks=_GAP),
+        pytest.param("term-restart,kill-restart", marks=_KILL_WINDOW),
+        pytest.param("kill-restart", marks=_KILL_WINDOW),
+    ],
+)
+def test_broker_fault_sequences_lose_nothing(faults: str) -> None:
+    # Autosave every second: a SIGKILL restores a snapshot at most a second old.
+    _assert_accounted(_run(_plan(faults, rate=3000, duration_s=60, autosave_interval=1)))
