@@ -1,7 +1,8 @@
-"""Devices with their presence and last values, read for the API.
+"""Devices with their presence, read for the API.
 
-Presence comes from `ingest.presence` (the one definition of online/offline); the
-grid of a device is the grid of its building (the first part of its address).
+Devices and their places are the registry's (`registry.device_places`, under the
+user's scope; the grid of a device is the grid of its building), presence
+the storage's (`ingest.presence`, the one definition of online/offline).
 """
 
 from __future__ import annotations
@@ -10,20 +11,9 @@ from datetime import datetime
 from typing import Any
 
 import ingest
+import registry
 from api._access import User
-from api._db import Conn, rows
-
-_DEVICES = """
-SELECT d.id, d.compound_id AS compound, d.kind, d.model, d.name, d.address, d.x, d.y,
-       d.heartbeat_s, gb.grid_id AS grid
-FROM devices d
-LEFT JOIN grid_buildings gb
-       ON gb.compound_id = d.compound_id AND gb.building_id = split_part(d.address, '-', 1)
-WHERE (%(compound)s::text IS NULL OR d.compound_id = %(compound)s)
-  AND (%(kind)s::text IS NULL OR d.kind = %(kind)s)
-  AND (%(grid)s::text IS NULL OR gb.grid_id = %(grid)s)
-  AND (%(device)s::text IS NULL OR d.id = %(device)s)
-"""
+from api._db import Conn
 
 
 def devices(
@@ -39,10 +29,8 @@ def devices(
     online: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Matching devices in id order, each with `online`, `last_seen` and `last_ts`."""
-    params = {"compound": compound, "kind": kind, "grid": grid, "device": device}
-    scope = user.scope
-    found = rows(
-        conn, _DEVICES + scope.device_filter("d") + " ORDER BY d.id", {**params, **scope.params()}
+    found = registry.device_places(
+        conn, user.scope, compound=compound, kind=kind, grid=grid, device=device
     )
     if not found:
         return []
@@ -59,11 +47,3 @@ def devices(
         if online is None or d["online"] is online:
             result.append(d)
     return result
-
-
-def last_values(conn: Conn, device: str) -> list[dict[str, Any]]:
-    return rows(
-        conn,
-        "SELECT key, value, ts FROM telemetry_latest WHERE device_id = %s ORDER BY ts DESC, key",
-        (device,),
-    )

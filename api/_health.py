@@ -51,17 +51,6 @@ def redact_alarm(alarm: dict[str, Any]) -> None:
         alarm["rule_id"], alarm["title"] = NEUTRAL_RULE, NEUTRAL_TITLE
 
 
-def event_filter(user: User, alias: str = "e", device: str = "d") -> str:
-    """Leaves out, for roles without health access, the elderly activity events."""
-    if user.reads_health:
-        return ""
-    return f" AND ({device}.kind <> 'elder' OR {alias}.type = ANY(%(help_events)s))"
-
-
-def params() -> dict[str, list[str]]:
-    return {"help_events": sorted(HELP_EVENTS), "health_keys": sorted(HEALTH_KEYS)}
-
-
 def record_read(
     conn: Conn,
     user: User,

@@ -1,4 +1,4 @@
-"""Time-bucketed telemetry, served from the hourly rollup (`telemetry_hourly`), never
+"""Time-bucketed telemetry, served from the hourly rollup (`ingest.hourly_series`), never
 from the raw table: a year of a district is ~10^10 raw rows and 1/60 of that rolled up.
 
 Buckets are whole hours or days; a range is bounded and so is the number of points, so
@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import ingest
+import registry
 from api._access import User
-from api._db import Conn, rows
+from api._db import Conn
 
 # The rollups are kept five years; a chart of more than about 13 months is an export.
 MAX_RANGE = timedelta(days=400)
@@ -52,20 +54,6 @@ def check_range(start: datetime, end: datetime, bucket: BucketSize) -> None:
         )
 
 
-_SELECT = """
-SELECT h.key, {device} AS device,
-       date_bin(%(step)s, h.bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS ts,
-       sum(h.avg * h.samples) / nullif(sum(h.samples), 0) AS avg,
-       min(h.min) AS min, max(h.max) AS max, sum(h.samples)::bigint AS samples
-FROM telemetry_hourly h
-WHERE h.device_id = ANY(%(devices)s) AND h.bucket >= %(start)s AND h.bucket < %(end)s
-  AND (%(key)s::text IS NULL OR h.key = %(key)s)
-  AND NOT (h.device_id = ANY(%(withheld)s) AND h.key = ANY(%(withheld_keys)s))
-GROUP BY h.key, {group} ts
-ORDER BY h.key, {order} ts
-"""
-
-
 def group_devices(
     conn: Conn,
     user: User,
@@ -75,25 +63,16 @@ def group_devices(
     kind: str | None,
     grid: str | None,
 ) -> dict[str, str]:
-    """The devices of the group the user sees, id to kind, in id order."""
-    found = rows(
+    """The devices of the group the user sees, id to kind, in id order (one more than
+    MAX_GROUP_DEVICES at most: enough to tell the group is too big)."""
+    found = registry.device_places(
         conn,
-        "SELECT d.id, d.kind FROM devices d LEFT JOIN grid_buildings gb"
-        " ON gb.compound_id = d.compound_id AND gb.building_id = split_part(d.address, '-', 1)"
-        " WHERE (%(device)s::text IS NULL OR d.id = %(device)s)"
-        " AND (%(compound)s::text IS NULL OR d.compound_id = %(compound)s)"
-        " AND (%(kind)s::text IS NULL OR d.kind = %(kind)s)"
-        " AND (%(grid)s::text IS NULL OR gb.grid_id = %(grid)s)"
-        + user.scope.device_filter("d")
-        + " ORDER BY d.id LIMIT %(limit)s",
-        {
-            "device": device,
-            "compound": compound,
-            "kind": kind,
-            "grid": grid,
-            "limit": MAX_GROUP_DEVICES + 1,
-            **user.scope.params(),
-        },
+        user.scope,
+        device=device,
+        compound=compound,
+        kind=kind,
+        grid=grid,
+        limit=MAX_GROUP_DEVICES + 1,
     )
     return {str(r["id"]): str(r["kind"]) for r in found}
 
@@ -112,28 +91,14 @@ def series(
 ) -> list[dict[str, Any]]:
     """One series per key (and per device when `per_device`), points in time order;
     the `withheld_keys` of the `withheld` devices are left out (health readings)."""
-    device = "h.device_id" if per_device else "NULL::text"
-    group = "h.device_id," if per_device else ""
-    query = _SELECT.format(device=device, group=group, order=group)
-    points = rows(
+    return ingest.hourly_series(
         conn,
-        query,
-        {
-            "step": bucket.delta,
-            "devices": devices,
-            "start": start,
-            "end": end,
-            "key": key,
-            "withheld": list(withheld),
-            "withheld_keys": list(withheld_keys),
-        },
+        devices,
+        start=start,
+        end=end,
+        step=bucket.delta,
+        key=key,
+        per_device=per_device,
+        withheld=withheld,
+        withheld_keys=withheld_keys,
     )
-    out: dict[tuple[str, str | None], dict[str, Any]] = {}
-    for p in points:
-        s = out.setdefault(
-            (p["key"], p["device"]), {"key": p["key"], "device": p["device"], "points": []}
-        )
-        s["points"].append(
-            {k: p[k] for k in ("ts", "avg", "min", "max", "samples")} | {"avg": p["avg"] or 0.0}
-        )
-    return list(out.values())

@@ -1,12 +1,15 @@
 """Storage: the time series (TimescaleDB or plain PostgreSQL), the batch writer behind
 the gateway's `domain.Sink` port, device presence, maintenance of the plain-PostgreSQL
-path, the history the rules replay, the one migration runner every package's
-migrations go through, and the embedded PostgreSQL of development.
+path, the history the rules replay, the acks devices stored and the pages others list
+(last values, hourly series, events, dead letters), the one migration runner every
+package's migrations go through, and the embedded PostgreSQL of development.
 """
 
+from ingest._acks import StoredAck, acks_for
 from ingest._classes import DataClass, data_classes
 from ingest._embedded import EmbeddedDatabase, embedded_postgres, start_pgserver
 from ingest._errors import IngestError, MigrationError, StorageModeError, StorageUnavailable
+from ingest._lists import dead_letters, events, hourly_series, last_values
 from ingest._maintenance import MaintenanceResult, MaintenanceStatus, maintain, refresh_rollups
 from ingest._presence import DEFAULT_SILENCE_FACTOR, Presence, presence
 from ingest._reads import HistoryRow, history, newest_ts
@@ -27,12 +30,18 @@ __all__ = [
     "StorageMode",
     "StorageModeError",
     "StorageUnavailable",
+    "StoredAck",
     "WriteResult",
     "Writer",
+    "acks_for",
     "current_mode",
     "data_classes",
+    "dead_letters",
     "embedded_postgres",
+    "events",
     "history",
+    "hourly_series",
+    "last_values",
     "maintain",
     "migrations",
     "newest_ts",

@@ -366,3 +366,42 @@ def staff_page(
     )
     params = {"compound": compound, "role": role, **scope.params()}
     return _page(conn, select, frm, "s.compound_id, s.id", params, limit, offset)
+
+
+_DEVICE_PLACES = """
+SELECT d.id, d.compound_id AS compound, d.kind, d.model, d.name, d.address, d.x, d.y,
+       d.heartbeat_s, gb.grid_id AS grid
+FROM devices d
+LEFT JOIN grid_buildings gb
+       ON gb.compound_id = d.compound_id AND gb.building_id = split_part(d.address, '-', 1)
+WHERE (%(compound)s::text IS NULL OR d.compound_id = %(compound)s)
+  AND (%(kind)s::text IS NULL OR d.kind = %(kind)s)
+  AND (%(grid)s::text IS NULL OR gb.grid_id = %(grid)s)
+  AND (%(device)s::text IS NULL OR d.id = %(device)s)
+"""
+
+
+def device_places(
+    conn: Conn,
+    scope: Scope,
+    *,
+    compound: str | None = None,
+    kind: str | None = None,
+    grid: str | None = None,
+    device: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The devices the reader sees that match (None: any), in id order, at most `limit`:
+    id, compound, kind, model, name, address, x, y, heartbeat_s and the grid of the
+    device's building (the first part of its address)."""
+    params = {
+        "compound": compound,
+        "kind": kind,
+        "grid": grid,
+        "device": device,
+        "limit": limit,
+        **scope.params(),
+    }
+    return _rows(
+        conn, _DEVICE_PLACES + scope.device_filter("d") + " ORDER BY d.id LIMIT %(limit)s", params
+    )

@@ -38,6 +38,7 @@ from rules._errors import (
 )
 from rules._evaluator import Evaluator
 from rules._feed import FeedRow, alarm_feed, feed_head
+from rules._reads import alarm_page
 from rules._replay import ReplayReport, replay
 from rules._store import MemoryStateStore, PgAlarmStore, PgStateStore, StateRow, StateStore
 from rules._sun import Phase, phase, sun_times
@@ -77,6 +78,7 @@ __all__ = [
     "SunTimes",
     "World",
     "alarm_feed",
+    "alarm_page",
     "catalogue_path",
     "feed_head",
     "load_rules",

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import anyio
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
+import ingest
 from api import _audit, _devices, _health
 from api._access import COMMAND_PERMISSION, Permission, User
 from api._commands import BrokerUnavailable, command, commands_of
@@ -75,7 +76,7 @@ def get_device(
     """A device with its last values; an elderly-care device's health readings only for
     care responders and administrators (audited), left out (`redacted`) for the rest."""
     device = _one(conn, user, device_id, state)
-    found = _devices.last_values(conn, device_id)
+    found = ingest.last_values(conn, device_id)
     health = [v for v in found if _health.is_health_key(device["kind"], v["key"])]
     if health and not user.reads_health:
         found = [v for v in found if v not in health]

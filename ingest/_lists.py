@@ -1,0 +1,168 @@
+"""What others list of the stored time series, a page at a time: a device's last values,
+bucketed series from the hourly rollup, events and access events under a reader's
+`registry.Scope`, and dead letters by reason. Rows come back as dicts (the API's
+models read them); devices' places come from the registry's `device_places` view.
+psycopg's errors leave as `StorageUnavailable`."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from psycopg.rows import dict_row
+
+from ingest._conn import Conn, reading
+from registry import Scope
+
+Rows = list[dict[str, Any]]
+
+
+def _rows(conn: Conn, query: str, params: Any = None) -> Rows:
+    with reading(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
+def _count(conn: Conn, query: str, params: Any) -> int:
+    found = _rows(conn, query, params)
+    return int(found[0]["n"]) if found else 0
+
+
+def last_values(conn: Conn, device: str) -> Rows:
+    """The newest value of each key a device reports (`key`, `value`, `ts`), newest first."""
+    return _rows(
+        conn,
+        "SELECT key, value, ts FROM telemetry_latest WHERE device_id = %s ORDER BY ts DESC, key",
+        (device,),
+    )
+
+
+_SERIES = """
+SELECT h.key, {device} AS device,
+       date_bin(%(step)s, h.bucket, TIMESTAMPTZ '2000-01-03 00:00:00+00') AS ts,
+       sum(h.avg * h.samples) / nullif(sum(h.samples), 0) AS avg,
+       min(h.min) AS min, max(h.max) AS max, sum(h.samples)::bigint AS samples
+FROM telemetry_hourly h
+WHERE h.device_id = ANY(%(devices)s) AND h.bucket >= %(start)s AND h.bucket < %(end)s
+  AND (%(key)s::text IS NULL OR h.key = %(key)s)
+  AND NOT (h.device_id = ANY(%(withheld)s) AND h.key = ANY(%(withheld_keys)s))
+GROUP BY h.key, {group} ts
+ORDER BY h.key, {order} ts
+"""
+
+
+def hourly_series(
+    conn: Conn,
+    devices: Sequence[str],
+    *,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    key: str | None,
+    per_device: bool,
+    withheld: Sequence[str] = (),
+    withheld_keys: Sequence[str] = (),
+) -> Rows:
+    """From the hourly rollup (never the raw table), buckets of `step` (weeks start on a
+    Monday): one series per key, and per device when `per_device`, points in time order;
+    the `withheld_keys` of the `withheld` devices are left out."""
+    device = "h.device_id" if per_device else "NULL::text"
+    group = "h.device_id," if per_device else ""
+    params = {
+        "step": step,
+        "devices": list(devices),
+        "start": start,
+        "end": end,
+        "key": key,
+        "withheld": list(withheld),
+        "withheld_keys": list(withheld_keys),
+    }
+    points = _rows(conn, _SERIES.format(device=device, group=group, order=group), params)
+    out: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for p in points:
+        s = out.setdefault(
+            (p["key"], p["device"]), {"key": p["key"], "device": p["device"], "points": []}
+        )
+        s["points"].append(
+            {k: p[k] for k in ("ts", "avg", "min", "max", "samples")} | {"avg": p["avg"] or 0.0}
+        )
+    return list(out.values())
+
+
+_EVENTS = """
+FROM {table} e JOIN device_places d ON d.id = e.device_id
+WHERE e.ts >= %(start)s AND e.ts < %(end)s
+  AND (%(device)s::text IS NULL OR e.device_id = %(device)s)
+  AND (%(compound)s::text IS NULL OR d.compound_id = %(compound)s)
+  AND (%(kind)s::text IS NULL OR d.kind = %(kind)s)
+  AND (%(type)s::text IS NULL OR e.type = %(type)s)
+  AND (%(channel)s::text IS NULL OR e.channel = %(channel)s)
+"""
+# Devices of the `quiet_kind` show only their `loud_types` of event (the API's privacy).
+_QUIET = " AND (d.kind <> %(quiet_kind)s OR e.type = ANY(%(loud_types)s))"
+
+
+def events(
+    conn: Conn,
+    scope: Scope,
+    *,
+    table: Literal["events", "access_events"],
+    start: datetime,
+    end: datetime,
+    filters: dict[str, str | None],
+    limit: int,
+    offset: int,
+    quiet_kind: str | None = None,
+    loud_types: Collection[str] = (),
+) -> tuple[Rows, int]:
+    """A page of events (or access events) with ts in [start, end) of the devices the
+    reader sees, newest first, and how many there are. `filters`: device, compound, kind,
+    type, channel (None: any). With `quiet_kind`, that kind's devices show only events of
+    the `loud_types`."""
+    where = _EVENTS.format(table=table) + scope.device_filter("d")
+    if quiet_kind is not None:
+        where += _QUIET
+    params = {
+        "start": start,
+        "end": end,
+        **filters,
+        **scope.params(),
+        "quiet_kind": quiet_kind,
+        "loud_types": sorted(loud_types),
+    }
+    data = _rows(
+        conn,
+        "SELECT e.device_id, d.compound_id AS compound, d.kind, e.ts, e.type,"
+        " nullif(e.seq, -1) AS seq, e.channel, e.data, e.received_at"
+        f" {where} ORDER BY e.ts DESC, e.device_id LIMIT %(limit)s OFFSET %(offset)s",
+        {**params, "limit": limit, "offset": offset},
+    )
+    return data, _count(conn, f"SELECT count(*) AS n {where}", params)
+
+
+def dead_letters(
+    conn: Conn, *, start: datetime, end: datetime, reason: str | None, samples_per_reason: int
+) -> tuple[Rows, Rows]:
+    """Dead letters received in [start, end) (of one `reason`, or all): the count of each
+    reason, most first, and the newest `samples_per_reason` of each, with their payload."""
+    params = {"start": start, "end": end, "reason": reason, "per": samples_per_reason}
+    where = (
+        " WHERE received_at >= %(start)s AND received_at < %(end)s"
+        " AND (%(reason)s::text IS NULL OR reason = %(reason)s)"
+    )
+    counts = _rows(
+        conn,
+        f"SELECT reason, count(*) AS count FROM dead_letters{where}"
+        " GROUP BY reason ORDER BY count(*) DESC, reason",
+        params,
+    )
+    samples = _rows(
+        conn,
+        "SELECT id, received_at, topic, device_id, reason, detail, payload, payload_size,"
+        " refused, elements FROM ("
+        " SELECT *, row_number() OVER (PARTITION BY reason ORDER BY received_at DESC, id DESC)"
+        f" AS n FROM dead_letters{where}) s WHERE n <= %(per)s ORDER BY reason, received_at DESC",
+        params,
+    )
+    return counts, samples

@@ -1,0 +1,77 @@
+"""Alarms as others list them, a page at a time under a reader's `registry.Scope`: a
+grid-bound reader sees the alarms of the buildings of their grids (by the flat, else by
+the device's address), an elderly-care reader the elderly-care alarms, the rest all.
+The device's place comes from the registry's `device_places` view. Rows come back as
+dicts (the API's models read them); psycopg's errors leave as `AlarmStoreError`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from registry import Scope
+from rules._errors import AlarmStoreError
+
+Conn = psycopg.Connection[Any]
+
+_COLUMNS = (
+    "a.id, a.rule_id, a.title, a.severity, a.compound_id AS compound, a.device_id, a.flat,"
+    " a.subject, a.count, a.first_seen, a.last_seen, a.opened_at, a.updated_at, a.cleared_at,"
+    " a.flapping, a.trigger_values AS values,"
+    " (a.flat IS NOT NULL OR d.kind = 'elder') AS elderly_care"
+)
+_FROM = """
+FROM alarms a LEFT JOIN device_places d ON d.id = a.device_id
+WHERE (%(compound)s::text IS NULL OR a.compound_id = %(compound)s)
+  AND (%(severity)s::text IS NULL OR a.severity = %(severity)s)
+  AND (%(rule)s::text IS NULL OR a.rule_id = %(rule)s)
+  AND (%(device)s::text IS NULL OR a.device_id = %(device)s)
+  AND (%(id)s::bigint IS NULL OR a.id = %(id)s)
+  AND (%(start)s::timestamptz IS NULL OR a.opened_at >= %(start)s)
+  AND (%(end)s::timestamptz IS NULL OR a.opened_at < %(end)s)
+  AND (%(open)s::boolean IS NULL OR (a.cleared_at IS NULL) = %(open)s)
+"""
+
+
+def _scoped(scope: Scope) -> str:
+    if scope.grid_bound:
+        return scope.address_filter("a.compound_id", "coalesce(a.flat, d.address)")
+    if scope.elderly_only:
+        return " AND (a.flat IS NOT NULL OR d.kind = 'elder')"
+    return ""
+
+
+@contextmanager
+def _reading() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise AlarmStoreError(f"cannot read the alarms: {exc}".strip()) from exc
+
+
+def _rows(conn: Conn, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    with _reading(), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
+def alarm_page(
+    conn: Conn, scope: Scope, *, filters: dict[str, Any], limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the alarms the reader sees, newest first, and how many there are.
+    `filters` (None: any): compound, severity, rule, device, id, start and end (of
+    opened_at), open. Each row says whether it is `elderly_care` (of a flat, or of an
+    elderly-care device)."""
+    where = _FROM + _scoped(scope)
+    params = {**filters, **scope.params()}
+    data = _rows(
+        conn,
+        f"SELECT {_COLUMNS} {where} ORDER BY a.id DESC LIMIT %(limit)s OFFSET %(offset)s",
+        {**params, "limit": limit, "offset": offset},
+    )
+    total = _rows(conn, f"SELECT count(*) AS n {where}", params)
+    return data, int(total[0]["n"]) if total else 0
