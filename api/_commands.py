@@ -2,19 +2,18 @@
 `domain.Command`) with a correlation id, then completed by the device's `ack`, or
 failed when none comes in time.
 
-Acks are taken two ways, whichever comes first: this process subscribes to
-`dayuan/v1/+/+/+/ack` (a shared subscription across API processes on MQTT 5), and a
-sweeper also looks for acks the gateway stored in `events` (channel `ack`) - an ack
-that arrived while this process was disconnected still completes its command. The
-sweeper fails commands whose deadline passed. A command row only ever leaves `sent`
-once (`WHERE status = 'sent'`), so the two paths cannot disagree.
+Acks are the gateway's: it checks and stores them like every other message, and a
+sweeper here completes each command from the acks stored for it (`ingest.acks_for`:
+from the commanded device, received since the command was sent), so an ack that
+arrived while this process was away still counts, and nothing the gateway refused
+does. The sweeper also fails commands whose deadline passed. A command row only ever
+leaves `sent` once (`WHERE status = 'sent'`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -27,21 +26,21 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 import domain
+import ingest
 from api._db import Conn, row, rows
 from broker import MqttEndpoint, aiomqtt_client
-from domain import Ack, Clock, CommandBody, Kind, Topic
+from domain import Clock, CommandBody, Kind
 
 log = logging.getLogger(__name__)
 
-ACK_SUBSCRIPTION = f"{domain.PREFIX}/+/+/+/ack"
-SHARE_GROUP = "dayuan-api"
 # How often deadlines and gateway-stored acks are checked: well under any ack timeout.
 SWEEP_S = 0.25
 # After a lost connection, wait this long before trying the broker again.
 RECONNECT_S = 2.0
-# Acks are looked up in `events` from this long before the command was sent: a device
-# clock a little behind must not hide its ack.
-ACK_CLOCK_SLACK = timedelta(minutes=5)
+# An ack counts when the gateway received it after the command was sent, by the two
+# servers' clocks: this much apart is tolerated, so that a gateway host whose clock is
+# a little behind the API's does not hide a prompt ack.
+HOST_CLOCK_SLACK = timedelta(seconds=30)
 COMMAND_QOS = 1
 
 _COLUMNS = (
@@ -126,29 +125,19 @@ class Commands:
         assert created is not None
         return created
 
-    def _complete(
-        self,
-        correlation: str,
-        status: str,
-        result: str | None,
-        detail: str | None,
-        *,
-        device: str | None = None,
-    ) -> None:
-        """Complete a command still `sent`; with `device`, only if it was sent to that
-        device (an ack counts only from the device that was commanded)."""
+    def _complete(self, correlation: str, status: str, result: str | None, detail: str) -> None:
+        """Complete a command still `sent`."""
         with self._pool.connection() as conn:
             conn.execute(
                 "UPDATE api_device_commands SET status = %s, result = %s, detail = %s,"
-                " completed_at = %s WHERE correlation_id = %s AND status = 'sent'"
-                " AND device_id = coalesce(%s, device_id)",
-                (status, result, detail, self._clock.now(), correlation, device),
+                " completed_at = %s WHERE correlation_id = %s AND status = 'sent'",
+                (status, result, detail, self._clock.now(), correlation),
             )
 
     # --- acks and deadlines --------------------------------------------------------------
 
     async def run(self) -> None:
-        """Keep a broker connection for publishing and acks, and sweep deadlines."""
+        """Keep a broker connection for publishing, and sweep acks and deadlines."""
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(self._sweep_forever)
             if self._mqtt is not None:
@@ -158,16 +147,12 @@ class Commands:
         while True:
             try:
                 async with aiomqtt_client(mqtt, self._client_id) as client:
-                    shared = mqtt.protocol == 5
-                    topic = (
-                        f"$share/{SHARE_GROUP}/{ACK_SUBSCRIPTION}" if shared else ACK_SUBSCRIPTION
-                    )
-                    await client.subscribe(topic, qos=1)
                     self._client = client
                     self.connected.set()
                     log.info("API connected to the broker at %s", mqtt)
-                    async for message in client.messages:
-                        await self._on_ack(str(message.topic), message.payload)
+                    # Nothing is subscribed: this only waits for the connection to end.
+                    async for _ in client.messages:
+                        pass
             except aiomqtt.MqttError as exc:
                 log.warning("API broker connection lost (%s); retrying in %.0fs", exc, RECONNECT_S)
             finally:
@@ -175,53 +160,52 @@ class Commands:
                 self._client = None
             await anyio.sleep(RECONNECT_S)
 
-    async def _on_ack(self, topic: str, payload: Any) -> None:
-        try:
-            parsed = Topic.parse(topic)
-            bodies = domain.decode(parsed, bytes(payload))
-        except (domain.DomainError, TypeError) as exc:
-            log.info("ignoring an unusable ack on %s: %s", topic, exc)
-            return
-        for body in bodies:
-            if isinstance(body, Ack):
-                status = "acknowledged" if body.result == "ok" else "failed"
-                await anyio.to_thread.run_sync(
-                    functools.partial(
-                        self._complete,
-                        body.correlation_id,
-                        status,
-                        body.result,
-                        body.detail,
-                        device=parsed.device,
-                    )
-                )
-
     async def _sweep_forever(self) -> None:
         while True:
             await anyio.sleep(SWEEP_S)
             try:
                 await anyio.to_thread.run_sync(self.sweep)
-            except (psycopg.Error, PoolTimeout):  # the database is away: retry next time
-                log.exception("command sweep failed; retrying")
+            except (psycopg.Error, PoolTimeout, ingest.StorageUnavailable):
+                log.exception("command sweep failed; retrying")  # the database is away
 
     def sweep(self) -> None:
         now = self._clock.now()
         with self._pool.connection() as conn:
-            conn.execute(
-                "UPDATE api_device_commands c SET status = CASE WHEN e.data->>'result' = 'ok'"
-                " THEN 'acknowledged' ELSE 'failed' END, result = e.data->>'result',"
-                " detail = e.data->>'detail', completed_at = %s"
-                " FROM events e WHERE c.status = 'sent' AND e.channel = 'ack'"
-                " AND e.device_id = c.device_id AND e.ts >= c.created_at - %s"
-                " AND e.data->>'correlation_id' = c.correlation_id",
-                (now, ACK_CLOCK_SLACK),
-            )
+            _complete_from_acks(conn, now)
             conn.execute(
                 "UPDATE api_device_commands SET status = 'failed', completed_at = %s,"
                 " detail = 'no ack from the device within ' || %s || ' s'"
                 " WHERE status = 'sent' AND deadline <= %s",
                 (now, f"{self._timeout.total_seconds():g}", now),
             )
+
+
+def _complete_from_acks(conn: Conn, now: datetime) -> None:
+    """Complete the commands still `sent` that the gateway stored an ack for."""
+    waiting = rows(
+        conn,
+        "SELECT device_id, correlation_id, created_at FROM api_device_commands"
+        " WHERE status = 'sent'",
+    )
+    if not waiting:
+        return
+    since = min(w["created_at"] for w in waiting) - HOST_CLOCK_SLACK
+    awaited = [(str(w["device_id"]), str(w["correlation_id"])) for w in waiting]
+    for ack in ingest.acks_for(conn, awaited, since=since):  # oldest first: the first wins
+        conn.execute(
+            "UPDATE api_device_commands SET status = %s, result = %s, detail = %s,"
+            " completed_at = %s WHERE correlation_id = %s AND device_id = %s"
+            " AND status = 'sent' AND created_at <= %s",
+            (
+                "acknowledged" if ack.result == "ok" else "failed",
+                ack.result,
+                ack.detail,
+                now,
+                ack.correlation_id,
+                ack.device_id,
+                ack.received_at + HOST_CLOCK_SLACK,
+            ),
+        )
 
 
 def commands_of(

@@ -1,10 +1,12 @@
-"""Device commands over the real broker: a simulated device acknowledges; a silent one
-times out; commands are validated per kind, restricted by role and audited."""
+"""Device commands over the real broker: a simulated device acknowledges (through the
+gateway, which stores its ack); a silent one times out; commands are validated per
+kind, restricted by role and audited."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,10 +16,19 @@ import psycopg
 import pytest
 
 from domain import device_password
+from gateway import Gateway
 from tests.api.conftest import wait_ready
+from tests.fix_gateway import GatewayFactory
 from tests.fix_mqtt import DEVICE_SECRET, Broker
 
 V1 = "/api/v1"
+
+
+@pytest.fixture
+def gateway(run_gateway: GatewayFactory) -> Iterator[Gateway]:
+    """The gateway that stores the devices' acks, from which the API completes commands."""
+    with run_gateway() as gw:
+        yield gw
 
 
 class Device:
@@ -73,6 +84,7 @@ def _wait_status(
         time.sleep(0.05)
 
 
+@pytest.mark.usefixtures("gateway")
 @pytest.mark.parametrize(("answer", "status"), [("ok", "acknowledged"), ("rejected", "failed")])
 def test_command_round_trip_with_a_device_acknowledging(
     answer: str,
@@ -108,6 +120,7 @@ def test_command_round_trip_with_a_device_acknowledging(
     assert audit == [("u-property_staff", "light-1", "night mode", cid)]
 
 
+@pytest.mark.usefixtures("gateway")
 def test_an_ack_counts_only_from_the_commanded_device(
     client: httpx.Client, admin: dict[str, str], broker: Broker
 ) -> None:
