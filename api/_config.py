@@ -38,6 +38,9 @@ def parse_networks(text: str) -> tuple[Network, ...]:
 class ApiConfig:
     database_url: str
     mqtt: MqttEndpoint | None  # None: device commands are refused with 503
+    # The case publisher's account (`broker.BackendRole.CASES`); None: case transitions
+    # made through the API reach case_events only.
+    case_mqtt: MqttEndpoint | None = None
     env: Literal["development", "production"] = "development"
     # Signs tokens. None in development: a random key per start (tokens die with it).
     token_secret: str | None = None

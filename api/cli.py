@@ -12,6 +12,7 @@ from typing import Any
 
 import uvicorn
 
+import broker
 from api._config import ApiConfig, parse_networks
 from api.main import create_app
 
@@ -20,12 +21,12 @@ def config_from(settings: Any) -> ApiConfig:
     """The API's configuration from the process's `dayuan.settings.Settings`."""
     if settings.database_url is None:
         raise ValueError("DAYUAN_DATABASE_URL is not set (`dayuan up` serves the API itself)")
-    mqtt = settings.mqtt
     secret = settings.token_secret.get_secret_value() if settings.token_secret else None
     admin = settings.admin_password.get_secret_value() if settings.admin_password else None
     return ApiConfig(
         database_url=settings.database_url,
-        mqtt=mqtt,
+        mqtt=settings.mqtt_as(broker.BackendRole.API),
+        case_mqtt=settings.mqtt_as(broker.BackendRole.CASES),
         env=settings.env,
         token_secret=secret,
         token_ttl_s=settings.token_ttl_s,

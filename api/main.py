@@ -161,7 +161,7 @@ def _first_admin(pool: ConnectionPool, config: ApiConfig, clock: Clock) -> None:
 @contextlib.contextmanager
 def _publisher(config: ApiConfig) -> Iterator[cases.Publisher]:
     """Case transitions made through the API go to MQTT too, when a broker is configured."""
-    mqtt = config.mqtt
+    mqtt = config.case_mqtt
     if mqtt is None or mqtt.username is None or mqtt.password is None:
         yield cases.NoPublisher()
         return

@@ -9,11 +9,18 @@ the ACL file lets the subscription stand and drops at delivery (a `$share` membe
 drops is a member that eats its share). Default deny on all four checks. Each device
 authenticates as itself (username = device id, password derived from the device secret,
 see `domain.device_password`), may connect only with its own id as client id, publish
-only on its own four device -> backend topics and subscribe only to its own `cmd`. The
-backend account reads and writes `dayuan/...` and joins shared subscriptions; a fleet
-account (development and load tests) publishes for any device and reads every `cmd`.
-Backend and fleet are not bound to a client id (gateways take over each other's
-sessions by id): their secrets are the backend's.
+only on its own four device -> backend topics and subscribe only to its own `cmd`.
+
+The backend is four accounts, one per kind of connection, each allowed only what that
+connection does (`BackendRole`): the gateway reads device traffic (plain or through a
+shared subscription) and the gateways' presence; the rule engine's consumer reads device
+traffic; the case publisher (the workflow in the rule engine, the supervisor and the API)
+publishes case transitions; the API publishes device commands and reads their acks.
+Their passwords are derived from the one backend secret (`backend_account`), as device
+passwords are from the device secret. A fleet account (development and load tests)
+publishes for any device and reads every `cmd`. Backend and fleet accounts are not bound
+to a client id (a gateway takes over a departed gateway's session under that gateway's
+id; the plugin binds one id per account): their secrets are the backend's.
 """
 
 from __future__ import annotations
@@ -21,12 +28,14 @@ from __future__ import annotations
 import base64
 import glob
 import hashlib
+import hmac
 import json
 import os
 import pwd
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +68,27 @@ BROKER_USER = "mosquitto"
 class Account:
     username: str
     password: str
+
+
+class BackendRole(StrEnum):
+    """The backend's broker accounts: one per kind of connection, each least privilege."""
+
+    GATEWAY = "gateway"  # device traffic (plain and $share) and the gateways' presence
+    RULES = "rules"  # device traffic, read only (the rule engine's own consumer)
+    CASES = "cases"  # publishes case transitions (workflow, supervisor, API)
+    API = "api"  # publishes device commands and reads their acks
+
+
+# Same length as a device's derived password: 192 bits.
+_BACKEND_PASSWORD_BYTES = 24
+
+
+def backend_account(role: BackendRole, secret: str) -> Account:
+    """The broker account of `role`: `dayuan-<role>`, its password an HMAC of the role
+    under the backend secret (DAYUAN_BACKEND_PASSWORD)."""
+    digest = hmac.new(secret.encode(), f"dayuan-backend:{role}".encode(), hashlib.sha256)
+    password = base64.urlsafe_b64encode(digest.digest()[:_BACKEND_PASSWORD_BYTES]).decode()
+    return Account(f"dayuan-{role}", password)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,34 +145,51 @@ def _reads(pattern: str) -> list[dict[str, Any]]:
     ]
 
 
+def _backend_roles() -> dict[BackendRole, list[dict[str, Any]]]:
+    traffic = [
+        *_reads(f"{PREFIX}/#"),
+        # A shared subscription: the check sees the whole `$share` filter.
+        _acl("subscribePattern", f"$share/+/{PREFIX}/#"),
+        _acl("unsubscribePattern", f"$share/+/{PREFIX}/#"),
+    ]
+    acks = f"{PREFIX}/+/+/+/{Channel.ACK}"
+    return {
+        BackendRole.GATEWAY: [
+            *traffic,
+            _acl("publishClientSend", f"{BACKEND_PREFIX}/#"),
+            *_reads(f"{BACKEND_PREFIX}/#"),
+        ],
+        BackendRole.RULES: _reads(f"{PREFIX}/#"),
+        BackendRole.CASES: [_acl("publishClientSend", f"{PREFIX}/+/cases/#")],
+        BackendRole.API: [
+            _acl("publishClientSend", f"{PREFIX}/+/+/+/{Channel.CMD}"),
+            *_reads(acks),
+            _acl("subscribePattern", f"$share/+/{acks}"),
+            _acl("unsubscribePattern", f"$share/+/{acks}"),
+        ],
+    }
+
+
 def security_document(
     devices: Iterable[DeviceEntry],
     *,
     device_secret: str,
-    backend: Account,
+    backend_secret: str,
     fleet: Account | None = None,
 ) -> dict[str, Any]:
     """The dynamic-security plugin's configuration: clients, roles, default deny."""
-    backend_role = {
-        "rolename": "dayuan-backend",
-        "acls": [
-            _acl("publishClientSend", f"{PREFIX}/#"),
-            _acl("publishClientSend", f"{BACKEND_PREFIX}/#"),
-            *_reads(f"{PREFIX}/#"),
-            *_reads(f"{BACKEND_PREFIX}/#"),
-            # The gateways' shared subscriptions: the check sees the whole `$share` filter.
-            _acl("subscribePattern", f"$share/+/{PREFIX}/#"),
-            _acl("unsubscribePattern", f"$share/+/{PREFIX}/#"),
-        ],
-    }
-    clients: list[dict[str, Any]] = [
-        {
-            "username": backend.username,
-            **password_entry(backend.password),
-            "roles": [{"rolename": "dayuan-backend"}],
-        }
-    ]
-    roles: list[dict[str, Any]] = [backend_role]
+    clients: list[dict[str, Any]] = []
+    roles: list[dict[str, Any]] = []
+    for backend_role, acls in _backend_roles().items():
+        account = backend_account(backend_role, backend_secret)
+        roles.append({"rolename": account.username, "acls": acls})
+        clients.append(
+            {
+                "username": account.username,
+                **password_entry(account.password),
+                "roles": [{"rolename": account.username}],
+            }
+        )
     if fleet is not None:
         roles.append(
             {
@@ -249,7 +296,7 @@ def write_config(
     devices: list[DeviceEntry],
     *,
     device_secret: str,
-    backend: Account,
+    backend_secret: str,
     fleet: Account | None,
     host: str,
     port: int,
@@ -261,7 +308,9 @@ def write_config(
     conf's path. As root, for a broker that drops to the `mosquitto` user, the files and
     the directory are handed to that user (the plugin rewrites its file in place)."""
     directory.mkdir(parents=True, exist_ok=True)
-    document = security_document(devices, device_secret=device_secret, backend=backend, fleet=fleet)
+    document = security_document(
+        devices, device_secret=device_secret, backend_secret=backend_secret, fleet=fleet
+    )
     security = directory / SECURITY_FILE
     _write_private(security, json.dumps(document, indent=1) + "\n")
     conf = directory / "mosquitto.conf"

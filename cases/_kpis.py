@@ -25,7 +25,8 @@ own time for alarm-opened cases. A rate whose denominator is 0 is None.
 
 Per party, a case counts once for every party it was dispatched to (an elder's alarm
 counts for the care centre and for the grid team), so party rows do not add up to the
-compound's. A grid team's key is `grid_team:<grid>`.
+compound's. A party's key is `<compound>/<party>`, a grid team's
+`<compound>/grid_team:<grid>`; a grid's `<compound>/<grid>`.
 
 Computed by a query over the `case_facts` view in both storage modes. A TimescaleDB
 continuous aggregate would be wrong here: a case keeps changing for days after the
@@ -59,8 +60,11 @@ class KpiDimension(StrEnum):
 
 
 _KEYS = {
-    KpiDimension.PARTY: "coalesce(a.party_id, a.party_kind || ':' || coalesce(a.grid_id, '-'))",
-    # Grid ids repeat across compounds: a grid's key is "compound/grid".
+    # Party, grid and staff ids repeat across compounds: every key names its compound.
+    KpiDimension.PARTY: (
+        "f.compound_id || '/'"
+        " || coalesce(a.party_id, a.party_kind || ':' || coalesce(a.grid_id, '-'))"
+    ),
     KpiDimension.GRID: "f.compound_id || '/' || coalesce(f.grid_id, '-')",
     KpiDimension.CATEGORY: (
         "CASE WHEN f.category = ANY(%(withheld)s) THEN %(withheld_as)s ELSE f.category END"

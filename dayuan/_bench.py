@@ -31,7 +31,15 @@ import psycopg
 
 import ingest
 import registry
-from broker import Account, DeviceEntry, free_port, mosquitto, write_config
+from broker import (
+    Account,
+    BackendRole,
+    DeviceEntry,
+    backend_account,
+    free_port,
+    mosquitto,
+    write_config,
+)
 from dayuan import wiring
 from dayuan.settings import Settings
 from domain import Compound, CompoundFile, Device, Kind, Topic
@@ -82,20 +90,22 @@ def bench_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 class _Broker:
-    def __init__(self, port: int, fleet: Account, backend: Account) -> None:
-        self.port, self.fleet, self.backend = port, fleet, backend
+    def __init__(self, port: int, fleet: Account, secret: str) -> None:
+        self.port, self.fleet, self.secret = port, fleet, secret
+        # The baseline subscriber reads as a gateway does.
+        self.backend = backend_account(BackendRole.GATEWAY, secret)
 
 
 def _start_broker(stack: ExitStack, work: Path, devices: list[str]) -> _Broker:
     port = free_port()
     fleet = Account("bench-fleet", uuid.uuid4().hex)
-    backend = Account("bench-backend", uuid.uuid4().hex)
+    secret = uuid.uuid4().hex
     entries = [DeviceEntry(d, COMPOUND, Kind.LIGHT) for d in devices]
     conf = write_config(
         work / "mosquitto",
         entries,
         device_secret=uuid.uuid4().hex,
-        backend=backend,
+        backend_secret=secret,
         fleet=fleet,
         host="127.0.0.1",
         port=port,
@@ -104,7 +114,7 @@ def _start_broker(stack: ExitStack, work: Path, devices: list[str]) -> _Broker:
     text = conf.read_text().replace("persistence true", "persistence false")
     conf.write_text(text)
     stack.enter_context(mosquitto(conf, "127.0.0.1", port))
-    return _Broker(port, fleet, backend)
+    return _Broker(port, fleet, secret)
 
 
 def _database(settings: Settings, work: Path) -> Any:
@@ -290,9 +300,8 @@ def _start_gateway(
     env = {
         **os.environ,
         "DAYUAN_DATABASE_URL": db_url,
-        "DAYUAN_MQTT_URL": f"mqtt://{broker.backend.username}:{broker.backend.password}"
-        f"@127.0.0.1:{broker.port}",
-        "DAYUAN_BACKEND_USERNAME": broker.backend.username,
+        "DAYUAN_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}",
+        "DAYUAN_BACKEND_PASSWORD": broker.secret,
         "DAYUAN_GATEWAY_ID": f"bench-{index}",
         "DAYUAN_STATS_INTERVAL_S": "5",
     }

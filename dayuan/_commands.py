@@ -51,15 +51,16 @@ def registry_load(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def gateway(args: argparse.Namespace, settings: Settings) -> int:
-    mqtt = settings.mqtt
+    mqtt = settings.mqtt_as(broker.BackendRole.GATEWAY)
     if mqtt is None:
         raise RuntimeError("set DAYUAN_MQTT_URL (or use `dayuan up`, which embeds a broker)")
+    publishes = settings.mqtt_as(broker.BackendRole.CASES)
     url = _database_url(settings)
     stop = stop_on_signals()
     wiring.upgrade(url, settings.storage)
     with ExitStack() as stack:
         db = stack.enter_context(wiring.pool(url))
-        workflow = stack.enter_context(wiring.case_workflow(settings, mqtt))
+        workflow = stack.enter_context(wiring.case_workflow(settings, publishes))
         engine = stack.enter_context(
             wiring.rule_engine(settings, db, sink=cases.AlarmsToCases(db, workflow))
         )
@@ -87,7 +88,7 @@ def rules_run(args: argparse.Namespace, settings: Settings) -> int:
     of a device reaches this one engine (exact windows and counts); storing gateways
     run with DAYUAN_RULES_ENABLED=false beside it.
     """
-    mqtt = settings.mqtt
+    mqtt = settings.mqtt_as(broker.BackendRole.RULES)
     if mqtt is None:
         raise RuntimeError("set DAYUAN_MQTT_URL")
     url = _database_url(settings)
@@ -96,7 +97,9 @@ def rules_run(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.model_copy(update={"rules_enabled": True})
     with ExitStack() as stack:
         db = stack.enter_context(wiring.pool(url))
-        workflow = stack.enter_context(wiring.case_workflow(settings, mqtt))
+        workflow = stack.enter_context(
+            wiring.case_workflow(settings, settings.mqtt_as(broker.BackendRole.CASES))
+        )
         engine = stack.enter_context(
             wiring.rule_engine(settings, db, sink=cases.AlarmsToCases(db, workflow))
         )
@@ -148,7 +151,7 @@ def supervisor(args: argparse.Namespace, settings: Settings) -> int:
     url = _database_url(settings)
     stop = stop_on_signals()
     policy = cases.DEFAULT_POLICY if args.policy is None else cases.load_policy(args.policy)
-    mqtt = settings.mqtt
+    mqtt = settings.mqtt_as(broker.BackendRole.CASES)
     if mqtt is None:
         log.warning("DAYUAN_MQTT_URL is not set: escalations go to case_events only")
     with ExitStack() as stack:
@@ -230,16 +233,15 @@ def broker_config(args: argparse.Namespace, settings: Settings) -> int:
         args.out,
         devices,
         device_secret=settings.device_secret.get_secret_value(),
-        backend=broker.Account(
-            settings.backend_username, settings.backend_password.get_secret_value()
-        ),
+        backend_secret=settings.backend_password.get_secret_value(),
         fleet=fleet,
         host=host or "127.0.0.1",
         port=int(port),
         tls=tls,
         plugin=args.dynsec_plugin,
     )
-    print(f"wrote {conf} with {len(devices)} device account(s)")
+    roles = ", ".join(f"dayuan-{role}" for role in broker.BackendRole)
+    print(f"wrote {conf} with {len(devices)} device account(s) and the backend's ({roles})")
     return 0
 
 

@@ -145,7 +145,7 @@ def run_scenario(plan: Plan, settings: Settings, *, keep: Path | None = None) ->
         db_url = stack.enter_context(_database(settings, work))
         compound = simulators.generate_compound(seed=0)
         registry.write_compound_file(work / "compound.yaml", compound)
-        fleet, backend = Account("faults-fleet", _pw()), Account("faults-backend", _pw())
+        fleet, backend = Account("faults-fleet", _pw()), _pw()
         broker = _broker(work, compound, plan, fleet, backend)
         broker.start()
         stack.callback(broker.stop, signal.SIGTERM)
@@ -162,7 +162,7 @@ def _pw() -> str:
 
 
 def _broker(
-    work: Path, compound: CompoundFile, plan: Plan, fleet: Account, backend: Account
+    work: Path, compound: CompoundFile, plan: Plan, fleet: Account, backend: str
 ) -> _Broker:
     port = free_port()
     devices = [DeviceEntry(d.id, c.id, Kind(d.kind)) for c in compound.compounds for d in c.devices]
@@ -170,7 +170,7 @@ def _broker(
         work / "mosquitto",
         devices,
         device_secret=_pw(),
-        backend=backend,
+        backend_secret=backend,
         fleet=fleet,
         host="127.0.0.1",
         port=port,
@@ -193,13 +193,13 @@ def _prepare(db_url: str, compound: CompoundFile) -> None:
 
 
 def _gateway(
-    stack: ExitStack, work: Path, db_url: str, broker: _Broker, backend: Account, plan: Plan
+    stack: ExitStack, work: Path, db_url: str, broker: _Broker, backend: str, plan: Plan
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DAYUAN_DATABASE_URL": db_url,
-        "DAYUAN_MQTT_URL": f"mqtt://{backend.username}:{backend.password}@127.0.0.1:{broker.port}",
-        "DAYUAN_BACKEND_USERNAME": backend.username,
+        "DAYUAN_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}",
+        "DAYUAN_BACKEND_PASSWORD": backend,
         "DAYUAN_RULES_ENABLED": "false",
         "DAYUAN_SHARE_GROUP": "dayuan" if plan.share_group else "",
         "DAYUAN_GATEWAY_ID": "faults-1",

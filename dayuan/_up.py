@@ -18,7 +18,7 @@ import contextlib
 import logging
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -65,9 +65,12 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
                 conn, demo, now=started, history=timedelta(hours=args.history_hours)
             )
         log.info("demo registry: %d added, %d changed", loaded.added, loaded.changed)
-        mqtt, target = _broker_for(stack, settings, data, demo)
+        mqtt_as, target = _broker_for(stack, settings, data, demo)
+        mqtt = mqtt_as(broker.BackendRole.GATEWAY)
         db = stack.enter_context(wiring.pool(url))
-        workflow = stack.enter_context(wiring.case_workflow(settings, mqtt))
+        workflow = stack.enter_context(
+            wiring.case_workflow(settings, mqtt_as(broker.BackendRole.CASES))
+        )
         latency = monitoring.AlarmLatency()
         sink = wiring.FanOut(cases.AlarmsToCases(db, workflow), latency)
         engine = stack.enter_context(wiring.rule_engine(settings, db, sink=sink))
@@ -80,7 +83,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         key = settings.token_secret.get_secret_value() if settings.token_secret else None
         key = key or secrets.token_urlsafe(48)
         app = api.create_app(
-            _api_config(settings, url, mqtt, key),
+            _api_config(settings, url, mqtt_as, key),
             gateway_metrics=gw.metrics,
             engine_metrics=engine.metrics if engine else None,
             alarm_latency=latency,
@@ -116,24 +119,28 @@ def _demo_compound(data: Path) -> CompoundFile:
     return registry.read_compound_file(path)
 
 
+Accounts = Callable[[broker.BackendRole], broker.MqttEndpoint]
+
+
 def _broker_for(
     stack: ExitStack, settings: Settings, data: Path, demo: CompoundFile
-) -> tuple[broker.MqttEndpoint, simulators.MqttTarget]:
+) -> tuple[Accounts, simulators.MqttTarget]:
+    """The broker as each backend connection meets it (its role's account), and the
+    simulator's target."""
     secret = settings.device_secret.get_secret_value()
-    mqtt = settings.mqtt
-    if mqtt is not None:
+    outside = settings.mqtt_as(broker.BackendRole.GATEWAY)
+    if outside is not None:
         # An outside broker knows the devices by their own credentials (`dayuan broker config`).
-        return mqtt, simulators.MqttTarget(mqtt.as_user(None, None), device_secret=secret)
+        target = simulators.MqttTarget(outside.as_user(None, None), device_secret=secret)
+        return (lambda role: settings.endpoint_for(str(settings.mqtt_url), role)), target
     port = _port(settings.embedded_mqtt_port)
     if broker.mosquitto_binary() is None:
         log.warning("mosquitto is not installed: embedded amqtt (MQTT 3.1.1, no auth, no $share)")
         stack.enter_context(broker.amqtt_broker("127.0.0.1", port))
-        mqtt = broker.MqttEndpoint("127.0.0.1", port, protocol=4)
-        return mqtt, simulators.MqttTarget(mqtt)
+        anonymous = broker.MqttEndpoint("127.0.0.1", port, protocol=4)
+        return (lambda role: anonymous), simulators.MqttTarget(anonymous)
     fleet = broker.Account("dayuan-fleet", _fleet_password(data))
-    backend = broker.Account(
-        settings.backend_username, settings.backend_password.get_secret_value()
-    )
+    backend = settings.backend_password.get_secret_value()
     devices = [
         broker.DeviceEntry(d.id, c.id, Kind(d.kind)) for c in demo.compounds for d in c.devices
     ]
@@ -141,15 +148,20 @@ def _broker_for(
         data / "mosquitto",
         devices,
         device_secret=secret,
-        backend=backend,
+        backend_secret=backend,
         fleet=fleet,
         host="127.0.0.1",
         port=port,
         embedded=True,
     )
     stack.enter_context(broker.mosquitto(conf, "127.0.0.1", port))
-    mqtt = broker.MqttEndpoint("127.0.0.1", port, backend.username, backend.password)
-    return mqtt, simulators.MqttTarget(mqtt.as_user(fleet.username, fleet.password))
+    plain = broker.MqttEndpoint("127.0.0.1", port)
+
+    def accounts(role: broker.BackendRole) -> broker.MqttEndpoint:
+        account = broker.backend_account(role, backend)
+        return plain.as_user(account.username, account.password)
+
+    return accounts, simulators.MqttTarget(plain.as_user(fleet.username, fleet.password))
 
 
 def _port(wanted: int) -> int:
@@ -231,13 +243,12 @@ def _simulate(
     return sim
 
 
-def _api_config(
-    settings: Settings, url: str, mqtt: broker.MqttEndpoint, secret: str
-) -> api.ApiConfig:
+def _api_config(settings: Settings, url: str, mqtt_as: Accounts, secret: str) -> api.ApiConfig:
     admin = settings.admin_password.get_secret_value() if settings.admin_password else None
     return api.ApiConfig(
         database_url=url,
-        mqtt=mqtt,
+        mqtt=mqtt_as(broker.BackendRole.API),
+        case_mqtt=mqtt_as(broker.BackendRole.CASES),
         env=settings.env,
         token_secret=secret,
         token_ttl_s=settings.token_ttl_s,
@@ -267,7 +278,7 @@ def _banner(
         f"  log in   : {login}\n"
         f"  API      : {address}/api/v1   docs: {address}/docs\n"
         f"  database : {url}\n"
-        f"  broker   : mqtt://{mqtt.host}:{mqtt.port} (backend account {mqtt.username})\n"
+        f"  broker   : mqtt://{mqtt.host}:{mqtt.port} (gateway account {mqtt.username})\n"
         f"  data     : {data}\n"
         f"  simulator: {_replaying(history, speed)}\n"
         f"  look     : psql '{url}' -c 'SELECT * FROM device_state LIMIT 10'\n"

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from broker import MqttEndpoint
+from broker import BackendRole, MqttEndpoint, backend_account
 from dayuan._secrets import (
     ADMIN_PASSWORD_BITS,
     ADMIN_PASSWORD_MIN_LENGTH,
@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     # Comma-separated compound ids this process subscribes to (a partition); empty: all.
     compounds: str = ""
     device_secret: SecretStr = SecretStr(DEV_DEVICE_SECRET)
-    backend_username: str = "dayuan-backend"
+    # The backend secret: each backend connection's broker account (`broker.BackendRole`)
+    # derives its password from it.
     backend_password: SecretStr = SecretStr(DEV_BACKEND_PASSWORD)
     batch_max_messages: int = 5000
     batch_max_delay_ms: int = 200
@@ -118,18 +119,18 @@ class Settings(BaseSettings):
                 ) from None
         return self
 
-    @property
-    def mqtt(self) -> MqttEndpoint | None:
-        """DAYUAN_MQTT_URL as the backend's account; None: an embedded broker."""
-        return None if self.mqtt_url is None else self.endpoint_for(self.mqtt_url)
+    def mqtt_as(self, role: BackendRole) -> MqttEndpoint | None:
+        """DAYUAN_MQTT_URL as the backend account of `role`; None: an embedded broker."""
+        return None if self.mqtt_url is None else self.endpoint_for(self.mqtt_url, role)
 
-    def endpoint_for(self, url: str) -> MqttEndpoint:
-        """The broker at `url` with this deployment's protocol, CA and backend account
-        (credentials in the URL win)."""
+    def endpoint_for(self, url: str, role: BackendRole = BackendRole.GATEWAY) -> MqttEndpoint:
+        """The broker at `url` with this deployment's protocol, CA and the backend account
+        of `role` (credentials in the URL win: a broker with one backend account)."""
+        account = backend_account(role, self.backend_password.get_secret_value())
         return MqttEndpoint.parse(
             url,
-            username=self.backend_username,
-            password=self.backend_password.get_secret_value(),
+            username=account.username,
+            password=account.password,
             protocol=self.mqtt_protocol,
             tls_ca=str(self.mqtt_tls_ca) if self.mqtt_tls_ca else None,
         )
@@ -147,7 +148,7 @@ class Settings(BaseSettings):
             "DAYUAN_METRICS_TOKEN": self.metrics_token,
         }
         values = {n: s.get_secret_value() for n, s in machine.items() if s is not None}
-        endpoint = self.mqtt
+        endpoint = self.mqtt_as(BackendRole.GATEWAY)
         if endpoint is not None and self.mqtt_url and "@" in self.mqtt_url:
             values["the password in DAYUAN_MQTT_URL"] = endpoint.password or ""
         for name, value in values.items():

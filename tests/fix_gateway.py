@@ -23,7 +23,7 @@ from dayuan import wiring
 from dayuan.settings import Settings
 from domain import Sink, SystemClock
 from gateway import Gateway
-from tests.fix_mqtt import Broker
+from tests.fix_mqtt import BACKEND_SECRET, Broker
 
 GatewayFactory = Callable[..., contextlib.AbstractContextManager[Gateway]]
 
@@ -31,7 +31,8 @@ GatewayFactory = Callable[..., contextlib.AbstractContextManager[Gateway]]
 def settings_for(db_url: str, broker: Broker, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": db_url,
-        "mqtt_url": broker.backend_url,
+        "mqtt_url": broker.url,
+        "backend_password": BACKEND_SECRET,
         "gateway_id": f"test-{uuid.uuid4().hex[:8]}",
         "share_group": f"g{uuid.uuid4().hex[:8]}",  # each test its own group: no stale members
         "session_expiry_s": 120,
@@ -117,7 +118,8 @@ def gateway_process(db_url: str, broker: Broker, tmp_path: Path) -> Iterator[Gat
     env = {
         **os.environ,
         "DAYUAN_DATABASE_URL": db_url,
-        "DAYUAN_MQTT_URL": broker.backend_url,
+        "DAYUAN_MQTT_URL": broker.url,
+        "DAYUAN_BACKEND_PASSWORD": BACKEND_SECRET,
         "DAYUAN_GATEWAY_ID": settings.gateway_id,
         "DAYUAN_SHARE_GROUP": settings.share_group,
         "DAYUAN_BATCH_MAX_MESSAGES": "500",

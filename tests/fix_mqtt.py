@@ -20,8 +20,10 @@ from paho.mqtt.properties import Properties
 from broker import (
     SECURITY_FILE,
     Account,
+    BackendRole,
     DeviceEntry,
     TlsListener,
+    backend_account,
     free_port,
     mosquitto,
     mosquitto_binary,
@@ -32,7 +34,12 @@ from domain import Kind
 from tests.factories import TEST_REGISTRY
 
 DEVICE_SECRET = "test-device-secret"
-BACKEND = Account("dayuan-backend", "backend-pw")
+BACKEND_SECRET = "test-backend-secret"
+# The backend's accounts as the generated config has them (broker.BackendRole): a test
+# that watches device traffic reads as a gateway; one that sends commands, as the API.
+BACKEND = backend_account(BackendRole.GATEWAY, BACKEND_SECRET)
+API_ACCOUNT = backend_account(BackendRole.API, BACKEND_SECRET)
+CASES_ACCOUNT = backend_account(BackendRole.CASES, BACKEND_SECRET)
 FLEET = Account("dayuan-fleet", "fleet-pw")
 
 
@@ -43,8 +50,10 @@ class Broker:
     directory: Path
 
     @property
-    def backend_url(self) -> str:
-        return f"mqtt://{BACKEND.username}:{BACKEND.password}@{self.host}:{self.port}"
+    def url(self) -> str:
+        """The broker without credentials: each backend connection brings its role's
+        account, derived from DAYUAN_BACKEND_PASSWORD (`BACKEND_SECRET`)."""
+        return f"mqtt://{self.host}:{self.port}"
 
 
 def devices() -> list[DeviceEntry]:
@@ -70,7 +79,7 @@ def own_broker(
         directory,
         devices(),
         device_secret=DEVICE_SECRET,
-        backend=BACKEND,
+        backend_secret=BACKEND_SECRET,
         fleet=FLEET,
         host="127.0.0.1",
         port=port,

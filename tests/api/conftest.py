@@ -34,7 +34,7 @@ from domain import (
     Unit,
 )
 from tests.factories import COMPOUND, TEST_REGISTRY
-from tests.fix_mqtt import BACKEND, Broker
+from tests.fix_mqtt import API_ACCOUNT, CASES_ACCOUNT, Broker
 
 ADMIN_PASSWORD = "first-admin-password"
 PASSWORD = "a-long-enough-password"
@@ -122,12 +122,14 @@ def clock() -> FakeClock:
 
 
 def config_for(db_url: str, broker: Broker | None, **overrides: Any) -> ApiConfig:
-    mqtt = None
+    mqtt = cases_mqtt = None
     if broker is not None:
-        mqtt = MqttEndpoint(broker.host, broker.port, BACKEND.username, BACKEND.password)
+        mqtt = MqttEndpoint(broker.host, broker.port, API_ACCOUNT.username, API_ACCOUNT.password)
+        cases_mqtt = mqtt.as_user(CASES_ACCOUNT.username, CASES_ACCOUNT.password)
     values: dict[str, Any] = {
         "database_url": db_url,
         "mqtt": mqtt,
+        "case_mqtt": cases_mqtt,
         "admin_password": ADMIN_PASSWORD,
         "token_secret": "test-token-secret-of-enough-length-for-hs256",
         "command_ack_timeout_s": 5.0,

@@ -30,11 +30,15 @@ def test_config_from_settings() -> None:
     )
     config = cli.config_from(settings)
     assert config.mqtt is not None
+    assert config.case_mqtt is not None
+    # Commands go as the API's account, case transitions as the case publisher's.
     assert (config.mqtt.host, config.mqtt.port, config.mqtt.username) == (
         "broker.example",
         1884,
-        "dayuan-backend",
+        "dayuan-api",
     )
+    assert config.case_mqtt.username == "dayuan-cases"
+    assert config.mqtt.password != config.case_mqtt.password
     assert config.command_ack_timeout_s == 3
     assert config.streams_per_user == 2
     assert config.admin_password == "pw-of-the-first-admin"

@@ -107,10 +107,11 @@ def test_kpis_of_the_compound_and_by_day(known: Conn) -> None:
 
 def test_kpis_by_party_and_grid(known: Conn) -> None:
     parties = window(known, KpiDimension.PARTY)
-    assert set(parties) == {"p-care", "grid_team:g2", "p-property"}
-    assert parties["p-care"].received == parties["grid_team:g2"].received == 2
-    assert parties["p-care"].on_time_rate == 0.5
-    assert (parties["p-property"].received, parties["p-property"].due) == (2, 1)
+    # Party and grid ids repeat across compounds: each key names its compound.
+    assert set(parties) == {"c1/p-care", "c1/grid_team:g2", "c1/p-property"}
+    assert parties["c1/p-care"].received == parties["c1/grid_team:g2"].received == 2
+    assert parties["c1/p-care"].on_time_rate == 0.5
+    assert (parties["c1/p-property"].received, parties["c1/p-property"].due) == (2, 1)
     grids = window(known, KpiDimension.GRID)
     assert {k: (v.received, v.closed) for k, v in grids.items()} == {
         "c1/g1": (2, 0),

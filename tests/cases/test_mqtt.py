@@ -12,7 +12,7 @@ import cases
 from broker import MqttEndpoint, publisher
 from tests.cases.conftest import Conn, FakeClock, sos
 from tests.factories import COMPOUND
-from tests.fix_mqtt import BACKEND, Broker
+from tests.fix_mqtt import BACKEND, CASES_ACCOUNT, Broker
 
 
 def test_transitions_are_published_on_the_cases_topics(
@@ -40,7 +40,9 @@ def test_transitions_are_published_on_the_cases_topics(
     listener.loop_start()
     try:
         assert subscribed.wait(5)
-        endpoint = MqttEndpoint(broker.host, broker.port, BACKEND.username, BACKEND.password)
+        endpoint = MqttEndpoint(
+            broker.host, broker.port, CASES_ACCOUNT.username, CASES_ACCOUNT.password
+        )
         with publisher(endpoint, f"cases-{uuid.uuid4().hex[:6]}") as published:
             case = cases.Workflow(clock=clock, publisher=published).intake_alarm(cc, sos()).case
         assert both.wait(5)

@@ -14,11 +14,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from broker import BrokerError, password_entry, write_config
+from broker import BackendRole, BrokerError, backend_account, password_entry, write_config
 from domain import BACKEND_PREFIX, device_password
 from gateway import Presence, State, presence_topic
 from tests.factories import GATE, LIGHT, dumps, now_ms, topic
-from tests.fix_mqtt import BACKEND, DEVICE_SECRET, Broker, Publisher
+from tests.fix_mqtt import API_ACCOUNT, BACKEND, BACKEND_SECRET, DEVICE_SECRET, Broker, Publisher
 
 
 class Listener:
@@ -88,7 +88,7 @@ def test_a_device_reads_only_its_own_commands(broker: Broker) -> None:
         topic("light", LIGHT, "cmd"),
         client_id=GATE,
     )
-    backend = Publisher(broker, BACKEND.username, BACKEND.password, "backend-cmd")
+    backend = Publisher(broker, API_ACCOUNT.username, API_ACCOUNT.password, "backend-cmd")
     try:
         backend.publish(topic("light", LIGHT, "cmd"), b'{"op": "on"}')
         backend.publish(topic("gate", GATE, "cmd"), b'{"op": "unlock"}')
@@ -210,9 +210,93 @@ def test_a_missing_dynsec_plugin_is_a_readable_error(tmp_path: Path) -> None:
             tmp_path,
             [],
             device_secret=DEVICE_SECRET,
-            backend=BACKEND,
+            backend_secret=BACKEND_SECRET,
             fleet=None,
             host="127.0.0.1",
             port=1883,
             plugin=tmp_path / "mosquitto_dynamic_security.so",
         )
+
+
+# What each backend connection may subscribe to (the SUBACK's codes: 1 granted at QoS 1,
+# 135 not authorized) - least privilege per account (broker.BackendRole).
+SUBSCRIBE = {
+    BackendRole.GATEWAY: {
+        "dayuan/v1/#": 1,
+        "$share/any-group/dayuan/v1/#": 1,
+        f"{BACKEND_PREFIX}/#": 1,
+        "$SYS/#": 135,
+    },
+    BackendRole.RULES: {
+        "dayuan/v1/#": 1,
+        "$share/any-group/dayuan/v1/#": 135,
+        f"{BACKEND_PREFIX}/#": 135,
+    },
+    BackendRole.CASES: {"dayuan/v1/#": 135, "dayuan/v1/+/cases/#": 135},
+    BackendRole.API: {
+        "dayuan/v1/+/+/+/ack": 1,
+        "$share/any-group/dayuan/v1/+/+/+/ack": 1,
+        "dayuan/v1/#": 135,
+        "dayuan/v1/+/+/+/telemetry": 135,
+    },
+}
+
+
+@pytest.mark.parametrize("role", list(BackendRole))
+def test_each_backend_account_subscribes_only_to_what_its_connection_reads(
+    broker: Broker, role: BackendRole
+) -> None:
+    account = backend_account(role, BACKEND_SECRET)
+    wanted = SUBSCRIBE[role]
+    listener = Listener(broker, account.username, account.password, *wanted)
+    listener.close()
+    assert dict(zip(wanted, listener.granted, strict=True)) == wanted
+
+
+# Who may publish where: only the API sends commands, only the case publisher sends case
+# transitions, only a gateway its presence, and no backend account a device's telemetry
+# (a compromised API cannot forge an SOS).
+CMD = topic("light", LIGHT, "cmd")
+CASE = "dayuan/v1/c1/cases/case-1/opened"
+TELEMETRY = topic("light", LIGHT, "telemetry")
+PRESENCE = f"{BACKEND_PREFIX}/acl-roles/gateways/dayuan-gw-9"
+PUBLISH = {
+    BackendRole.GATEWAY: {PRESENCE},
+    BackendRole.RULES: set[str](),
+    BackendRole.CASES: {CASE},
+    BackendRole.API: {CMD},
+}
+
+
+@pytest.mark.parametrize("role", list(BackendRole))
+def test_each_backend_account_publishes_only_what_its_connection_sends(
+    broker: Broker, role: BackendRole
+) -> None:
+    account = backend_account(role, BACKEND_SECRET)
+    watcher = Listener(broker, BACKEND.username, BACKEND.password, "dayuan/v1/#", PRESENCE)
+    sender = Publisher(broker, account.username, account.password, f"role-{role}")
+    try:
+        for target in (CMD, CASE, TELEMETRY, PRESENCE):
+            sender.publish(target, b"{}")
+        for _ in range(100):
+            if len(watcher.got) >= len(PUBLISH[role]):
+                break
+            threading.Event().wait(0.02)
+        threading.Event().wait(0.2)  # room for a wrongly allowed message to show up
+    finally:
+        sender.close()
+        watcher.close()
+    assert set(watcher.got) == PUBLISH[role]
+
+
+def test_every_backend_account_has_its_own_password() -> None:
+    accounts = [backend_account(role, BACKEND_SECRET) for role in BackendRole]
+    assert len({a.password for a in accounts}) == len(accounts)
+    assert {a.username for a in accounts} == {
+        "dayuan-gateway",
+        "dayuan-rules",
+        "dayuan-cases",
+        "dayuan-api",
+    }
+    # Another deployment's secret gives other passwords.
+    assert backend_account(BackendRole.API, "another").password != accounts[-1].password

@@ -27,7 +27,7 @@ from dayuan.settings import Settings
 from domain import device_password
 from tests.factories import LIGHT, dumps, now_ms, topic
 from tests.fix_gateway import settings_for, wait_for
-from tests.fix_mqtt import BACKEND, DEVICE_SECRET, FLEET, Broker, own_broker
+from tests.fix_mqtt import BACKEND, CASES_ACCOUNT, DEVICE_SECRET, FLEET, Broker, own_broker
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class TlsBroker:
     @property
     def url(self) -> str:
         b = self.broker
-        return f"mqtts://{BACKEND.username}:{BACKEND.password}@{b.host}:{b.port}"
+        return f"mqtts://{b.host}:{b.port}"  # each connection brings its role's account
 
 
 def _openssl(*args: str | Path) -> None:
@@ -120,8 +120,8 @@ def test_case_transitions_are_published_over_tls(tls: TlsBroker) -> None:
     endpoint = MqttEndpoint(
         tls.broker.host,
         tls.broker.port,
-        BACKEND.username,
-        BACKEND.password,
+        CASES_ACCOUNT.username,
+        CASES_ACCOUNT.password,
         tls=True,
         tls_ca=str(tls.ca),
     )

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+import broker
 from dayuan import cli
 from dayuan.settings import Settings
 
@@ -116,7 +117,6 @@ def test_the_examples_fail_the_production_checks_until_edited(
         "DAYUAN_BACKEND_PASSWORD",
         "DAYUAN_TOKEN_SECRET",
         "DAYUAN_ADMIN_PASSWORD",
-        "the password in DAYUAN_MQTT_URL",
     ):
         assert f"{name} looks like a placeholder" in refused.value.errors()[0]["msg"], name
     assert "CHANGE-ME" not in refused.value.errors()[0]["msg"]  # the reason, never the value
@@ -170,6 +170,11 @@ def test_the_systemd_layout_passes_the_production_checks(monkeypatch: pytest.Mon
     assert settings.mqtt_url is not None
     assert settings.mqtt_url.startswith("mqtts://")
     assert not settings.rules_enabled  # gateways store; rule engines run per partition
+    # Each backend connection logs in as its own role, as `dayuan broker config` writes them.
+    for role in broker.BackendRole:
+        endpoint = settings.mqtt_as(role)
+        assert endpoint is not None
+        assert endpoint.username == f"dayuan-{role}"
 
 
 def test_the_image_holds_every_package() -> None:

@@ -34,7 +34,15 @@ from simulators import (
 )
 from simulators._mqtt import FleetTransport, RealisticTransport
 from tests.factories import COMPOUND, LIGHT, TEST_REGISTRY
-from tests.fix_mqtt import BACKEND, DEVICE_SECRET, FLEET, Broker, Publisher, own_broker
+from tests.fix_mqtt import (
+    API_ACCOUNT,
+    BACKEND,
+    DEVICE_SECRET,
+    FLEET,
+    Broker,
+    Publisher,
+    own_broker,
+)
 from tests.simulators.conftest import MIDNIGHT
 from tests.simulators.fakes import FakeClock, FakeTransport
 
@@ -453,7 +461,9 @@ class _Live:
 def test_a_simulated_light_answers_commands_over_the_broker(broker: Broker, mode: str) -> None:
     base = f"dayuan/v1/{COMPOUND}/light/{LIGHT}"
     watcher = _Watcher(broker, base)
-    backend = Publisher(broker, BACKEND.username, BACKEND.password, f"b-{uuid.uuid4().hex[:6]}")
+    backend = Publisher(
+        broker, API_ACCOUNT.username, API_ACCOUNT.password, f"b-{uuid.uuid4().hex[:6]}"
+    )
     live = _Live(broker, mode)
     try:
         live.wait_listening()
