@@ -15,7 +15,7 @@ The backend is four accounts, one per kind of connection, each allowed only what
 connection does (`BackendRole`): the gateway reads device traffic (plain or through a
 shared subscription) and the gateways' presence; the rule engine's consumer reads device
 traffic; the case publisher (the workflow in the rule engine, the supervisor and the API)
-publishes case transitions; the API publishes device commands and reads their acks.
+publishes case transitions; the API publishes device commands.
 Their passwords are derived from the one backend secret (`backend_account`), as device
 passwords are from the device secret. A fleet account (development and load tests)
 publishes for any device and reads every `cmd`. Backend and fleet accounts are not bound
@@ -76,7 +76,7 @@ class BackendRole(StrEnum):
     GATEWAY = "gateway"  # device traffic (plain and $share) and the gateways' presence
     RULES = "rules"  # device traffic, read only (the rule engine's own consumer)
     CASES = "cases"  # publishes case transitions (workflow, supervisor, API)
-    API = "api"  # publishes device commands and reads their acks
+    API = "api"  # publishes device commands (their acks come through the gateway)
 
 
 # Same length as a device's derived password: 192 bits.
@@ -152,7 +152,6 @@ def _backend_roles() -> dict[BackendRole, list[dict[str, Any]]]:
         _acl("subscribePattern", f"$share/+/{PREFIX}/#"),
         _acl("unsubscribePattern", f"$share/+/{PREFIX}/#"),
     ]
-    acks = f"{PREFIX}/+/+/+/{Channel.ACK}"
     return {
         BackendRole.GATEWAY: [
             *traffic,
@@ -161,12 +160,8 @@ def _backend_roles() -> dict[BackendRole, list[dict[str, Any]]]:
         ],
         BackendRole.RULES: _reads(f"{PREFIX}/#"),
         BackendRole.CASES: [_acl("publishClientSend", f"{PREFIX}/+/cases/#")],
-        BackendRole.API: [
-            _acl("publishClientSend", f"{PREFIX}/+/+/+/{Channel.CMD}"),
-            *_reads(acks),
-            _acl("subscribePattern", f"$share/+/{acks}"),
-            _acl("unsubscribePattern", f"$share/+/{acks}"),
-        ],
+        # Commands only: their acks reach the API through what the gateway stored.
+        BackendRole.API: [_acl("publishClientSend", f"{PREFIX}/+/+/+/{Channel.CMD}")],
     }
 
 

@@ -234,8 +234,8 @@ SUBSCRIBE = {
     },
     BackendRole.CASES: {"dayuan/v1/#": 135, "dayuan/v1/+/cases/#": 135},
     BackendRole.API: {
-        "dayuan/v1/+/+/+/ack": 1,
-        "$share/any-group/dayuan/v1/+/+/+/ack": 1,
+        "dayuan/v1/+/+/+/ack": 135,  # acks reach the API through the gateway's storage
+        "$share/any-group/dayuan/v1/+/+/+/ack": 135,
         "dayuan/v1/#": 135,
         "dayuan/v1/+/+/+/telemetry": 135,
     },
