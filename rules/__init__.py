@@ -16,6 +16,7 @@ from rules._alarms import (
     ChangeKind,
     CollectingSink,
     MemoryAlarmStore,
+    Raise,
     Signal,
     Subject,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "PgAlarmStore",
     "PgStateStore",
     "Phase",
+    "Raise",
     "RegistryUnavailable",
     "ReplayReport",
     "Rule",
