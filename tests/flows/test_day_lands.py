@@ -18,7 +18,7 @@ import registry
 import simulators
 from broker import MqttEndpoint
 from dayuan import _verify
-from tests.factories import topic
+from tests.factories import generated_compound, topic
 from tests.fix_gateway import GatewayFactory, wait_for
 from tests.fix_mqtt import FLEET, Broker, Publisher
 
@@ -32,7 +32,7 @@ def test_a_simulated_morning_lands_with_nothing_lost(
     conn: psycopg.Connection[Any],
     tmp_path: Path,
 ) -> None:
-    compound = simulators.generate_compound(seed=1)
+    compound = generated_compound()
     registry.load(conn, compound, actor="test", now=datetime.now(UTC))
     local = ZoneInfo(compound.compounds[0].timezone)
     yesterday = datetime.now(local).date() - timedelta(days=1)
