@@ -7,13 +7,14 @@ point gives (the registry's `device_refs`).
 from gateway._budget import Budget, DeadLetterBudget
 from gateway._directory import DeviceDirectory
 from gateway._gateway import Gateway
-from gateway._intake import Accepted, Intake, KnownDevice, Limits
+from gateway._intake import MAX_PARTITIONS_PER_DELIVERY, Accepted, Intake, KnownDevice, Limits
 from gateway._metrics import GatewayMetrics
-from gateway._mqtt import MqttOptions
+from gateway._mqtt import MqttOptions, Receiver
 from gateway._pipeline import Batching, Delivery, Pipeline
-from gateway._takeover import Presence, State, presence_topic
+from gateway._takeover import Presence, State, Takeover, presence_topic
 
 __all__ = [
+    "MAX_PARTITIONS_PER_DELIVERY",
     "Accepted",
     "Batching",
     "Budget",
@@ -28,6 +29,8 @@ __all__ = [
     "MqttOptions",
     "Pipeline",
     "Presence",
+    "Receiver",
     "State",
+    "Takeover",
     "presence_topic",
 ]

@@ -16,6 +16,7 @@ from rules._alarms import (
     ChangeKind,
     CollectingSink,
     MemoryAlarmStore,
+    Raise,
     Signal,
     Subject,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "PgAlarmStore",
     "PgStateStore",
     "Phase",
+    "Raise",
     "RegistryUnavailable",
     "ReplayReport",
     "Rule",

@@ -16,10 +16,19 @@ from simulators._device import Connect, Disconnect, Item, Publish
 from simulators._engine import Simulation
 from simulators._errors import BrokerError, ScenarioError, SimulatorError
 from simulators._generate import CompoundSize, Place, Shares, generate_compound
-from simulators._manifest import DeviceRecord, Manifest, read_manifest
-from simulators._mqtt import MqttTarget, Received, Transport, TransportStats
-from simulators._run import SimulationReport, run_simulation
+from simulators._manifest import DeviceRecord, Manifest, ManifestWriter, SeqRanges, read_manifest
+from simulators._mqtt import (
+    FleetTransport,
+    MqttTarget,
+    RealisticTransport,
+    Received,
+    Transport,
+    TransportStats,
+)
+from simulators._progress import Progress
+from simulators._run import Pacer, SimulationReport, run_simulation
 from simulators._scenario import Scenario, load_scenario, parse_duration, parse_scenario
+from simulators._scenario import resolve as resolve_scenario
 
 DEMO_SCENARIO = Path(__file__).parent / "scenarios" / "demo.yaml"
 # `dayuan up`'s first history: the same story by offsets from its start, not the clock.
@@ -33,14 +42,20 @@ __all__ = [
     "Connect",
     "DeviceRecord",
     "Disconnect",
+    "FleetTransport",
     "Item",
     "Manifest",
+    "ManifestWriter",
     "MqttTarget",
+    "Pacer",
     "Place",
+    "Progress",
     "Publish",
+    "RealisticTransport",
     "Received",
     "Scenario",
     "ScenarioError",
+    "SeqRanges",
     "Shares",
     "Simulation",
     "SimulationReport",
@@ -53,6 +68,7 @@ __all__ = [
     "parse_duration",
     "parse_scenario",
     "read_manifest",
+    "resolve_scenario",
     "run_simulation",
     "solar_elevation",
     "sun_times",

@@ -20,56 +20,32 @@ from api import ApiConfig, create_app, running
 from broker import MqttEndpoint, free_port
 from domain import (
     Building,
-    Compound,
     CompoundFile,
     Grid,
     GridTeam,
-    Household,
-    HouseholdTag,
     Party,
     PartyKind,
-    Resident,
     Staff,
     StaffRole,
     Unit,
 )
-from tests.factories import COMPOUND, TEST_REGISTRY
+from tests.factories import compound_file
 from tests.fix_mqtt import API_ACCOUNT, CASES_ACCOUNT, Broker
 
 ADMIN_PASSWORD = "first-admin-password"
 PASSWORD = "a-long-enough-password"
-ELDER_FLAT = "3-2-301"  # where sos-1 and wear-1 hang; building 3 is grid g2
 ROLES = [r.value for r in StaffRole]
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 def full_registry() -> CompoundFile:
-    """c1 of tests.factories with buildings, households, residents, grids, parties, staff."""
+    """The test compound (tests.factories) cut down to what the API tests count on:
+    buildings 1 and 3 with flats 101 and 301, one cadre per grid, three parties."""
     flats = ["101", "301"]
-    c1 = Compound(
-        id=COMPOUND,
-        name="Test compound",
-        lat=30.27,
-        lon=120.16,
+    return compound_file(
         buildings=[
             Building(id=b, units=[Unit(id=u, flats=flats) for u in ("1", "2")]) for b in "13"
-        ],
-        households=[
-            Household(
-                flat=ELDER_FLAT,
-                tags=[HouseholdTag.EMPTY_NEST, HouseholdTag.ELDERLY],
-                residents=[
-                    Resident(
-                        ref="r-elder",
-                        birth_year=1938,
-                        lives_alone=True,
-                        contact="138-0000-0000",
-                        health_notes="hypertension",
-                    )
-                ],
-            ),
-            Household(flat="1-1-101", tags=[HouseholdTag.RENTED], residents=[Resident(ref="r-1")]),
         ],
         grids=[
             Grid(id="g1", buildings=["1"], team=GridTeam(cadre="s-cadre1")),
@@ -85,9 +61,7 @@ def full_registry() -> CompoundFile:
             Staff(id="s-cadre2", name="Cadre 2", role=StaffRole.GRID_WORKER, grids=["g2"]),
             Staff(id="s-care", name="Responder", role=StaffRole.CARE_RESPONDER, party="p-care"),
         ],
-        devices=TEST_REGISTRY.compounds[0].devices,
     )
-    return CompoundFile(compounds=[c1])
 
 
 @dataclass

@@ -11,8 +11,14 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from api import _config as api_config
-from api import _throttle, create_app, parse_networks
+from api import (
+    CLIENT_MAX_FAILURES,
+    CLIENT_WINDOW,
+    MAX_TOKEN_TTL_S,
+    USER_FREE_FAILURES,
+    create_app,
+    parse_networks,
+)
 from api.routes import auth as auth_routes
 from dayuan import settings
 from tests.api.conftest import (
@@ -51,7 +57,7 @@ def proxied(api_db: str, clock: FakeClock) -> Iterator[httpx.Client]:
 def test_guesses_from_one_address_back_off_there_but_not_elsewhere(
     proxied: httpx.Client, clock: FakeClock
 ) -> None:
-    for _ in range(_throttle.USER_FREE_FAILURES):
+    for _ in range(USER_FREE_FAILURES):
         wrong = _try(proxied, "admin", "wrong", xff=A)
         assert wrong.status_code == 401
         assert wrong.json()["detail"] == "wrong username or password"
@@ -75,18 +81,18 @@ def test_spraying_usernames_hits_the_per_client_cap_whether_or_not_they_exist(
 ) -> None:
     # Dozens of argon2 checks would only slow this down: the throttle is what is tested.
     monkeypatch.setattr(auth_routes, "verify_password", lambda p, h: p == ADMIN_PASSWORD)
-    for _ in range(_throttle.USER_FREE_FAILURES):
+    for _ in range(USER_FREE_FAILURES):
         assert _try(proxied, "nobody", "x", xff=A).status_code == 401
     # Guessing a non-existent name does not lock the admin out of the same address.
     assert _try(proxied, "admin", ADMIN_PASSWORD, xff=A).status_code == 200
-    for i in range(_throttle.CLIENT_MAX_FAILURES - _throttle.USER_FREE_FAILURES):
+    for i in range(CLIENT_MAX_FAILURES - USER_FREE_FAILURES):
         name = "admin" if i == 0 else f"nobody-{i}"
         assert _try(proxied, name, "x", xff=A).status_code == 401
     sprayed = _try(proxied, "someone-else", "x", xff=A)
     assert sprayed.status_code == 429
-    assert int(sprayed.headers["Retry-After"]) <= _throttle.CLIENT_WINDOW.total_seconds() + 1
+    assert int(sprayed.headers["Retry-After"]) <= CLIENT_WINDOW.total_seconds() + 1
     assert _try(proxied, "admin", ADMIN_PASSWORD, xff=B).status_code == 200
-    clock.advance(seconds=_throttle.CLIENT_WINDOW.total_seconds() + 1)
+    clock.advance(seconds=CLIENT_WINDOW.total_seconds() + 1)
     assert _try(proxied, "admin", ADMIN_PASSWORD, xff=A).status_code == 200
 
 
@@ -110,7 +116,7 @@ def test_fifty_concurrent_guesses_check_at_most_the_allowed_passwords(
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         codes = list(pool.map(guess, range(50)))
-    assert len(checks) <= _throttle.USER_FREE_FAILURES
+    assert len(checks) <= USER_FREE_FAILURES
     assert codes.count(401) == len(checks)
     assert codes.count(429) == 50 - len(checks)
 
@@ -118,7 +124,7 @@ def test_fifty_concurrent_guesses_check_at_most_the_allowed_passwords(
 def test_forwarded_for_is_ignored_from_an_untrusted_peer(client: httpx.Client) -> None:
     # The default configuration trusts no proxy: every guess is the peer's, whatever
     # the header claims.
-    for i in range(_throttle.USER_FREE_FAILURES):
+    for i in range(USER_FREE_FAILURES):
         assert _try(client, "admin", "wrong", xff=f"192.0.2.{i}").status_code == 401
     assert _try(client, "admin", ADMIN_PASSWORD, xff=B).status_code == 429
 
@@ -127,7 +133,7 @@ def test_behind_a_trusted_proxy_the_right_most_untrusted_address_is_the_client(
     proxied: httpx.Client,
 ) -> None:
     # The client forges the left part; the proxies (127.0.0.1, 10.0.0.2) append the rest.
-    for i in range(_throttle.USER_FREE_FAILURES):
+    for i in range(USER_FREE_FAILURES):
         forged = f"192.0.2.{i}, {A}, 10.0.0.2"
         assert _try(proxied, "admin", "wrong", xff=forged).status_code == 401
     assert _try(proxied, "admin", ADMIN_PASSWORD, xff=f"192.0.2.99, {A}").status_code == 429
@@ -173,7 +179,7 @@ def test_the_last_active_admin_cannot_be_demoted_or_disabled(
 
 
 def test_token_lifetime_is_bounded(api_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert settings.MAX_TOKEN_TTL_S == api_config.MAX_TOKEN_TTL_S
+    assert settings.MAX_TOKEN_TTL_S == MAX_TOKEN_TTL_S
     monkeypatch.setenv("DAYUAN_TOKEN_TTL_S", str(settings.MAX_TOKEN_TTL_S + 1))
     with pytest.raises(ValidationError, match="DAYUAN_TOKEN_TTL_S is 86401: it must be"):
         settings.Settings()

@@ -11,9 +11,7 @@ import httpx
 import orjson
 import psycopg
 
-from api import _cases, _feed
-from api._access import User
-from api._db import rows
+from api import User, case_scope, case_scopes, feed_head, feed_poll, sees_case_scope
 from domain import StaffRole
 from tests.api import data
 
@@ -31,7 +29,7 @@ def test_a_second_writer_waits_for_the_first_to_commit(api_db: str) -> None:
         psycopg.connect(api_db) as a,
         psycopg.connect(api_db, autocommit=True) as reader,
     ):
-        start = _feed.head(reader)
+        start = feed_head(reader)
         data.alarm(a, rule="first")
 
         def second() -> None:
@@ -41,12 +39,12 @@ def test_a_second_writer_waits_for_the_first_to_commit(api_db: str) -> None:
         writer = threading.Thread(target=second)
         writer.start()
         time.sleep(0.3)
-        early, cursor = _feed.poll(reader, ADMIN, start)
+        early, cursor = feed_poll(reader, ADMIN, start)
         assert early == []
         assert writer.is_alive()  # waiting for A's lock
         a.commit()
         writer.join(5)
-        late, _ = _feed.poll(reader, ADMIN, cursor)
+        late, _ = feed_poll(reader, ADMIN, cursor)
     assert [orjson.loads(e[2])["rule_id"] for e in late] == ["first", "second"]
 
 
@@ -60,7 +58,7 @@ def test_case_visibility_in_process_matches_the_sql_scope(
         created = client.post("/api/v1/cases", json={**body, "location": location}, headers=admin)
         assert created.status_code == 201, created.text
     ids = [int(r[0]) for r in conn.execute("SELECT id FROM cases").fetchall()]
-    scopes = _cases.case_scopes(conn, ids)
+    scopes = case_scopes(conn, ids)
     assert {s.grid_id for s in scopes.values()} == {"g1", "g2", None}
     users = (
         ADMIN,
@@ -70,10 +68,9 @@ def test_case_visibility_in_process_matches_the_sql_scope(
         User("care", StaffRole.CARE_RESPONDER, frozenset()),
     )
     for user in users:
-        sql = rows(
-            conn,
-            f"SELECT c.id FROM cases c WHERE c.id = ANY(%(ids)s){_cases.case_scope(user)}",
+        sql = conn.execute(
+            f"SELECT c.id FROM cases c WHERE c.id = ANY(%(ids)s){case_scope(user)}",
             {"ids": ids, **user.scope.params()},
-        )
-        in_process = {i for i in ids if _cases.sees_case_scope(user, scopes[i])}
-        assert in_process == {int(r["id"]) for r in sql}, user.username
+        ).fetchall()
+        in_process = {i for i in ids if sees_case_scope(user, scopes[i])}
+        assert in_process == {int(r[0]) for r in sql}, user.username

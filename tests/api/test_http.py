@@ -11,8 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from api import create_app
-from api._http import CONTENT_SECURITY_POLICY, LOGIN_MAX_BODY_BYTES, MAX_BODY_BYTES
+from api import CONTENT_SECURITY_POLICY, LOGIN_MAX_BODY_BYTES, MAX_BODY_BYTES, create_app
 from tests.api.conftest import FakeClock, config_for, serve
 from tests.fix_mqtt import Broker
 

@@ -39,6 +39,7 @@ from domain import (
 )
 from tests.api import data
 from tests.api.conftest import PASSWORD, ROLES, bearer, full_registry, login
+from tests.factories import now_ms
 
 V1 = "/api/v1"
 H = dict[str, dict[str, str]]
@@ -79,10 +80,6 @@ def other_compound() -> Compound:
     )
 
 
-def _ms(delta: timedelta = timedelta()) -> int:
-    return int((datetime.now(UTC) + delta).timestamp() * 1000)
-
-
 @pytest.fixture
 def world(
     api_db: str, conn: Conn, client: httpx.Client, headers: H, app: FastAPI
@@ -95,13 +92,19 @@ def world(
         api_db,
         (
             "dayuan/v1/c1/elder/sos-1/telemetry",
-            {"ts": _ms(), "values": {"heart_rate": HEART, "spo2": SPO2, "battery": 80}},
+            {"ts": now_ms(), "values": {"heart_rate": HEART, "spo2": SPO2, "battery": 80}},
         ),
-        ("dayuan/v1/c1/elder/wear-1/telemetry", {"ts": _ms(), "values": {"temperature_c": TEMP}}),
-        ("dayuan/v1/c1/elder/sos-1/event", {"ts": _ms(), "type": "fall", "confidence": CONFIDENCE}),
-        ("dayuan/v1/c1/elder/wear-1/event", {"ts": _ms(), "type": "motion", "room": ROOM}),
-        ("dayuan/v1/c2/elder/c2-sos/event", {"ts": _ms(), "type": "sos"}),
-        ("dayuan/v1/c2/light/c2-light/telemetry", {"ts": _ms(), "values": {"power_w": 12.0}}),
+        (
+            "dayuan/v1/c1/elder/wear-1/telemetry",
+            {"ts": now_ms(), "values": {"temperature_c": TEMP}},
+        ),
+        (
+            "dayuan/v1/c1/elder/sos-1/event",
+            {"ts": now_ms(), "type": "fall", "confidence": CONFIDENCE},
+        ),
+        ("dayuan/v1/c1/elder/wear-1/event", {"ts": now_ms(), "type": "motion", "room": ROOM}),
+        ("dayuan/v1/c2/elder/c2-sos/event", {"ts": now_ms(), "type": "sos"}),
+        ("dayuan/v1/c2/light/c2-light/telemetry", {"ts": now_ms(), "values": {"power_w": 12.0}}),
     )
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     data.rollup(conn, "sos-1", "heart_rate", hour, HEART)

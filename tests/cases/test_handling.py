@@ -14,17 +14,8 @@ import cases
 import registry
 from cases import State, Transition
 from domain import CompoundFile, Party, PartyKind, Staff, StaffRole
-from tests.cases.conftest import (
-    ELDER_FLAT,
-    T0,
-    Conn,
-    FakeClock,
-    RecordingPublisher,
-    compound,
-    report,
-    sos,
-)
-from tests.factories import COMPOUND
+from tests.cases.conftest import T0, Conn, FakeClock, RecordingPublisher, report, sos
+from tests.factories import COMPOUND, ELDER_FLAT, compound
 
 MINOR_ACK = cases.DEFAULT_SLA[("*", "minor")].acknowledge
 

@@ -17,7 +17,8 @@ from psycopg.types.json import Jsonb
 
 import cases
 from cases import State, Transition
-from tests.cases.conftest import COMPOUND, ELDER_FLAT, T0, Conn, FakeClock, sos
+from tests.cases.conftest import T0, Conn, FakeClock, sos
+from tests.factories import COMPOUND, ELDER_FLAT
 
 
 def _store_alarm(cc: Conn, *, opened_at: datetime = T0, cleared_at: datetime | None = None) -> int:

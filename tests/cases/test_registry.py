@@ -10,8 +10,8 @@ import pytest
 import cases
 import registry
 from domain import Household, HouseholdTag, Resident, StaffRole
-from tests.cases.conftest import ELDER_FLAT, T0, Conn, compound, compound_file, sos
-from tests.factories import COMPOUND
+from tests.cases.conftest import T0, Conn, sos
+from tests.factories import COMPOUND, ELDER_FLAT, compound, compound_file
 
 
 def counts(conn: Conn) -> dict[str, int]:

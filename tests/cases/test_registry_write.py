@@ -11,8 +11,8 @@ import pytest
 
 import registry
 from domain import HouseholdTag, StaffRole
-from tests.cases.conftest import ELDER_FLAT, T0, Conn, compound_file
-from tests.factories import COMPOUND
+from tests.cases.conftest import T0, Conn
+from tests.factories import COMPOUND, ELDER_FLAT, compound_file
 
 LATER = T0 + timedelta(days=3)
 

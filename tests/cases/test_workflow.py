@@ -13,16 +13,8 @@ import pytest
 
 import cases
 from cases import Action, ActionMode, CancelReason, State, Transition
-from tests.cases.conftest import (
-    ELDER_FLAT,
-    T0,
-    Conn,
-    FakeClock,
-    RecordingPublisher,
-    report,
-    sos,
-)
-from tests.factories import COMPOUND
+from tests.cases.conftest import T0, Conn, FakeClock, RecordingPublisher, report, sos
+from tests.factories import COMPOUND, ELDER_FLAT
 
 
 def history(conn: Conn, case_id: int) -> list[tuple[str, str | None, str, int]]:

@@ -1,5 +1,5 @@
 """The monitoring-room dashboard in headless Chromium: log in, see an SOS published over
-MQTT appear in the live feed within a second, hear (count) its cue, acknowledge it from
+MQTT appear in the live feed, hear (count) its cue, acknowledge it from
 the feed and watch its case move on the board; the plan, the KPIs, the language switch
 and a read-only role; the static mount leaving the API's own routes alone; and the
 dashboard and /docs breaking no rule of the Content-Security-Policy."""
@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import psycopg
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.wait import WebDriverWait
@@ -21,8 +21,9 @@ from tests.factories import SOS, dumps, now_ms, topic
 from tests.fix_gateway import GatewayFactory, wait_for
 from tests.fix_mqtt import Publisher
 
-# The issue's budget from publishing an SOS to seeing it in the monitoring room.
+# The SOS in the live feed (how fast it gets there is `dayuan bench rules`'s to measure).
 SOS_ITEM = (By.CSS_SELECTOR, "#alarms .alarm.critical[data-rule='sos']")
+SOS_ACK = (By.CSS_SELECTOR, "#alarms .alarm.critical[data-rule='sos'] button.ack")
 
 
 def wait(driver: Any, timeout: float = PAGE_WAIT_S) -> WebDriverWait[Any]:
@@ -51,8 +52,7 @@ def test_an_sos_reaches_the_feed_beeps_and_is_acknowledged_from_it(
         fleet.publish(
             topic("elder", SOS, "event"), dumps({"ts": now_ms(), "seq": 1, "type": "sos"})
         )
-        item = wait(browser, 5).until(ec.presence_of_element_located(SOS_ITEM))
-        # How fast is `dayuan bench rules`'s to measure; here: it arrives, and it beeps.
+        wait(browser).until(ec.presence_of_element_located(SOS_ITEM))
         assert browser.execute_script("return document.body.dataset.beeps") == "1"
 
         wait_for(conn, "SELECT state FROM cases", "dispatched")
@@ -61,7 +61,7 @@ def test_an_sos_reaches_the_feed_beeps_and_is_acknowledged_from_it(
                 (By.CSS_SELECTOR, "#columns [data-state='dispatched'] .case.critical")
             )
         )
-        item.find_element(By.CSS_SELECTOR, "button.ack").click()
+        click_settled(browser, SOS_ACK)  # the feed re-renders as the case moves on
         card = (
             By.CSS_SELECTOR,
             "#columns [data-state='acknowledged'] .case[data-state='acknowledged']",
@@ -93,7 +93,7 @@ def click_settled(browser: Any, locator: tuple[str, str]) -> None:
     def attempt(b: Any) -> bool:
         try:
             b.find_element(*locator).click()
-        except StaleElementReferenceException:
+        except (StaleElementReferenceException, NoSuchElementException):
             return False
         return True
 

@@ -20,6 +20,7 @@ import simulators
 from broker import MqttEndpoint
 from dayuan import _resume, _verify
 from domain import CompoundFile
+from tests.factories import generated_compound
 from tests.fix_gateway import GatewayFactory
 from tests.fix_mqtt import FLEET, Broker, own_broker
 
@@ -84,7 +85,7 @@ def _play(
 def test_a_second_start_replays_nothing_already_stored(
     run_gateway: GatewayFactory, broker: Broker, conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    compound = simulators.generate_compound(seed=1)
+    compound = generated_compound()
     registry.load(conn, compound, actor="test", now=datetime.now(UTC))
     first_start = datetime.now(UTC) - AWAY
     with run_gateway(with_cases=True):

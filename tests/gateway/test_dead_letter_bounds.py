@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 
 from domain import DEAD_LETTER_PAYLOAD_BYTES
-from gateway._intake import MAX_PARTITIONS_PER_DELIVERY
+from gateway import MAX_PARTITIONS_PER_DELIVERY
 from tests.factories import GATE, LIGHT, WEARABLE, dumps, now_ms, topic
 from tests.fix_gateway import GatewayFactory, wait_for
 from tests.fix_mqtt import Publisher

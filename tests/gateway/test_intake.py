@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from domain import DEAD_LETTER_ELEMENTS_LISTED, DEAD_LETTER_PAYLOAD_BYTES, Kind, Reason
-from gateway import Intake, Limits
-from gateway._intake import MAX_PARTITIONS_PER_DELIVERY
+from gateway import MAX_PARTITIONS_PER_DELIVERY, Intake, Limits
 from registry import DeviceRef
 from tests.factories import dumps, ms
 from tests.gateway.fakes import FixedClock

@@ -1,4 +1,4 @@
-"""Taking over a departed gateway's session (`gateway._takeover`) against the real
+"""Taking over a departed gateway's session (`gateway.Takeover`) against the real
 Mosquitto of the run: the share of a killed or stopped member moves to the rest of the
 group, and what its session held is stored, once; the owner coming back mid-way takes
 its session back; of several survivors one drains it. Real `dayuan gateway` processes
@@ -29,12 +29,11 @@ from gateway import (
     Limits,
     MqttOptions,
     Presence,
+    Receiver,
     State,
-    _takeover,
+    Takeover,
     presence_topic,
 )
-from gateway._mqtt import Receiver
-from gateway._takeover import Takeover
 from tests.factories import dumps, now_ms, topic
 from tests.fix_gateway import (
     GatewayFactory,
@@ -222,7 +221,8 @@ def test_a_broker_that_withholds_presence_is_reported(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_takeover, "ECHO_WAIT_S", 0.3)
+    # A tunable read as its module's global: patched where it is read.
+    monkeypatch.setattr("gateway._takeover.ECHO_WAIT_S", 0.3)
     warning = "never came back"
     with caplog.at_level(logging.WARNING, logger="gateway._takeover"):
         with run_gateway(**FAST):  # the project's ACL: our presence comes back

@@ -23,7 +23,8 @@ import ingest
 import notify
 import registry
 from domain import CompoundFile, SystemClock
-from tests.cases.conftest import T0, compound
+from tests.cases.conftest import T0
+from tests.factories import compound
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 WAIT_S = 30.0  # generous: the tests wait on events, never assert durations

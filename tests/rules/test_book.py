@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules import AlarmBook, ChangeKind, MemoryAlarmStore, RuleSet, parse_rules
-from rules._alarms import AlarmRow, Raise
-from rules._errors import AlarmStoreError
+from rules import (
+    AlarmBook,
+    AlarmRow,
+    AlarmStoreError,
+    ChangeKind,
+    MemoryAlarmStore,
+    Raise,
+    RuleSet,
+    parse_rules,
+)
 from tests.rules.harness import Harness
 
 

@@ -13,15 +13,11 @@ from pathlib import Path
 import pytest
 
 import domain
-from simulators import CompoundSize, Publish, Simulation, generate_compound
+from simulators import Publish, Simulation
+from tests.factories import small_generated_compound
 from tests.simulators.fakes import FakeClock, FakeTransport
 
 MOSQUITTO = Path("/usr/sbin/mosquitto")
-# Four buildings of two stairwells: small enough for a day in a second, big enough to have
-# flat 3-2-301 and light L-017.
-SMALL = CompoundSize(
-    buildings=4, units_per_building=2, parking_spaces=80, lights=20, car_entrances=1
-)
 # Monday 6 May 2024, 00:00 in Hangzhou.
 MIDNIGHT = datetime(2024, 5, 5, 16, 0, tzinfo=UTC)
 
@@ -33,7 +29,7 @@ def midnight() -> datetime:
 
 @pytest.fixture(scope="session")
 def small() -> domain.CompoundFile:
-    return generate_compound(seed=7, size=SMALL)
+    return small_generated_compound()
 
 
 @pytest.fixture(scope="session")

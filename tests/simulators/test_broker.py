@@ -88,7 +88,6 @@ def test_a_fleet_run_arrives_exactly_as_the_manifest_says(
 
     assert report.errors == 0
     assert report.acknowledged == report.messages
-    assert 0.95 < report.wall_seconds < 30  # 30 simulated minutes at 1800x: paced to ~1 s
     assert len(arrived) == report.messages + len(wills)
     seqs: dict[str, Counter[int]] = {}
     dead: list[bytes] = []

@@ -23,16 +23,17 @@ import domain
 from broker import MqttEndpoint
 from domain import Channel, Kind
 from simulators import (
+    FleetTransport,
     Item,
     MqttTarget,
     Publish,
+    RealisticTransport,
     Simulation,
     SimulationReport,
     parse_scenario,
     read_manifest,
     run_simulation,
 )
-from simulators._mqtt import FleetTransport, RealisticTransport
 from tests.factories import COMPOUND, LIGHT, TEST_REGISTRY
 from tests.fix_mqtt import (
     API_ACCOUNT,

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 import domain
-from simulators import Simulation, parse_scenario, read_manifest
-from simulators._manifest import ManifestWriter, SeqRanges
+from simulators import ManifestWriter, SeqRanges, Simulation, parse_scenario, read_manifest
 
 
 def test_seq_ranges_merge_in_any_order() -> None:

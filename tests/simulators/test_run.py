@@ -14,9 +14,15 @@ import pytest
 
 import domain
 from broker import MqttEndpoint
-from simulators import MqttTarget, Publish, SimulationReport, read_manifest, run_simulation
-from simulators._progress import Progress
-from simulators._run import Pacer
+from simulators import (
+    MqttTarget,
+    Pacer,
+    Progress,
+    Publish,
+    SimulationReport,
+    read_manifest,
+    run_simulation,
+)
 from tests.simulators.fakes import FakeClock, FakeTransport
 
 TARGET = MqttTarget(MqttEndpoint("127.0.0.1", 1))  # never dialled: the transport is a fake

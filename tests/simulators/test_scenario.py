@@ -223,13 +223,13 @@ def test_unreadable_scenario(tmp_path: Path) -> None:
 
 
 def test_an_offset_places_an_entry_from_the_start_whatever_the_hour() -> None:
-    from simulators import UP_SCENARIO, generate_compound, load_scenario
-    from simulators._scenario import resolve
+    from simulators import UP_SCENARIO, load_scenario, resolve_scenario
+    from tests.factories import generated_compound
 
-    compound = generate_compound(seed=1)
+    compound = generated_compound()
     scenario = load_scenario(UP_SCENARIO)
     for start in (datetime(2024, 5, 6, 3, tzinfo=UTC), datetime(2024, 5, 6, 15, tzinfo=UTC)):
-        actions = resolve(scenario, compound, start)
+        actions = resolve_scenario(scenario, compound, start)
         falls = [a.at - start for a in actions if a.op == "fall"]
         assert falls == [timedelta(minutes=40)]
         assert all(start <= a.at < start + timedelta(hours=6) for a in actions)

@@ -19,7 +19,7 @@ import pytest
 import simulators
 from broker import MqttEndpoint
 from dayuan import _verify
-from simulators._mqtt import RealisticTransport
+from simulators import RealisticTransport
 from tests.api.conftest import wait_ready
 from tests.api.test_commands import V1, _wait_status
 from tests.factories import TEST_REGISTRY
