@@ -69,6 +69,7 @@ from domain._payloads import (
     data_class,
 )
 from domain._reasons import Reason
+from domain._roster import ALL_DAYS, QuietHours, Roster, Shift, Weekday
 from domain._severity import Severity
 from domain._sink import Sink
 from domain._sun import SunTimes, solar_elevation, sun_times
@@ -89,6 +90,7 @@ from domain._topic import (
 
 __all__ = [
     "ACTIONS",
+    "ALL_DAYS",
     "BACKEND_PREFIX",
     "DEAD_LETTER_ELEMENTS_LISTED",
     "DEAD_LETTER_PAYLOAD_BYTES",
@@ -147,9 +149,12 @@ __all__ = [
     "Party",
     "PartyKind",
     "Payload",
+    "QuietHours",
     "Reason",
     "Resident",
+    "Roster",
     "Severity",
+    "Shift",
     "Sink",
     "SinkError",
     "SinkRejected",
@@ -162,6 +167,7 @@ __all__ = [
     "Telemetry",
     "Topic",
     "Unit",
+    "Weekday",
     "cmd_topic",
     "data_class",
     "decode",

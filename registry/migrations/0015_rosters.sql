@@ -1,0 +1,45 @@
+-- Who is reached (issue 16), from the compound file:
+--   rosters            one per (party, grid) of a compound; grid_id '' is the party's roster
+--                      for every grid without its own. `fallback`: who is called outside
+--                      any shift, in order.
+--   roster_shifts      a roster's shifts in file order: the weekdays a shift starts on and
+--                      its wall-clock start and end in the compound's time zone (end <=
+--                      start: it crosses midnight; equal: the whole day), its staff in order.
+--   staff_quiet_hours  a person's nightly rest: non-critical notifications wait for its end.
+--   staff_contacts.source  'file' (the compound file) or 'api' (edited through the API):
+--                      a reload leaves the contacts of a person edited through the API alone.
+-- Times are `HH:MM` text, as the file writes them (the change log stores rows as JSON).
+-- Staff named in arrays are checked by the loader (registry._load), not by foreign keys.
+CREATE TABLE rosters (
+    compound_id  text NOT NULL,
+    party_id     text NOT NULL,
+    grid_id      text NOT NULL DEFAULT '',
+    fallback     text[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (compound_id, party_id, grid_id),
+    FOREIGN KEY (compound_id, party_id) REFERENCES parties ON DELETE CASCADE
+);
+
+CREATE TABLE roster_shifts (
+    compound_id  text NOT NULL,
+    party_id     text NOT NULL,
+    grid_id      text NOT NULL,
+    position     smallint NOT NULL CHECK (position >= 0),
+    days         text[] NOT NULL CHECK (days <@ ARRAY['mon','tue','wed','thu','fri','sat','sun']),
+    starts       text NOT NULL CHECK (starts ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'),
+    ends         text NOT NULL CHECK (ends ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'),
+    staff        text[] NOT NULL,
+    PRIMARY KEY (compound_id, party_id, grid_id, position),
+    FOREIGN KEY (compound_id, party_id, grid_id) REFERENCES rosters ON DELETE CASCADE
+);
+
+CREATE TABLE staff_quiet_hours (
+    compound_id  text NOT NULL,
+    staff_id     text NOT NULL,
+    starts       text NOT NULL CHECK (starts ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'),
+    ends         text NOT NULL CHECK (ends ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'),
+    PRIMARY KEY (compound_id, staff_id),
+    FOREIGN KEY (compound_id, staff_id) REFERENCES staff ON DELETE CASCADE
+);
+
+ALTER TABLE staff_contacts
+    ADD COLUMN source text NOT NULL DEFAULT 'file' CHECK (source IN ('file', 'api'));
