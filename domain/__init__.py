@@ -8,6 +8,7 @@ from domain._clock import Clock, SystemClock
 from domain._commands import ACTIONS, Command, CommandBody, parse_command
 from domain._compound import (
     DEFAULT_HEARTBEAT_S,
+    MAX_CONTACTS,
     Building,
     Compound,
     CompoundFile,
@@ -99,6 +100,7 @@ __all__ = [
     "FACE_KEYS",
     "IDENTIFIER",
     "MAX_BATCH_ELEMENTS",
+    "MAX_CONTACTS",
     "PERSONAL_EVENT_TYPES",
     "PREFIX",
     "SUBSCRIPTION",

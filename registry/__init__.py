@@ -9,8 +9,14 @@ under a reader's `Scope`, and who is on duty or in quiet hours when (`on_duty`,
 `read_resident_details`, which enforces the roles and records each read.
 """
 
+from registry._contacts import ContactPoints, contact_points, set_staff_contacts
 from registry._db import Conn
-from registry._duty import on_call, on_duty, quiet_until, roster
+from registry._duty import (
+    on_call,
+    on_duty,
+    quiet_until,
+    roster,
+)
 from registry._errors import (
     AccessDenied,
     AlreadyRegistered,
@@ -76,6 +82,7 @@ __all__ = [
     "AlreadyRegistered",
     "CompoundFileError",
     "Conn",
+    "ContactPoints",
     "DeviceRef",
     "DeviceRow",
     "GridKey",
@@ -94,6 +101,7 @@ __all__ = [
     "compound_ids",
     "compound_page",
     "compounds",
+    "contact_points",
     "device_address",
     "device_refs",
     "devices",
@@ -122,6 +130,7 @@ __all__ = [
     "roster",
     "set_household_tags",
     "set_resident_details",
+    "set_staff_contacts",
     "staff_contacts",
     "staff_grids",
     "staff_member",

@@ -1,7 +1,7 @@
 """Who is reached when: the on-call rosters and quiet hours the compound file gave
-(`rosters[]`, `staff[].quiet_hours`), read for one instant. The time arithmetic is the
-domain's (`domain.Roster`, `domain.QuietHours`); this module reads the rows and the
-compound's time zone."""
+(`rosters[]`, `staff[].quiet_hours`), read for one instant. The
+time arithmetic is the domain's (`domain.Roster`, `domain.QuietHours`); this module
+reads the rows and the compound's time zone."""
 
 from __future__ import annotations
 

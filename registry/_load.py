@@ -53,7 +53,7 @@ def load(conn: Conn, compound_file: CompoundFile, *, actor: str, now: datetime) 
 def _sync(conn: Conn, compound: Compound, log: _Log) -> None:
     wanted = _rows(compound)
     existing = {t.name: _current(conn, t, compound.id) for t in _TABLES}
-    _keep_api_contacts(existing, wanted)
+    _keep_api_contacts(existing)
     try:
         for table in _TABLES:
             _upsert(conn, table, compound.id, existing[table.name], wanted[table.name], log)
@@ -63,16 +63,14 @@ def _sync(conn: Conn, compound: Compound, log: _Log) -> None:
         raise RegistryLoadError(compound.id, str(exc).strip()) from exc
 
 
-def _keep_api_contacts(
-    existing: dict[str, dict[Key, Row]], wanted: dict[str, dict[Key, Row]]
-) -> None:
-    """A person whose contacts were edited through the API keeps them: the file's
-    contacts for them are ignored until the API hands them back (`reset_contacts`)."""
-    name = _CONTACTS.name
-    edited = {r["staff_id"] for r in existing[name].values() if r["source"] == "api"}
-    for rows in (existing[name], wanted[name]):
-        for key in [k for k, r in rows.items() if r["staff_id"] in edited]:
-            del rows[key]
+def _keep_api_contacts(existing: dict[str, dict[Key, Row]]) -> None:
+    """Contacts set through the API are not the file's to change: a load rewrites only
+    the file's (`source` 'file'); the API's, while a person has any, are the ones used
+    (`registry._contacts`). A staff member the file no longer lists goes, and all their
+    contacts with them."""
+    rows = existing[_CONTACTS.name]
+    for key in [k for k, r in rows.items() if r["source"] != "file"]:
+        del rows[key]
 
 
 def _rows(c: Compound) -> dict[str, dict[Key, Row]]:
@@ -198,7 +196,11 @@ def _put_compounds(conn: Conn, registry: CompoundFile) -> None:
     for compound in registry.compounds:
         # Contact URLs may hold credentials: they live in staff_contacts only.
         document = compound.model_dump(
-            mode="json", exclude={"devices": True, "staff": {"__all__": {"contacts"}}}
+            mode="json",
+            exclude={
+                "devices": True,
+                "staff": {"__all__": {"contacts"}},
+            },
         )
         conn.execute(
             "INSERT INTO compounds (id, name, lat, lon, timezone, document)"

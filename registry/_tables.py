@@ -42,7 +42,7 @@ _TABLES = (
     _Table("staff", ("id",), ("name", "role", "party_id")),
     _Table("staff_grids", ("staff_id", "grid_id")),
     _Table("grid_members", ("grid_id", "staff_id"), ("role",)),
-    _Table("staff_contacts", ("staff_id", "position"), ("url", "source"), personal=True),
+    _Table("staff_contacts", ("staff_id", "source", "position"), ("url",), personal=True),
     _Table("rosters", ("party_id", "grid_id"), ("fallback",)),
     _Table(
         "roster_shifts", ("party_id", "grid_id", "position"), ("days", "starts", "ends", "staff")

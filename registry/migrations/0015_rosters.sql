@@ -6,8 +6,10 @@
 --                      its wall-clock start and end in the compound's time zone (end <=
 --                      start: it crosses midnight; equal: the whole day), its staff in order.
 --   staff_quiet_hours  a person's nightly rest: non-critical notifications wait for its end.
---   staff_contacts.source  'file' (the compound file) or 'api' (edited through the API):
---                      a reload leaves the contacts of a person edited through the API alone.
+--   staff_contacts.source  'file' (the compound file's) or 'api' (set through the API).
+--                      Both are kept: a person's 'api' contacts, when there are any, are
+--                      the ones used; a reload rewrites only the 'file' ones, so it never
+--                      wipes an API edit, and removing the API's brings the file's back.
 -- Times are `HH:MM` text, as the file writes them (the change log stores rows as JSON).
 -- Staff named in arrays are checked by the loader (registry._load), not by foreign keys.
 CREATE TABLE rosters (
@@ -42,4 +44,7 @@ CREATE TABLE staff_quiet_hours (
 );
 
 ALTER TABLE staff_contacts
-    ADD COLUMN source text NOT NULL DEFAULT 'file' CHECK (source IN ('file', 'api'));
+    ADD COLUMN source text NOT NULL DEFAULT 'file' CHECK (source IN ('file', 'api')),
+    DROP CONSTRAINT staff_contacts_pkey,
+    ADD PRIMARY KEY (compound_id, staff_id, source, position);
+
