@@ -100,10 +100,24 @@ class Resident(_Model):
     health_notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
+class EmergencyContact(_Model):
+    """A relative or neighbour told of an SOS or fall in the flat (what and where, never
+    health details)."""
+
+    name: Name
+    contact: ContactUrl
+
+
 class Household(_Model):
     flat: Address  # standard address building-unit-flat
     tags: list[HouseholdTag] = Field(default_factory=list)
     residents: list[Resident] = Field(default_factory=list)
+    emergency_contacts: list[EmergencyContact] = Field(
+        default_factory=list, max_length=MAX_CONTACTS
+    )
+    # The household agreed that its emergency contacts be told. Without it the registry
+    # keeps none of them and nobody outside the staff is told.
+    consent: bool = False
 
 
 class GridTeam(_Model):

@@ -42,6 +42,12 @@ class NotifyPolicy:
     # a person in danger wakes whoever is on the list.
     quiet_exempt: frozenset[Severity] = frozenset({Severity.CRITICAL})
 
+    # A dispatch of these also tells the flat's emergency contacts (consenting households).
+    family_categories: frozenset[str] = frozenset({"sos", "fall"})
+
+    def tells_family(self, transition: str, category: str) -> bool:
+        return transition == "dispatched" and category in self.family_categories
+
     def breaks_quiet(self, category: str, severity: Severity) -> bool:
         return category in self.alarm_categories or severity in self.quiet_exempt
 

@@ -6,7 +6,9 @@ default reaches, of each party the case went to, those its on-call roster has on
 rung's person, or the rung party's people on duty). A recipient in their quiet hours
 gets a non-critical message when those hours end (the row waits, queued); an SOS, a
 fall or a critical case goes at once. An SOS or fall dispatch also starts its repeats
-(a `notify_repeats` row, run by `notify._repeat`) with the people it reached.
+(a `notify_repeats` row, run by `notify._repeat`) with the people it reached, and tells
+the flat's emergency contacts where the household consented (what and where, nothing of
+health, no acknowledgement link).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from psycopg.types.json import Jsonb
 
@@ -30,6 +33,11 @@ OUTBOX_TRANSITIONS = frozenset({"dispatched", "escalated"})
 PLAN_BATCH = 50
 
 Recipients = Callable[[Conn, cases.Case, cases.CaseEvent], Sequence[Recipient]]
+# Recipient ids of a household's emergency contacts: "family:<flat>:<position>". They
+# are told what happened and where, get no acknowledgement link and are not repeated to.
+FAMILY = "family:"
+_FAMILY_WHAT = {"sos": "An SOS alarm", "fall": "A fall alarm"}
+
 # Everyone who may be asked to go at an instant, in order: repeats reach the next of
 # them each round.
 CallList = Callable[[Conn, cases.Case, datetime], Sequence[str]]
@@ -110,6 +118,8 @@ def plan_pending(conn: Conn, *, policy: NotifyPolicy, recipients: Recipients, no
                 quiet = registry.quiet_until(conn, case.compound, [r.id for r in reached], now)
             if policy.repeats(event.transition.value, case.category):
                 _start_repeats(conn, event, [r.id for r in reached], policy=policy, now=now)
+            if policy.tells_family(event.transition.value, case.category):
+                messages += family_messages(conn, case, event)
         insert(conn, messages, now, not_before=quiet)
         conn.execute(
             "UPDATE notify_outbox SET planned_at = %s, planned = %s WHERE case_event_id = %s",
@@ -188,6 +198,40 @@ def _message(
         "round": round,
     }
     return Message(key, subject, "\n".join(lines), case.id, event.id, recipient, document)
+
+
+def family_messages(
+    conn: Conn, case: cases.Case, event: cases.CaseEvent
+) -> list[tuple[Message, str | None]]:
+    """One message per emergency contact of the case's flat (consenting households only:
+    the registry keeps no others): what happened, where and when, and that the
+    responders were told. Nothing of the resident's health, nothing from the rule."""
+    contacts = registry.emergency_contacts(conn, case.compound, case.flat)
+    zone = ZoneInfo(registry.time_zone(conn, case.compound))
+    when = event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    what = _FAMILY_WHAT.get(case.category, "An alarm")
+    out: list[tuple[Message, str | None]] = []
+    for position, (name, url) in enumerate(contacts):
+        recipient = f"{FAMILY}{case.flat}:{position}"
+        key = idempotency_key(event.id, recipient, url)
+        subject = f"[Dayuan] {what} at flat {case.flat}"
+        lines = [
+            f"Dear {name},",
+            f"{what} was raised at flat {case.flat} in compound {case.compound} at {when}.",
+            "The care responders on duty have been told and asked to go.",
+            f"Reference: case {case.id}",
+            f"Idempotency-Key: {key}",
+        ]
+        document = {
+            "idempotency_key": key,
+            "case": {"id": case.id, "compound": case.compound, "flat": case.flat},
+            "what": case.category,
+            "at": event.at.isoformat(),
+            "recipient": recipient,
+        }
+        message = Message(key, subject, "\n".join(lines), case.id, event.id, recipient, document)
+        out.append((message, url))
+    return out
 
 
 def insert(

@@ -12,10 +12,12 @@ under a reader's `Scope`, and who is on duty or in quiet hours when (`on_duty`,
 from registry._contacts import ContactPoints, contact_points, set_staff_contacts
 from registry._db import Conn
 from registry._duty import (
+    emergency_contacts,
     on_call,
     on_duty,
     quiet_until,
     roster,
+    time_zone,
 )
 from registry._errors import (
     AccessDenied,
@@ -105,6 +107,7 @@ __all__ = [
     "device_address",
     "device_refs",
     "devices",
+    "emergency_contacts",
     "flat_page",
     "grid_member",
     "grid_of",
@@ -135,5 +138,6 @@ __all__ = [
     "staff_grids",
     "staff_member",
     "staff_page",
+    "time_zone",
     "write_compound_file",
 ]

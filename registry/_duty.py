@@ -1,5 +1,6 @@
 """Who is reached when: the on-call rosters and quiet hours the compound file gave
-(`rosters[]`, `staff[].quiet_hours`), read for one instant. The
+(`rosters[]`, `staff[].quiet_hours`), read for one instant, and the households'
+emergency contacts (`households[].emergency_contacts`, kept only with consent). The
 time arithmetic is the domain's (`domain.Roster`, `domain.QuietHours`); this module
 reads the rows and the compound's time zone."""
 
@@ -14,6 +15,11 @@ from registry._reads import _one, _rows
 
 # The compound file's default (domain.Compound.timezone), for a compound not registered.
 DEFAULT_ZONE = "Asia/Shanghai"
+
+
+def time_zone(conn: Conn, compound: str) -> str:
+    """The compound's time zone (IANA name), the compound file's default if unknown."""
+    return _zone(conn, compound)
 
 
 def _zone(conn: Conn, compound: str) -> str:
@@ -86,3 +92,17 @@ def quiet_until(
         if until is not None:
             out[str(r["staff_id"])] = until
     return out
+
+
+def emergency_contacts(conn: Conn, compound: str, flat: str | None) -> list[tuple[str, str]]:
+    """A consenting household's emergency contacts in order, as (name, URL): none for a
+    household that did not consent (the registry keeps none of theirs)."""
+    if flat is None:
+        return []
+    found = _rows(
+        conn,
+        "SELECT name, url FROM emergency_contacts WHERE compound_id = %s AND flat = %s"
+        " ORDER BY position",
+        (compound, flat),
+    )
+    return [(str(r["name"]), str(r["url"])) for r in found]

@@ -141,6 +141,12 @@ def _rows(c: Compound) -> dict[str, dict[Key, Row]]:
             for r in c.rosters
             for i, shift in enumerate(r.shifts)
         ],
+        "emergency_contacts": [
+            {"flat": h.flat, "position": i, "name": e.name, "url": e.contact}
+            for h in households
+            if h.consent
+            for i, e in enumerate(h.emergency_contacts)
+        ],
         "staff_quiet_hours": [
             {
                 "staff_id": s.id,
@@ -194,12 +200,14 @@ def _put_compounds(conn: Conn, registry: CompoundFile) -> None:
     """Upsert the file's compounds and their devices; a compound's unlisted devices go
     (the diff in `registry_changes` is taken around this by the caller)."""
     for compound in registry.compounds:
-        # Contact URLs may hold credentials: they live in staff_contacts only.
+        # Contact URLs may hold credentials: they live in staff_contacts only; relatives'
+        # contacts are personal data: in emergency_contacts only, and only with consent.
         document = compound.model_dump(
             mode="json",
             exclude={
                 "devices": True,
                 "staff": {"__all__": {"contacts"}},
+                "households": {"__all__": {"emergency_contacts"}},
             },
         )
         conn.execute(

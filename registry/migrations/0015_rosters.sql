@@ -10,6 +10,9 @@
 --                      Both are kept: a person's 'api' contacts, when there are any, are
 --                      the ones used; a reload rewrites only the 'file' ones, so it never
 --                      wipes an API edit, and removing the API's brings the file's back.
+--   emergency_contacts  a household's relatives or neighbours told of an SOS or fall
+--                      (`households[].emergency_contacts`), kept only for households that
+--                      consented (`consent: true`); a personal table, logged by field name.
 -- Times are `HH:MM` text, as the file writes them (the change log stores rows as JSON).
 -- Staff named in arrays are checked by the loader (registry._load), not by foreign keys.
 CREATE TABLE rosters (
@@ -48,3 +51,13 @@ ALTER TABLE staff_contacts
     DROP CONSTRAINT staff_contacts_pkey,
     ADD PRIMARY KEY (compound_id, staff_id, source, position);
 
+CREATE TABLE emergency_contacts (
+    compound_id  text NOT NULL,
+    flat         text NOT NULL,
+    position     smallint NOT NULL CHECK (position >= 0),
+    name         text NOT NULL,
+    url          text NOT NULL,
+    PRIMARY KEY (compound_id, flat, position),
+    FOREIGN KEY (compound_id, flat) REFERENCES households ON DELETE CASCADE
+);
+REVOKE ALL ON emergency_contacts FROM PUBLIC;
