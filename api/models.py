@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from domain import CommandBody, HouseholdTag, Kind, PartyKind, StaffRole
+from domain import MAX_CONTACTS, CommandBody, HouseholdTag, Kind, PartyKind, StaffRole
 
 T = TypeVar("T")
 
@@ -357,6 +357,29 @@ class StaffPut(_Body):
     role: StaffRole
     party: Ident | None = None
     grids: list[Ident] = Field(default_factory=list, max_length=100)
+
+
+# A contact point as the compound file takes it (domain.ContactUrl); the route also asks
+# notify whether a channel understands it.
+ContactUrl = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9+.-]{0,31}://\S+$", max_length=2000)
+]
+
+
+class StaffContactsPut(_Body):
+    """A staff member's contact points in order of preference (Apprise URLs); an empty
+    list removes those set through the API, and the compound file's apply again."""
+
+    contacts: list[ContactUrl] = Field(max_length=MAX_CONTACTS)
+
+
+class StaffContactsPublic(BaseModel):
+    """The contact points in use, as scheme and host only (a URL may carry a password)."""
+
+    compound: str
+    staff_id: str
+    source: Literal["file", "api"]  # the compound file's, or set through the API
+    channels: list[str]
 
 
 class RegistryChangePublic(BaseModel):

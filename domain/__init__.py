@@ -8,10 +8,12 @@ from domain._clock import Clock, SystemClock
 from domain._commands import ACTIONS, Command, CommandBody, parse_command
 from domain._compound import (
     DEFAULT_HEARTBEAT_S,
+    MAX_CONTACTS,
     Building,
     Compound,
     CompoundFile,
     Device,
+    EmergencyContact,
     Grid,
     GridTeam,
     Household,
@@ -69,6 +71,7 @@ from domain._payloads import (
     data_class,
 )
 from domain._reasons import Reason
+from domain._roster import ALL_DAYS, QuietHours, Roster, Shift, Weekday
 from domain._severity import Severity
 from domain._sink import Sink
 from domain._sun import SunTimes, solar_elevation, sun_times
@@ -89,6 +92,7 @@ from domain._topic import (
 
 __all__ = [
     "ACTIONS",
+    "ALL_DAYS",
     "BACKEND_PREFIX",
     "DEAD_LETTER_ELEMENTS_LISTED",
     "DEAD_LETTER_PAYLOAD_BYTES",
@@ -97,6 +101,7 @@ __all__ = [
     "FACE_KEYS",
     "IDENTIFIER",
     "MAX_BATCH_ELEMENTS",
+    "MAX_CONTACTS",
     "PERSONAL_EVENT_TYPES",
     "PREFIX",
     "SUBSCRIPTION",
@@ -122,6 +127,7 @@ __all__ = [
     "ElderSos",
     "ElderTelemetry",
     "ElderValues",
+    "EmergencyContact",
     "Event",
     "GateAccess",
     "GateDoor",
@@ -147,9 +153,12 @@ __all__ = [
     "Party",
     "PartyKind",
     "Payload",
+    "QuietHours",
     "Reason",
     "Resident",
+    "Roster",
     "Severity",
+    "Shift",
     "Sink",
     "SinkError",
     "SinkRejected",
@@ -162,6 +171,7 @@ __all__ = [
     "Telemetry",
     "Topic",
     "Unit",
+    "Weekday",
     "cmd_topic",
     "data_class",
     "decode",

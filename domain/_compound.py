@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain._payloads import Ident
+from domain._roster import QuietHours, Roster
 from domain._topic import Kind
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -98,10 +100,24 @@ class Resident(_Model):
     health_notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
+class EmergencyContact(_Model):
+    """A relative or neighbour told of an SOS or fall in the flat (what and where, never
+    health details)."""
+
+    name: Name
+    contact: ContactUrl
+
+
 class Household(_Model):
     flat: Address  # standard address building-unit-flat
     tags: list[HouseholdTag] = Field(default_factory=list)
     residents: list[Resident] = Field(default_factory=list)
+    emergency_contacts: list[EmergencyContact] = Field(
+        default_factory=list, max_length=MAX_CONTACTS
+    )
+    # The household agreed that its emergency contacts be told. Without it the registry
+    # keeps none of them and nobody outside the staff is told.
+    consent: bool = False
 
 
 class GridTeam(_Model):
@@ -134,6 +150,9 @@ class Staff(_Model):
     # Apprise URLs, in order of preference; they may hold credentials, so the registry
     # keeps them in their own table and nothing shows more than scheme and host.
     contacts: list[ContactUrl] = Field(default_factory=list, max_length=MAX_CONTACTS)
+    # Non-critical notifications to this person wait until the period ends; an SOS or
+    # fall (or any critical case) never waits.
+    quiet_hours: QuietHours | None = None
 
 
 class Device(_Model):
@@ -165,6 +184,8 @@ class Compound(_Model):
     parties: list[Party] = Field(default_factory=list)
     staff: list[Staff] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
+    # On-call rosters: at most one per party and grid (no grid: the party's default).
+    rosters: list[Roster] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_device_ids(self) -> Compound:
@@ -173,6 +194,24 @@ class Compound(_Model):
             if device.id in seen:
                 raise ValueError(f"device id {device.id!r} appears twice in compound {self.id!r}")
             seen.add(device.id)
+        return self
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> Compound:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {self.timezone!r}") from exc
+        return self
+
+    @model_validator(mode="after")
+    def _one_roster_per_party_and_grid(self) -> Compound:
+        seen: set[tuple[str, str | None]] = set()
+        for r in self.rosters:
+            if (r.party, r.grid) in seen:
+                where = f"grid {r.grid!r}" if r.grid else "all grids"
+                raise ValueError(f"two rosters for party {r.party!r} and {where}")
+            seen.add((r.party, r.grid))
         return self
 
 

@@ -19,7 +19,7 @@ the API serves.
 
 from notify import _store
 from notify._answer import ANSWERS, CANNOT, GOING, LinkView, Told, answer_link, open_link
-from notify._channels import Channels, Deliver, signature
+from notify._channels import Channels, Deliver, contact_problem, signature
 from notify._db import Conn, reading
 from notify._errors import DeliveryFailed, LinkRefused, NotifyError, NotifyStoreError
 from notify._links import LINK_TTL, LinkClaim, Links
@@ -104,6 +104,7 @@ __all__ = [
     "Told",
     "answer_link",
     "backoff",
+    "contact_problem",
     "counts_by_state",
     "idempotency_key",
     "notifications_for_case",

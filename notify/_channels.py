@@ -160,3 +160,22 @@ def _http(
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise DeliveryFailed(channel, f"unreachable: {reason}") from exc
+
+
+def contact_problem(url: str) -> str | None:
+    """Why a contact URL cannot be delivered to (None: a channel understands it), checked
+    without sending anything: for the API to refuse a contact point before it is stored."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        return f"not a URL: {exc}"
+    if parts.scheme in SIGNED_SCHEMES or parts.scheme in KANNEL_SCHEMES:
+        if not host:
+            return "no host"
+        if parts.scheme in KANNEL_SCHEMES and not (parts.path.strip("/") or "to=" in parts.query):
+            return "no recipient number (path or ?to=)"
+        return None
+    with apprise.LogCapture(level=logging.WARNING):  # type: ignore[no-untyped-call]
+        plugin = apprise.Apprise.instantiate(url)
+    return "Apprise does not understand this URL" if plugin is None else None

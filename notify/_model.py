@@ -38,6 +38,18 @@ class NotifyPolicy:
     # Repeats stop after this many rounds (half an hour at the default interval): by then
     # the supervisor has escalated the case to the top of its ladder.
     max_rounds: int = 30
+    # A person's quiet hours hold back everything but these (and `alarm_categories`):
+    # a person in danger wakes whoever is on the list.
+    quiet_exempt: frozenset[Severity] = frozenset({Severity.CRITICAL})
+
+    # A dispatch of these also tells the flat's emergency contacts (consenting households).
+    family_categories: frozenset[str] = frozenset({"sos", "fall"})
+
+    def tells_family(self, transition: str, category: str) -> bool:
+        return transition == "dispatched" and category in self.family_categories
+
+    def breaks_quiet(self, category: str, severity: Severity) -> bool:
+        return category in self.alarm_categories or severity in self.quiet_exempt
 
     def repeats(self, transition: str, category: str) -> bool:
         return transition == "dispatched" and category in self.repeat_categories

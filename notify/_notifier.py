@@ -224,8 +224,8 @@ class Notifier:
 
     def _linked(self, claim: _store.Claim) -> Message:
         """The message with its acknowledgement link (the same on every attempt)."""
-        if self._links is None:
-            return claim.message
+        if self._links is None or claim.message.recipient.startswith(_plan.FAMILY):
+            return claim.message  # a relative cannot acknowledge for the responders
         url = self._links.url(claim.id, claim.created_at)
         m = claim.message
         body = f"{m.body}\n我去 / I am going · 去不了 / I cannot: {url}"

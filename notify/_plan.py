@@ -1,18 +1,23 @@
 """Planning: an outbox row (one case event) becomes one notification per recipient and
 contact point, with the message it will carry, in one transaction that also marks the
 row planned. Whom to reach is `recipients`, a function the notifier is given: this
-default reaches the staff of the parties the case went to and the case's grid team
-(an escalation: the rung's person or party). On-call rosters and quiet hours replace it.
-An SOS or fall dispatch also starts its repeats (a `notify_repeats` row, run by
-`notify._repeat`) with the people it reached.
+default reaches, of each party the case went to, those its on-call roster has on duty
+(the whole party when it has no roster), and the case's grid team (an escalation: the
+rung's person, or the rung party's people on duty). A recipient in their quiet hours
+gets a non-critical message when those hours end (the row waits, queued); an SOS, a
+fall or a critical case goes at once. An SOS or fall dispatch also starts its repeats
+(a `notify_repeats` row, run by `notify._repeat`) with the people it reached, and tells
+the flat's emergency contacts where the household consented (what and where, nothing of
+health, no acknowledgement link).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from psycopg.types.json import Jsonb
 
@@ -28,34 +33,52 @@ OUTBOX_TRANSITIONS = frozenset({"dispatched", "escalated"})
 PLAN_BATCH = 50
 
 Recipients = Callable[[Conn, cases.Case, cases.CaseEvent], Sequence[Recipient]]
-# Everyone who may be asked to go, in order: repeats reach the next of them each round.
-CallList = Callable[[Conn, cases.Case], Sequence[str]]
+# Recipient ids of a household's emergency contacts: "family:<flat>:<position>". They
+# are told what happened and where, get no acknowledgement link and are not repeated to.
+FAMILY = "family:"
+_FAMILY_WHAT = {"sos": "An SOS alarm", "fall": "A fall alarm"}
+
+# Everyone who may be asked to go at an instant, in order: repeats reach the next of
+# them each round.
+CallList = Callable[[Conn, cases.Case, datetime], Sequence[str]]
 
 
 def staff_recipients(conn: Conn, case: cases.Case, event: cases.CaseEvent) -> list[Recipient]:
-    """The staff who must hear of this event, each with their contact points."""
+    """The staff who must hear of this event (on duty when it happened), each with
+    their contact points."""
     staff = _escalation_staff(conn, case, event) if event.transition == "escalated" else []
     if event.transition == "dispatched":
         for a in case.assignments:
-            staff += registry.party_staff(conn, case.compound, a.party_id)
+            staff += _on_duty(conn, case, a.party_id, event.at)
         staff += registry.grid_team(conn, case.compound, case.grid_id)
     unique = list(dict.fromkeys(staff))
     contacts = registry.staff_contacts(conn, case.compound, unique)
     return [Recipient(s, tuple(contacts[s])) for s in unique]
 
 
-def staff_call_list(conn: Conn, case: cases.Case) -> list[str]:
-    """The call list: the staff of each party the case went to, in order, then the grid
-    team, then the escalation ladder's people (the grid lead, the community's staff)."""
+def staff_call_list(conn: Conn, case: cases.Case, now: datetime) -> list[str]:
+    """The call list: of each party the case went to, those on duty `now` and then its
+    roster's fallback list (without a roster: its whole staff), then the grid team, then
+    the escalation ladder's people (the grid lead, the community's staff)."""
     staff: list[str] = []
     for a in case.assignments:
-        staff += registry.party_staff(conn, case.compound, a.party_id)
+        staff += _on_call(conn, case, a.party_id, now)
     staff += registry.grid_team(conn, case.compound, case.grid_id)
     lead = registry.grid_member(conn, case.compound, case.grid_id, "cadre")
     staff += [lead] if lead else []
     community = registry.party_of_kind(conn, case.compound, "residents_committee")
-    staff += registry.party_staff(conn, case.compound, community)
+    staff += _on_call(conn, case, community, now)
     return list(dict.fromkeys(staff))
+
+
+def _on_duty(conn: Conn, case: cases.Case, party: str | None, at: datetime) -> list[str]:
+    on = registry.on_duty(conn, case.compound, party, case.grid_id, at)
+    return registry.party_staff(conn, case.compound, party) if on is None else on
+
+
+def _on_call(conn: Conn, case: cases.Case, party: str | None, at: datetime) -> list[str]:
+    on = registry.on_call(conn, case.compound, party, case.grid_id, at)
+    return registry.party_staff(conn, case.compound, party) if on is None else on
 
 
 def _escalation_staff(conn: Conn, case: cases.Case, event: cases.CaseEvent) -> list[str]:
@@ -64,7 +87,7 @@ def _escalation_staff(conn: Conn, case: cases.Case, event: cases.CaseEvent) -> l
     named = event.detail.get("notify") or {}
     if named.get("staff"):
         return [str(named["staff"])]
-    return registry.party_staff(conn, case.compound, named.get("party"))
+    return _on_duty(conn, case, named.get("party"), event.at)
 
 
 def idempotency_key(case_event_id: int, recipient: str, channel: str | None, round: int = 0) -> str:
@@ -87,12 +110,17 @@ def plan_pending(conn: Conn, *, policy: NotifyPolicy, recipients: Recipients, no
         case = cases.get_case(conn, case_id)
         event = cases.case_events(conn, case_id=case_id, after_id=event_id - 1, limit=1)[0]
         messages = []
+        quiet: dict[str, datetime] = {}
         if policy.notifies(event.transition.value, case.category, case.severity):
             reached = recipients(conn, case, event)
             messages = messages_for(case, event, reached)
+            if not policy.breaks_quiet(case.category, case.severity):
+                quiet = registry.quiet_until(conn, case.compound, [r.id for r in reached], now)
             if policy.repeats(event.transition.value, case.category):
                 _start_repeats(conn, event, [r.id for r in reached], policy=policy, now=now)
-        insert(conn, messages, now)
+            if policy.tells_family(event.transition.value, case.category):
+                messages += family_messages(conn, case, event)
+        insert(conn, messages, now, not_before=quiet)
         conn.execute(
             "UPDATE notify_outbox SET planned_at = %s, planned = %s WHERE case_event_id = %s",
             (now, len(messages), event_id),
@@ -172,9 +200,51 @@ def _message(
     return Message(key, subject, "\n".join(lines), case.id, event.id, recipient, document)
 
 
+def family_messages(
+    conn: Conn, case: cases.Case, event: cases.CaseEvent
+) -> list[tuple[Message, str | None]]:
+    """One message per emergency contact of the case's flat (consenting households only:
+    the registry keeps no others): what happened, where and when, and that the
+    responders were told. Nothing of the resident's health, nothing from the rule."""
+    contacts = registry.emergency_contacts(conn, case.compound, case.flat)
+    zone = ZoneInfo(registry.time_zone(conn, case.compound))
+    when = event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    what = _FAMILY_WHAT.get(case.category, "An alarm")
+    out: list[tuple[Message, str | None]] = []
+    for position, (name, url) in enumerate(contacts):
+        recipient = f"{FAMILY}{case.flat}:{position}"
+        key = idempotency_key(event.id, recipient, url)
+        subject = f"[Dayuan] {what} at flat {case.flat}"
+        lines = [
+            f"Dear {name},",
+            f"{what} was raised at flat {case.flat} in compound {case.compound} at {when}.",
+            "The care responders on duty have been told and asked to go.",
+            f"Reference: case {case.id}",
+            f"Idempotency-Key: {key}",
+        ]
+        document = {
+            "idempotency_key": key,
+            "case": {"id": case.id, "compound": case.compound, "flat": case.flat},
+            "what": case.category,
+            "at": event.at.isoformat(),
+            "recipient": recipient,
+        }
+        message = Message(key, subject, "\n".join(lines), case.id, event.id, recipient, document)
+        out.append((message, url))
+    return out
+
+
 def insert(
-    conn: Conn, messages: Sequence[tuple[Message, str | None]], now: datetime, round: int = 0
+    conn: Conn,
+    messages: Sequence[tuple[Message, str | None]],
+    now: datetime,
+    round: int = 0,
+    *,
+    not_before: Mapping[str, datetime] | None = None,
 ) -> None:
+    """Queue the messages; a recipient in `not_before` (their quiet hours' end) is first
+    tried then."""
+    wait = not_before or {}
     if not messages:
         return
     with conn.cursor() as cur:
@@ -195,7 +265,7 @@ def insert(
                     Jsonb(dict(m.document)),
                     "queued" if channel else "failed",
                     None if channel else "the recipient has no contact points",
-                    now,
+                    max(now, wait.get(m.recipient, now)),
                     now,
                     round,
                 )

@@ -76,7 +76,7 @@ def _round(
     now: datetime,
 ) -> tuple[int, int]:
     """Send round `round_` and record it: the notifications made, the people reached."""
-    fresh = [s for s in call_list(conn, case) if s not in reached and s not in declined]
+    fresh = [s for s in call_list(conn, case, now) if s not in reached and s not in declined]
     reached = reached + fresh[:1]
     targets = [s for s in reached if s not in declined]
     event = cases.case_events(conn, case_id=case.id, after_id=event_id - 1, limit=1)[0]

@@ -4,11 +4,21 @@ their teams, staff, and devices. It owns their tables (`registry/migrations`), t
 reader of compound files, loading a file as a diff logged in `registry_changes`, the
 small maintenance the API offers, and every read other packages make of it: the
 gateway's device references, the rules' compounds, dispatch's lookups, the API's lists
-under a reader's `Scope`. Residents' contact and health details are read only through
+under a reader's `Scope`, and who is on duty or in quiet hours when (`on_duty`,
+`quiet_until`). Residents' contact and health details are read only through
 `read_resident_details`, which enforces the roles and records each read.
 """
 
+from registry._contacts import ContactPoints, contact_points, set_staff_contacts
 from registry._db import Conn
+from registry._duty import (
+    emergency_contacts,
+    on_call,
+    on_duty,
+    quiet_until,
+    roster,
+    time_zone,
+)
 from registry._errors import (
     AccessDenied,
     AlreadyRegistered,
@@ -75,6 +85,7 @@ __all__ = [
     "AlreadyRegistered",
     "CompoundFileError",
     "Conn",
+    "ContactPoints",
     "DeviceRef",
     "DeviceRow",
     "GridKey",
@@ -93,10 +104,12 @@ __all__ = [
     "compound_ids",
     "compound_page",
     "compounds",
+    "contact_points",
     "device_address",
     "device_places",
     "device_refs",
     "devices",
+    "emergency_contacts",
     "flat_page",
     "grid_member",
     "grid_of",
@@ -106,21 +119,27 @@ __all__ = [
     "load",
     "move_in",
     "move_out",
+    "on_call",
+    "on_duty",
     "party",
     "party_of_kind",
     "party_page",
     "party_staff",
     "put_staff",
+    "quiet_until",
     "read_compound_file",
     "read_resident_details",
     "registry_changes",
     "resident",
     "resident_page",
+    "roster",
     "set_household_tags",
     "set_resident_details",
+    "set_staff_contacts",
     "staff_contacts",
     "staff_grids",
     "staff_member",
     "staff_page",
+    "time_zone",
     "write_compound_file",
 ]

@@ -12,16 +12,17 @@ alone, so a district can be loaded one compound file at a time.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from domain import Compound, CompoundFile, HouseholdTag
+from domain import ALL_DAYS, Compound, CompoundFile, HouseholdTag
 from registry._db import Conn, transaction
 from registry._errors import RegistryLoadError
 from registry._tables import (
+    _CONTACTS,
     _DEVICES,
     _TABLES,
     Key,
@@ -52,6 +53,7 @@ def load(conn: Conn, compound_file: CompoundFile, *, actor: str, now: datetime) 
 def _sync(conn: Conn, compound: Compound, log: _Log) -> None:
     wanted = _rows(compound)
     existing = {t.name: _current(conn, t, compound.id) for t in _TABLES}
+    _keep_api_contacts(existing)
     try:
         for table in _TABLES:
             _upsert(conn, table, compound.id, existing[table.name], wanted[table.name], log)
@@ -59,6 +61,16 @@ def _sync(conn: Conn, compound: Compound, log: _Log) -> None:
             _delete(conn, table, compound.id, existing[table.name], wanted[table.name], log)
     except psycopg.IntegrityError as exc:
         raise RegistryLoadError(compound.id, str(exc).strip()) from exc
+
+
+def _keep_api_contacts(existing: dict[str, dict[Key, Row]]) -> None:
+    """Contacts set through the API are not the file's to change: a load rewrites only
+    the file's (`source` 'file'); the API's, while a person has any, are the ones used
+    (`registry._contacts`). A staff member the file no longer lists goes, and all their
+    contacts with them."""
+    rows = existing[_CONTACTS.name]
+    for key in [k for k, r in rows.items() if r["source"] != "file"]:
+        del rows[key]
 
 
 def _rows(c: Compound) -> dict[str, dict[Key, Row]]:
@@ -108,12 +120,48 @@ def _rows(c: Compound) -> dict[str, dict[Key, Row]]:
         "staff_grids": [{"staff_id": s.id, "grid_id": g} for s in c.staff for g in s.grids],
         "grid_members": [{"grid_id": g, "staff_id": s, "role": r} for g, s, r in team],
         "staff_contacts": [
-            {"staff_id": s.id, "position": i, "url": url}
+            {"staff_id": s.id, "position": i, "url": url, "source": "file"}
             for s in c.staff
             for i, url in enumerate(s.contacts)
         ],
+        "rosters": [
+            {"party_id": r.party, "grid_id": r.grid or "", "fallback": r.fallback}
+            for r in c.rosters
+        ],
+        "roster_shifts": [
+            {
+                "party_id": r.party,
+                "grid_id": r.grid or "",
+                "position": i,
+                "days": [d.value for d in ALL_DAYS if d in shift.days],
+                "starts": _hhmm(shift.start),
+                "ends": _hhmm(shift.end),
+                "staff": shift.staff,
+            }
+            for r in c.rosters
+            for i, shift in enumerate(r.shifts)
+        ],
+        "emergency_contacts": [
+            {"flat": h.flat, "position": i, "name": e.name, "url": e.contact}
+            for h in households
+            if h.consent
+            for i, e in enumerate(h.emergency_contacts)
+        ],
+        "staff_quiet_hours": [
+            {
+                "staff_id": s.id,
+                "starts": _hhmm(s.quiet_hours.start),
+                "ends": _hhmm(s.quiet_hours.end),
+            }
+            for s in c.staff
+            if s.quiet_hours is not None
+        ],
     }
     return {t.name: {_key(t, row): row for row in rows[t.name]} for t in _TABLES}
+
+
+def _hhmm(t: time) -> str:
+    return t.strftime("%H:%M")
 
 
 def _tags(tags: Iterable[HouseholdTag]) -> list[str]:
@@ -133,6 +181,9 @@ def _check_references(c: Compound) -> None:
         ("grid team", "staff member", [m for g in c.grids for m in _team(g)], staff),
         ("staff", "party", [s.party for s in c.staff if s.party], parties),
         ("staff", "grid", [g for s in c.staff for g in s.grids], grids),
+        ("roster", "party", [r.party for r in c.rosters], parties),
+        ("roster", "grid", [r.grid for r in c.rosters if r.grid], grids),
+        ("roster", "staff member", [m for r in c.rosters for m in r.members()], staff),
     ]
     for owner, what, refs, known in checks:
         missing = sorted(set(refs) - known)
@@ -149,9 +200,15 @@ def _put_compounds(conn: Conn, registry: CompoundFile) -> None:
     """Upsert the file's compounds and their devices; a compound's unlisted devices go
     (the diff in `registry_changes` is taken around this by the caller)."""
     for compound in registry.compounds:
-        # Contact URLs may hold credentials: they live in staff_contacts only.
+        # Contact URLs may hold credentials: they live in staff_contacts only; relatives'
+        # contacts are personal data: in emergency_contacts only, and only with consent.
         document = compound.model_dump(
-            mode="json", exclude={"devices": True, "staff": {"__all__": {"contacts"}}}
+            mode="json",
+            exclude={
+                "devices": True,
+                "staff": {"__all__": {"contacts"}},
+                "households": {"__all__": {"emergency_contacts"}},
+            },
         )
         conn.execute(
             "INSERT INTO compounds (id, name, lat, lon, timezone, document)"

@@ -178,16 +178,20 @@ def grid_team(conn: Conn, compound: str, grid: str | None) -> list[str]:
 
 def staff_contacts(conn: Conn, compound: str, staff: list[str]) -> dict[str, list[str]]:
     """The contact URLs of these staff members in order of preference (secrets: for the
-    notifier, never for display); a member without any maps to an empty list."""
+    notifier only): those set through the API when a person has any, else the compound
+    file's."""
     found = _rows(
         conn,
-        "SELECT staff_id, url FROM staff_contacts WHERE compound_id = %s"
-        " AND staff_id = ANY(%s) ORDER BY staff_id, position",
+        "SELECT staff_id, source, url FROM staff_contacts WHERE compound_id = %s"
+        " AND staff_id = ANY(%s) ORDER BY staff_id, source, position",  # 'api' < 'file'
         (compound, staff),
     )
     contacts: dict[str, list[str]] = {s: [] for s in staff}
+    chosen: dict[str, str] = {}
     for r in found:
-        contacts[str(r["staff_id"])].append(str(r["url"]))
+        who = str(r["staff_id"])
+        if chosen.setdefault(who, str(r["source"])) == r["source"]:
+            contacts[who].append(str(r["url"]))
     return contacts
 
 

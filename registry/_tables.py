@@ -42,7 +42,13 @@ _TABLES = (
     _Table("staff", ("id",), ("name", "role", "party_id")),
     _Table("staff_grids", ("staff_id", "grid_id")),
     _Table("grid_members", ("grid_id", "staff_id"), ("role",)),
-    _Table("staff_contacts", ("staff_id", "position"), ("url",), personal=True),
+    _Table("staff_contacts", ("staff_id", "source", "position"), ("url",), personal=True),
+    _Table("rosters", ("party_id", "grid_id"), ("fallback",)),
+    _Table(
+        "roster_shifts", ("party_id", "grid_id", "position"), ("days", "starts", "ends", "staff")
+    ),
+    _Table("staff_quiet_hours", ("staff_id",), ("starts", "ends")),
+    _Table("emergency_contacts", ("flat", "position"), ("name", "url"), personal=True),
 )
 _DEVICES = _Table("devices", ("id",), ("kind", "model", "name", "address", "x", "y", "heartbeat_s"))
 _BY_NAME = {t.name: t for t in _TABLES}
@@ -51,6 +57,7 @@ _RESIDENTS = _BY_NAME["residents"]
 _DETAILS = _BY_NAME["resident_details"]
 _STAFF = _BY_NAME["staff"]
 _STAFF_GRIDS = _BY_NAME["staff_grids"]
+_CONTACTS = _BY_NAME["staff_contacts"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,10 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/grids", None, ALL),
     ("GET", "/api/v1/parties", None, ALL),
     ("GET", "/api/v1/staff", None, ALL),
+    # Also a staff member for themselves: test_staff_contacts (these accounts are linked
+    # to no staff member).
+    ("GET", "/api/v1/staff/c1/s-care/contacts", None, {"admin"}),
+    ("PUT", "/api/v1/staff/c1/s-care/contacts", {"contacts": []}, {"admin"}),
     ("GET", "/api/v1/kpis", None, ALL),
     ("GET", "/api/v1/dead-letters", None, OPERATORS),
     ("GET", "/api/v1/audit", None, {"admin"}),
@@ -128,6 +132,7 @@ def _template(path: str) -> str:
         "/api/v1/households/c1/3-2-301": "/api/v1/households/{compound_id}/{flat}",
         "/api/v1/residents/c1/r-new": "/api/v1/residents/{compound_id}/{ref}",
         "/api/v1/staff/s-new": "/api/v1/staff/{staff_id}",
+        "/api/v1/staff/c1/s-care/contacts": "/api/v1/staff/{compound_id}/{staff_id}/contacts",
     }
     if path in replacements:
         return replacements[path]
