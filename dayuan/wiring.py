@@ -227,16 +227,21 @@ def supervisor(
     clock = clock or SystemClock()
 
     def loop() -> None:
+        # A connection per pass, held only for the pass: a pooled connection kept past
+        # its `with` would be handed to another thread while this one still used it.
+        log.info("case supervisor running every %.1f s", interval_s)
         while not stop.is_set():
             try:
                 with db.connection() as conn:
                     supervisor = cases.Supervisor(
                         conn, workflow=workflow, clock=clock, watch_from=watch_from
                     )
-                supervisor.run(stop, interval_s)
+                    escalated = supervisor.run_once(clock.now())
+                if escalated:
+                    log.info("escalated %d case(s)", len(escalated))
             except (psycopg.Error, PoolTimeout, cases.CasesError) as exc:
                 log.warning("supervisor pass failed, will retry: %s", exc)
-                stop.wait(interval_s)
+            stop.wait(interval_s)
 
     thread = threading.Thread(target=loop, name="supervisor", daemon=True)
     thread.start()
