@@ -56,7 +56,10 @@ def events(
 def alarms(
     conn: Conn, user: User, *, filters: dict[str, Any], limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    data, total = rules.alarm_page(conn, user.scope, filters=filters, limit=limit, offset=offset)
+    renamed = None if user.reads_health else (_health.NEUTRAL_RULE, _health.PLAIN_ALARMS)
+    data, total = rules.alarm_page(
+        conn, user.scope, filters=filters, limit=limit, offset=offset, renamed=renamed
+    )
     if not user.reads_health:
         for a in data:
             if a["elderly_care"]:  # the flat needs help; its readings are not shown

@@ -6,7 +6,7 @@ dicts (the API's models read them); psycopg's errors leave as `AlarmStoreError`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,7 +28,9 @@ _FROM = """
 FROM alarms a LEFT JOIN device_places d ON d.id = a.device_id
 WHERE (%(compound)s::text IS NULL OR a.compound_id = %(compound)s)
   AND (%(severity)s::text IS NULL OR a.severity = %(severity)s)
-  AND (%(rule)s::text IS NULL OR a.rule_id = %(rule)s)
+  AND (%(rule)s::text IS NULL OR (CASE WHEN %(neutral)s::text IS NOT NULL
+        AND (a.flat IS NOT NULL OR d.kind = 'elder') AND a.rule_id <> ALL(%(plain)s)
+        THEN %(neutral)s ELSE a.rule_id END) = %(rule)s)
   AND (%(device)s::text IS NULL OR a.device_id = %(device)s)
   AND (%(id)s::bigint IS NULL OR a.id = %(id)s)
   AND (%(start)s::timestamptz IS NULL OR a.opened_at >= %(start)s)
@@ -60,14 +62,23 @@ def _rows(conn: Conn, query: str, params: dict[str, Any]) -> list[dict[str, Any]
 
 
 def alarm_page(
-    conn: Conn, scope: Scope, *, filters: dict[str, Any], limit: int, offset: int
+    conn: Conn,
+    scope: Scope,
+    *,
+    filters: dict[str, Any],
+    limit: int,
+    offset: int,
+    renamed: tuple[str, Collection[str]] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of the alarms the reader sees, newest first, and how many there are.
     `filters` (None: any): compound, severity, rule, device, id, start and end (of
     opened_at), open. Each row says whether it is `elderly_care` (of a flat, or of an
-    elderly-care device)."""
+    elderly-care device). With `renamed` = (name, kept), the reader knows elderly-care
+    alarms of rules other than `kept` only by `name`: the `rule` filter matches them by
+    that name and never by their own (so a count cannot confirm a reading's rule)."""
     where = _FROM + _scoped(scope)
-    params = {**filters, **scope.params()}
+    neutral, plain = renamed if renamed is not None else (None, ())
+    params = {**filters, **scope.params(), "neutral": neutral, "plain": sorted(plain)}
     data = _rows(
         conn,
         f"SELECT {_COLUMNS} {where} ORDER BY a.id DESC LIMIT %(limit)s OFFSET %(offset)s",

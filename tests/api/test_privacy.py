@@ -353,3 +353,23 @@ def test_care_responders_read_health_data_and_each_read_is_audited(
         " AND actor <> 'u-care_responder'"
     ).fetchone()
     assert staff == (0,)
+
+
+def test_a_rule_filter_cannot_confirm_a_reading_to_roles_without_health_access(
+    client: httpx.Client, headers: H, world: dict[str, Any]
+) -> None:
+    """The property staff know a vital-sign alarm only as `elderly_care`: filtering by
+    its real rule finds nothing (a count would confirm the condition), by the neutral
+    name finds it. Care responders filter by the real rule."""
+    vital = world["alarms"]["vital"]
+
+    def ids(role: str, rule: str) -> set[int]:
+        found = client.get(f"{V1}/alarms", params={"rule": rule}, headers=headers[role])
+        assert found.status_code == 200, found.text
+        return {a["id"] for a in found.json()["data"]}
+
+    assert ids("property_staff", "heart_rate_out_of_range") == set()
+    assert vital in ids("property_staff", "elderly_care")
+    assert world["alarms"]["sos"] in ids("property_staff", "sos")  # an SOS keeps its name
+    assert vital in ids("care_responder", "heart_rate_out_of_range")
+    assert vital not in ids("care_responder", "elderly_care")
