@@ -51,6 +51,7 @@ from cases._policy import (
     Policy,
     load_policy,
 )
+from cases._reads import count_by_state
 from cases._states import allowed_in
 from cases._store import events as case_events
 from cases._store import get_case
@@ -109,6 +110,7 @@ __all__ = [
     "Workflow",
     "allowed_in",
     "case_events",
+    "count_by_state",
     "event_document",
     "get_case",
     "kpis",
