@@ -6,7 +6,7 @@ by `monitoring`).
 """
 
 from api._access import User
-from api._cases import case_scope, case_scopes, sees_case_scope
+from api._cases import sees_case_scope
 from api._config import MAX_TOKEN_TTL_S, ApiConfig, parse_networks
 from api._feed import Cursor as FeedCursor
 from api._feed import Entry as FeedEntry
@@ -45,8 +45,6 @@ __all__ = [
     "FirstAdmin",
     "Subscription",
     "User",
-    "case_scope",
-    "case_scopes",
     "create_app",
     "feed_head",
     "feed_poll",

@@ -28,8 +28,7 @@ import cases
 import rules
 from api import _health
 from api._access import User
-from api._cases import NO_SCOPE, CaseScope, case_scopes, redact_event, sees_case_scope
-from api._cases import head as case_head
+from api._cases import NO_SCOPE, redact_event, sees_case_scope
 from api._db import Conn
 
 # How often the app's one feed poller looks for news: an alarm reaches the monitoring
@@ -65,7 +64,7 @@ class Cursor:
 
 def head(conn: Conn) -> Cursor:
     """Where a new client starts: everything already committed counts as seen."""
-    return Cursor(rules.feed_head(conn), case_head(conn))
+    return Cursor(rules.feed_head(conn), cases.event_head(conn))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +76,7 @@ class Entry:
     data: bytes
     redacted: bytes | None = None  # for roles without health access, when it differs
     alarm: rules.FeedRow | None = None  # alarm changes: judged by the device's place
-    case: CaseScope = NO_SCOPE  # case transitions: judged by the case's grid and parties
+    case: cases.CaseScope = NO_SCOPE  # case transitions: judged by the case's grid and parties
 
 
 def advance(cursor: Cursor, entry: Entry) -> Cursor:
@@ -132,7 +131,7 @@ def _alarm_entry(r: rules.FeedRow) -> Entry:
     return Entry("alarm", r.id, orjson.dumps(document), redacted, alarm=r)
 
 
-def _case_entry(e: cases.CaseEvent, scope: CaseScope) -> Entry:
+def _case_entry(e: cases.CaseEvent, scope: cases.CaseScope) -> Entry:
     document = cases.event_document(e)
     redacted = None
     if scope.health:
@@ -147,7 +146,7 @@ def read(conn: Conn, cursor: Cursor) -> tuple[tuple[Entry, ...], Cursor, bool]:
     transitions), the cursor past them, and whether a source had more than one batch."""
     alarms = rules.alarm_feed(conn, after_id=cursor.alarm, limit=BATCH)
     events = cases.case_events(conn, after_id=cursor.case_event, limit=BATCH)
-    scopes = case_scopes(conn, sorted({e.case_id for e in events}))
+    scopes = cases.case_scopes(conn, sorted({e.case_id for e in events}))
     entries = [_alarm_entry(r) for r in alarms] + [
         _case_entry(e, scopes.get(e.case_id, NO_SCOPE)) for e in events
     ]

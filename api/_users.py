@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import registry
 from api._access import User
 from api._db import Conn, row, rows
 from api.security import hash_password, verify_password
@@ -31,22 +32,9 @@ ADMIN_PASSWORD_IGNORED = (
     f" first administrator, and {FIRST_ADMIN!r} already exists; to change the password"
     f" run: dayuan users reset-password {FIRST_ADMIN}"
 )
-# The grids a user sees, as "compound/grid" keys (grid ids repeat across compounds): their
-# own list, or their staff member's grids in the registry (staff ids repeat too).
-_GRIDS = (
-    "CASE WHEN staff_id IS NULL THEN grids ELSE coalesce((SELECT array_agg(DISTINCT"
-    " g.compound_id || '/' || g.grid_id ORDER BY g.compound_id || '/' || g.grid_id)"
-    " FROM staff_grids g WHERE g.compound_id = api_users.staff_compound"
-    " AND g.staff_id = api_users.staff_id), '{}') END"
-)
-# Active, and still in the registry when linked to it.
-_ACTIVE = (
-    "active AND (staff_id IS NULL OR EXISTS (SELECT 1 FROM staff s"
-    " WHERE s.compound_id = api_users.staff_compound AND s.id = api_users.staff_id))"
-)
-_COLUMNS = (
-    f"username, role, {_GRIDS} AS grids, staff_id, staff_compound, {_ACTIVE} AS active, created_at"
-)
+# What is stored of a user; a linked user's grids and whether they are active are then
+# completed from the registry (`_linked`).
+_COLUMNS = "username, role, grids, staff_id, staff_compound, active, created_at"
 
 
 class LastAdmin(Exception):
@@ -62,30 +50,46 @@ class LastAdmin(Exception):
 
 def active_account(conn: Conn, username: str) -> tuple[User, int] | None:
     """The active user and their current token epoch, or None."""
-    found = row(
+    found = _active(
         conn,
-        f"SELECT role, {_GRIDS} AS grids, staff_id, token_epoch FROM api_users"
-        f" WHERE username = %s AND {_ACTIVE}",
+        "SELECT role, grids, staff_id, staff_compound, active, token_epoch FROM api_users"
+        " WHERE username = %s AND active",
         (username,),
     )
-    if found is None:
+    if not found:
         return None
-    keys: list[str] = found["grids"]
-    grids = frozenset(grid_key(k) for k in keys if "/" in k)
+    account = found[0]
+    grids = frozenset(grid_key(k) for k in account["grids"] if "/" in k)
     buildings: frozenset[str] = frozenset()
-    role = StaffRole(found["role"])
+    role = StaffRole(account["role"])
     if role is StaffRole.GRID_WORKER and grids:
-        buildings = frozenset(
-            f"{r['compound_id']}/{r['building_id']}"
-            for r in rows(
-                conn,
-                "SELECT compound_id, building_id FROM grid_buildings"
-                " WHERE compound_id || '/' || grid_id = ANY(%s)",
-                (keys,),
-            )
-        )
-    user = User(username, role, grids, buildings, staff_id=found["staff_id"])
-    return user, int(found["token_epoch"])
+        buildings = registry.buildings_of(conn, grids)
+    user = User(username, role, grids, buildings, staff_id=account["staff_id"])
+    return user, int(account["token_epoch"])
+
+
+def _linked(conn: Conn, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """These users with a linked user's grids (as "compound/grid" keys) taken from their
+    staff member in the registry, and active only while the registry lists the member
+    (staff ids repeat across compounds: a member is the pair)."""
+    members = {
+        (str(r["staff_compound"]), str(r["staff_id"]))
+        for r in found
+        if r["staff_id"] is not None and r["staff_compound"] is not None
+    }
+    staff = registry.staff_grids_of(conn, members)
+    for r in found:
+        if r["staff_id"] is None:
+            continue
+        grids = staff.get((r["staff_compound"], r["staff_id"]))
+        r["grids"] = [] if grids is None else [f"{r['staff_compound']}/{g}" for g in grids]
+        r["active"] = bool(r["active"]) and grids is not None
+    return found
+
+
+def _active(conn: Conn, query: str, params: Any = None) -> list[dict[str, Any]]:
+    """The users `query` finds (it selects the columns `_linked` reads) who are active."""
+    return [r for r in _linked(conn, rows(conn, query, params)) if r["active"]]
 
 
 def grid_key(text: str) -> tuple[str, str]:
@@ -95,24 +99,37 @@ def grid_key(text: str) -> tuple[str, str]:
 
 def password_hash_of(conn: Conn, username: str) -> str | None:
     """The active user's argon2 hash, or None."""
-    found = row(
-        conn, f"SELECT password_hash FROM api_users WHERE username = %s AND {_ACTIVE}", (username,)
+    found = _active(
+        conn,
+        "SELECT password_hash, grids, staff_id, staff_compound, active FROM api_users"
+        " WHERE username = %s AND active",
+        (username,),
     )
-    return None if found is None else str(found["password_hash"])
+    return str(found[0]["password_hash"]) if found else None
 
 
 def list_users(conn: Conn, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    data = rows(
+    data = _linked(
         conn,
-        f"SELECT {_COLUMNS} FROM api_users ORDER BY username LIMIT %s OFFSET %s",
-        (limit, offset),
+        rows(
+            conn,
+            f"SELECT {_COLUMNS} FROM api_users ORDER BY username LIMIT %s OFFSET %s",
+            (limit, offset),
+        ),
     )
     total = row(conn, "SELECT count(*) AS n FROM api_users")
     return data, int(total["n"]) if total else 0
 
 
 def get_user(conn: Conn, username: str) -> dict[str, Any] | None:
-    return row(conn, f"SELECT {_COLUMNS} FROM api_users WHERE username = %s", (username,))
+    return _one(
+        conn, rows(conn, f"SELECT {_COLUMNS} FROM api_users WHERE username = %s", (username,))
+    )
+
+
+def _one(conn: Conn, found: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The one user found (completed from the registry), or None."""
+    return _linked(conn, found)[0] if found else None
 
 
 def create_user(
@@ -128,7 +145,7 @@ def create_user(
     staff_compound: str | None = None,
 ) -> dict[str, Any] | None:
     """The new user, or None when the name is taken. `grids` are "compound/grid" keys."""
-    return row(
+    created = rows(
         conn,
         "INSERT INTO api_users (username, role, grids, staff_id, staff_compound, password_hash,"
         " created_at, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
@@ -144,22 +161,13 @@ def create_user(
             created_by,
         ),
     )
-
-
-def staff_compounds(conn: Conn, staff_id: str) -> list[str]:
-    """The compounds that have a staff member of this id (ids repeat across compounds)."""
-    found = rows(conn, "SELECT compound_id FROM staff WHERE id = %s ORDER BY 1", (staff_id,))
-    return [str(r["compound_id"]) for r in found]
+    return _one(conn, created)
 
 
 def unknown_grids(conn: Conn, keys: list[str]) -> list[str]:
     """Of these "compound/grid" keys, those the registry has no grid for."""
-    found = rows(
-        conn,
-        "SELECT compound_id || '/' || id AS k FROM grids WHERE compound_id || '/' || id = ANY(%s)",
-        (keys,),
-    )
-    return sorted(set(keys) - {str(r["k"]) for r in found})
+    found = registry.existing_grids(conn, [grid_key(k) for k in keys])
+    return sorted(set(keys) - {f"{c}/{g}" for c, g in found})
 
 
 def update_user(conn: Conn, username: str, changes: dict[str, Any]) -> dict[str, Any] | None:
@@ -176,20 +184,23 @@ def update_user(conn: Conn, username: str, changes: dict[str, Any]) -> dict[str,
     with conn.transaction():
         if changes.get("role", "admin") != "admin" or changes.get("active", True) is False:
             _keep_an_admin(conn, username)
-        return row(
+        updated = rows(
             conn,
             f"UPDATE api_users SET {', '.join(assignments)} WHERE username = %(username)s"
             f" RETURNING {_COLUMNS}",
             {**changes, "username": username},
         )
+        return _one(conn, updated)
 
 
 def _keep_an_admin(conn: Conn, username: str) -> None:
     # Locking the active admins serialises concurrent demotions: the second one waits,
     # then sees the first's result and is refused.
-    admins = rows(
+    # (those whose staff member left are locked too, and then not counted).
+    admins = _active(
         conn,
-        f"SELECT username FROM api_users WHERE role = 'admin' AND {_ACTIVE} FOR UPDATE",
+        "SELECT username, grids, staff_id, staff_compound, active FROM api_users"
+        " WHERE role = 'admin' AND active FOR UPDATE",
     )
     if [a["username"] for a in admins] == [username]:
         raise LastAdmin(username)

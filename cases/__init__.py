@@ -5,7 +5,9 @@ dispatched by a routing table, handled through a state machine whose every trans
 is an append-only record (`case_events`, also the live stream and MQTT), supervised
 against an SLA table with an escalation ladder, rated by the reporter, and evaluated
 by KPIs computed in SQL. `AlarmsToCases` is the rules' alarm sink that cases provide:
-the product's main hand-off. Dispatch reads the registry through its public functions.
+the product's main hand-off. Dispatch reads the registry through its public functions;
+others read the cases through these (`get_case`, `case_events`, `list_cases` under a
+reader's `registry.Scope`, `case_scopes`, `count_by_state`, ...), never in SQL.
 Time always comes from a `domain.Clock` or a `now` argument.
 """
 
@@ -51,6 +53,16 @@ from cases._policy import (
     Policy,
     load_policy,
 )
+from cases._reads import (
+    CaseFilter,
+    CaseScope,
+    case_scopes,
+    count_by_state,
+    elderly_alarm_cases,
+    elderly_alarm_categories,
+    event_head,
+    list_cases,
+)
 from cases._states import allowed_in
 from cases._store import events as case_events
 from cases._store import get_case
@@ -84,7 +96,9 @@ __all__ = [
     "CancelReason",
     "Case",
     "CaseEvent",
+    "CaseFilter",
     "CaseNotFound",
+    "CaseScope",
     "CaseStoreError",
     "CaseValueRefused",
     "CasesError",
@@ -109,9 +123,15 @@ __all__ = [
     "Workflow",
     "allowed_in",
     "case_events",
+    "case_scopes",
+    "count_by_state",
+    "elderly_alarm_cases",
+    "elderly_alarm_categories",
     "event_document",
+    "event_head",
     "get_case",
     "kpis",
+    "list_cases",
     "load_policy",
     "merged_cases",
     "topic_for",

@@ -34,7 +34,7 @@ EVENTS_LOCK = 0x4341_5345_53
 _OPEN = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES))
 OPEN_PREDICATE = f"fingerprint IS NOT NULL AND state IN ({_OPEN})"
 
-_CASE_COLUMNS = (
+CASE_COLUMNS = (
     "id, compound_id, source, category, severity, title, state, version, opened_at, ack_due,"
     " resolve_due, escalation_level, fingerprint, description, device_id, flat, location,"
     " grid_id, reporter, alarm_count, acknowledged_at, resolved_at, closed_at, rating,"
@@ -140,7 +140,7 @@ def get_case(conn: Conn, case_id: int) -> Case:
 
 
 def _case(conn: Conn, case_id: int, lock: str) -> Case:
-    row = conn.execute(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = %s{lock}", (case_id,))
+    row = conn.execute(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = %s{lock}", (case_id,))
     found = row.fetchone()
     if found is None:
         raise CaseNotFound(case_id)
@@ -149,10 +149,10 @@ def _case(conn: Conn, case_id: int, lock: str) -> Case:
         " WHERE case_id = %s ORDER BY assigned_at, party_kind",
         (case_id,),
     ).fetchall()
-    return _case_of(found, tuple(Assignment(*a) for a in assignments))
+    return case_of(found, tuple(Assignment(*a) for a in assignments))
 
 
-def _case_of(r: Sequence[Any], assignments: tuple[Assignment, ...]) -> Case:
+def case_of(r: Sequence[Any], assignments: tuple[Assignment, ...]) -> Case:
     return Case(
         id=r[0],
         compound=r[1],

@@ -9,7 +9,7 @@ from ingest._acks import StoredAck, acks_for
 from ingest._classes import DataClass, data_classes
 from ingest._embedded import EmbeddedDatabase, embedded_postgres, start_pgserver
 from ingest._errors import IngestError, MigrationError, StorageModeError, StorageUnavailable
-from ingest._lists import dead_letters, events, hourly_series, last_values
+from ingest._lists import dead_letters, dead_letters_by_reason, events, hourly_series, last_values
 from ingest._maintenance import MaintenanceResult, MaintenanceStatus, maintain, refresh_rollups
 from ingest._presence import DEFAULT_SILENCE_FACTOR, Presence, presence
 from ingest._reads import HistoryRow, history, newest_ts
@@ -37,6 +37,7 @@ __all__ = [
     "current_mode",
     "data_classes",
     "dead_letters",
+    "dead_letters_by_reason",
     "embedded_postgres",
     "events",
     "history",

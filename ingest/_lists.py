@@ -1,8 +1,9 @@
 """What others list of the stored time series, a page at a time: a device's last values,
 bucketed series from the hourly rollup, events and access events under a reader's
-`registry.Scope`, and dead letters by reason. Rows come back as dicts (the API's
-models read them); devices' places come from the registry's `device_places` view.
-psycopg's errors leave as `StorageUnavailable`."""
+`registry.Scope`, and dead letters by reason (a page, or the recent counts of the
+monitoring gauges). Rows come back as dicts (the API's models read them); devices'
+places come from the registry's `device_places` view. psycopg's errors leave as
+`StorageUnavailable`."""
 
 from __future__ import annotations
 
@@ -166,3 +167,15 @@ def dead_letters(
         params,
     )
     return counts, samples
+
+
+def dead_letters_by_reason(conn: Conn, *, since: datetime) -> dict[str, int]:
+    """The messages dead-lettered at or after `since` (by every gateway), by reason in
+    order of reason; a reason without any is left out."""
+    found = _rows(
+        conn,
+        "SELECT reason, count(*) AS n FROM dead_letters WHERE received_at >= %s"
+        " GROUP BY reason ORDER BY reason",
+        (since,),
+    )
+    return {str(r["reason"]): int(r["n"]) for r in found}

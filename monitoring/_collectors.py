@@ -17,12 +17,13 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+import cases
 import ingest
 import notify
+import rules
 from gateway import GatewayMetrics
 from monitoring._latency import LATENCY_WINDOW, QUANTILES
 from monitoring._sources import MetricSources
-from rules import EngineMetrics
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 DEAD_LETTER_WINDOW = timedelta(hours=1)
@@ -129,15 +130,14 @@ def _gateway(g: GatewayMetrics) -> Iterator[Metric]:
     yield _summary("dayuan_commit_seconds", "Batch commit latency", list(g.commit_seconds))
 
 
-def _engine(e: EngineMetrics) -> Iterator[Metric]:
+def _engine(e: rules.EngineMetrics) -> Iterator[Metric]:
     yield _counter("dayuan_rules_evaluated_total", "Messages evaluated by the rules", e.evaluated)
     yield _counter("dayuan_rules_dropped_total", "Messages not evaluated (backlog full)", e.dropped)
 
 
 class DatabaseCollector(Collector):
-    """The gauges of the whole deployment, read on `conn` when scraped. Presence and
-    notifications come through their owners' public reads; cases, open alarms and dead
-    letters are still counted here in SQL (their owners publish no count yet)."""
+    """The gauges of the whole deployment, read on `conn` when scraped, each through
+    its owner's public read (cases, rules, ingest, notify): nothing here runs SQL."""
 
     def __init__(self, conn: Conn, *, now: datetime, silence_factor: float) -> None:
         self._conn = conn
@@ -150,36 +150,25 @@ class DatabaseCollector(Collector):
             "dayuan_cases",
             "Cases by state (open: new, dispatched, acknowledged, in_progress, reopened)",
             "state",
-            self._counts("SELECT state, count(*) FROM cases GROUP BY state ORDER BY state"),
+            [(state.value, n) for state, n in cases.count_by_state(self._conn).items()],
         )
         yield _by_label(
             GaugeMetricFamily,
             "dayuan_open_alarms",
             "Open alarms by severity",
             "severity",
-            self._counts(
-                "SELECT severity, count(*) FROM alarms WHERE cleared_at IS NULL"
-                " GROUP BY severity ORDER BY severity"
-            ),
+            [(sev.value, n) for sev, n in rules.open_alarms_by_severity(self._conn).items()],
         )
         yield self._devices()
+        since = self._now - DEAD_LETTER_WINDOW
         yield _by_label(
             GaugeMetricFamily,
             "dayuan_dead_letters_last_hour",
             "Messages dead-lettered in the last hour, by reason (all gateways)",
             "reason",
-            self._counts(
-                "SELECT reason, count(*) FROM dead_letters WHERE received_at >= %s"
-                " GROUP BY reason ORDER BY reason",
-                (self._now - DEAD_LETTER_WINDOW,),
-            ),
+            list(ingest.dead_letters_by_reason(self._conn, since=since).items()),
         )
         yield from self._notifications()
-
-    def _counts(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[str, float]]:
-        with self._conn.cursor() as cur:
-            cur.execute(query, params)
-            return [(str(key), n) for key, n in cur.fetchall()]
 
     def _devices(self) -> Metric:
         presence = ingest.presence(self._conn, now=self._now, silence_factor=self._silence_factor)

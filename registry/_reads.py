@@ -219,6 +219,43 @@ def staff_grids(conn: Conn, compound: str, staff_id: str) -> list[str] | None:
     return None if found is None else [str(g) for g in found["grids"]]
 
 
+def staff_grids_of(
+    conn: Conn, staff: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], list[str]]:
+    """The grids of these (compound, staff id) members, each in grid order; a member the
+    registry does not list is left out (one query for a page of accounts)."""
+    if not staff:
+        return {}
+    compounds, ids = zip(*sorted(staff), strict=True)
+    found = _rows(
+        conn,
+        "SELECT s.compound_id, s.id, coalesce(array_agg(DISTINCT g.grid_id ORDER BY g.grid_id)"
+        " FILTER (WHERE g.grid_id IS NOT NULL), '{}') AS grids FROM staff s"
+        " LEFT JOIN staff_grids g ON g.compound_id = s.compound_id AND g.staff_id = s.id"
+        " WHERE (s.compound_id, s.id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+        " GROUP BY s.compound_id, s.id",
+        (list(compounds), list(ids)),
+    )
+    return {(str(r["compound_id"]), str(r["id"])): [str(g) for g in r["grids"]] for r in found}
+
+
+def staff_compounds(conn: Conn, staff_id: str) -> list[str]:
+    """The compounds that have a staff member of this id, in order (ids repeat across
+    compounds)."""
+    found = _rows(conn, "SELECT compound_id FROM staff WHERE id = %s ORDER BY 1", (staff_id,))
+    return [str(r["compound_id"]) for r in found]
+
+
+def existing_grids(conn: Conn, grids: Collection[GridKey]) -> frozenset[GridKey]:
+    """Of these (compound, grid) pairs, those the registry has a grid for."""
+    found = _rows(
+        conn,
+        "SELECT compound_id, id FROM grids WHERE compound_id || '/' || id = ANY(%s)",
+        ([f"{c}/{g}" for c, g in grids],),
+    )
+    return frozenset((str(r["compound_id"]), str(r["id"])) for r in found)
+
+
 def buildings_of(conn: Conn, grids: Collection[GridKey]) -> frozenset[str]:
     """The "compound/building" keys of the buildings in these (compound, grid) pairs."""
     found = _rows(

@@ -39,7 +39,7 @@ from rules._errors import (
 )
 from rules._evaluator import Evaluator
 from rules._feed import FeedRow, alarm_feed, feed_head
-from rules._reads import alarm_page
+from rules._reads import alarm_page, open_alarms_by_severity
 from rules._replay import ReplayReport, replay
 from rules._store import MemoryStateStore, PgAlarmStore, PgStateStore, StateRow, StateStore
 from rules._sun import Phase, phase, sun_times
@@ -84,6 +84,7 @@ __all__ = [
     "catalogue_path",
     "feed_head",
     "load_rules",
+    "open_alarms_by_severity",
     "parse_rules",
     "phase",
     "replay",

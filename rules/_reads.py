@@ -1,8 +1,9 @@
-"""Alarms as others list them, a page at a time under a reader's `registry.Scope`: a
-grid-bound reader sees the alarms of the buildings of their grids (by the flat, else by
-the device's address), an elderly-care reader the elderly-care alarms, the rest all.
-The device's place comes from the registry's `device_places` view. Rows come back as
-dicts (the API's models read them); psycopg's errors leave as `AlarmStoreError`."""
+"""Alarms as others read them: a page at a time under a reader's `registry.Scope` (a
+grid-bound reader sees the alarms of the buildings of their grids, by the flat, else by
+the device's address; an elderly-care reader the elderly-care alarms; the rest all), and
+the open ones counted by severity for the monitoring gauges. The device's place comes
+from the registry's `device_places` view. Rows come back as dicts (the API's models
+read them); psycopg's errors leave as `AlarmStoreError`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from domain import Severity
 from registry import Scope
 from rules._errors import AlarmStoreError
 
@@ -86,3 +88,14 @@ def alarm_page(
     )
     total = _rows(conn, f"SELECT count(*) AS n {where}", params)
     return data, int(total[0]["n"]) if total else 0
+
+
+def open_alarms_by_severity(conn: Conn) -> dict[Severity, int]:
+    """The open (not cleared) alarms by severity, in order of the severity's name; a
+    severity without an open alarm is left out."""
+    with _reading():
+        found = conn.execute(
+            "SELECT severity, count(*) FROM alarms WHERE cleared_at IS NULL"
+            " GROUP BY severity ORDER BY severity"
+        ).fetchall()
+    return {Severity(severity): int(n) for severity, n in found}

@@ -74,12 +74,6 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _public(case: cases.Case) -> dict[str, Any]:
-    fields = asdict(case)
-    fields.pop("assignments")
-    return fields
-
-
 def _visible(conn: Conn, user: User, case_id: int) -> cases.Case:
     case = cases.get_case(conn, case_id)
     if not _cases.sees_case(user, case):
@@ -116,17 +110,17 @@ def list_cases(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> CasesPublic:
-    filters = {
-        "state": state,
-        "open": open_,
-        "compound": compound,
-        "category": category,
-        "severity": severity,
-        "source": source,
-        "grid": grid,
-        "start": start,
-        "end": end,
-    }
+    filters = cases.CaseFilter(
+        compound=compound,
+        state=None if state is None else cases.State(state),
+        category=category,
+        severity=None if severity is None else domain.Severity(severity),
+        source=None if source is None else cases.Source(source),
+        grid=grid,
+        open=open_,
+        start=start,
+        end=end,
+    )
     data, count = _cases.list_cases(conn, user, filters=filters, limit=limit, offset=offset)
     return CasesPublic(data=[CasePublic.model_validate(c) for c in data], count=count)
 
@@ -150,7 +144,7 @@ def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> Case
             severity=domain.Severity(body.severity),
         ),
     )
-    return CasePublic.model_validate(_public(intake.case))
+    return CasePublic.model_validate(_cases.public(intake.case))
 
 
 def _within_scope(conn: Conn, user: User, compound: str, location: str | None) -> None:
@@ -174,9 +168,9 @@ def get_case(
     responders and administrators only (audited)."""
     case = _visible(conn, user, case_id)
     history = cases.case_events(conn, case_id=case_id, limit=10_000)
-    public = _public(case)
+    public = _cases.public(case)
     _cases.redact_cases(conn, user, [public])
-    elderly = bool(_cases.elderly_alarm_cases(conn, [case_id]))
+    elderly = bool(cases.elderly_alarm_cases(conn, [case_id]))
     withheld = elderly and not user.reads_health
     if elderly and user.reads_health and any("values" in e.detail for e in history):
         _health.record_read(
@@ -231,7 +225,7 @@ Act = Callable[[cases.Workflow, Conn, str], cases.Case]
 
 def _act(conn: Conn, user: User, state: AppState, case_id: int, act: Act) -> CasePublic:
     _visible(conn, user, case_id)
-    return CasePublic.model_validate(_public(act(state.workflow, conn, user.username)))
+    return CasePublic.model_validate(_cases.public(act(state.workflow, conn, user.username)))
 
 
 @router.post("/{case_id}/acknowledge")

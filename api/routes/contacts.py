@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, status
 
 import notify
 import registry
-from api import _audit, _users
+from api import _audit
 from api._access import Permission, User
 from api._db import Conn, row
 from api.deps import CurrentUser, DbDep, StateDep, client_address, purpose
@@ -37,7 +37,7 @@ def _is_self(conn: Conn, user: User, compound: str, staff_id: str) -> bool:
     named = link["staff_compound"] if link else None
     if named is not None:
         return bool(named == compound)
-    return _users.staff_compounds(conn, staff_id) == [compound]
+    return registry.staff_compounds(conn, staff_id) == [compound]
 
 
 def _allowed(conn: Conn, user: User, compound: str, staff_id: str) -> None:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 
+import registry
 from api import _users
 from api._access import Permission, User
 from api.deps import CurrentUser, DbDep, StateDep, require
@@ -86,7 +87,7 @@ def _linked_grids(grids: list[str]) -> None:
 
 def _staff_compound(conn: DbDep, staff_id: str, compound: str | None) -> str:
     """The compound of the staff member a user is linked to (staff ids repeat)."""
-    found = _users.staff_compounds(conn, staff_id)
+    found = registry.staff_compounds(conn, staff_id)
     if compound is not None and compound in found:
         return compound
     if compound is None and len(found) == 1:

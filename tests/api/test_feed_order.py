@@ -11,7 +11,8 @@ import httpx
 import orjson
 import psycopg
 
-from api import User, case_scope, case_scopes, feed_head, feed_poll, sees_case_scope
+import cases
+from api import User, feed_head, feed_poll, sees_case_scope
 from domain import StaffRole
 from tests.api import data
 
@@ -51,14 +52,14 @@ def test_a_second_writer_waits_for_the_first_to_commit(api_db: str) -> None:
 def test_case_visibility_in_process_matches_the_sql_scope(
     client: httpx.Client, admin: dict[str, str], conn: psycopg.Connection[Any]
 ) -> None:
-    """The poller filters case transitions in process; `case_scope` is the SQL the feed
-    filtered with before, and still what the case list uses."""
+    """The poller filters case transitions in process; `cases.list_cases` filters the
+    case list in SQL under the same scope (and the feed filtered with it before)."""
     for location in ("1-1-101", "3-2-301", None):  # grid g1, grid g2, no grid
         body = {"compound": "c1", "category": "noise", "description": "d", "reporter": "r-1"}
         created = client.post("/api/v1/cases", json={**body, "location": location}, headers=admin)
         assert created.status_code == 201, created.text
     ids = [int(r[0]) for r in conn.execute("SELECT id FROM cases").fetchall()]
-    scopes = case_scopes(conn, ids)
+    scopes = cases.case_scopes(conn, ids)
     assert {s.grid_id for s in scopes.values()} == {"g1", "g2", None}
     users = (
         ADMIN,
@@ -68,9 +69,8 @@ def test_case_visibility_in_process_matches_the_sql_scope(
         User("care", StaffRole.CARE_RESPONDER, frozenset()),
     )
     for user in users:
-        sql = conn.execute(
-            f"SELECT c.id FROM cases c WHERE c.id = ANY(%(ids)s){case_scope(user)}",
-            {"ids": ids, **user.scope.params()},
-        ).fetchall()
+        listed, _ = cases.list_cases(
+            conn, scope=user.scope, filters=cases.CaseFilter(), limit=len(ids), offset=0
+        )
         in_process = {i for i in ids if sees_case_scope(user, scopes[i])}
-        assert in_process == {int(r[0]) for r in sql}, user.username
+        assert in_process == {c.id for c in listed}, user.username

@@ -165,3 +165,15 @@ class _Fixed:
 
 def test_compound_fixture_is_consistent() -> None:
     assert compound().id == COMPOUND
+
+
+def test_an_accounts_staff_member_is_read_by_compound_and_id(cc: Conn) -> None:
+    """What the API's linked accounts take from the registry: a member's grids (none for
+    a member without any), nobody for an id the compound does not list."""
+    asked = {(COMPOUND, "s-cadre1"), (COMPOUND, "s-admin"), (COMPOUND, "s-gone")}
+    found = registry.staff_grids_of(cc, asked | {("elsewhere", "s-cadre1")})
+    assert found == {(COMPOUND, "s-cadre1"): ["g1"], (COMPOUND, "s-admin"): []}
+    assert registry.staff_compounds(cc, "s-cadre1") == [COMPOUND]
+    assert registry.staff_compounds(cc, "s-gone") == []
+    grids = [(COMPOUND, "g1"), (COMPOUND, "g9"), ("elsewhere", "g1")]
+    assert registry.existing_grids(cc, grids) == {(COMPOUND, "g1")}
