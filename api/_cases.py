@@ -27,8 +27,9 @@ def public(case: Case) -> dict[str, Any]:
 def list_cases(
     conn: Conn, user: User, *, filters: cases.CaseFilter, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
+    renamed = None if user.reads_health else (_health.NEUTRAL_RULE, _health.PLAIN_ALARMS)
     found, total = cases.list_cases(
-        conn, scope=user.scope, filters=filters, limit=limit, offset=offset
+        conn, scope=user.scope, filters=filters, limit=limit, offset=offset, renamed=renamed
     )
     data = [public(c) for c in found]
     redact_cases(conn, user, data)

@@ -34,14 +34,20 @@ _LIST = """
 FROM cases c
 WHERE (%(compound)s::text IS NULL OR c.compound_id = %(compound)s)
   AND (%(state)s::text IS NULL OR c.state = %(state)s)
-  AND (%(category)s::text IS NULL OR c.category = %(category)s)
+  AND (%(category)s::text IS NULL OR (CASE WHEN %(neutral)s::text IS NOT NULL
+        AND {elderly} AND c.category <> ALL(%(plain)s)
+        THEN %(neutral)s ELSE c.category END) = %(category)s)
   AND (%(severity)s::text IS NULL OR c.severity = %(severity)s)
   AND (%(source)s::text IS NULL OR c.source = %(source)s)
   AND (%(grid)s::text IS NULL OR c.grid_id = %(grid)s)
   AND (%(open)s::boolean IS NULL OR (c.state = ANY(%(open_states)s)) = %(open)s)
   AND (%(start)s::timestamptz IS NULL OR c.opened_at >= %(start)s)
   AND (%(end)s::timestamptz IS NULL OR c.opened_at < %(end)s)
-"""
+""".replace(
+    "{elderly}",
+    "c.source = 'alarm' AND ((c.device_id IS NULL AND c.flat IS NOT NULL) OR EXISTS"
+    " (SELECT 1 FROM device_places d WHERE d.id = c.device_id AND d.kind = 'elder'))",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +108,27 @@ def _scope_filter(scope: registry.Scope) -> str:
 
 
 def list_cases(
-    conn: Conn, *, scope: registry.Scope, filters: CaseFilter, limit: int, offset: int
+    conn: Conn,
+    *,
+    scope: registry.Scope,
+    filters: CaseFilter,
+    limit: int,
+    offset: int,
+    renamed: tuple[str, Collection[str]] | None = None,
 ) -> tuple[list[Case], int]:
     """The cases `scope` sees that match `filters`, newest first, and how many there are
-    in all."""
+    in all. With `renamed` = (name, kept), the reader knows elderly-care alarm cases of
+    categories (rule ids) other than `kept` only as `name`: the category filter matches
+    them by that name, never by their own (a count cannot confirm a reading's rule)."""
     where = _LIST + _scope_filter(scope)
-    params = {**filters.params(), **scope.params(), "open_states": _OPEN_STATES}
+    neutral, plain = renamed if renamed is not None else (None, ())
+    params = {
+        **filters.params(),
+        **scope.params(),
+        "open_states": _OPEN_STATES,
+        "neutral": neutral,
+        "plain": sorted(plain),
+    }
     with _reading("listing the cases failed"):
         found = conn.execute(
             f"SELECT {CASE_COLUMNS} {where} ORDER BY c.id DESC LIMIT %(limit)s OFFSET %(offset)s",

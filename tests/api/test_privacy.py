@@ -373,3 +373,21 @@ def test_a_rule_filter_cannot_confirm_a_reading_to_roles_without_health_access(
     assert world["alarms"]["sos"] in ids("property_staff", "sos")  # an SOS keeps its name
     assert vital in ids("care_responder", "heart_rate_out_of_range")
     assert vital not in ids("care_responder", "elderly_care")
+
+
+def test_a_category_filter_cannot_confirm_a_reading_to_roles_without_health_access(
+    client: httpx.Client, headers: H, world: dict[str, Any]
+) -> None:
+    """A vital-sign alarm case's category is its rule id: the property staff find it
+    only as `elderly_care`, care responders by its rule."""
+    vital = world["cases"]["vital"]
+
+    def ids(role: str, category: str) -> set[int]:
+        found = client.get(f"{V1}/cases", params={"category": category}, headers=headers[role])
+        assert found.status_code == 200, found.text
+        return {c["id"] for c in found.json()["data"]}
+
+    assert ids("property_staff", "heart_rate_out_of_range") == set()
+    assert vital in ids("property_staff", "elderly_care")
+    assert world["cases"]["c1"] in ids("property_staff", "noise")  # other cases as they are
+    assert vital in ids("care_responder", "heart_rate_out_of_range")
