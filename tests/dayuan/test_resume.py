@@ -17,8 +17,9 @@ import pytest
 
 import registry
 import simulators
+from bench import account
 from broker import MqttEndpoint
-from dayuan import _resume, _verify
+from dayuan import _resume
 from domain import CompoundFile
 from tests.fix_gateway import GatewayFactory
 from tests.fix_mqtt import FLEET, Broker, own_broker
@@ -74,11 +75,11 @@ def _play(
     pause = threading.Event()
     for _ in range(120):  # the last batches commit a moment after the last publish
         conn.commit()
-        if _verify.account(conn, sent).lost == 0:
+        if account(conn, sent).lost == 0:
             break
         pause.wait(0.5)
     conn.commit()
-    assert _verify.account(conn, sent).lost == 0
+    assert account(conn, sent).lost == 0
 
 
 def test_a_second_start_replays_nothing_already_stored(

@@ -15,8 +15,8 @@ import psycopg
 
 import registry
 import simulators
+from bench import account
 from broker import MqttEndpoint
-from dayuan import _verify
 from tests.fix_gateway import GatewayFactory, wait_for
 from tests.fix_mqtt import FLEET, Broker
 
@@ -52,14 +52,14 @@ def test_a_simulated_morning_lands_with_nothing_lost(
         # keeps share locks on the partitioned parents while the writer attaches new
         # partitions (a deadlock PostgreSQL resolves by killing the reader).
         conn.commit()
-        result = _verify.account(conn, sent)
+        result = account(conn, sent)
         pause = threading.Event()
         for _ in range(60):  # the last batches commit a moment after the last publish
             if result.lost == 0:
                 break
             pause.wait(0.5)
             conn.commit()
-            result = _verify.account(conn, sent)
+            result = account(conn, sent)
     assert report.messages > 10_000, "the morning should be busy"
     assert result.expected == expected > 10_000
     assert result.lost == 0, f"lost, e.g. {result.lost_sample}"
