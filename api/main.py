@@ -22,7 +22,7 @@ import broker
 import cases
 import ingest
 import notify
-from api import _docs, _errors, _openapi, _users, dashboard
+from api import _dashboard, _docs, _errors, _openapi, _users
 from api._commands import Commands
 from api._config import ApiConfig
 from api._db import open_pool
@@ -140,7 +140,7 @@ def create_app(
     app.include_router(ack.router)
     _openapi.install(app, api_prefix=API_PREFIX)
     _docs.install(app)
-    dashboard.mount(app, api_prefix=API_PREFIX)
+    _dashboard.mount(app, api_prefix=API_PREFIX)
     return app
 
 

@@ -1,7 +1,7 @@
-"""The `dayuan rules ...` and `dayuan bench rules` subcommands.
+"""The `dayuan rules ...` subcommands.
 
-`register` adds `rules` (replay, check) to the `dayuan` parser; `add_bench_parser`
-adds `rules` under `bench`. Every command is `func(args, settings) -> int`; only
+`register` adds `rules` (replay, check) to the `dayuan` parser (`dayuan bench rules`
+lives in `bench`). Every command is `func(args, settings) -> int`; only
 `settings.database_url` is read, so this module needs nothing from `dayuan`.
 """
 
@@ -54,23 +54,6 @@ def register(subparsers: SubParsers) -> SubParsers:
     check.add_argument("file", type=Path, nargs="?")
     check.set_defaults(func=check_command)
     return rules
-
-
-def add_bench_parser(bench_subparsers: SubParsers) -> None:
-    bench = bench_subparsers.add_parser(
-        "rules", help="rule engine throughput and SOS-to-alarm latency under load"
-    )
-    bench.add_argument("--messages", type=int, default=100_000, help="for events_per_s")
-    # 10k msg/s: about a one-process gateway's QoS 0 ceiling (~12.9k, platforms.md)
-    bench.add_argument("--rate", type=float, default=10_000.0, help="background msgs/s")
-    bench.add_argument("--sos", type=int, default=400, help="SOS presses timed under load")
-    bench.set_defaults(func=_bench)
-
-
-def _bench(args: argparse.Namespace, settings: _Settings) -> int:
-    from rules._bench import bench_rules  # numpy-heavy set-up only when benchmarking
-
-    return bench_rules(args, settings)
 
 
 def check_command(args: argparse.Namespace, settings: _Settings) -> int:

@@ -10,8 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 
+import bench
 import cases
-from dayuan import _drill
 from dayuan.settings import Settings
 from domain import Severity
 from tests.factories import COMPOUND, LIGHT, SOS
@@ -52,7 +52,7 @@ def test_the_drill_closes_every_case_and_reports_kpis(
     day = datetime(2026, 11, 20, tzinfo=UTC)
     _open(conn, "sos", SOS, "critical", day + timedelta(hours=9))
     _open(conn, "lamp_failure_night", LIGHT, "major", day + timedelta(hours=22))
-    code = _drill.drill(argparse.Namespace(seed=1, by="category"), Settings(database_url=db_url))
+    code = bench.drill(argparse.Namespace(seed=1, by="category"), Settings(database_url=db_url))
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["cases_worked"] == 2
@@ -71,4 +71,4 @@ def test_the_drill_closes_every_case_and_reports_kpis(
 def test_the_drill_refuses_production(db_url: str) -> None:
     settings = Settings.model_construct(env="production", database_url=db_url)
     with pytest.raises(RuntimeError, match="production"):
-        _drill.drill(argparse.Namespace(seed=1, by="category"), settings)
+        bench.drill(argparse.Namespace(seed=1, by="category"), settings)

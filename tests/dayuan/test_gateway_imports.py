@@ -13,7 +13,7 @@ PROGRAM = """
 import sys
 from dayuan import cli
 args = cli._parser().parse_args(sys.argv[1:])
-import dayuan._commands  # what the gateway's `_lazy` command imports when it runs
+import dayuan._commands  # what `dayuan gateway` imports when it runs
 loaded = sorted({m.split(".")[0] for m in sys.modules} & set(%r))
 print(",".join(loaded))
 """

@@ -17,8 +17,9 @@ import pytest
 
 import registry
 import simulators
+from bench import account
 from broker import MqttEndpoint
-from dayuan import _resume, _verify
+from dayuan import _resume
 from domain import CompoundFile
 from tests.factories import generated_compound
 from tests.fix_gateway import GatewayFactory
@@ -75,11 +76,11 @@ def _play(
     pause = threading.Event()
     for _ in range(120):  # the last batches commit a moment after the last publish
         conn.commit()
-        if _verify.account(conn, sent).lost == 0:
+        if account(conn, sent).lost == 0:
             break
         pause.wait(0.5)
     conn.commit()
-    assert _verify.account(conn, sent).lost == 0
+    assert account(conn, sent).lost == 0
 
 
 def test_a_second_start_replays_nothing_already_stored(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dayuan._faults import Plan, run_scenario
+from bench import Plan, run_scenario
 from dayuan.settings import Settings
 from tests.fix_db import ADMIN_URL
 

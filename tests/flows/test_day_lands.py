@@ -16,8 +16,8 @@ import psycopg
 import domain
 import registry
 import simulators
+from bench import account
 from broker import MqttEndpoint
-from dayuan import _verify
 from tests.factories import generated_compound, topic
 from tests.fix_gateway import GatewayFactory, wait_for
 from tests.fix_mqtt import FLEET, Broker, Publisher
@@ -58,14 +58,14 @@ def test_a_simulated_morning_lands_with_nothing_lost(
         # keeps share locks on the partitioned parents while the writer attaches new
         # partitions (a deadlock PostgreSQL resolves by killing the reader).
         conn.commit()
-        result = _verify.account(conn, sent)
+        result = account(conn, sent)
         pause = threading.Event()
         for _ in range(60):  # the last batches commit a moment after the last publish
             if result.lost == 0:
                 break
             pause.wait(0.5)
             conn.commit()
-            result = _verify.account(conn, sent)
+            result = account(conn, sent)
     _clear_retained(fleet, compound)
     assert report.messages > 10_000, "the morning should be busy"
     assert result.expected == expected > 10_000

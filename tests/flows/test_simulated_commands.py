@@ -16,9 +16,9 @@ import httpx
 import psycopg
 import pytest
 
+import bench
 import simulators
 from broker import MqttEndpoint
-from dayuan import _verify
 from simulators import RealisticTransport
 from tests.api.conftest import wait_ready
 from tests.api.test_commands import V1, _wait_status
@@ -104,12 +104,12 @@ def test_a_light_the_simulator_plays_acknowledges_and_its_ack_is_accounted(
 
 def _account_when_landed(
     conn: psycopg.Connection[Any], manifest: simulators.Manifest
-) -> _verify.Account:
+) -> bench.ManifestAccount:
     """`dayuan manifest check`'s account, once the gateway has committed the last batch."""
     deadline = time.monotonic() + 15
     while True:
         conn.commit()  # no read transaction across polls: the writer attaches partitions
-        account = _verify.account(conn, manifest)
+        account = bench.account(conn, manifest)
         if account.lost == 0 or time.monotonic() > deadline:
             return account
         time.sleep(0.1)

@@ -38,9 +38,9 @@ import psycopg
 import ingest
 import registry
 import simulators
+from bench import _ingest, _manifest
 from broker import Account, DeviceEntry, free_port, mosquitto_binary, wait_for_port, write_config
-from dayuan import _verify, wiring
-from dayuan._bench import _cpu_seconds, _database, _stop
+from dayuan import wiring
 from dayuan.settings import Settings
 from domain import CompoundFile, Kind
 
@@ -122,7 +122,7 @@ class _Broker:
     def stop(self, how: signal.Signals) -> None:
         if self.process is None:
             return
-        self.cpu_s += _cpu_seconds(self.process.pid)
+        self.cpu_s += _ingest.cpu_seconds(self.process.pid)
         self.process.send_signal(how)
         self.process.wait(30)
         self.process = None
@@ -142,7 +142,7 @@ def run_scenario(plan: Plan, settings: Settings, *, keep: Path | None = None) ->
         else:
             work = keep
             work.mkdir(parents=True, exist_ok=True)
-        db_url = stack.enter_context(_database(settings, work))
+        db_url = stack.enter_context(_ingest.database(settings, work))
         compound = simulators.generate_compound(seed=0)
         registry.write_compound_file(work / "compound.yaml", compound)
         fleet, backend = Account("faults-fleet", _pw()), _pw()
@@ -153,7 +153,7 @@ def run_scenario(plan: Plan, settings: Settings, *, keep: Path | None = None) ->
         gateway = _gateway(stack, work, db_url, broker, backend, plan)
         faults_at, wall, began = _traffic(work, broker, fleet, plan)
         _drain(db_url, wall)
-        _stop(gateway)
+        _ingest.stop(gateway)
         return _report(work, db_url, plan, faults_at, broker.cpu_s, began)
 
 
@@ -213,7 +213,7 @@ def _gateway(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    stack.callback(_stop, proc)
+    stack.callback(_ingest.stop, proc)
     deadline = time.monotonic() + 60
     while "subscribed" not in (work / "gateway.log").read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -289,7 +289,7 @@ def _report(
     manifest = simulators.read_manifest(work / "m.jsonl")
     summary = manifest.summary or {}
     with psycopg.connect(db_url) as conn:
-        account = _verify.account(conn, manifest)
+        account = _manifest.account(conn, manifest)
         lost = _lost(conn, manifest, began)
     lines = (work / "gateway.log").read_text().splitlines()
     stats = [line for line in lines if "received=" in line]

@@ -1,19 +1,18 @@
 """The monitoring-room dashboard: static files (HTML, plain JS modules, CSS and the
 vendored chart library) served by the API process itself, so that a monitoring room
-with no internet and no separate web server still gets it. The files live in
-`api/dashboard/`; everything the page needs is shipped there (no CDN)."""
+with no internet and no separate web server still gets it. The files live in the
+`dashboard` package (`dashboard/static/`); everything the page needs is shipped there
+(no CDN)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["DASHBOARD_DIR", "mount"]
+from dashboard import STATIC_DIR
 
-DASHBOARD_DIR = Path(__file__).with_name("dashboard")
+__all__ = ["mount"]
 
 
 class _Dashboard:
@@ -22,7 +21,7 @@ class _Dashboard:
 
     def __init__(self, api_prefix: str) -> None:
         self.api_prefix = api_prefix.rstrip("/") + "/"
-        self.files = StaticFiles(directory=DASHBOARD_DIR, html=True)
+        self.files = StaticFiles(directory=STATIC_DIR, html=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and str(scope["path"]).startswith(self.api_prefix):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from dayuan.settings import Settings
 from domain import (
     Channel,
     Compound,
@@ -44,12 +45,16 @@ from domain import (
     Topic,
     decode,
 )
-from rules._alarms import AlarmChange, MemoryAlarmStore
-from rules._book import AlarmBook
-from rules._definitions import RuleSet, load_rules
-from rules._engine import Engine
-from rules._evaluator import Evaluator
-from rules._world import World
+from rules import (
+    AlarmBook,
+    AlarmChange,
+    Engine,
+    Evaluator,
+    MemoryAlarmStore,
+    RuleSet,
+    World,
+    load_rules,
+)
 
 COMPOUND = "bench"
 LIGHTS, GATES, FLATS = 400, 20, 200  # one compound of the case studies' size
@@ -222,7 +227,7 @@ def _feed(engine: Engine, rate: float, stop: threading.Event) -> None:
             time.sleep(ahead)
 
 
-def bench_rules(args: argparse.Namespace, settings: Any) -> int:
+def bench_rules(args: argparse.Namespace, settings: Settings) -> int:
     start = SystemClock().now() - timedelta(minutes=5)
     messages = _traffic(args.messages, start)
     baseline = _baseline(messages)

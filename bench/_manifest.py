@@ -34,7 +34,7 @@ _PRIVACY = (
 
 
 @dataclass(frozen=True, slots=True)
-class Account:
+class ManifestAccount:
     devices: int
     expected: int
     stored: int
@@ -53,7 +53,7 @@ class Account:
         )
 
 
-def account(conn: psycopg.Connection[Any], manifest: simulators.Manifest) -> Account:
+def account(conn: psycopg.Connection[Any], manifest: simulators.Manifest) -> ManifestAccount:
     stored: dict[str, set[int]] = defaultdict(set)
     for device, seq in conn.execute(_STORED, {"devices": list(manifest.devices)}):
         stored[str(device)].add(int(seq))
@@ -79,7 +79,7 @@ def account(conn: psycopg.Connection[Any], manifest: simulators.Manifest) -> Acc
         if s.get("variant") != "face_image" and _dead_lettered(conn, s["marker"])
     )
     found += sum(min(n, _privacy_letters(conn, *key)) for key, n in faces.items())
-    return Account(
+    return ManifestAccount(
         devices=len(manifest.devices),
         expected=expected,
         stored=expected - lost,

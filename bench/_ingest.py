@@ -60,7 +60,7 @@ def bench_ingest(args: argparse.Namespace, settings: Settings) -> int:
     devices = [f"bench-{i}" for i in range(publishers)]
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dayuan-bench-")))
-        db_url = stack.enter_context(_database(settings, work))
+        db_url = stack.enter_context(database(settings, work))
         broker = _start_broker(stack, work, devices)
         files = _load_files(work, devices, per)
         payload_bytes = _payload_size(files[0][1])
@@ -117,7 +117,7 @@ def _start_broker(stack: ExitStack, work: Path, devices: list[str]) -> _Broker:
     return _Broker(port, fleet, secret)
 
 
-def _database(settings: Settings, work: Path) -> Any:
+def database(settings: Settings, work: Path) -> Any:
     import contextlib
 
     @contextlib.contextmanager
@@ -266,7 +266,7 @@ def _end_to_end(
     with psycopg.connect(db_url) as conn:
         registry.load(conn, compounds, actor="bench", now=datetime.now(UTC))
     procs = [_start_gateway(stack, db_url, broker, i, work) for i in range(gateways)]
-    cpu_before = [_cpu_seconds(p.pid) for p in procs]
+    cpu_before = [cpu_seconds(p.pid) for p in procs]
     started = time.perf_counter()
     publishers = _publish(broker, files)
     committed, elapsed = _wait_committed(db_url, total, started)
@@ -275,7 +275,7 @@ def _end_to_end(
     for index in range(gateways):  # the gateways' own counters, for the reader of stderr
         lines = (work / f"gateway-{index}.log").read_text().splitlines()
         print(*[f"gateway-{index}: {line}" for line in lines[-3:]], sep="\n", file=sys.stderr)
-    cpu = sum(_cpu_seconds(p.pid) - c for p, c in zip(procs, cpu_before, strict=True))
+    cpu = sum(cpu_seconds(p.pid) - c for p, c in zip(procs, cpu_before, strict=True))
     with psycopg.connect(db_url) as conn:
         row = conn.execute(
             "SELECT count(*), count(DISTINCT (device_id, seq)) FROM telemetry WHERE key = 'power_w'"
@@ -313,7 +313,7 @@ def _start_gateway(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    stack.callback(_stop, proc)
+    stack.callback(stop, proc)
     _wait_subscribed(broker, proc)
     return proc
 
@@ -353,7 +353,7 @@ def _wait_committed(db_url: str, total: int, started: float) -> tuple[int, float
     return committed, time.perf_counter() - started
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -361,7 +361,7 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
