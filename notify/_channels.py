@@ -36,9 +36,18 @@ from notify._model import Message, public_channel
 # A channel that has not answered by then is treated as down (the attempt is retried);
 # well under the claim's lease, so a slow channel never lets a second notifier in.
 CHANNEL_TIMEOUT_S = 10.0
-# Kannel's `sendsms` takes up to 160 GSM characters per part; longer texts are split
-# by Kannel into parts, so this only keeps an SMS to a few parts.
-SMS_MAX_CHARS = 480
+# An SMS part holds 160 GSM characters or 70 UCS-2 ones (Chinese text; 153 and 67 per
+# part once concatenated): the SMS says what and where (the subject) and carries the
+# link, and this cap keeps it to three parts at most whatever the subject.
+SMS_MAX_CHARS = 201
+# GSM 03.38's alphabet (basic table, then the escaped extension Kannel converts too): a
+# text of these goes as 7-bit GSM, anything else (Chinese) as UCS-2 (`coding=2`), which
+# Kannel would otherwise send as one '?' per character.
+GSM_CHARS = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+    "^{}\\[~]|€"
+)
 IDEMPOTENCY_HEADER = "X-Dayuan-Idempotency-Key"
 SIGNED_SCHEMES = {"hmac+https": "https", "hmac+http": "http"}
 KANNEL_SCHEMES = {"kannel": "http", "kannels": "https"}
@@ -126,17 +135,31 @@ def kannel_sms(url: str, message: Message) -> None:
     channel = public_channel(url) or "?"
     if not to:
         raise DeliveryFailed(channel, "no recipient number (path or ?to=)", permanent=True)
+    text = sms_text(message)
     params = {
         "username": parts.username or "",
         "password": parts.password or "",
         "to": to,
-        "text": f"{message.subject}\n{message.body}"[:SMS_MAX_CHARS],
+        "text": text,
+        "charset": "UTF-8",  # how the text parameter is encoded (urlencode's UTF-8)
+        **({} if set(text) <= GSM_CHARS else {"coding": "2"}),
         **query,  # from, smsc, charset, dlr-mask ... passed through to Kannel
     }
     netloc = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
     query_string = urlencode(params, quote_via=quote)
     target = f"{KANNEL_SCHEMES[parts.scheme]}://{netloc}/cgi-bin/sendsms?{query_string}"
     _http(channel, target, method="GET")
+
+
+def sms_text(message: Message) -> str:
+    """What an SMS carries: the subject (what, where, the case) and the acknowledgement
+    link, kept whole; the body's details are for the channels that have room."""
+    link = message.document.get("ack_url")
+    if not isinstance(link, str):
+        return message.subject[:SMS_MAX_CHARS]
+    # A space, not a line break, before the link: phones find it either way, and
+    # line-based SMSC links (Kannel's fake SMSC among them) cut a message at a newline.
+    return f"{message.subject[: SMS_MAX_CHARS - len(link) - 1]} {link}"
 
 
 def _http(

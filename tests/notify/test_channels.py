@@ -1,6 +1,6 @@
 """The pieces on their own: what a channel shows of itself, the signature, the backoff
 and the rate limit (a fake clock), and the Kannel request (a real HTTP receiver in the
-place of Kannel's sendsms interface; Kannel itself with fakesmsc is still to test)."""
+place of Kannel's sendsms interface; test_kannel.py has Kannel itself with fakesmsc)."""
 
 from __future__ import annotations
 
@@ -62,13 +62,27 @@ def test_kannel_sms_is_a_sendsms_get(receiver: Receiver) -> None:
     notify.Channels()(url, MESSAGE)
     (request,) = receiver.wait_for(1, "/cgi-bin/sendsms")
     query = parse_qs(urlsplit(request.path).query)
-    assert {k: v[0] for k, v in query.items() if k != "text"} == {
+    assert {k: v[0] for k, v in query.items()} == {
         "username": "dayuan",
         "password": "pw",
         "to": "+8613800000000",
         "from": "12345",
+        "charset": "UTF-8",
+        "text": "[Dayuan] SOS",  # the subject: the body's details are for other channels
     }
-    assert "dayuan-7-abc" in query["text"][0] or "Case 1" in query["text"][0]
+
+
+def test_a_chinese_sms_goes_as_ucs2_with_its_link_kept_whole(receiver: Receiver) -> None:
+    link = "https://dayuan.example.org/a/" + "A" * 30
+    subject = "【大院】紧急 SOS求助" + "很长" * 100
+    message = notify.Message("k", subject, "正文", 1, 7, "s-care", {"ack_url": link})
+    notify.Channels()(f"kannel://u:p@127.0.0.1:{receiver.port}/1", message)
+    (request,) = receiver.wait_for(1, "/cgi-bin/sendsms")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(request.path).query).items()}
+    assert query["coding"] == "2"  # UCS-2: Kannel would send '?' for each character
+    assert query["text"].startswith("【大院】紧急 SOS求助")
+    assert query["text"].endswith(" " + link)
+    assert len(query["text"]) <= 3 * 67  # three concatenated UCS-2 parts at most
 
 
 def test_a_refusing_kannel_is_a_permanent_failure_a_down_one_is_retried(
