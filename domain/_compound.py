@@ -71,6 +71,13 @@ class StaffRole(StrEnum):
     VIEWER = "viewer"
 
 
+class Language(StrEnum):
+    """The language a person reads their notifications in (the compounds are in China)."""
+
+    ZH = "zh"
+    EN = "en"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -106,6 +113,7 @@ class EmergencyContact(_Model):
 
     name: Name
     contact: ContactUrl
+    language: Language = Language.ZH
 
 
 class Household(_Model):
@@ -153,6 +161,8 @@ class Staff(_Model):
     # Non-critical notifications to this person wait until the period ends; an SOS or
     # fall (or any critical case) never waits.
     quiet_hours: QuietHours | None = None
+    # What their notifications are written in.
+    language: Language = Language.ZH
 
 
 class Device(_Model):

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from domain import Severity
+from domain import Language, Severity
 
 
 class DeliveryState(StrEnum):
@@ -71,6 +71,7 @@ class Recipient:
 
     id: str  # a staff id
     contacts: tuple[str, ...]
+    language: Language = Language.ZH  # what their messages are written in
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from notify._db import transaction
 from notify._errors import DeliveryFailed, NotifyError
 from notify._links import Links
 from notify._model import DEFAULT_NOTIFY_POLICY, Message, NotifyPolicy, public_channel
+from notify._text import text
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +229,7 @@ class Notifier:
             return claim.message  # a relative cannot acknowledge for the responders
         url = self._links.url(claim.id, claim.created_at)
         m = claim.message
-        body = f"{m.body}\n我去 / I am going · 去不了 / I cannot: {url}"
+        body = f"{m.body}\n{text(str(m.document.get('language', '')), 'ack', url=url)}"
         document = {**m.document, "ack_url": url}
         return Message(
             m.idempotency_key, m.subject, body, m.case_id, m.case_event_id, m.recipient, document

@@ -25,6 +25,7 @@ import cases
 import registry
 from notify._db import Conn
 from notify._model import Message, NotifyPolicy, Recipient
+from notify._text import CATEGORY, FAMILY_WHAT, SEVERITY, text
 
 # The transitions the outbox trigger takes in (0013_notify.sql lists the same).
 OUTBOX_TRANSITIONS = frozenset({"dispatched", "escalated"})
@@ -36,7 +37,6 @@ Recipients = Callable[[Conn, cases.Case, cases.CaseEvent], Sequence[Recipient]]
 # Recipient ids of a household's emergency contacts: "family:<flat>:<position>". They
 # are told what happened and where, get no acknowledgement link and are not repeated to.
 FAMILY = "family:"
-_FAMILY_WHAT = {"sos": "An SOS alarm", "fall": "A fall alarm"}
 
 # Everyone who may be asked to go at an instant, in order: repeats reach the next of
 # them each round.
@@ -51,9 +51,14 @@ def staff_recipients(conn: Conn, case: cases.Case, event: cases.CaseEvent) -> li
         for a in case.assignments:
             staff += _on_duty(conn, case, a.party_id, event.at)
         staff += registry.grid_team(conn, case.compound, case.grid_id)
-    unique = list(dict.fromkeys(staff))
-    contacts = registry.staff_contacts(conn, case.compound, unique)
-    return [Recipient(s, tuple(contacts[s])) for s in unique]
+    return recipients_of(conn, case.compound, list(dict.fromkeys(staff)))
+
+
+def recipients_of(conn: Conn, compound: str, staff: list[str]) -> list[Recipient]:
+    """These staff members with their contact points and language."""
+    contacts = registry.staff_contacts(conn, compound, staff)
+    languages = registry.staff_languages(conn, compound, staff)
+    return [Recipient(s, tuple(contacts[s]), languages[s]) for s in staff]
 
 
 def staff_call_list(conn: Conn, case: cases.Case, now: datetime) -> list[str]:
@@ -152,33 +157,48 @@ def messages_for(
     out: list[tuple[Message, str | None]] = []
     for r in recipients:
         for channel in r.contacts or (None,):  # no contact point: a failed row says so
-            out.append((_message(case, event, r.id, channel, round, told), channel))
+            out.append((_message(case, event, r, channel, round, told), channel))
     return out
 
 
 def _message(
     case: cases.Case,
     event: cases.CaseEvent,
-    recipient: str,
+    to: Recipient,
     channel: str | None,
     round: int,
     told: Sequence[str],
 ) -> Message:
+    recipient, lang = to.id, to.language
     key = idempotency_key(event.id, recipient, channel, round)
-    what = "escalated" if event.transition == "escalated" else "dispatched to you"
-    again = f"REPEAT {round}, NOT ACKNOWLEDGED: " if round else ""
-    subject = f"[Dayuan] {again}{case.severity.value.upper()} {case.title} - case {case.id} {what}"
+    severity = SEVERITY[lang][case.severity.value]
+    what = CATEGORY[lang].get(case.category, case.title)
     place = case.flat or case.location or "-"
+    subject = text(
+        lang,
+        "subject",
+        again=text(lang, "again", round=round) if round else "",
+        severity=severity,
+        what=what,
+        place=place,
+        case=case.id,
+        verb=text(lang, "escalated" if event.transition == "escalated" else "dispatched"),
+    )
     lines = [
-        f"Case {case.id}: {case.title}",
-        f"Category: {case.category}, severity: {case.severity.value}",
-        f"Where: compound {case.compound}, {place} (grid {case.grid_id or '-'})",
-        f"Opened: {case.opened_at.isoformat()}; acknowledge by {case.ack_due.isoformat()}",
-        f"Event: {event.transition.value} at {event.at.isoformat()}",
+        text(lang, "line_case", case=case.id, title=case.title),
+        text(lang, "line_kind", what=case.category, severity=severity),
+        text(lang, "line_where", compound=case.compound, place=place, grid=case.grid_id or "-"),
+        text(
+            lang,
+            "line_when",
+            opened=case.opened_at.isoformat(),
+            ack_due=case.ack_due.isoformat(),
+        ),
+        text(lang, "line_event", transition=event.transition.value, at=event.at.isoformat()),
         f"Idempotency-Key: {key}",
     ]
     if round:
-        lines.insert(1, f"Nobody has acknowledged yet (repeat {round}); told: {', '.join(told)}")
+        lines.insert(1, text(lang, "line_repeat", round=round, told=", ".join(told)))
     document: dict[str, Any] = {
         "idempotency_key": key,
         "case": {
@@ -196,6 +216,7 @@ def _message(
         "event": {"id": event.id, "transition": event.transition.value, "at": event.at.isoformat()},
         "recipient": recipient,
         "round": round,
+        "language": lang.value,
     }
     return Message(key, subject, "\n".join(lines), case.id, event.id, recipient, document)
 
@@ -209,17 +230,18 @@ def family_messages(
     contacts = registry.emergency_contacts(conn, case.compound, case.flat)
     zone = ZoneInfo(registry.time_zone(conn, case.compound))
     when = event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    what = _FAMILY_WHAT.get(case.category, "An alarm")
     out: list[tuple[Message, str | None]] = []
-    for position, (name, url) in enumerate(contacts):
+    for position, (name, url, lang) in enumerate(contacts):
         recipient = f"{FAMILY}{case.flat}:{position}"
         key = idempotency_key(event.id, recipient, url)
-        subject = f"[Dayuan] {what} at flat {case.flat}"
+        what = FAMILY_WHAT[lang].get(case.category, FAMILY_WHAT[lang][""])
+        facts = {"what": what, "flat": case.flat, "compound": case.compound, "when": when}
+        subject = text(lang, "family_subject", **facts)
         lines = [
-            f"Dear {name},",
-            f"{what} was raised at flat {case.flat} in compound {case.compound} at {when}.",
-            "The care responders on duty have been told and asked to go.",
-            f"Reference: case {case.id}",
+            text(lang, "family_dear", name=name),
+            text(lang, "family_what", **facts),
+            text(lang, "family_told"),
+            text(lang, "family_ref", case=case.id),
             f"Idempotency-Key: {key}",
         ]
         document = {
@@ -228,6 +250,7 @@ def family_messages(
             "what": case.category,
             "at": event.at.isoformat(),
             "recipient": recipient,
+            "language": lang.value,
         }
         message = Message(key, subject, "\n".join(lines), case.id, event.id, recipient, document)
         out.append((message, url))

@@ -15,10 +15,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import cases
-import registry
 from notify._db import Conn
-from notify._model import NotifyPolicy, Recipient
-from notify._plan import CallList, insert, messages_for
+from notify._model import NotifyPolicy
+from notify._plan import CallList, insert, messages_for, recipients_of
 
 # Repeat rows run per transaction: each round is a few inserts.
 REPEAT_BATCH = 20
@@ -80,8 +79,7 @@ def _round(
     reached = reached + fresh[:1]
     targets = [s for s in reached if s not in declined]
     event = cases.case_events(conn, case_id=case.id, after_id=event_id - 1, limit=1)[0]
-    contacts = registry.staff_contacts(conn, case.compound, targets)
-    recipients = [Recipient(s, tuple(contacts[s])) for s in targets]
+    recipients = recipients_of(conn, case.compound, targets)
     messages = messages_for(case, event, recipients, round=round_, told=reached)
     insert(conn, messages, now, round=round_)
     conn.execute(

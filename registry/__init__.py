@@ -17,6 +17,7 @@ from registry._duty import (
     on_duty,
     quiet_until,
     roster,
+    staff_languages,
     time_zone,
 )
 from registry._errors import (
@@ -144,6 +145,7 @@ __all__ = [
     "staff_contacts",
     "staff_grids",
     "staff_grids_of",
+    "staff_languages",
     "staff_member",
     "staff_page",
     "time_zone",

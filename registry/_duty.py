@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from domain import QuietHours, Roster, Shift
+from domain import Language, QuietHours, Roster, Shift
 from registry._db import Conn
 from registry._reads import _one, _rows
 
@@ -94,15 +94,30 @@ def quiet_until(
     return out
 
 
-def emergency_contacts(conn: Conn, compound: str, flat: str | None) -> list[tuple[str, str]]:
-    """A consenting household's emergency contacts in order, as (name, URL): none for a
-    household that did not consent (the registry keeps none of theirs)."""
+def emergency_contacts(
+    conn: Conn, compound: str, flat: str | None
+) -> list[tuple[str, str, Language]]:
+    """A consenting household's emergency contacts in order, as (name, URL, language):
+    none for a household that did not consent (the registry keeps none of theirs)."""
     if flat is None:
         return []
     found = _rows(
         conn,
-        "SELECT name, url FROM emergency_contacts WHERE compound_id = %s AND flat = %s"
-        " ORDER BY position",
+        "SELECT name, url, language FROM emergency_contacts WHERE compound_id = %s"
+        " AND flat = %s ORDER BY position",
         (compound, flat),
     )
-    return [(str(r["name"]), str(r["url"])) for r in found]
+    return [(str(r["name"]), str(r["url"]), Language(r["language"])) for r in found]
+
+
+def staff_languages(conn: Conn, compound: str, staff: Sequence[str]) -> dict[str, Language]:
+    """The language each of `staff` reads notifications in (Chinese unless the file says
+    otherwise)."""
+    found = _rows(
+        conn,
+        "SELECT staff_id, language FROM staff_languages WHERE compound_id = %s"
+        " AND staff_id = ANY(%s)",
+        (compound, list(staff)),
+    )
+    chosen = {str(r["staff_id"]): Language(r["language"]) for r in found}
+    return {s: chosen.get(s, Language.ZH) for s in staff}

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from domain import ALL_DAYS, Compound, CompoundFile, HouseholdTag
+from domain import ALL_DAYS, Compound, CompoundFile, HouseholdTag, Language
 from registry._db import Conn, transaction
 from registry._errors import RegistryLoadError
 from registry._tables import (
@@ -142,7 +142,13 @@ def _rows(c: Compound) -> dict[str, dict[Key, Row]]:
             for i, shift in enumerate(r.shifts)
         ],
         "emergency_contacts": [
-            {"flat": h.flat, "position": i, "name": e.name, "url": e.contact}
+            {
+                "flat": h.flat,
+                "position": i,
+                "name": e.name,
+                "url": e.contact,
+                "language": e.language.value,
+            }
             for h in households
             if h.consent
             for i, e in enumerate(h.emergency_contacts)
@@ -155,6 +161,11 @@ def _rows(c: Compound) -> dict[str, dict[Key, Row]]:
             }
             for s in c.staff
             if s.quiet_hours is not None
+        ],
+        "staff_languages": [  # the default, Chinese, is no row
+            {"staff_id": s.id, "language": s.language.value}
+            for s in c.staff
+            if s.language is not Language.ZH
         ],
     }
     return {t.name: {_key(t, row): row for row in rows[t.name]} for t in _TABLES}

@@ -48,7 +48,8 @@ _TABLES = (
         "roster_shifts", ("party_id", "grid_id", "position"), ("days", "starts", "ends", "staff")
     ),
     _Table("staff_quiet_hours", ("staff_id",), ("starts", "ends")),
-    _Table("emergency_contacts", ("flat", "position"), ("name", "url"), personal=True),
+    _Table("staff_languages", ("staff_id",), ("language",)),
+    _Table("emergency_contacts", ("flat", "position"), ("name", "url", "language"), personal=True),
 )
 _DEVICES = _Table("devices", ("id",), ("kind", "model", "name", "address", "x", "y", "heartbeat_s"))
 _BY_NAME = {t.name: t for t in _TABLES}

@@ -22,7 +22,7 @@ import cases
 import ingest
 import notify
 import registry
-from domain import CompoundFile, SystemClock
+from domain import CompoundFile, Language, SystemClock
 from tests.cases.conftest import T0
 from tests.factories import compound
 
@@ -140,23 +140,27 @@ def mail_url(port: int, to: str) -> str:
     return f"mailto://127.0.0.1:{port}?mode=insecure&from=dayuan@example.org&to={to}"
 
 
-def with_contacts(contacts: dict[str, list[str]]) -> Any:
-    """The test compound (tests.cases) with these staff members' contact points."""
+def with_contacts(
+    contacts: dict[str, list[str]], languages: dict[str, Language] | None = None
+) -> Any:
+    """The test compound (tests.cases) with these staff members' contact points (and
+    languages: Chinese unless given)."""
     base = compound()
+    read = languages or {}
     staff = [
         s.model_copy(update={"contacts": contacts.get(s.id, [])}) if s.id in contacts else s
         for s in base.staff
     ]
+    staff = [s.model_copy(update={"language": read[s.id]}) if s.id in read else s for s in staff]
     return base.model_copy(update={"staff": staff})
 
 
 @pytest.fixture
-def load_contacts(schema_url: str) -> Callable[[dict[str, list[str]]], None]:
-    def load(contacts: dict[str, list[str]]) -> None:
+def load_contacts(schema_url: str) -> Callable[..., None]:
+    def load(contacts: dict[str, list[str]], languages: dict[str, Language] | None = None) -> None:
+        file = CompoundFile(compounds=[with_contacts(contacts, languages)])
         with psycopg.connect(schema_url) as conn:
-            registry.load(
-                conn, CompoundFile(compounds=[with_contacts(contacts)]), actor="test", now=T0
-            )
+            registry.load(conn, file, actor="test", now=T0)
 
     return load
 

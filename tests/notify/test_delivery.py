@@ -9,12 +9,14 @@ import hmac
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from email.header import decode_header, make_header
 from email.message import Message as EmailMessage
 
 import pytest
 
 import cases
 import notify
+from domain import Language
 from tests.cases.conftest import report, sos
 from tests.notify.conftest import SECRET, WAIT_S, Conn, Mailbox, Receiver, mail_url
 
@@ -28,6 +30,10 @@ def text_of(mail: EmailMessage) -> str:
         for p in parts
         if p.get_content_type() == "text/plain"
     )
+
+
+def subject_of(mail: EmailMessage) -> str:
+    return str(make_header(decode_header(mail["Subject"])))
 
 
 def wait_until(
@@ -51,7 +57,7 @@ def test_an_sos_reaches_email_json_and_the_signed_webhook(
     workflow: cases.Workflow,
     mailbox: Mailbox,
     receiver: Receiver,
-    load_contacts: Callable[[dict[str, list[str]]], None],
+    load_contacts: Callable[..., None],
     run_notifiers: Callable[..., object],
 ) -> None:
     load_contacts(
@@ -59,7 +65,8 @@ def test_an_sos_reaches_email_json_and_the_signed_webhook(
             "s-care": [mail_url(mailbox.port, "care@example.org")],
             "s-worker2": [receiver.url("json", "/json")],
             "s-cadre2": [receiver.url("hmac+http", "/signed") + "?secret=" + SECRET],
-        }
+        },
+        {"s-worker2": Language.EN},
     )
     case = workflow.intake_alarm(conn, sos()).case
     run_notifiers()
@@ -71,12 +78,12 @@ def test_an_sos_reaches_email_json_and_the_signed_webhook(
     assert mail["To"] == "care@example.org"
     key = mail["X-Dayuan-Idempotency-Key"]
     assert key.startswith(f"dayuan-{dispatched.id}-")
-    assert "SOS button pressed" in mail["Subject"]
+    assert f"紧急 SOS求助 {case.flat} 案件{case.id} 已派给您" in subject_of(mail)  # Chinese
     assert f"Idempotency-Key: {key}" in text_of(mail)
 
     posted = receiver.wait_for(1, "/json")[0]
     assert posted.headers["X-Dayuan-Idempotency-Key"].startswith("dayuan-")
-    assert "SOS button pressed" in posted.json()["title"]
+    assert posted.json()["title"].startswith("[Dayuan] CRITICAL SOS button pressed")  # English
 
     signed = receiver.wait_for(1, "/signed")[0]
     assert "secret" not in signed.path  # the key never travels

@@ -14,14 +14,15 @@ import pytest
 import cases
 import notify
 import registry
-from domain import CompoundFile, EmergencyContact
+from domain import CompoundFile, EmergencyContact, Language
 from tests.cases.conftest import ELDER_FLAT, T0, sos
 from tests.notify.conftest import Conn, Mailbox, mail_url, with_contacts
-from tests.notify.test_delivery import text_of
+from tests.notify.test_delivery import subject_of, text_of
 
 pytestmark = pytest.mark.usefixtures("schema_url")
 
 FAMILY = "daughter@example.org"
+NEIGHBOUR = "neighbour@example.org"  # reads English
 STAFF = "care@example.org"
 
 
@@ -29,7 +30,12 @@ STAFF = "care@example.org"
 def load_family(schema_url: str, mailbox: Mailbox) -> Callable[[bool], None]:
     def load(consent: bool) -> None:
         base = with_contacts({"s-care": [mail_url(mailbox.port, STAFF)]})
-        family = [EmergencyContact(name="Li Mei", contact=mail_url(mailbox.port, FAMILY))]
+        family = [
+            EmergencyContact(name="Li Mei", contact=mail_url(mailbox.port, FAMILY)),
+            EmergencyContact(
+                name="Anna", contact=mail_url(mailbox.port, NEIGHBOUR), language=Language.EN
+            ),
+        ]
         households = [
             h.model_copy(update={"emergency_contacts": family, "consent": consent})
             if h.flat == ELDER_FLAT
@@ -57,15 +63,20 @@ def test_a_consenting_familys_contact_hears_of_an_sos_without_health_notes(
     load_family(True)
     case = workflow.intake_alarm(conn, sos()).case
     run_notifiers(links=notify.Links("https://dayuan.example.org", "link-secret"))
-    mail = addressed(mailbox, 2)
+    mail = addressed(mailbox, 3)
     family = mail[FAMILY]
     text = text_of(family)
-    assert "SOS" in family["Subject"]
-    assert ELDER_FLAT in family["Subject"]
-    assert f"flat {ELDER_FLAT} in compound c1" in text
-    assert "Dear Li Mei" in text
-    assert "hypertension" not in text + str(family)  # the resident's health notes
-    assert "/a/" not in text  # no acknowledgement link for a relative
+    assert "SOS求助" in subject_of(family)  # in Chinese unless the file says otherwise
+    assert ELDER_FLAT in subject_of(family)
+    assert f"小区c1的{ELDER_FLAT}发出SOS求助" in text
+    assert "Li Mei" in text
+    assert "值班的照护人员已收到通知" in text
+    neighbour = text_of(mail[NEIGHBOUR])
+    assert f"An SOS alarm was raised at flat {ELDER_FLAT} in compound c1" in neighbour
+    assert "Dear Anna" in neighbour
+    for told in (family, mail[NEIGHBOUR]):
+        assert "hypertension" not in text_of(told) + str(told)  # the resident's health notes
+        assert "/a/" not in text_of(told)  # no acknowledgement link for a relative
     assert "/a/" in text_of(mail[STAFF])  # the responder has one
     recipients = {n.recipient for n in notify.notifications_for_case(conn, case.id)}
     assert f"family:{ELDER_FLAT}:0" in recipients

@@ -98,8 +98,9 @@ def test_an_unacknowledged_sos_is_repeated_to_the_next_person_until_acknowledged
     again = told(receiver)[3:]
     assert sorted(again) == sorted(CALLED[:4])  # everyone again, and the next person
     admin = next(p for p in receiver.posts if p.path == "/s-admin").json()
-    assert "REPEAT 1" in admin["title"]
-    assert "told: s-care, s-cadre2, s-worker2, s-admin" in admin["message"]
+    assert admin["title"].startswith("【大院】第1次提醒")  # "repeat 1, nobody acknowledged"
+    assert "已通知" in admin["message"]  # told:
+    assert "s-care, s-cadre2, s-worker2, s-admin" in admin["message"]
     rounds = {n.round for n in notify.notifications_for_case(conn, case.id)}
     assert rounds == {0, 1}
 
