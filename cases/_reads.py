@@ -28,7 +28,8 @@ _SENT_TO_CARE_CENTRE = (
 )
 # An elderly-care alarm: opened by an elder device's alarm, or a flat's (no device).
 _ELDERLY_ALARM = (
-    "c.source = 'alarm' AND (d.kind = 'elder' OR (c.device_id IS NULL AND c.flat IS NOT NULL))"
+    "c.source = 'alarm' AND ((c.device_id IS NULL AND c.flat IS NOT NULL) OR EXISTS"
+    " (SELECT 1 FROM device_places d WHERE d.id = c.device_id AND d.kind = 'elder'))"
 )
 _LIST = """
 FROM cases c
@@ -43,11 +44,7 @@ WHERE (%(compound)s::text IS NULL OR c.compound_id = %(compound)s)
   AND (%(open)s::boolean IS NULL OR (c.state = ANY(%(open_states)s)) = %(open)s)
   AND (%(start)s::timestamptz IS NULL OR c.opened_at >= %(start)s)
   AND (%(end)s::timestamptz IS NULL OR c.opened_at < %(end)s)
-""".replace(
-    "{elderly}",
-    "c.source = 'alarm' AND ((c.device_id IS NULL AND c.flat IS NOT NULL) OR EXISTS"
-    " (SELECT 1 FROM device_places d WHERE d.id = c.device_id AND d.kind = 'elder'))",
-)
+""".replace("{elderly}", _ELDERLY_ALARM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +156,7 @@ def elderly_alarm_cases(conn: Conn, ids: Collection[int]) -> dict[int, str]:
     flat's), with their rule id: their titles and alarm values are health data."""
     with _reading("reading the cases failed"):
         found = conn.execute(
-            "SELECT c.id, c.rule_id FROM cases c LEFT JOIN device_places d ON d.id = c.device_id"
-            f" WHERE c.id = ANY(%s) AND {_ELDERLY_ALARM}",
+            f"SELECT c.id, c.rule_id FROM cases c WHERE c.id = ANY(%s) AND {_ELDERLY_ALARM}",
             (list(ids),),
         ).fetchall()
     return {int(case_id): str(rule or "") for case_id, rule in found}
@@ -172,7 +168,6 @@ def elderly_alarm_categories(conn: Conn, *, except_rules: Collection[str]) -> li
     with _reading("reading the cases failed"):
         found = conn.execute(
             "SELECT DISTINCT c.category FROM cases c"
-            " LEFT JOIN device_places d ON d.id = c.device_id"
             f" WHERE c.rule_id <> ALL(%s) AND {_ELDERLY_ALARM}",
             (sorted(except_rules),),
         ).fetchall()
