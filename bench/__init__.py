@@ -12,11 +12,13 @@ from bench._ingest import bench_ingest
 from bench._layout import bench_layout
 from bench._manifest import ManifestAccount, account, manifest_check
 from bench._rules import bench_rules
+from bench._save import bench_broker_save
 
 __all__ = [
     "ManifestAccount",
     "Plan",
     "account",
+    "bench_broker_save",
     "bench_faults",
     "bench_ingest",
     "bench_layout",

@@ -39,12 +39,23 @@ import ingest
 import registry
 import simulators
 from bench import _ingest, _manifest
-from broker import Account, DeviceEntry, free_port, mosquitto_binary, wait_for_port, write_config
+from broker import (
+    AUTOSAVE_INTERVAL_S,
+    Account,
+    DeviceEntry,
+    free_port,
+    mosquitto_binary,
+    wait_for_port,
+    write_config,
+)
 from dayuan import wiring
 from dayuan.settings import Settings
 from domain import CompoundFile, Kind
 
 FAULTS = ("term-restart", "kill-restart", "term", "kill")
+# Faults of the gateway process, to put a backlog in the broker the way a database outage
+# does (nothing acknowledged, the broker queues): SIGSTOP and SIGCONT.
+GATEWAY_FAULTS = ("stall", "unstall")
 DOWN_S = 1.0  # the broker stays down this long before it is started again
 SETTLE_S = 8.0  # storage unchanged this long after the simulator ended: drained
 DRAIN_LIMIT_S = 120.0  # longest wait for the gateway to drain
@@ -83,16 +94,18 @@ def bench_faults(args: argparse.Namespace, settings: Settings) -> int:
 
 def _plan(args: argparse.Namespace, scenario: str) -> Plan:
     faults = tuple(f for f in scenario.split(",") if f and f != "none")
-    unknown = [f for f in faults if f not in FAULTS]
+    unknown = [f for f in faults if f not in FAULTS + GATEWAY_FAULTS]
     if unknown:
-        raise ValueError(f"unknown fault(s) {unknown}: expected {', '.join(FAULTS)}")
+        raise ValueError(
+            f"unknown fault(s) {unknown}: expected {', '.join(FAULTS + GATEWAY_FAULTS)}"
+        )
     return Plan(
         faults=faults,
         rate=args.rate,
         duration_s=args.duration,
         first_at_s=args.first_at,
         spacing_s=args.spacing,
-        autosave_interval=args.autosave_interval,
+        autosave_interval=args.autosave_interval or AUTOSAVE_INTERVAL_S,
         autosave_on_changes=args.autosave_on_changes,
         share_group=not args.no_share_group,
         mosquitto=args.mosquitto,
@@ -151,7 +164,7 @@ def run_scenario(plan: Plan, settings: Settings, *, keep: Path | None = None) ->
         stack.callback(broker.stop, signal.SIGTERM)
         _prepare(db_url, compound)
         gateway = _gateway(stack, work, db_url, broker, backend, plan)
-        faults_at, wall, began = _traffic(work, broker, fleet, plan)
+        faults_at, wall, began = _traffic(work, broker, gateway, fleet, plan)
         _drain(db_url, wall)
         _ingest.stop(gateway)
         return _report(work, db_url, plan, faults_at, broker.cpu_s, began)
@@ -177,7 +190,7 @@ def _broker(
         embedded=True,
     )
     text = conf.read_text().replace(
-        "autosave_interval 60", f"autosave_interval {plan.autosave_interval}"
+        f"autosave_interval {AUTOSAVE_INTERVAL_S}", f"autosave_interval {plan.autosave_interval}"
     )
     if plan.autosave_on_changes:  # autosave_interval then counts changes, not seconds
         text += "autosave_on_changes true\n"
@@ -225,7 +238,7 @@ def _gateway(
 
 
 def _traffic(
-    work: Path, broker: _Broker, fleet: Account, plan: Plan
+    work: Path, broker: _Broker, gateway: subprocess.Popen[bytes], fleet: Account, plan: Plan
 ) -> tuple[list[tuple[str, float]], float, float]:
     """Run the simulator for the plan's duration, faults at their offsets; return when
     each fault struck (seconds since the simulator began: its manifest opened, the
@@ -248,8 +261,12 @@ def _traffic(
     for index, fault in enumerate(plan.faults):
         _sleep_until(started + plan.first_at_s + index * plan.spacing_s)
         struck.append((fault, round(time.monotonic() - started, 2)))
-        broker.apply(fault)
+        if fault in GATEWAY_FAULTS:
+            gateway.send_signal(signal.SIGSTOP if fault == "stall" else signal.SIGCONT)
+        else:
+            broker.apply(fault)
     _sleep_until(started + plan.duration_s)
+    gateway.send_signal(signal.SIGCONT)  # a stall left to the end ends with the traffic
     sim.send_signal(signal.SIGINT)  # ends cleanly: last acks awaited, manifest written
     sim.wait(120)
     return struck, time.monotonic() - started, began
@@ -300,6 +317,7 @@ def _report(
         "publishes": summary.get("messages"),
         "acknowledged_by_broker": summary.get("acknowledged"),
         "acknowledged_to_no_subscriber": summary.get("no_subscribers"),
+        "published_again_after_no_subscriber": summary.get("resent"),
         "simulator_wall_s": summary.get("wall_seconds"),
         "expected": account.expected,
         "stored": account.stored,

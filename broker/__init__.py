@@ -7,7 +7,9 @@ started for development and tests (`mosquitto`, `amqtt_broker`).
 
 from broker._clients import MqttPublisher, aiomqtt_client, paho_client, publisher
 from broker._config import (
+    AUTOSAVE_INTERVAL_S,
     MAX_PACKET_BYTES,
+    MAX_QUEUED_MESSAGES,
     SECURITY_FILE,
     Account,
     BackendRole,
@@ -31,7 +33,9 @@ from broker._endpoint import MqttEndpoint, Protocol
 from broker._errors import BrokerError, BrokerUnreachable, InvalidEndpoint
 
 __all__ = [
+    "AUTOSAVE_INTERVAL_S",
     "MAX_PACKET_BYTES",
+    "MAX_QUEUED_MESSAGES",
     "SECURITY_FILE",
     "Account",
     "BackendRole",

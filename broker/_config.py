@@ -53,6 +53,9 @@ MAX_PACKET_BYTES = 1024 * 1024
 # Per-client queue while a client (the gateway's persistent session) is away: a
 # restart's worth of a district's traffic. Bounded: memory_limit-style protection.
 MAX_QUEUED_MESSAGES = 2_000_000
+# Seconds between snapshots of the broker's persistence (README "Broker restarts"): a
+# SIGKILL loses what it acknowledged since the last and had not delivered.
+AUTOSAVE_INTERVAL_S = 60
 SECURITY_FILE = "dynamic-security.json"
 # Where distributions put the plugin (Debian, Fedora, Alpine, source builds).
 PLUGIN_CANDIDATES = (
@@ -274,7 +277,11 @@ def mosquitto_conf(
         # would switch to the `mosquitto` user and lose access to them.
         lines.append("user root")
     if persistence:
-        lines += ["persistence true", f"persistence_location {directory}/", "autosave_interval 60"]
+        lines += [
+            "persistence true",
+            f"persistence_location {directory}/",
+            f"autosave_interval {AUTOSAVE_INTERVAL_S}",
+        ]
     if log_file is not None:
         lines += [
             f"log_dest file {log_file}",

@@ -141,6 +141,22 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     ing.add_argument("--gateways", type=int, default=1, help="gateway processes sharing the load")
     ing.set_defaults(func=_lazy(_bench, "bench_ingest"))
     _faults_parser(bench)
+    sav = bench.add_parser("broker-save", help="what one save of Mosquitto's persistence costs")
+    sav.add_argument(
+        "--queued",
+        type=int,
+        nargs="+",
+        default=[10_000, 100_000, 1_000_000],
+        help="messages queued for an absent session, per run",
+    )
+    sav.add_argument(
+        "--retained",
+        type=int,
+        nargs="*",
+        default=[100_000],
+        help="retained messages on as many topics (a fleet's statuses), per run",
+    )
+    sav.set_defaults(func=_lazy(_bench, "bench_broker_save"))
     lay = bench.add_parser("layout", help="narrow against wide telemetry tables")
     lay.add_argument("--messages", type=int, default=200_000)
     lay.set_defaults(func=_lazy(_bench, "bench_layout"))
@@ -159,14 +175,20 @@ def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -
     flt.add_argument(
         "scenarios",
         nargs="+",
-        help="fault sequences: term-restart, kill-restart, term-restart,kill-restart, ...",
+        help="fault sequences of the broker (term-restart, kill-restart, term, kill) and the"
+        " gateway (stall: SIGSTOP, unstall: SIGCONT), e.g. term-restart,kill-restart",
     )
     flt.add_argument("--runs", type=int, default=1, help="runs of each scenario")
     flt.add_argument("--rate", type=float, default=3000.0, help="simulator messages per second")
     flt.add_argument("--duration", type=float, default=60.0, help="seconds of traffic")
     flt.add_argument("--first-at", type=float, default=15.0, help="seconds to the first fault")
     flt.add_argument("--spacing", type=float, default=15.0, help="seconds between faults")
-    flt.add_argument("--autosave-interval", type=int, default=60, help="the broker's autosave")
+    flt.add_argument(
+        "--autosave-interval",
+        type=int,
+        default=None,
+        help="the broker's autosave (default: the generated config's)",
+    )
     flt.add_argument(
         "--autosave-on-changes", action="store_true", help="autosave every N changes, not seconds"
     )

@@ -38,7 +38,9 @@ class Settings(BaseSettings):
     mqtt_protocol: Literal[5, 4] = 5  # 4 = MQTT 3.1.1 (set automatically for amqtt)
     mqtt_tls_ca: Path | None = None  # CA file: connect with TLS (use an mqtts:// URL)
     gateway_id: str = "gateway-1"  # MQTT client id suffix; stable per gateway process
-    share_group: str = "dayuan"  # shared-subscription group; empty: plain subscription
+    # Shared-subscription group of scaled-out gateways (the deploy files use "dayuan");
+    # empty: one gateway on a plain subscription, which the broker keeps across restarts.
+    share_group: str = ""
     # Comma-separated compound ids this process subscribes to (a partition); empty: all.
     compounds: str = ""
     device_secret: SecretStr = SecretStr(DEV_DEVICE_SECRET)

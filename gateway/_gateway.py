@@ -160,6 +160,8 @@ class Gateway:
             log.error("broker refused the connection: %s", rc)
             return
         self._acks.moved_on()
+        if flags.session_present:
+            client.unsubscribe(self._options.other_filters())
         subscriptions = [(t, 1) for t in self._options.filters()]
         if self._takeover is not None:
             self._takeover.announce(client)

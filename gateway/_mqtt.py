@@ -19,6 +19,8 @@ from gateway._metrics import GatewayMetrics
 from gateway._pipeline import Delivery
 
 LOCAL_BROKER = MqttEndpoint("127.0.0.1", 1883)
+# The share group of the deploy files (systemd, compose), for gateways scaled out.
+SHARE_GROUP = "dayuan"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +29,11 @@ class MqttOptions:
     endpoint: MqttEndpoint = LOCAL_BROKER
     # Stable across restarts: the broker finds this gateway's session by it.
     client_id: str = "dayuan-gateway-1"
-    # Shared-subscription group; None subscribes plainly (one gateway, or a broker
-    # without $share).
-    share_group: str | None = "dayuan"
+    # Shared-subscription group of several gateways; None subscribes plainly (one
+    # gateway, or a broker without $share). A plain subscription is part of the session
+    # a broker persists; Mosquitto 2.0 forgets a shared one across a restart, so what
+    # devices publish before the group subscribes again is routed to nobody.
+    share_group: str | None = None
     # What to subscribe to: the whole namespace, or a partition of compounds
     # (`domain.subscriptions`), so that one process sees every message of its compounds.
     topics: tuple[str, ...] = (SUBSCRIPTION,)
@@ -56,6 +60,14 @@ class MqttOptions:
     def filters(self) -> list[str]:
         group = self.share_group
         return [f"$share/{group}/{t}" if group else t for t in self.topics]
+
+    def other_filters(self) -> list[str]:
+        """The filters of the other form (plain against shared in the deploy files'
+        group), which our session may still hold from a run configured the other way:
+        holding both, it would receive every message twice."""
+        if self.share_group:
+            return list(self.topics)
+        return [f"$share/{SHARE_GROUP}/{t}" for t in self.topics]
 
     @property
     def protocol(self) -> Protocol:

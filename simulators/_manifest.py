@@ -11,7 +11,7 @@ Format `dayuan.simulator-manifest/1`, JSON lines, one object per line with a `re
      "channels": {"telemetry": n, "event": n, "status": n, "ack": n},   objects per channel
      "status_seqs": [...], "messages": n, "duplicates": n}    one per device, at the end
     {"record": "summary", "messages": ..., "objects": ..., "acknowledged": ...,
-     "no_subscribers": ..., "errors": ...,
+     "no_subscribers": ..., "resent": ..., "errors": ...,
      "wall_seconds": ..., "simulated_start": ..., "simulated_end": ...}
 
 A device's seqs form one range (a seq is used only by a message really sent), so

@@ -15,7 +15,12 @@ is the only place that waits, and the run loop's only way to let wall time pass.
 
 Everything is QoS 1, MQTT 5 where the broker speaks it (else 3.1.1). Sessions that
 drop unexpectedly reconnect with backoff; paho keeps unacknowledged QoS 1 messages
-and sends them again, so a drop costs duplicates, not losses.
+and sends them again, so a drop costs duplicates, not losses. A PUBACK with reason
+0x10 ("no matching subscribers") is not a delivery (the MQTT contract): a message of
+a device whose messages were routed earlier in the run is published again every
+`RESEND_AFTER_S` for up to `RESEND_FOR_S`, then given up (an error). A device nobody
+has listened to (a run without a backend, or a test watching a few devices) does not
+resend: every message of it would wait out the bound.
 
 Commands: a realistic session subscribes to its own device's `cmd` topic (all the
 broker's ACL lets a device read), the first fleet connection to every device's
@@ -69,6 +74,11 @@ FD_HEADROOM = 64  # descriptors beyond the device sessions: files, the selector,
 # IDLE_SLICE_S or SERVICE_EVERY messages): past this a flood is dropped, counted as errors.
 MAX_RECEIVED = 10_000
 NO_MATCHING_SUBSCRIBERS = 0x10  # MQTT 5 PUBACK reason: accepted, delivered to nobody
+# A message PUBACKed 0x10 is published again this long after, until this long after it
+# was first published: a broker restart leaves no subscriber for as long as the backend
+# takes to subscribe again (a second or two); a minute covers a gateway restart too.
+RESEND_AFTER_S = 0.5
+RESEND_FOR_S = 60.0
 # Every device's cmd topic: what the fleet account's ACL lets it read.
 FLEET_COMMANDS = f"{domain.PREFIX}/+/+/+/{domain.Channel.CMD.value}"
 
@@ -111,9 +121,13 @@ class Received:
 class TransportStats:
     published: int = 0
     acknowledged: int = 0
-    # PUBACKs saying "no matching subscribers" (MQTT 5 reason 0x10): acknowledged, and
-    # counted there too, but the broker routed the message to nobody and dropped it.
+    # Messages whose last PUBACK said "no matching subscribers" (MQTT 5 reason 0x10):
+    # acknowledged, and counted there too, but the broker routed them to nobody and
+    # dropped them. `resent` counts the publishes again after a 0x10; `routed` holds the
+    # devices (topic up to the device) a subscriber has taken a message of.
     no_subscribers: int = 0
+    resent: int = 0
+    routed: set[str] = field(default_factory=set)
     errors: int = 0
     samples: list[str] = field(default_factory=list)
 
@@ -125,6 +139,10 @@ class TransportStats:
             log.warning("%s", message)
             if len(self.samples) == ERROR_SAMPLES:
                 log.warning("further MQTT errors are counted, not logged")
+
+
+def _device_of(topic: str) -> str:
+    return topic.rsplit("/", 1)[0]  # dayuan/v1/<compound>/<kind>/<device>
 
 
 class _Session:
@@ -141,6 +159,10 @@ class _Session:
         self.refusal = ""
         self.inflight = 0
         self.uncounted: set[int] = set()  # mids of wills published on a device's behalf
+        # A device's own message until its final PUBACK: mid -> (topic, payload, retain,
+        # when first published), to publish it again after a 0x10; and those waiting to.
+        self.unacked: dict[int, tuple[str, bytes, bool, float]] = {}
+        self.resends: list[tuple[float, str, bytes, bool, float]] = []
         self.subscriptions: tuple[str, ...] = ()  # the cmd topics it listens on
         self.subscribed = False  # the broker granted them on this connection
         client.on_connect = self._on_connect
@@ -181,27 +203,65 @@ class _Session:
         self.stats.error(f"{self.name}: connection lost: {reason}")
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any, props: Any) -> None:
-        self.inflight -= 1
+        sent = self.unacked.pop(mid, None)
         if reason.is_failure:
+            self.inflight -= 1
             self.stats.error(f"{self.name}: publish refused: {reason}")
         elif mid in self.uncounted:
+            self.inflight -= 1
             self.uncounted.discard(mid)
-        else:
+        elif reason == NO_MATCHING_SUBSCRIBERS:
+            now = time.monotonic()
+            heard = sent is not None and _device_of(sent[0]) in self.stats.routed
+            if sent is not None and heard and now - sent[3] < RESEND_FOR_S:
+                self.resends.append((now + RESEND_AFTER_S, *sent))  # still in flight
+                return
+            self.inflight -= 1
             self.stats.acknowledged += 1
-            if reason == NO_MATCHING_SUBSCRIBERS:
-                self.stats.no_subscribers += 1
+            self.stats.no_subscribers += 1
+            if sent is not None and heard:
+                self.stats.error(
+                    f"{self.name}: routed to no subscriber for {RESEND_FOR_S:.0f}s, given up:"
+                    f" a message on {sent[0]}"
+                )
+        else:
+            self.inflight -= 1
+            self.stats.acknowledged += 1
+            if sent is not None:
+                self.stats.routed.add(_device_of(sent[0]))
 
     def publish(self, topic: str, payload: bytes, *, retain: bool, counted: bool = True) -> None:
         """QoS 1; `counted=False` for what is not a device's own message (an emulated will)."""
-        info = self.client.publish(topic, payload, qos=QOS, retain=retain)
-        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
-            self.stats.error(f"{self.name}: publish failed: {paho.error_string(info.rc)}")
+        info = self._send(topic, payload, retain)
+        if info is None:
             return
         self.inflight += 1  # NO_CONN: paho keeps it and sends it on reconnect
         if counted:
             self.stats.published += 1
+            self.unacked[info.mid] = (topic, payload, retain, time.monotonic())
         else:
             self.uncounted.add(info.mid)
+
+    def resend_due(self, now: float) -> None:
+        """Publish again what was routed to nobody and has waited `RESEND_AFTER_S`."""
+        due = [r for r in self.resends if r[0] <= now]
+        if not due:
+            return
+        self.resends = [r for r in self.resends if r[0] > now]
+        for _, topic, payload, retain, first in due:
+            info = self._send(topic, payload, retain)
+            if info is None:
+                self.inflight -= 1  # counted as an error by `_send`: no longer in flight
+                continue
+            self.stats.resent += 1
+            self.unacked[info.mid] = (topic, payload, retain, first)
+
+    def _send(self, topic: str, payload: bytes, retain: bool) -> paho.MQTTMessageInfo | None:
+        info = self.client.publish(topic, payload, qos=QOS, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            self.stats.error(f"{self.name}: publish failed: {paho.error_string(info.rc)}")
+            return None
+        return info
 
 
 class _Loop:
@@ -289,6 +349,9 @@ class _Loop:
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
+        for session in self.sessions:
+            if session.resends and session.state == "up":
+                session.resend_due(now)
         if now < self._misc_at:
             return
         self._misc_at = now + MISC_EVERY_S

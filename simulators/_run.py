@@ -49,6 +49,7 @@ class SimulationReport:
     objects: int = 0  # JSON objects with a seq they carried
     acknowledged: int = 0
     no_subscribers: int = 0  # acknowledged "no matching subscribers": dropped by the broker
+    resent: int = 0  # published again after a "no matching subscribers" PUBACK
     errors: int = 0
     error_samples: tuple[str, ...] = ()
     per_kind: dict[str, int] = field(default_factory=dict)  # publishes per device kind
@@ -77,6 +78,7 @@ class SimulationReport:
             "objects": self.objects,
             "acknowledged": self.acknowledged,
             "no_subscribers": self.no_subscribers,
+            "resent": self.resent,
             "errors": self.errors,
             "error_samples": list(self.error_samples),
             "per_kind": self.per_kind,
@@ -360,7 +362,7 @@ class _Runner:
         report.per_kind, report.per_channel = dict(counter.kinds), dict(counter.channels)
         report.faults, report.commands = dict(counter.faults), self.commands
         report.acknowledged, report.errors = stats.acknowledged, stats.errors
-        report.no_subscribers = stats.no_subscribers
+        report.no_subscribers, report.resent = stats.no_subscribers, stats.resent
         report.error_samples = tuple(stats.samples)
         report.wall_seconds = self.monotonic() - self.wall0
         report.simulated_end = self.clock_at

@@ -281,7 +281,8 @@ def _print_report(report: SimulationReport) -> None:
         f"sent {report.messages:,} messages ({report.objects:,} objects; {kinds}) "
         f"in {report.wall_seconds:.1f}s ({report.rate:,.0f}/s), simulated "
         f"{report.simulated_span}; acknowledged {report.acknowledged:,} "
-        f"({report.no_subscribers:,} to no subscriber), "
+        f"({report.no_subscribers:,} to no subscriber; {report.resent:,} published again"
+        " after one), "
         f"errors {report.errors}, commands received {report.commands:,}"
     )
     for sample in report.error_samples:
