@@ -1,5 +1,5 @@
 """Dayuan's benchmarks, drills and run checks: what measures or exercises the product
-rather than being it. `dayuan bench ingest|layout|rules|faults`, `dayuan drill` and
+rather than being it. `dayuan bench ingest|layout|rules|faults|notify`, `dayuan drill` and
 `dayuan manifest check` are wired by `dayuan.cli` to the commands here; each is
 `command(args, settings) -> int` and prints JSON. The benchmarks build their own broker,
 database and processes through `dayuan.wiring` (and `dayuan.cli gateway` subprocesses),
@@ -11,6 +11,7 @@ from bench._faults import Plan, bench_faults, run_scenario
 from bench._ingest import bench_ingest
 from bench._layout import bench_layout
 from bench._manifest import ManifestAccount, account, manifest_check
+from bench._notify import bench_notify
 from bench._rules import bench_rules
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "bench_faults",
     "bench_ingest",
     "bench_layout",
+    "bench_notify",
     "bench_rules",
     "drill",
     "manifest_check",

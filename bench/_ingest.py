@@ -174,32 +174,37 @@ def _publish(broker: _Broker, files: list[tuple[str, Path]]) -> list[subprocess.
         with path.open("rb") as source:
             procs.append(
                 subprocess.Popen(
-                    [
-                        "mosquitto_pub",
-                        "-h",
-                        "127.0.0.1",
-                        "-p",
-                        str(broker.port),
-                        "-V",
-                        "5",
-                        "-u",
-                        broker.fleet.username,
-                        "-P",
-                        broker.fleet.password,
-                        "-q",
-                        "1",
-                        "-M",
-                        str(PUBLISHER_INFLIGHT),
-                        "-t",
-                        topic,
-                        "-l",
-                    ],
+                    publisher_command(broker, topic),
                     stdin=source,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
                 )
             )
     return procs
+
+
+def publisher_command(broker: _Broker, topic: str) -> list[str]:
+    """A C `mosquitto_pub -l`: one QoS 1 message per line of its stdin, on `topic`."""
+    return [
+        "mosquitto_pub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(broker.port),
+        "-V",
+        "5",
+        "-u",
+        broker.fleet.username,
+        "-P",
+        broker.fleet.password,
+        "-q",
+        "1",
+        "-M",
+        str(PUBLISHER_INFLIGHT),
+        "-t",
+        topic,
+        "-l",
+    ]
 
 
 def _baseline(broker: _Broker, files: list[tuple[str, Path]], total: int) -> float:

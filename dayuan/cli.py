@@ -141,6 +141,7 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     ing.add_argument("--gateways", type=int, default=1, help="gateway processes sharing the load")
     ing.set_defaults(func=_lazy(_bench, "bench_ingest"))
     _faults_parser(bench)
+    _notify_parser(bench)
     lay = bench.add_parser("layout", help="narrow against wide telemetry tables")
     lay.add_argument("--messages", type=int, default=200_000)
     lay.set_defaults(func=_lazy(_bench, "bench_layout"))
@@ -174,6 +175,29 @@ def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -
     flt.add_argument("--mosquitto", help="the broker binary (default: mosquitto on the PATH)")
     flt.add_argument("--keep", type=Path, help="leave each run's logs and manifest here")
     flt.set_defaults(func=_lazy(_bench, "bench_faults"))
+
+
+def _notify_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    nt = bench.add_parser(
+        "notify", help="SOS to a person's channel under load; repeats, throughput, faults"
+    )
+    nt.add_argument("--sos", type=int, default=20, help="SOS presses timed per load level")
+    nt.add_argument("--duration", type=float, default=20.0, help="seconds of presses per level")
+    nt.add_argument("--skip-load", action="store_true", help="SOS latency idle only")
+    nt.add_argument(
+        "--calibrate-messages", type=int, default=40_000, help="for the gateway's sustained rate"
+    )
+    nt.add_argument("--publishers", type=int, default=16, help="background load publishers")
+    nt.add_argument("--repeat-sos", type=int, default=5, help="SOS nobody acknowledges")
+    nt.add_argument("--repeat-interval", type=float, default=10.0, help="their repeat, seconds")
+    nt.add_argument("--cases", type=int, default=60, help="cases queued per throughput run")
+    nt.add_argument(
+        "--rate-limit", type=float, default=1000.0, help="per channel, in the throughput runs"
+    )
+    nt.add_argument("--fault-cases", type=int, default=20, help="cases per fault scenario")
+    nt.add_argument("--lease", type=float, default=20.0, help="the notifiers' lease (kill -9)")
+    nt.add_argument("--outage-s", type=float, default=60.0, help="the channel's 503 outage")
+    nt.set_defaults(func=_lazy(_bench, "bench_notify"))
 
 
 def _register_packages(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
