@@ -175,7 +175,9 @@ def bench_notify(args: argparse.Namespace, settings: Settings) -> int:
         reference = simulators.generate_compound(seed=0).compounds[0]
         receiver = stack.enter_context(_receiver([s.id for s in reference.staff]))
         run = _prepare(stack, work, db_url, receiver, reference, args.publishers)
-        _ingest._start_gateway(stack, db_url, run.broker, 0, work)
+        gateway = _ingest._start_gateway(stack, db_url, run.broker, 0, work)
+        # Subscribed, not only connected: a new session is not there to queue for it before.
+        _wait_logged(work / "gateway-0.log", "subscribed", gateway, "the gateway")
         result: dict[str, Any] = {
             "benchmark": "notify",
             "parameters": {k: v for k, v in vars(args).items() if not callable(v)},
@@ -267,12 +269,16 @@ def _notifier(stack: ExitStack, run: _Run, name: str, **settings: float) -> subp
             stderr=subprocess.STDOUT,
         )
     stack.callback(_ingest.stop, proc)
-    deadline = time.monotonic() + START_WAIT_S
-    while "delivering" not in log.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"notifier {name} did not start: {log.read_text()[-2000:]}")
-        time.sleep(POLL_S)
+    _wait_logged(log, "delivering", proc, f"notifier {name}")
     return proc
+
+
+def _wait_logged(log: Path, word: str, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + START_WAIT_S
+    while word not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start: {log.read_text()[-2000:]}")
+        time.sleep(POLL_S)
 
 
 class _Load:
@@ -364,6 +370,8 @@ def _sustained(run: _Run, messages: int) -> float:
     committed, elapsed = _ingest._wait_committed(run.db_url, per * len(run.lights), started)
     for proc in procs:
         proc.wait()
+    if committed < per * len(run.lights):
+        raise RuntimeError(f"calibration: {committed} of {per * len(run.lights)} committed")
     run.next_seq = per
     return committed / elapsed
 
