@@ -638,14 +638,17 @@ def _account(run: _Run, ids: list[int]) -> dict[str, Any]:
     """Every notification of these cases: its state, and how often its key arrived."""
     with psycopg.connect(run.db_url) as conn:
         rows = conn.execute(
-            "SELECT idempotency_key, state, attempts FROM notifications WHERE case_id = ANY(%s)",
+            "SELECT idempotency_key, state, attempts, round FROM notifications"
+            " WHERE case_id = ANY(%s)",
             (ids,),
         ).fetchall()
     delivered = run.receiver.delivered()
-    arrivals = [len(delivered.get(str(k), [])) for k, _, _ in rows]
-    states = [str(s) for _, s, _ in rows]
+    arrivals = [len(delivered.get(str(r[0]), [])) for r in rows]
+    states = [str(r[1]) for r in rows]
     return {
         "notifications": len(rows),
+        # Of them made by repeat rounds: nobody acknowledged within the interval.
+        "of_them_repeats": sum(1 for r in rows if int(r[3]) > 0),
         "sent": states.count("sent"),
         "failed": states.count("failed"),
         "queued": states.count("queued"),
@@ -653,7 +656,7 @@ def _account(run: _Run, ids: list[int]) -> dict[str, Any]:
         "delivered_more_than_once": sum(1 for n in arrivals if n > 1),
         "duplicate_arrivals": sum(n - 1 for n in arrivals if n > 1),
         "lost": sum(1 for n in arrivals if n == 0),
-        "attempts_max": max((int(a) for _, _, a in rows), default=0),
+        "attempts_max": max((int(r[2]) for r in rows), default=0),
     }
 
 
