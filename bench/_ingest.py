@@ -300,8 +300,14 @@ def _end_to_end(
 
 
 def _start_gateway(
-    stack: ExitStack, db_url: str, broker: _Broker, index: int, work: Path
+    stack: ExitStack,
+    db_url: str,
+    broker: _Broker,
+    index: int,
+    work: Path,
+    settings: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
+    """`dayuan gateway` number `index`, with these DAYUAN_ variables over the defaults."""
     env = {
         **os.environ,
         "DAYUAN_DATABASE_URL": db_url,
@@ -309,6 +315,7 @@ def _start_gateway(
         "DAYUAN_BACKEND_PASSWORD": broker.secret,
         "DAYUAN_GATEWAY_ID": f"bench-{index}",
         "DAYUAN_STATS_INTERVAL_S": "5",
+        **(settings or {}),
     }
     log = work / f"gateway-{index}.log"
     with log.open("wb") as out:

@@ -175,7 +175,8 @@ def bench_notify(args: argparse.Namespace, settings: Settings) -> int:
         reference = simulators.generate_compound(seed=0).compounds[0]
         receiver = stack.enter_context(_receiver([s.id for s in reference.staff]))
         run = _prepare(stack, work, db_url, receiver, reference, args.publishers)
-        gateway = _ingest._start_gateway(stack, db_url, run.broker, 0, work)
+        info = {"DAYUAN_LOG_LEVEL": "INFO"}  # its "subscribed" line is what is waited for
+        gateway = _ingest._start_gateway(stack, db_url, run.broker, 0, work, info)
         # Subscribed, not only connected: a new session is not there to queue for it before.
         _wait_logged(work / "gateway-0.log", "subscribed", gateway, "the gateway")
         result: dict[str, Any] = {
