@@ -160,7 +160,6 @@ class _Run:
     pendants: list[Device]  # SOS pendants not pressed yet
     lights: list[str]
     next_seq: int = 0  # the lights' next telemetry seq (after the calibration's)
-    opened: list[int] = field(default_factory=list)  # every case of the run
 
     def pendant(self) -> Device:
         if not self.pendants:
@@ -451,7 +450,6 @@ def _first_arrivals(run: _Run, presses: dict[str, float], *, acknowledge: bool) 
                 if device in first or not times:
                     continue
                 first[device] = min(times)
-                run.opened.append(case_id)
                 if acknowledge:
                     _acknowledge(conn, workflow, case_id)
             time.sleep(POLL_S)
@@ -551,7 +549,6 @@ def _intake(run: _Run, count: int, tag: str) -> list[int]:
                 opened_at=datetime.now(UTC),
             )
             ids.append(workflow.intake_alarm(conn, notice).case.id)
-    run.opened += ids
     return ids
 
 
