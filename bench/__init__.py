@@ -4,18 +4,21 @@ rather than being it. `dayuan bench ingest|layout|rules|faults`, `dayuan drill` 
 `command(args, settings) -> int` and prints JSON. The benchmarks build their own broker,
 database and processes through `dayuan.wiring` (and `dayuan.cli gateway` subprocesses),
 so this package sits between the CLI and the rest of `dayuan` (pyproject's layers).
-`account` is also what tests use to check a simulator run landed whole."""
+`account` is also what tests use to check a simulator run landed whole, and
+`RabbitNode` the private RabbitMQ node they crash."""
 
 from bench._drill import drill
 from bench._faults import Plan, bench_faults, run_scenario
 from bench._ingest import bench_ingest
 from bench._layout import bench_layout
 from bench._manifest import ManifestAccount, account, manifest_check
+from bench._rabbitmq import RabbitNode, rabbitmq_installed
 from bench._rules import bench_rules
 
 __all__ = [
     "ManifestAccount",
     "Plan",
+    "RabbitNode",
     "account",
     "bench_faults",
     "bench_ingest",
@@ -23,5 +26,6 @@ __all__ = [
     "bench_rules",
     "drill",
     "manifest_check",
+    "rabbitmq_installed",
     "run_scenario",
 ]

@@ -172,6 +172,12 @@ def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     flt.add_argument("--no-share-group", action="store_true", help="a plain subscription")
     flt.add_argument("--mosquitto", help="the broker binary (default: mosquitto on the PATH)")
+    flt.add_argument(
+        "--broker",
+        action="append",
+        choices=("mosquitto", "rabbitmq"),
+        help="the broker (repeat it to run each scenario on each, in one run; default: mosquitto)",
+    )
     flt.add_argument("--keep", type=Path, help="leave each run's logs and manifest here")
     flt.set_defaults(func=_lazy(_bench, "bench_faults"))
 
