@@ -175,6 +175,7 @@ def run_scenario(plan: Plan, settings: Settings, *, keep: Path | None = None) ->
         faults_at, wall, began = _traffic(work, broker, fleet, plan)
         _drain(db_url, wall)
         _ingest.stop(gateway)
+        broker.stop(signal.SIGTERM)  # its CPU time counted to the end, not to the last fault
         return _report(work, db_url, plan, faults_at, broker.cpu_s, began)
 
 
