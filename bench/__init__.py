@@ -1,5 +1,5 @@
 """Dayuan's benchmarks, drills and run checks: what measures or exercises the product
-rather than being it. `dayuan bench ingest|layout|rules|faults`, `dayuan drill` and
+rather than being it. `dayuan bench ingest|layout|rules|faults|brokers`, `dayuan drill` and
 `dayuan manifest check` are wired by `dayuan.cli` to the commands here; each is
 `command(args, settings) -> int` and prints JSON. The benchmarks build their own broker,
 database and processes through `dayuan.wiring` (and `dayuan.cli gateway` subprocesses),
@@ -7,6 +7,7 @@ so this package sits between the CLI and the rest of `dayuan` (pyproject's layer
 `account` is also what tests use to check a simulator run landed whole, and
 `RabbitNode` the private RabbitMQ node they crash."""
 
+from bench._brokers import bench_brokers
 from bench._drill import drill
 from bench._faults import Plan, bench_faults, run_scenario
 from bench._ingest import bench_ingest
@@ -20,6 +21,7 @@ __all__ = [
     "Plan",
     "RabbitNode",
     "account",
+    "bench_brokers",
     "bench_faults",
     "bench_ingest",
     "bench_layout",

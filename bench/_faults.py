@@ -45,7 +45,9 @@ from dayuan import wiring
 from dayuan.settings import Settings
 from domain import CompoundFile, Kind
 
-FAULTS = ("term-restart", "kill-restart", "term", "kill")
+# Faults of the broker; `gateway-kill-restart` kills the gateway process instead (SIGKILL)
+# and starts it again.
+FAULTS = ("term-restart", "kill-restart", "term", "kill", "gateway-kill-restart")
 BROKERS = ("mosquitto", "rabbitmq")
 DOWN_S = 1.0  # the broker stays down this long before it is started again
 SETTLE_S = 8.0  # storage unchanged this long after the simulator ended: drained
@@ -110,22 +112,63 @@ def _plan(args: argparse.Namespace, scenario: str, broker: str = "mosquitto") ->
     )
 
 
-class _Broker(Protocol):
-    """A broker process that can be stopped, killed and started again on one port."""
-
-    port: int
-    cpu_s: float
-
+class _Restartable(Protocol):
     def start(self) -> None: ...
 
     def stop(self, how: signal.Signals) -> None: ...
 
 
-def _apply(broker: _Broker, fault: str) -> None:
-    broker.stop(signal.SIGKILL if fault.startswith("kill") else signal.SIGTERM)
+class _Broker(_Restartable, Protocol):
+    """A broker process that can be stopped, killed and started again on one port."""
+
+    port: int
+    cpu_s: float
+
+
+def _apply(target: _Restartable, fault: str) -> None:
+    target.stop(signal.SIGKILL if fault.startswith("kill") else signal.SIGTERM)
     if fault.endswith("-restart"):
         time.sleep(DOWN_S)
-        broker.start()
+        target.start()
+
+
+class _Gateway:
+    """The `dayuan gateway` process of the run, which a fault may kill and start again;
+    each start appends to gateway.log and waits for its own "subscribed"."""
+
+    def __init__(self, log: Path, env: dict[str, str]) -> None:
+        self.log, self.env = log, env
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def _subscribed(self) -> int:
+        return self.log.read_text().count(": subscribed") if self.log.exists() else 0
+
+    def start(self) -> None:
+        before = self._subscribed()
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "dayuan.cli", "gateway"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.starts += 1
+        deadline = time.monotonic() + 60
+        while self._subscribed() == before:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the gateway did not subscribe: {self.log.read_text()}")
+            time.sleep(0.1)
+
+    def stop(self, how: signal.Signals) -> None:
+        if self.process is None:
+            return
+        if how == signal.SIGKILL:
+            self.process.kill()
+            self.process.wait(30)
+        else:
+            _ingest.stop(self.process)
+        self.process = None
 
 
 class _Mosquitto:
@@ -172,11 +215,11 @@ def run_scenario(plan: Plan, settings: Settings, *, keep: Path | None = None) ->
         broker, gateway_url = _start_broker(stack, work, compound, plan, fleet, backend)
         _prepare(db_url, compound)
         gateway = _gateway(stack, work, db_url, gateway_url, backend, plan)
-        faults_at, wall, began = _traffic(work, broker, fleet, plan)
+        faults_at, wall, began = _traffic(work, broker, gateway, fleet, plan)
         _drain(db_url, wall)
-        _ingest.stop(gateway)
+        gateway.stop(signal.SIGTERM)
         broker.stop(signal.SIGTERM)  # its CPU time counted to the end, not to the last fault
-        return _report(work, db_url, plan, faults_at, broker.cpu_s, began)
+        return _report(work, db_url, plan, faults_at, broker.cpu_s, began, gateway.starts)
 
 
 def _pw() -> str:
@@ -236,7 +279,7 @@ def _prepare(db_url: str, compound: CompoundFile) -> None:
 
 def _gateway(
     stack: ExitStack, work: Path, db_url: str, url: str, backend: str, plan: Plan
-) -> subprocess.Popen[bytes]:
+) -> _Gateway:
     v5 = plan.broker == "mosquitto"  # RabbitMQ 3's MQTT plugin speaks 3.1.1 only
     env = {
         **os.environ,
@@ -250,26 +293,14 @@ def _gateway(
         "DAYUAN_STATS_INTERVAL_S": "5",
         "DAYUAN_LOG_LEVEL": "INFO",
     }
-    with (work / "gateway.log").open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dayuan.cli", "gateway"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    stack.callback(_ingest.stop, proc)
-    deadline = time.monotonic() + 60
-    while "subscribed" not in (work / "gateway.log").read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(
-                f"the gateway did not subscribe: {(work / 'gateway.log').read_text()}"
-            )
-        time.sleep(0.1)
-    return proc
+    gateway = _Gateway(work / "gateway.log", env)
+    stack.callback(gateway.stop, signal.SIGTERM)
+    gateway.start()
+    return gateway
 
 
 def _traffic(
-    work: Path, broker: _Broker, fleet: Account, plan: Plan
+    work: Path, broker: _Broker, gateway: _Gateway, fleet: Account, plan: Plan
 ) -> tuple[list[tuple[str, float]], float, float]:
     """Run the simulator for the plan's duration, faults at their offsets; return when
     each fault struck (seconds since the simulator began: its manifest opened, the
@@ -292,7 +323,10 @@ def _traffic(
     for index, fault in enumerate(plan.faults):
         _sleep_until(started + plan.first_at_s + index * plan.spacing_s)
         struck.append((fault, round(time.monotonic() - started, 2)))
-        _apply(broker, fault)
+        if fault.startswith("gateway-"):
+            _apply(gateway, fault.removeprefix("gateway-"))
+        else:
+            _apply(broker, fault)
     _sleep_until(started + plan.duration_s)
     sim.send_signal(signal.SIGINT)  # ends cleanly: last acks awaited, manifest written
     sim.wait(120)
@@ -329,6 +363,7 @@ def _report(
     faults_at: list[tuple[str, float]],
     broker_cpu: float,
     began: float,
+    gateway_starts: int = 1,
 ) -> dict[str, Any]:
     manifest = simulators.read_manifest(work / "m.jsonl")
     summary = manifest.summary or {}
@@ -350,8 +385,10 @@ def _report(
         "stored": account.stored,
         "lost": account.lost,
         "unexpected": account.unexpected,
-        "gateway_received": _stat(stats, "received"),
-        "redelivered": _redelivered(stats, summary),
+        # A restarted gateway's counters start again: these would count its last life only.
+        "gateway_received": _stat(stats, "received") if gateway_starts == 1 else None,
+        "redelivered": _redelivered(stats, summary) if gateway_starts == 1 else None,
+        "gateway_starts": gateway_starts,
         "acks_withheld": _stat(stats, "acks_withheld"),
         "broker_cpu_s": round(broker_cpu, 2),
         "lost_by_publish_time_s": lost,

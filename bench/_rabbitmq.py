@@ -138,7 +138,7 @@ class RabbitNode:
         process group at once, a crash."""
         if self.process is None:
             return
-        self.cpu_s += sum(_ingest.cpu_seconds(pid) for pid in self._pids())
+        self.cpu_s += sum(_ingest.cpu_seconds(pid) for pid in self.pids())
         if how == signal.SIGKILL:
             os.killpg(self.process.pid, signal.SIGKILL)
         else:
@@ -146,7 +146,7 @@ class RabbitNode:
         self.process.wait(STOP_LIMIT_S)
         self.process = None
 
-    def _pids(self) -> list[int]:
+    def pids(self) -> list[int]:
         """The script and the Erlang VM it started (its child)."""
         assert self.process is not None
         pid = self.process.pid

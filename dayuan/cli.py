@@ -141,6 +141,12 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     ing.add_argument("--gateways", type=int, default=1, help="gateway processes sharing the load")
     ing.set_defaults(func=_lazy(_bench, "bench_ingest"))
     _faults_parser(bench)
+    brk = bench.add_parser(
+        "brokers", help="Mosquitto against RabbitMQ (PUBACK after the disk): msg/s and CPU"
+    )
+    brk.add_argument("--messages", type=int, default=100_000)
+    brk.add_argument("--publishers", type=int, default=4, help="mosquitto_pub processes")
+    brk.set_defaults(func=_lazy(_bench, "bench_brokers"))
     lay = bench.add_parser("layout", help="narrow against wide telemetry tables")
     lay.add_argument("--messages", type=int, default=200_000)
     lay.set_defaults(func=_lazy(_bench, "bench_layout"))
