@@ -10,7 +10,9 @@ object per scenario is printed: sent, acknowledged by the broker, stored, lost, 
 gateway's redeliveries and withheld acks, where in the run the lost messages were
 published (seconds since the simulator started: a lost message's stored predecessor's
 device time, mapped to wall time by the earliest arrival of the events stamped then), the
-PUBACKs saying "no matching subscribers" and the gateway's connection log.
+PUBACKs saying "no matching subscribers" and the gateway's connection log. With
+`broker="rabbitmq"` the broker is a private RabbitMQ node (`bench._rabbitmq`) and the
+gateway speaks MQTT 3.1.1; `gateway-kill-restart` strikes the gateway instead.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ def bench_faults(args: argparse.Namespace, settings: Settings) -> int:
 def _plan(args: argparse.Namespace, scenario: str, broker: str = "mosquitto") -> Plan:
     faults = tuple(f for f in scenario.split(",") if f and f != "none")
     unknown = [f for f in faults if f not in FAULTS]
+    if broker not in BROKERS:
+        raise ValueError(f"unknown broker {broker!r}: expected {', '.join(BROKERS)}")
     if unknown:
         raise ValueError(f"unknown fault(s) {unknown}: expected {', '.join(FAULTS)}")
     return Plan(

@@ -119,17 +119,25 @@ def _assert_accounted(result: dict[str, Any]) -> None:
     assert result["lost"] == 0, result
 
 
-def test_the_gateway_stores_everything_across_a_rabbitmq_sigkill() -> None:
+@pytest.mark.parametrize(
+    "faults",
+    [
+        pytest.param("kill-restart", id="broker-sigkill"),
+        pytest.param("gateway-kill-restart,kill-restart", id="gateway-then-broker-sigkill"),
+    ],
+)
+def test_the_gateway_stores_everything_across_a_rabbitmq_sigkill(faults: str) -> None:
     # `dayuan bench faults kill-restart --broker rabbitmq`: the simulator in fleet mode
     # with a manifest, one `dayuan gateway` on MQTT 3.1.1 (plain subscription), the node
-    # SIGKILLed a quarter into the stream and started again; the devices resend what was
-    # not PUBACKed. Every message is stored once: the manifest has none missing.
+    # SIGKILLed 12 s into the stream and started again (after a SIGKILL of the gateway at
+    # 12 s and its restart, in the second case); the devices resend what was not PUBACKed.
+    # Every message the broker acknowledged is stored: the manifest has none missing.
     plan = Plan(
-        faults=("kill-restart",),
+        faults=tuple(faults.split(",")),
         rate=300,
         duration_s=60,
         first_at_s=12,
-        spacing_s=15,
+        spacing_s=12,
         autosave_interval=60,
         autosave_on_changes=False,
         share_group=False,
