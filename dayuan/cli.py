@@ -142,6 +142,12 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     ing.set_defaults(func=_lazy(_bench, "bench_ingest"))
     _faults_parser(bench)
     _notify_parser(bench)
+    brk = bench.add_parser(
+        "brokers", help="Mosquitto against RabbitMQ (PUBACK after the disk): msg/s and CPU"
+    )
+    brk.add_argument("--messages", type=int, default=100_000)
+    brk.add_argument("--publishers", type=int, default=4, help="mosquitto_pub processes")
+    brk.set_defaults(func=_lazy(_bench, "bench_brokers"))
     lay = bench.add_parser("layout", help="narrow against wide telemetry tables")
     lay.add_argument("--messages", type=int, default=200_000)
     lay.set_defaults(func=_lazy(_bench, "bench_layout"))
@@ -173,6 +179,12 @@ def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     flt.add_argument("--no-share-group", action="store_true", help="a plain subscription")
     flt.add_argument("--mosquitto", help="the broker binary (default: mosquitto on the PATH)")
+    flt.add_argument(
+        "--broker",
+        action="append",
+        choices=("mosquitto", "rabbitmq"),
+        help="the broker (repeat it to run each scenario on each, in one run; default: mosquitto)",
+    )
     flt.add_argument("--keep", type=Path, help="leave each run's logs and manifest here")
     flt.set_defaults(func=_lazy(_bench, "bench_faults"))
 

@@ -7,7 +7,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broker import BackendRole, MqttEndpoint, backend_account
@@ -110,6 +110,12 @@ class Settings(BaseSettings):
                 "by the URL's scheme"
             )
         return self
+
+    @field_validator("mqtt_protocol", mode="before")
+    @classmethod
+    def _protocol_number(cls, value: object) -> object:
+        # The environment gives text ("4"), and a Literal of ints does not coerce it.
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
     @model_validator(mode="after")
     def _api_access(self) -> Settings:
