@@ -1,29 +1,37 @@
 """Dayuan's benchmarks, drills and run checks: what measures or exercises the product
-rather than being it. `dayuan bench ingest|layout|rules|faults`, `dayuan drill` and
+rather than being it. `dayuan bench ingest|layout|rules|faults|notify|brokers`, `dayuan drill` and
 `dayuan manifest check` are wired by `dayuan.cli` to the commands here; each is
 `command(args, settings) -> int` and prints JSON. The benchmarks build their own broker,
 database and processes through `dayuan.wiring` (and `dayuan.cli gateway` subprocesses),
 so this package sits between the CLI and the rest of `dayuan` (pyproject's layers).
-`account` is also what tests use to check a simulator run landed whole."""
+`account` is also what tests use to check a simulator run landed whole, and
+`RabbitNode` the private RabbitMQ node they crash."""
 
+from bench._brokers import bench_brokers
 from bench._drill import drill
 from bench._faults import Plan, bench_faults, run_scenario
 from bench._ingest import bench_ingest
 from bench._layout import bench_layout
 from bench._manifest import ManifestAccount, account, manifest_check
+from bench._notify import bench_notify
+from bench._rabbitmq import RabbitNode, rabbitmq_installed
 from bench._rules import bench_rules
 from bench._save import bench_broker_save
 
 __all__ = [
     "ManifestAccount",
     "Plan",
+    "RabbitNode",
     "account",
     "bench_broker_save",
+    "bench_brokers",
     "bench_faults",
     "bench_ingest",
     "bench_layout",
+    "bench_notify",
     "bench_rules",
     "drill",
     "manifest_check",
+    "rabbitmq_installed",
     "run_scenario",
 ]

@@ -10,7 +10,9 @@ object per scenario is printed: sent, acknowledged by the broker, stored, lost, 
 gateway's redeliveries and withheld acks, where in the run the lost messages were
 published (seconds since the simulator started: a lost message's stored predecessor's
 device time, mapped to wall time by the earliest arrival of the events stamped then), the
-PUBACKs saying "no matching subscribers" and the gateway's connection log.
+PUBACKs saying "no matching subscribers" and the gateway's connection log. With
+`broker="rabbitmq"` the broker is a private RabbitMQ node (`bench._rabbitmq`) and the
+gateway speaks MQTT 3.1.1; `gateway-kill-restart` strikes the gateway instead.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
@@ -39,6 +41,7 @@ import ingest
 import registry
 import simulators
 from bench import _ingest, _manifest
+from bench._rabbitmq import RabbitNode
 from broker import (
     AUTOSAVE_INTERVAL_S,
     Account,
@@ -52,10 +55,20 @@ from dayuan import wiring
 from dayuan.settings import Settings
 from domain import CompoundFile, Kind
 
-FAULTS = ("term-restart", "kill-restart", "term", "kill")
-# Faults of the gateway process, to put a backlog in the broker the way a database outage
-# does (nothing acknowledged, the broker queues): SIGSTOP and SIGCONT.
-GATEWAY_FAULTS = ("stall", "unstall")
+# Faults of the broker; `gateway-kill-restart` kills the gateway process instead (SIGKILL)
+# and starts it again; `gateway-stall` and `gateway-unstall` stop and continue it
+# (SIGSTOP, SIGCONT), putting a backlog in the broker as a database outage does (nothing
+# acknowledged, the broker queues).
+FAULTS = (
+    "term-restart",
+    "kill-restart",
+    "term",
+    "kill",
+    "gateway-kill-restart",
+    "gateway-stall",
+    "gateway-unstall",
+)
+BROKERS = ("mosquitto", "rabbitmq")
 DOWN_S = 1.0  # the broker stays down this long before it is started again
 SETTLE_S = 8.0  # storage unchanged this long after the simulator ended: drained
 DRAIN_LIMIT_S = 120.0  # longest wait for the gateway to drain
@@ -77,28 +90,36 @@ class Plan:
     autosave_on_changes: bool
     share_group: bool
     mosquitto: str | None = None  # the broker binary; None: the one on the PATH
+    # "mosquitto" (the generated config) or "rabbitmq" (a private node, MQTT 3.1.1: the
+    # gateway on protocol 4 and a plain subscription; the autosave settings do not apply)
+    broker: str = "mosquitto"
 
 
 def bench_faults(args: argparse.Namespace, settings: Settings) -> int:
     results = []
-    for scenario in args.scenarios:
-        for run in range(args.runs):
-            plan = _plan(args, scenario)
-            keep = args.keep / f"{scenario.replace(',', '+')}-{run}" if args.keep else None
-            result = run_scenario(plan, settings, keep=keep)
-            results.append({"scenario": scenario, "run": run, **result})
-            print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    runs = [
+        (s, b, r)
+        for s in args.scenarios
+        for b in args.broker or ["mosquitto"]
+        for r in range(args.runs)
+    ]
+    for scenario, broker, run in runs:
+        plan = _plan(args, scenario, broker)
+        name = f"{scenario.replace(',', '+')}-{broker}-{run}"
+        result = run_scenario(plan, settings, keep=args.keep / name if args.keep else None)
+        results.append({"scenario": scenario, "broker": broker, "run": run, **result})
+        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     print(json.dumps(results, indent=2))
     return 0 if all(r["lost"] == 0 for r in results) else 1
 
 
-def _plan(args: argparse.Namespace, scenario: str) -> Plan:
+def _plan(args: argparse.Namespace, scenario: str, broker: str = "mosquitto") -> Plan:
     faults = tuple(f for f in scenario.split(",") if f and f != "none")
-    unknown = [f for f in faults if f not in FAULTS + GATEWAY_FAULTS]
+    unknown = [f for f in faults if f not in FAULTS]
+    if broker not in BROKERS:
+        raise ValueError(f"unknown broker {broker!r}: expected {', '.join(BROKERS)}")
     if unknown:
-        raise ValueError(
-            f"unknown fault(s) {unknown}: expected {', '.join(FAULTS + GATEWAY_FAULTS)}"
-        )
+        raise ValueError(f"unknown fault(s) {unknown}: expected {', '.join(FAULTS)}")
     return Plan(
         faults=faults,
         rate=args.rate,
@@ -109,10 +130,74 @@ def _plan(args: argparse.Namespace, scenario: str) -> Plan:
         autosave_on_changes=args.autosave_on_changes,
         share_group=not args.no_share_group,
         mosquitto=args.mosquitto,
+        broker=broker,
     )
 
 
-class _Broker:
+class _Restartable(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self, how: signal.Signals) -> None: ...
+
+
+class _Broker(_Restartable, Protocol):
+    """A broker process that can be stopped, killed and started again on one port."""
+
+    port: int
+    cpu_s: float
+
+
+def _apply(target: _Restartable, fault: str) -> None:
+    target.stop(signal.SIGKILL if fault.startswith("kill") else signal.SIGTERM)
+    if fault.endswith("-restart"):
+        time.sleep(DOWN_S)
+        target.start()
+
+
+class _Gateway:
+    """The `dayuan gateway` process of the run, which a fault may kill and start again;
+    each start appends to gateway.log and waits for its own "subscribed"."""
+
+    def __init__(self, log: Path, env: dict[str, str]) -> None:
+        self.log, self.env = log, env
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def _subscribed(self) -> int:
+        return self.log.read_text().count(": subscribed") if self.log.exists() else 0
+
+    def start(self) -> None:
+        before = self._subscribed()
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "dayuan.cli", "gateway"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.starts += 1
+        deadline = time.monotonic() + 60
+        while self._subscribed() == before:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the gateway did not subscribe: {self.log.read_text()}")
+            time.sleep(0.1)
+
+    def send(self, how: signal.Signals) -> None:
+        if self.process is not None:
+            self.process.send_signal(how)
+
+    def stop(self, how: signal.Signals) -> None:
+        if self.process is None:
+            return
+        if how == signal.SIGKILL:
+            self.process.kill()
+            self.process.wait(30)
+        else:
+            _ingest.stop(self.process)
+        self.process = None
+
+
+class _Mosquitto:
     """A Mosquitto process that can be stopped, killed and started again on one port."""
 
     def __init__(self, conf: Path, port: int, binary: str | None) -> None:
@@ -140,12 +225,6 @@ class _Broker:
         self.process.wait(30)
         self.process = None
 
-    def apply(self, fault: str) -> None:
-        self.stop(signal.SIGKILL if fault.startswith("kill") else signal.SIGTERM)
-        if fault.endswith("-restart"):
-            time.sleep(DOWN_S)
-            self.start()
-
 
 def run_scenario(plan: Plan, settings: Settings, *, keep: Path | None = None) -> dict[str, Any]:
     """One run of `plan`; `keep` is a directory to leave its files in (logs, manifest)."""
@@ -159,24 +238,43 @@ def run_scenario(plan: Plan, settings: Settings, *, keep: Path | None = None) ->
         compound = simulators.generate_compound(seed=0)
         registry.write_compound_file(work / "compound.yaml", compound)
         fleet, backend = Account("faults-fleet", _pw()), _pw()
-        broker = _broker(work, compound, plan, fleet, backend)
-        broker.start()
-        stack.callback(broker.stop, signal.SIGTERM)
+        broker, gateway_url = _start_broker(stack, work, compound, plan, fleet, backend)
         _prepare(db_url, compound)
-        gateway = _gateway(stack, work, db_url, broker, backend, plan)
+        gateway = _gateway(stack, work, db_url, gateway_url, backend, plan)
         faults_at, wall, began = _traffic(work, broker, gateway, fleet, plan)
         _drain(db_url, wall)
-        _ingest.stop(gateway)
-        return _report(work, db_url, plan, faults_at, broker.cpu_s, began)
+        gateway.stop(signal.SIGTERM)
+        broker.stop(signal.SIGTERM)  # its CPU time counted to the end, not to the last fault
+        return _report(work, db_url, plan, faults_at, broker.cpu_s, began, gateway.starts)
 
 
 def _pw() -> str:
     return uuid.uuid4().hex
 
 
-def _broker(
+def _start_broker(
+    stack: ExitStack, work: Path, compound: CompoundFile, plan: Plan, fleet: Account, backend: str
+) -> tuple[_Broker, str]:
+    """The plan's broker, started (stopped when the run ends), and the gateway's URL."""
+    if plan.broker == "rabbitmq":
+        node = RabbitNode(work / "rabbitmq")
+        node.start()
+        stack.callback(node.stop, signal.SIGTERM)
+        node.add_user(fleet)
+        gateway = Account("dayuan-gateway", backend)
+        node.add_user(gateway)
+        return node, node.url(gateway)
+    mosquitto = _mosquitto(work, compound, plan, fleet, backend)
+    mosquitto.start()
+    stack.callback(mosquitto.stop, signal.SIGTERM)
+    # No account in the URL: the gateway logs in as `dayuan-gateway` (its password derived
+    # from the backend secret), as the generated config has it.
+    return mosquitto, f"mqtt://127.0.0.1:{mosquitto.port}"
+
+
+def _mosquitto(
     work: Path, compound: CompoundFile, plan: Plan, fleet: Account, backend: str
-) -> _Broker:
+) -> _Mosquitto:
     port = free_port()
     devices = [DeviceEntry(d.id, c.id, Kind(d.kind)) for c in compound.compounds for d in c.devices]
     conf = write_config(
@@ -195,7 +293,7 @@ def _broker(
     if plan.autosave_on_changes:  # autosave_interval then counts changes, not seconds
         text += "autosave_on_changes true\n"
     conf.write_text(text + "log_type information\n")
-    return _Broker(conf, port, plan.mosquitto)
+    return _Mosquitto(conf, port, plan.mosquitto)
 
 
 def _prepare(db_url: str, compound: CompoundFile) -> None:
@@ -206,39 +304,29 @@ def _prepare(db_url: str, compound: CompoundFile) -> None:
 
 
 def _gateway(
-    stack: ExitStack, work: Path, db_url: str, broker: _Broker, backend: str, plan: Plan
-) -> subprocess.Popen[bytes]:
+    stack: ExitStack, work: Path, db_url: str, url: str, backend: str, plan: Plan
+) -> _Gateway:
+    v5 = plan.broker == "mosquitto"  # RabbitMQ 3's MQTT plugin speaks 3.1.1 only
     env = {
         **os.environ,
         "DAYUAN_DATABASE_URL": db_url,
-        "DAYUAN_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}",
+        "DAYUAN_MQTT_URL": url,
+        "DAYUAN_MQTT_PROTOCOL": "5" if v5 else "4",
         "DAYUAN_BACKEND_PASSWORD": backend,
         "DAYUAN_RULES_ENABLED": "false",
-        "DAYUAN_SHARE_GROUP": "dayuan" if plan.share_group else "",
+        "DAYUAN_SHARE_GROUP": "dayuan" if plan.share_group and v5 else "",
         "DAYUAN_GATEWAY_ID": "faults-1",
         "DAYUAN_STATS_INTERVAL_S": "5",
         "DAYUAN_LOG_LEVEL": "INFO",
     }
-    with (work / "gateway.log").open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dayuan.cli", "gateway"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    stack.callback(_ingest.stop, proc)
-    deadline = time.monotonic() + 60
-    while "subscribed" not in (work / "gateway.log").read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(
-                f"the gateway did not subscribe: {(work / 'gateway.log').read_text()}"
-            )
-        time.sleep(0.1)
-    return proc
+    gateway = _Gateway(work / "gateway.log", env)
+    stack.callback(gateway.stop, signal.SIGTERM)
+    gateway.start()
+    return gateway
 
 
 def _traffic(
-    work: Path, broker: _Broker, gateway: subprocess.Popen[bytes], fleet: Account, plan: Plan
+    work: Path, broker: _Broker, gateway: _Gateway, fleet: Account, plan: Plan
 ) -> tuple[list[tuple[str, float]], float, float]:
     """Run the simulator for the plan's duration, faults at their offsets; return when
     each fault struck (seconds since the simulator began: its manifest opened, the
@@ -261,12 +349,14 @@ def _traffic(
     for index, fault in enumerate(plan.faults):
         _sleep_until(started + plan.first_at_s + index * plan.spacing_s)
         struck.append((fault, round(time.monotonic() - started, 2)))
-        if fault in GATEWAY_FAULTS:
-            gateway.send_signal(signal.SIGSTOP if fault == "stall" else signal.SIGCONT)
+        if fault in ("gateway-stall", "gateway-unstall"):
+            gateway.send(signal.SIGSTOP if fault == "gateway-stall" else signal.SIGCONT)
+        elif fault.startswith("gateway-"):
+            _apply(gateway, fault.removeprefix("gateway-"))
         else:
-            broker.apply(fault)
+            _apply(broker, fault)
     _sleep_until(started + plan.duration_s)
-    gateway.send_signal(signal.SIGCONT)  # a stall left to the end ends with the traffic
+    gateway.send(signal.SIGCONT)  # a stall left to the end ends with the traffic
     sim.send_signal(signal.SIGINT)  # ends cleanly: last acks awaited, manifest written
     sim.wait(120)
     return struck, time.monotonic() - started, began
@@ -302,6 +392,7 @@ def _report(
     faults_at: list[tuple[str, float]],
     broker_cpu: float,
     began: float,
+    gateway_starts: int = 1,
 ) -> dict[str, Any]:
     manifest = simulators.read_manifest(work / "m.jsonl")
     summary = manifest.summary or {}
@@ -319,12 +410,15 @@ def _report(
         "acknowledged_to_no_subscriber": summary.get("no_subscribers"),
         "published_again_after_no_subscriber": summary.get("resent"),
         "simulator_wall_s": summary.get("wall_seconds"),
+        "acknowledged_per_s": _rate(summary.get("acknowledged"), summary.get("wall_seconds")),
         "expected": account.expected,
         "stored": account.stored,
         "lost": account.lost,
         "unexpected": account.unexpected,
-        "gateway_received": _stat(stats, "received"),
-        "redelivered": _redelivered(stats, summary),
+        # A restarted gateway's counters start again: these would count its last life only.
+        "gateway_received": _stat(stats, "received") if gateway_starts == 1 else None,
+        "redelivered": _redelivered(stats, summary) if gateway_starts == 1 else None,
+        "gateway_starts": gateway_starts,
         "acks_withheld": _stat(stats, "acks_withheld"),
         "broker_cpu_s": round(broker_cpu, 2),
         "lost_by_publish_time_s": lost,
@@ -332,6 +426,12 @@ def _report(
         "gateway_log": [line[-160:] for line in lines if _LOG_WORTHY.search(line)][-25:],
         "broker_log": _broker_log(work),
     }
+
+
+def _rate(count: int | None, seconds: float | None) -> float | None:
+    """PUBACKs per second the devices saw over the simulator's run (the gateway storing
+    at the same time): the broker's throughput as a device meets it."""
+    return round(count / seconds, 1) if count is not None and seconds else None
 
 
 def _stat(stats: list[str], name: str) -> int | None:

@@ -50,6 +50,7 @@ LINES_PER_PUBLISHER = 25_000
 # In-flight window of each C publisher: enough to keep the broker busy.
 PUBLISHER_INFLIGHT = 1000
 POLL_S = 0.05  # how often the end-to-end phase looks at the committed count
+SUBSCRIBE_WAIT_S = 60.0  # a gateway not subscribed by then (schema, rules loaded) failed
 COMPOUND = "bench"
 
 
@@ -174,32 +175,37 @@ def _publish(broker: _Broker, files: list[tuple[str, Path]]) -> list[subprocess.
         with path.open("rb") as source:
             procs.append(
                 subprocess.Popen(
-                    [
-                        "mosquitto_pub",
-                        "-h",
-                        "127.0.0.1",
-                        "-p",
-                        str(broker.port),
-                        "-V",
-                        "5",
-                        "-u",
-                        broker.fleet.username,
-                        "-P",
-                        broker.fleet.password,
-                        "-q",
-                        "1",
-                        "-M",
-                        str(PUBLISHER_INFLIGHT),
-                        "-t",
-                        topic,
-                        "-l",
-                    ],
+                    publisher_command(broker, topic),
                     stdin=source,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
                 )
             )
     return procs
+
+
+def publisher_command(broker: _Broker, topic: str) -> list[str]:
+    """A C `mosquitto_pub -l`: one QoS 1 message per line of its stdin, on `topic`."""
+    return [
+        "mosquitto_pub",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(broker.port),
+        "-V",
+        "5",
+        "-u",
+        broker.fleet.username,
+        "-P",
+        broker.fleet.password,
+        "-q",
+        "1",
+        "-M",
+        str(PUBLISHER_INFLIGHT),
+        "-t",
+        topic,
+        "-l",
+    ]
 
 
 def _baseline(broker: _Broker, files: list[tuple[str, Path]], total: int) -> float:
@@ -297,6 +303,7 @@ def _end_to_end(
 def _start_gateway(
     stack: ExitStack, db_url: str, broker: _Broker, index: int, work: Path
 ) -> subprocess.Popen[bytes]:
+    """`dayuan gateway` number `index`, returned once it has subscribed."""
     env = {
         **os.environ,
         "DAYUAN_DATABASE_URL": db_url,
@@ -304,6 +311,7 @@ def _start_gateway(
         "DAYUAN_BACKEND_PASSWORD": broker.secret,
         "DAYUAN_GATEWAY_ID": f"bench-{index}",
         "DAYUAN_STATS_INTERVAL_S": "5",
+        "DAYUAN_LOG_LEVEL": "INFO",  # its "subscribed" line and its counters
     }
     log = work / f"gateway-{index}.log"
     with log.open("wb") as out:
@@ -314,30 +322,20 @@ def _start_gateway(
             stderr=subprocess.STDOUT,
         )
     stack.callback(stop, proc)
-    _wait_subscribed(broker, proc)
+    _wait_subscribed(log, proc)
     return proc
 
 
-def _wait_subscribed(broker: _Broker, proc: subprocess.Popen[bytes]) -> None:
-    # The gateway logs at WARNING here; a retained probe shows when it consumes instead.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+def _wait_subscribed(log: Path, proc: subprocess.Popen[bytes]) -> None:
+    # Subscribed, not merely connected: a new session queues nothing before its SUBSCRIBE,
+    # and on a busy machine the rules load for seconds between the two.
+    deadline = time.monotonic() + SUBSCRIBE_WAIT_S
+    while "subscribed" not in log.read_text():
         if proc.poll() is not None:
-            raise RuntimeError("a gateway exited during start-up")
-        if _connections(proc.pid):
-            time.sleep(0.5)  # connected; give the SUBSCRIBE a moment to complete
-            return
-        time.sleep(0.05)
-    raise RuntimeError("a gateway did not connect within 30 s")
-
-
-def _connections(pid: int) -> bool:
-    try:
-        return any(
-            "socket:" in os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")
-        )
-    except OSError:
-        return False
+            raise RuntimeError(f"a gateway exited during start-up: {log.read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"a gateway did not subscribe within {SUBSCRIBE_WAIT_S:.0f} s")
+        time.sleep(POLL_S)
 
 
 def _wait_committed(db_url: str, total: int, started: float) -> tuple[int, float]:

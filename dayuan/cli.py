@@ -157,6 +157,13 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="retained messages on as many topics (a fleet's statuses), per run",
     )
     sav.set_defaults(func=_lazy(_bench, "bench_broker_save"))
+    _notify_parser(bench)
+    brk = bench.add_parser(
+        "brokers", help="Mosquitto against RabbitMQ (PUBACK after the disk): msg/s and CPU"
+    )
+    brk.add_argument("--messages", type=int, default=100_000)
+    brk.add_argument("--publishers", type=int, default=4, help="mosquitto_pub processes")
+    brk.set_defaults(func=_lazy(_bench, "bench_brokers"))
     lay = bench.add_parser("layout", help="narrow against wide telemetry tables")
     lay.add_argument("--messages", type=int, default=200_000)
     lay.set_defaults(func=_lazy(_bench, "bench_layout"))
@@ -176,7 +183,8 @@ def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "scenarios",
         nargs="+",
         help="fault sequences of the broker (term-restart, kill-restart, term, kill) and the"
-        " gateway (stall: SIGSTOP, unstall: SIGCONT), e.g. term-restart,kill-restart",
+        " gateway (gateway-kill-restart; gateway-stall: SIGSTOP, gateway-unstall: SIGCONT),"
+        " e.g. term-restart,kill-restart",
     )
     flt.add_argument("--runs", type=int, default=1, help="runs of each scenario")
     flt.add_argument("--rate", type=float, default=3000.0, help="simulator messages per second")
@@ -194,8 +202,37 @@ def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     flt.add_argument("--no-share-group", action="store_true", help="a plain subscription")
     flt.add_argument("--mosquitto", help="the broker binary (default: mosquitto on the PATH)")
+    flt.add_argument(
+        "--broker",
+        action="append",
+        choices=("mosquitto", "rabbitmq"),
+        help="the broker (repeat it to run each scenario on each, in one run; default: mosquitto)",
+    )
     flt.add_argument("--keep", type=Path, help="leave each run's logs and manifest here")
     flt.set_defaults(func=_lazy(_bench, "bench_faults"))
+
+
+def _notify_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    nt = bench.add_parser(
+        "notify", help="SOS to a person's channel under load; repeats, throughput, faults"
+    )
+    nt.add_argument("--sos", type=int, default=20, help="SOS presses timed per load level")
+    nt.add_argument("--duration", type=float, default=20.0, help="seconds of presses per level")
+    nt.add_argument("--skip-load", action="store_true", help="SOS latency idle only")
+    nt.add_argument(
+        "--calibrate-messages", type=int, default=40_000, help="for the gateway's sustained rate"
+    )
+    nt.add_argument("--publishers", type=int, default=16, help="background load publishers")
+    nt.add_argument("--repeat-sos", type=int, default=5, help="SOS nobody acknowledges")
+    nt.add_argument("--repeat-interval", type=float, default=10.0, help="their repeat, seconds")
+    nt.add_argument("--cases", type=int, default=60, help="cases queued per throughput run")
+    nt.add_argument(
+        "--rate-limit", type=float, default=1000.0, help="per channel, in the throughput runs"
+    )
+    nt.add_argument("--fault-cases", type=int, default=20, help="cases per fault scenario")
+    nt.add_argument("--lease", type=float, default=20.0, help="the notifiers' lease (kill -9)")
+    nt.add_argument("--outage-s", type=float, default=60.0, help="the channel's 503 outage")
+    nt.set_defaults(func=_lazy(_bench, "bench_notify"))
 
 
 def _register_packages(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

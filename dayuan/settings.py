@@ -7,7 +7,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broker import BackendRole, MqttEndpoint, backend_account
@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # How long a notification's link answers: a day (notify.LINK_TTL).
     ack_link_ttl_s: int = Field(default=24 * 3600, ge=60)
+    # An SOS or fall nobody acknowledged is sent again, and to the next person, this often
+    # (notify.NotifyPolicy.ack_repeat_s): 60 s is the telecare answer target.
+    notify_repeat_s: float = Field(default=60.0, ge=1)
+    # A notifier's claim lease (notify.LEASE): a killed notifier's deliveries are retried
+    # this long after their claim; above one delivery's time (its channel timeout, 10 s).
+    notify_lease_s: float = Field(default=60.0, ge=20)
+    # Messages per second per channel (scheme, host, port) and notifier (notify.RateLimit):
+    # a burst of alarms must not get us throttled or banned by a mail relay or SMS gateway.
+    notify_rate_per_s: float = Field(default=5.0, gt=0)
     stats_interval_s: float = 30.0  # how often a gateway logs its counters
     # `dayuan gateway` / `dayuan rules run` serve /metrics and /healthz here (0: not at all).
     metrics_port: int = 0
@@ -103,6 +112,12 @@ class Settings(BaseSettings):
                 "by the URL's scheme"
             )
         return self
+
+    @field_validator("mqtt_protocol", mode="before")
+    @classmethod
+    def _protocol_number(cls, value: object) -> object:
+        # The environment gives text ("4"), and a Literal of ints does not coerce it.
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
     @model_validator(mode="after")
     def _api_access(self) -> Settings:

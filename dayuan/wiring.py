@@ -8,6 +8,7 @@ in `<package>/migrations` and one runner (`ingest.upgrade`) applies them all."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -281,7 +282,12 @@ def notifier(
         deliver=deliver
         or notify.Channels(webhook_secret=secret.get_secret_value() if secret else None),
         name=name,
+        policy=dataclasses.replace(
+            notify.DEFAULT_NOTIFY_POLICY, ack_repeat_s=settings.notify_repeat_s
+        ),
         links=links,
+        rate=notify.RateLimit(per_s=settings.notify_rate_per_s),
+        lease=timedelta(seconds=settings.notify_lease_s),
     )
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), name="notifier", daemon=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -118,7 +118,7 @@ def plan_pending(conn: Conn, *, policy: NotifyPolicy, recipients: Recipients, no
         quiet: dict[str, datetime] = {}
         if policy.notifies(event.transition.value, case.category, case.severity):
             reached = recipients(conn, case, event)
-            messages = messages_for(case, event, reached)
+            messages = messages_for(case, event, reached, zone=compound_zone(conn, case.compound))
             if not policy.breaks_quiet(case.category, case.severity):
                 quiet = registry.quiet_until(conn, case.compound, [r.id for r in reached], now)
             if policy.repeats(event.transition.value, case.category):
@@ -149,16 +149,29 @@ def messages_for(
     event: cases.CaseEvent,
     recipients: Sequence[Recipient],
     *,
+    zone: tzinfo,
     round: int = 0,
     told: Sequence[str] = (),
 ) -> list[tuple[Message, str | None]]:
-    """One message per recipient and contact point; a repeat (`round` > 0) says so and
-    names who was `told` before."""
+    """One message per recipient and contact point, its times read in `zone` (the
+    compound's); a repeat (`round` > 0) says so and names who was `told` before."""
     out: list[tuple[Message, str | None]] = []
     for r in recipients:
         for channel in r.contacts or (None,):  # no contact point: a failed row says so
-            out.append((_message(case, event, r, channel, round, told), channel))
+            out.append((_message(case, event, r, channel, round, told, zone), channel))
     return out
+
+
+def compound_zone(conn: Conn, compound: str) -> ZoneInfo:
+    """The compound's time zone, in which people read a message's times."""
+    return ZoneInfo(registry.time_zone(conn, compound))
+
+
+def local_time(at: datetime, zone: tzinfo) -> str:
+    """`at` on the reader's wall clock, with the zone's abbreviation (CST: China Standard
+    Time): what a responder compares with their phone's clock. The machine-readable
+    document keeps ISO 8601 UTC."""
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _message(
@@ -168,6 +181,7 @@ def _message(
     channel: str | None,
     round: int,
     told: Sequence[str],
+    zone: tzinfo,
 ) -> Message:
     recipient, lang = to.id, to.language
     key = idempotency_key(event.id, recipient, channel, round)
@@ -191,10 +205,10 @@ def _message(
         text(
             lang,
             "line_when",
-            opened=case.opened_at.isoformat(),
-            ack_due=case.ack_due.isoformat(),
+            opened=local_time(case.opened_at, zone),
+            ack_due=local_time(case.ack_due, zone),
         ),
-        text(lang, "line_event", transition=event.transition.value, at=event.at.isoformat()),
+        text(lang, "line_event", transition=event.transition.value, at=local_time(event.at, zone)),
         f"Idempotency-Key: {key}",
     ]
     if round:
@@ -228,7 +242,7 @@ def family_messages(
     the registry keeps no others): what happened, where and when, and that the
     responders were told. Nothing of the resident's health, nothing from the rule."""
     contacts = registry.emergency_contacts(conn, case.compound, case.flat)
-    zone = ZoneInfo(registry.time_zone(conn, case.compound))
+    zone = compound_zone(conn, case.compound)
     when = event.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     out: list[tuple[Message, str | None]] = []
     for position, (name, url, lang) in enumerate(contacts):

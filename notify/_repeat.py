@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import cases
 from notify._db import Conn
 from notify._model import NotifyPolicy
-from notify._plan import CallList, insert, messages_for, recipients_of
+from notify._plan import CallList, compound_zone, insert, messages_for, recipients_of
 
 # Repeat rows run per transaction: each round is a few inserts.
 REPEAT_BATCH = 20
@@ -80,7 +80,8 @@ def _round(
     targets = [s for s in reached if s not in declined]
     event = cases.case_events(conn, case_id=case.id, after_id=event_id - 1, limit=1)[0]
     recipients = recipients_of(conn, case.compound, targets)
-    messages = messages_for(case, event, recipients, round=round_, told=reached)
+    zone = compound_zone(conn, case.compound)
+    messages = messages_for(case, event, recipients, zone=zone, round=round_, told=reached)
     insert(conn, messages, now, round=round_)
     conn.execute(
         "UPDATE notify_repeats SET round = %s, reached = %s WHERE case_id = %s",

@@ -6,7 +6,9 @@ import secrets
 
 import pytest
 
+from broker import BackendRole
 from dayuan import cli
+from dayuan.settings import Settings
 
 
 def test_every_package_command_is_wired() -> None:
@@ -79,3 +81,16 @@ def test_a_weak_fleet_password_is_refused_in_production(
         monkeypatch.setenv(key, value)
     assert cli.main(["broker", "config", "--out", "unused", "--fleet-password", "x"]) == 2
     assert "refusing --fleet-password in production" in capsys.readouterr().err
+
+
+def test_mqtt_3_1_1_is_chosen_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The README's way to reach an MQTT 3.1.1 broker (RabbitMQ's plugin): it was refused
+    # as "Input should be 5 or 4" when it came from the environment as text.
+    monkeypatch.setenv("DAYUAN_MQTT_PROTOCOL", "4")
+    monkeypatch.setenv("DAYUAN_MQTT_URL", "mqtt://gw:pw@127.0.0.1:1883")
+    endpoint = Settings().mqtt_as(BackendRole.GATEWAY)
+    assert endpoint is not None
+    assert endpoint.protocol == 4
+    monkeypatch.setenv("DAYUAN_MQTT_PROTOCOL", "3")
+    with pytest.raises(ValueError, match="mqtt_protocol"):
+        Settings()
