@@ -286,10 +286,9 @@ def _mosquitto(
         host="127.0.0.1",
         port=port,
         embedded=True,
+        autosave_interval_s=plan.autosave_interval,
     )
-    text = conf.read_text().replace(
-        f"autosave_interval {AUTOSAVE_INTERVAL_S}", f"autosave_interval {plan.autosave_interval}"
-    )
+    text = conf.read_text()
     if plan.autosave_on_changes:  # autosave_interval then counts changes, not seconds
         text += "autosave_on_changes true\n"
     conf.write_text(text + "log_type information\n")

@@ -239,6 +239,7 @@ def broker_config(args: argparse.Namespace, settings: Settings) -> int:
         port=int(port),
         tls=tls,
         plugin=args.dynsec_plugin,
+        autosave_interval_s=args.autosave_interval or broker.AUTOSAVE_INTERVAL_S,
     )
     roles = ", ".join(f"dayuan-{role}" for role in broker.BackendRole)
     print(f"wrote {conf} with {len(devices)} device account(s) and the backend's ({roles})")

@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="mosquitto_dynamic_security.so (found in the usual library paths otherwise)",
     )
+    conf.add_argument(
+        "--autosave-interval",
+        type=int,
+        help="seconds between persistence snapshots, 10 by default: what a broker SIGKILL"
+        " can lose (README 'Broker restarts')",
+    )
     conf.set_defaults(func=_lazy(_commands, "broker_config"))
 
     man = sub.add_parser("manifest", help="simulator manifests").add_subparsers(required=True)
