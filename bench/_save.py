@@ -1,5 +1,5 @@
 """`dayuan bench broker-save`: what one save of Mosquitto's persistence costs by the size of
-what it holds, to choose `autosave_interval` (README "Broker restarts").
+what it holds, to choose `autosave_interval` (README "Broker restarts and crashes").
 
 Mosquitto's persistence is a snapshot: every `autosave_interval` seconds it writes its
 whole in-memory database (sessions, retained messages, every queued message) to one

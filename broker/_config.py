@@ -53,7 +53,7 @@ MAX_PACKET_BYTES = 1024 * 1024
 # Per-client queue while a client (the gateway's persistent session) is away: a
 # restart's worth of a district's traffic. Bounded: memory_limit-style protection.
 MAX_QUEUED_MESSAGES = 2_000_000
-# Seconds between snapshots of the broker's persistence (README "Broker restarts"): a
+# Seconds between snapshots of the broker's persistence (README "Broker restarts and crashes"): a
 # SIGKILL loses what it acknowledged since the last and had not delivered. Each save
 # writes everything the broker holds, in its one thread (`dayuan bench broker-save`:
 # ~4 us per held message here): a compound's broker saves in milliseconds, a backlog of

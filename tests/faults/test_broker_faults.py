@@ -54,7 +54,7 @@ def _assert_accounted(result: dict[str, Any]) -> None:
 def test_a_broker_restarted_twice_under_traffic_loses_nothing() -> None:
     # Each restart forgets the shared subscription: the gateway is back within a quarter
     # second of the broker, and what devices published before that (PUBACK 0x10) they
-    # publish again (README, "Broker restarts").
+    # publish again (README, "Broker restarts and crashes").
     _assert_accounted(_run(_plan("term-restart,term-restart", rate=500, duration_s=30)))
 
 
