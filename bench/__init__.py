@@ -7,15 +7,17 @@ so this package sits between the CLI and the rest of `dayuan` (pyproject's layer
 `account` is also what tests use to check a simulator run landed whole."""
 
 from bench._drill import drill
-from bench._faults import Plan, bench_faults, run_scenario
+from bench._faults import Plan, run_scenario
 from bench._ingest import bench_ingest
 from bench._layout import bench_layout
 from bench._manifest import ManifestAccount, account, manifest_check
+from bench._process_faults import ProcessPlan, bench_faults, run_process_scenario
 from bench._rules import bench_rules
 
 __all__ = [
     "ManifestAccount",
     "Plan",
+    "ProcessPlan",
     "account",
     "bench_faults",
     "bench_ingest",
@@ -23,5 +25,6 @@ __all__ = [
     "bench_rules",
     "drill",
     "manifest_check",
+    "run_process_scenario",
     "run_scenario",
 ]

@@ -155,11 +155,14 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    flt = bench.add_parser("faults", help="broker stopped and killed under traffic: what is lost")
+    flt = bench.add_parser(
+        "faults", help="broker, gateways, rules, database failing under traffic: what is lost"
+    )
     flt.add_argument(
         "scenarios",
         nargs="+",
-        help="fault sequences: term-restart, kill-restart, term-restart,kill-restart, ...",
+        help="fault sequences: term-restart, kill-restart, gateway-kill, gateway-dies,"
+        " db-restart, db-readonly, rules-kill, comma-separated (term-restart,kill-restart)",
     )
     flt.add_argument("--runs", type=int, default=1, help="runs of each scenario")
     flt.add_argument("--rate", type=float, default=3000.0, help="simulator messages per second")
@@ -173,6 +176,12 @@ def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -
     flt.add_argument("--no-share-group", action="store_true", help="a plain subscription")
     flt.add_argument("--mosquitto", help="the broker binary (default: mosquitto on the PATH)")
     flt.add_argument("--keep", type=Path, help="leave each run's logs and manifest here")
+    flt.add_argument(
+        "--takeover-delay", type=float, default=10.0, help="DAYUAN_TAKEOVER_DELAY_S of gateways"
+    )
+    flt.add_argument(
+        "--db-down", type=float, default=10.0, help="seconds db-restart/db-readonly last"
+    )
     flt.set_defaults(func=_lazy(_bench, "bench_faults"))
 
 
