@@ -14,8 +14,9 @@ and every `--spacing` seconds):
     db-restart     the gateways' database connections cut, new ones refused, for
                    `DB_DOWN_S`, then accepted again (a TCP proxy between the gateways and
                    PostgreSQL: the server is shared, it is not stopped)
-    db-readonly    the database made read-only (`default_transaction_read_only` and its
-                   sessions terminated) for `DB_DOWN_S`, then writable again (same way)
+    db-readonly    the server made read-only (`ALTER SYSTEM SET default_transaction_read_only`
+                   and a reload: open sessions too) for `DB_DOWN_S`, then writable again;
+                   the run's database is then on a private PostgreSQL of its own
     rules-kill     SIGKILL the rules process, start it again
     term-restart, kill-restart, term, kill   the broker faults of `bench._faults`
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,6 +46,7 @@ from typing import Any
 
 import psycopg
 
+import ingest
 import registry
 import simulators
 from bench import _faults, _ingest, _manifest, _proxy
@@ -185,13 +188,20 @@ class _Process:
 class _Rig:
     work: Path
     db_url: str  # the bench's own connection, never cut
+    admin_url: str  # the server's maintenance database, for db-readonly
     broker: _faults._Broker
     gateways: list[_Process]
     rules: _Process | None
     proxy: _proxy.Proxy | None
     struck: list[tuple[str, float]] = field(default_factory=list)
+    outages: list[tuple[float, float]] = field(default_factory=list)  # epoch s, fault to back
 
     def apply(self, fault: str, plan: ProcessPlan) -> None:
+        began = time.time()
+        self._apply(fault, plan)
+        self.outages.append((began, time.time()))
+
+    def _apply(self, fault: str, plan: ProcessPlan) -> None:
         if fault == "gateway-kill":
             self.gateways[0].kill()
             time.sleep(GATEWAY_DOWN_S)
@@ -207,27 +217,43 @@ class _Rig:
             time.sleep(plan.db_down_s)
             self.proxy.restore()
         elif fault == "db-readonly":
-            _read_only(self.db_url, on=True)
+            _read_only(self.admin_url, on=True)
             time.sleep(plan.db_down_s)
-            _read_only(self.db_url, on=False)
+            _read_only(self.admin_url, on=False)
         else:
             self.broker.apply(fault)
 
 
-def _read_only(db_url: str, *, on: bool) -> None:
-    """The database read-only (or writable again) for every session: the default set on
-    the database, and its sessions but ours ended so that new ones take it up."""
-    info = psycopg.conninfo.conninfo_to_dict(db_url)
-    name = str(info["dbname"])
-    admin = psycopg.conninfo.make_conninfo(**{**info, "dbname": "postgres"})  # type: ignore[arg-type]
-    with psycopg.connect(admin, autocommit=True) as conn:
-        value = "on" if on else "off"
-        conn.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = {value}')
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
+def _read_only(admin_url: str, *, on: bool) -> None:
+    """The server read-only (or writable again) as an operator does it for maintenance:
+    `ALTER SYSTEM` and a reload, which open sessions take up at their next transaction -
+    the gateway's pooled connections stay open and are refused their writes."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("SET default_transaction_read_only = off")  # this session still writes
+        if on:
+            conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
+        else:
+            conn.execute("ALTER SYSTEM RESET default_transaction_read_only")
+        conn.execute("SELECT pg_reload_conf()")
+
+
+@contextmanager
+def _database(settings: Settings, work: Path, plan: ProcessPlan) -> Iterator[tuple[str, str]]:
+    """(admin URL, database URL): the run's database on the server of DAYUAN_DATABASE_URL,
+    or, for `db-readonly` (which changes the server's configuration), on a private
+    PostgreSQL. Its files live outside the run's private directory: the server runs as a
+    system user of its own when the bench runs as root."""
+    if "db-readonly" not in plan.faults:
+        with _ingest.database(settings, work) as url:
+            yield url, url
+        return
+    directory = Path(tempfile.mkdtemp(prefix="dayuan-faults-pg-"))
+    directory.chmod(0o755)
+    try:
+        with ingest.embedded_postgres(directory / "pg", database="faults") as db:
+            yield db.admin_url, db.url
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def run_process_scenario(
@@ -236,7 +262,7 @@ def run_process_scenario(
     """One run of `plan`; `keep` is a directory to leave its files in (logs, manifest)."""
     with ExitStack() as stack:
         work = _workdir(stack, keep)
-        db_url = stack.enter_context(_ingest.database(settings, work))
+        admin_url, db_url = stack.enter_context(_database(settings, work, plan))
         compound = simulators.generate_compound(seed=0)
         registry.write_compound_file(work / "compound.yaml", compound)
         fleet, backend = Account("faults-fleet", _faults._pw()), _faults._pw()
@@ -254,7 +280,7 @@ def run_process_scenario(
         for process in [*gateways, *([rules] if rules else [])]:
             process.start()
             stack.callback(process.stop)
-        rig = _Rig(work, db_url, broker, gateways, rules, proxy)
+        rig = _Rig(work, db_url, admin_url, broker, gateways, rules, proxy)
         scenario = _incidents(work, compound, plan) if plan.rules else None
         wall, began = _traffic(rig, fleet, plan, scenario)
         _drain(db_url, settle_s=max(_faults.SETTLE_S, plan.takeover_delay_s + 5))
@@ -420,7 +446,7 @@ SELECT (SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM telemetry
         WHERE seq >= 0 GROUP BY device_id, seq HAVING count(*) > 1) a)
 """
 _EVIDENCE = """
-SELECT e.device_id, e.type, e.ts, e.seq FROM events e
+SELECT e.device_id, e.type, e.ts, e.seq, extract(epoch FROM e.received_at) FROM events e
 WHERE e.type = ANY(%(rules)s) AND e.channel = 'event'
 """
 _ALARMS = """
@@ -443,7 +469,7 @@ def _report(
         dead: dict[Any, Any] = dict(
             conn.execute("SELECT reason, count(*) FROM dead_letters GROUP BY 1").fetchall()
         )
-        alarms = _alarms(conn) if rig.rules else None
+        alarms = _alarms(conn, rig.outages) if rig.rules else None
     return {
         "plan": {k: v for k, v in asdict(plan).items() if k not in ("faults", "broker")},
         "faults_at_s": rig.struck,
@@ -472,7 +498,7 @@ def _count(conn: psycopg.Connection[Any], query: str, params: dict[str, Any]) ->
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _alarms(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+def _alarms(conn: psycopg.Connection[Any], outages: list[tuple[float, float]]) -> dict[str, Any]:
     """Stored SOS/fall events against the alarms and cases of rules `sos` and `fall`.
 
     Each such event is evidence of its device's one alarm (a quiet period of 30 min
@@ -480,12 +506,18 @@ def _alarms(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     rules = list(ALARM_RULES)
     evidence = conn.execute(_EVIDENCE, {"rules": rules}).fetchall()
     alarms = conn.execute(_ALARMS, {"rules": rules}).fetchall()
-    subjects = {(str(device), str(kind)) for device, kind, _, _ in evidence}
+    subjects = {(str(row[0]), str(row[1])) for row in evidence}
     raised = {(str(device), str(rule)) for _, rule, device, *_ in alarms}
     per_subject = len(alarms) - len(raised)
     counted = sum(int(row[3]) for row in alarms)
+    arrivals = [float(row[4]) for row in evidence]
+    during = sum(1 for t in arrivals if any(a <= t <= b for a, b in outages))
+    before = sum(1 for t in arrivals if outages and t < outages[0][0])
     return {
         "evidence_stored": len(evidence),
+        "evidence_before_first_fault": before,
+        "evidence_during_faults": during,  # arrived (at the gateway) while the fault lasted
+        "evidence_after_first_fault": len(evidence) - before - during,
         "evidence_counted": counted,
         "evidence_missing": max(0, len(evidence) - counted),
         "alarms_expected": len(subjects),
