@@ -303,10 +303,8 @@ def _cuts_db(plan: ProcessPlan) -> bool:
 @contextmanager
 def _db_proxy(db_url: str) -> Iterator[_proxy.Proxy]:
     info = psycopg.conninfo.conninfo_to_dict(db_url)
-    host = str(info.get("host") or "127.0.0.1")
-    if host.startswith("/"):
-        raise RuntimeError("db-restart proxies TCP: give DAYUAN_DATABASE_URL a host, not a socket")
-    target = (host, int(info.get("port") or 5432))
+    host, port = str(info.get("host") or "127.0.0.1"), int(info.get("port") or 5432)
+    target = f"{host}/.s.PGSQL.{port}" if host.startswith("/") else (host, port)
     with _proxy.running(target, free_port()) as proxy:
         yield proxy
 
@@ -530,10 +528,15 @@ def _alarms(conn: psycopg.Connection[Any], outages: list[tuple[float, float]]) -
     }
 
 
+_COUNTERS = ("received", "stored", "retries", "takeovers", "adopted")  # its last stats line
+
+
 def _log(process: _Process) -> dict[str, Any]:
     lines = process.log.read_text(errors="replace").splitlines() if process.log.exists() else []
+    stats = [line for line in lines if "received=" in line]
     return {
         "starts": process.starts,
+        **{name: _faults._stat(stats, name) for name in _COUNTERS},
         "log": [line[-160:] for line in lines if _LOG_WORTHY.search(line)][-12:],
         "errors": [line[-200:] for line in lines if "Traceback" in line or "ERROR" in line][-5:],
     }

@@ -19,9 +19,10 @@ ACCEPT_POLL_S = 0.2  # how often the listener looks up from accept() to see it w
 
 
 class Proxy:
-    """Forwards 127.0.0.1:`port` to `target`; cut and restored on demand."""
+    """Forwards 127.0.0.1:`port` to `target` (host and port, or a Unix socket's path);
+    cut and restored on demand."""
 
-    def __init__(self, target: tuple[str, int], port: int) -> None:
+    def __init__(self, target: tuple[str, int] | str, port: int) -> None:
         self.target, self.port = target, port
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
@@ -65,7 +66,7 @@ class Proxy:
 
     def _open(self, client: socket.socket) -> None:
         try:
-            server = socket.create_connection(self.target)
+            server = _connect(self.target)
         except OSError:
             client.close()
             return
@@ -80,6 +81,18 @@ class Proxy:
             threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
 
 
+def _connect(target: tuple[str, int] | str) -> socket.socket:
+    if isinstance(target, tuple):
+        return socket.create_connection(target)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(target)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def _pump(source: socket.socket, sink: socket.socket) -> None:
     with contextlib.suppress(OSError):
         while data := source.recv(CHUNK):
@@ -90,7 +103,7 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
 
 
 @contextlib.contextmanager
-def running(target: tuple[str, int], port: int) -> Iterator[Proxy]:
+def running(target: tuple[str, int] | str, port: int) -> Iterator[Proxy]:
     proxy = Proxy(target, port)
     proxy.restore()
     try:
