@@ -18,6 +18,9 @@ and every `--spacing` seconds):
                    and a reload: open sessions too) for `DB_DOWN_S`, then writable again;
                    the run's database is then on a private PostgreSQL of its own
     rules-kill     SIGKILL the rules process, start it again
+    api-kill       SIGKILL `dayuan api` while `STREAMS` live feeds are open, start it
+                   again; the clients reconnect and resume with Last-Event-ID (a rules
+                   process runs, to give the feeds alarms and cases to carry)
     term-restart, kill-restart, term, kill   the broker faults of `bench._faults`
 
 With `rules-kill` the simulator also plays SOS presses and falls in distinct flats over
@@ -38,23 +41,32 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 
 import ingest
 import registry
 import simulators
-from bench import _faults, _ingest, _manifest, _proxy
+from bench import _faults, _ingest, _manifest, _proxy, _streams
 from broker import Account, free_port
 from dayuan.settings import Settings
 from domain import CompoundFile
 
-PROCESS_FAULTS = ("gateway-kill", "gateway-dies", "db-restart", "db-readonly", "rules-kill")
+PROCESS_FAULTS = (
+    "gateway-kill",
+    "gateway-dies",
+    "db-restart",
+    "db-readonly",
+    "rules-kill",
+    "api-kill",
+)
 FAULTS = PROCESS_FAULTS + _faults.FAULTS
 DB_DOWN_S = 10.0  # a database outage: long enough for retries to back off to their cap
 GATEWAY_DOWN_S = 1.0  # a killed process stays down this long (a supervisor's restart)
@@ -64,6 +76,8 @@ ALARM_RULES = ("sos", "fall")  # event rules: one alarm per device, every press 
 MESSAGES_PER_SIMULATED_MINUTE = 160.0
 INCIDENTS = 24  # SOS presses and falls played in a `rules-kill` run, one flat each
 START_LIMIT_S = 60.0  # longest wait for a process to subscribe
+STREAMS = 3  # live-feed clients held open through `api-kill`
+STREAM_SETTLE_S = 3.0  # the feeds received nothing new this long: they have it all
 _LOG_WORTHY = _faults._LOG_WORTHY
 
 
@@ -97,7 +111,11 @@ class ProcessPlan:
 
     @property
     def rules(self) -> bool:
-        return "rules-kill" in self.faults
+        return "rules-kill" in self.faults or self.api
+
+    @property
+    def api(self) -> bool:
+        return "api-kill" in self.faults
 
 
 def bench_faults(args: argparse.Namespace, settings: Settings) -> int:
@@ -124,8 +142,11 @@ def bench_faults(args: argparse.Namespace, settings: Settings) -> int:
 
 def _clean(result: dict[str, Any]) -> bool:
     alarms = result.get("alarms") or {}
+    feeds = result.get("feeds") or {}
     return (
-        result["lost"] == 0
+        not feeds.get("missing")
+        and not feeds.get("duplicated")
+        and result["lost"] == 0
         and not result.get("duplicated")
         and not alarms.get("evidence_missing")
         and not alarms.get("doubled")
@@ -155,9 +176,15 @@ class _Process:
     command: list[str]
     env: dict[str, str]
     log: Path
-    ready: str  # the log line that says it is up
+    ready: str  # the log line that says it is up (or, with `probe`, its first try)
+    probe: Callable[[], bool] | None = None  # True once it serves
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+
+    def _up(self, mark: int) -> bool:
+        if self.probe is not None:
+            return self.probe()
+        return self.ready in self.log.read_bytes()[mark:].decode(errors="replace")
 
     def start(self) -> None:
         mark = self.log.stat().st_size if self.log.exists() else 0
@@ -167,7 +194,7 @@ class _Process:
             )
         self.starts += 1
         deadline = time.monotonic() + START_LIMIT_S
-        while self.ready not in self.log.read_bytes()[mark:].decode(errors="replace"):
+        while not self._up(mark):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not start: {self.log.read_text()[-2000:]}")
             time.sleep(0.1)
@@ -193,6 +220,7 @@ class _Rig:
     gateways: list[_Process]
     rules: _Process | None
     proxy: _proxy.Proxy | None
+    api: _Process | None = None
     struck: list[tuple[str, float]] = field(default_factory=list)
     outages: list[tuple[float, float]] = field(default_factory=list)  # epoch s, fault to back
 
@@ -212,6 +240,10 @@ class _Rig:
             self.rules.kill()
             time.sleep(GATEWAY_DOWN_S)
             self.rules.start()
+        elif fault == "api-kill" and self.api is not None:
+            self.api.kill()
+            time.sleep(GATEWAY_DOWN_S)
+            self.api.start()
         elif fault == "db-restart" and self.proxy is not None:
             self.proxy.cut()
             time.sleep(plan.db_down_s)
@@ -281,12 +313,14 @@ def run_process_scenario(
             process.start()
             stack.callback(process.stop)
         rig = _Rig(work, db_url, admin_url, broker, gateways, rules, proxy)
+        streams = _api(stack, rig, env) if plan.api else None
         scenario = _incidents(work, compound, plan) if plan.rules else None
         wall, began = _traffic(rig, fleet, plan, scenario)
         _drain(db_url, settle_s=max(_faults.SETTLE_S, plan.takeover_delay_s + 5))
-        for process in [*gateways, *([rules] if rules else [])]:
+        feeds = _feeds(streams, db_url) if streams else None
+        for process in _processes(rig):
             process.stop()
-        return _report(rig, plan, wall, began, proxy)
+        return {**_report(rig, plan, wall, began, proxy), "feeds": feeds}
 
 
 def _workdir(stack: ExitStack, keep: Path | None) -> Path:
@@ -351,6 +385,66 @@ def _rules(work: Path, db_url: str, env: dict[str, str], compound: CompoundFile)
         log=work / "rules.log",
         ready="subscribed",
     )
+
+
+def _api(stack: ExitStack, rig: _Rig, env: dict[str, str]) -> _streams.Clients:
+    """`dayuan api` as a process, and the live-feed clients on it."""
+    port, password = free_port(), _faults._pw()
+    base = f"http://127.0.0.1:{port}"
+    api = _Process(
+        name="api",
+        command=[sys.executable, "-m", "dayuan.cli", "api"],
+        env={
+            **env,
+            "DAYUAN_DATABASE_URL": rig.db_url,
+            "DAYUAN_API_HOST": "127.0.0.1",
+            "DAYUAN_API_PORT": str(port),
+            "DAYUAN_ADMIN_PASSWORD": password,
+            "DAYUAN_TOKEN_SECRET": _faults._pw() + _faults._pw(),
+        },
+        log=rig.work / "api.log",
+        ready="",
+        probe=lambda: _serves(base),
+    )
+    api.start()
+    stack.callback(api.stop)
+    rig.api = api
+    clients = _streams.Clients(base, "admin", password, STREAMS)
+    clients.start(START_LIMIT_S)
+    stack.callback(clients.stop)
+    return clients
+
+
+def _serves(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _feeds(clients: _streams.Clients, db_url: str) -> dict[str, Any]:
+    """Each client's events against the feed's rows since it first connected."""
+    _wait_settled(lambda _: clients.settled(), db_url, STREAM_SETTLE_S)
+    clients.stop()
+    out: dict[str, Any] = {"clients": []}
+    with psycopg.connect(db_url) as conn:
+        for client in clients.clients:
+            alarm0, case0 = (int(x) for x in (client.started_at or "0.0").split("."))
+            expected = {
+                "alarm": _count(conn, _FEED_ALARMS, {"after": alarm0}),
+                "case": _count(conn, _FEED_CASES, {"after": case0}),
+            }
+            got = client.account()
+            distinct = Counter(event for event, _ in set(client.seen))
+            missing = {k: n - distinct.get(k, 0) for k, n in expected.items()}
+            out["clients"].append({**got, "expected": expected, "missing": missing})
+    out["missing"] = sum(sum(c["missing"].values()) for c in out["clients"])
+    out["duplicated"] = sum(c["duplicated"] for c in out["clients"])
+    return out
+
+
+_FEED_ALARMS = "SELECT count(*) FROM alarm_feed WHERE id > %(after)s"
+_FEED_CASES = "SELECT count(*) FROM case_events WHERE id > %(after)s"
 
 
 def _incidents(work: Path, compound: CompoundFile, plan: ProcessPlan) -> Path:
@@ -485,10 +579,12 @@ def _report(
         "lost_sample": account.lost_sample[:5],
         "alarms": alarms,
         "database_connections_via_proxy": proxy.connections if proxy else None,
-        "processes": {
-            p.name: _log(p) for p in [*rig.gateways, *([rig.rules] if rig.rules else [])]
-        },
+        "processes": {p.name: _log(p) for p in _processes(rig)},
     }
+
+
+def _processes(rig: _Rig) -> list[_Process]:
+    return [*rig.gateways, *([rig.rules] if rig.rules else []), *([rig.api] if rig.api else [])]
 
 
 def _count(conn: psycopg.Connection[Any], query: str, params: dict[str, Any]) -> int:

@@ -50,9 +50,17 @@ def _process(result: dict[str, Any], name: str) -> dict[str, Any]:
 
 @pytest.mark.faults
 def test_every_process_and_database_fault_in_one_run_loses_and_doubles_nothing() -> None:
+    # Live feeds stay open through the API's kill; the others are felt by the account.
     result = _run(
         ProcessPlan(
-            faults=("gateway-kill", "gateway-dies", "rules-kill", "db-readonly", "db-restart"),
+            faults=(
+                "gateway-kill",
+                "gateway-dies",
+                "rules-kill",
+                "db-readonly",
+                "db-restart",
+                "api-kill",
+            ),
             rate=500,
             duration_s=36,
             first_at_s=4,
@@ -69,6 +77,17 @@ def test_every_process_and_database_fault_in_one_run_loses_and_doubles_nothing()
     assert _process(result, "gateway faults-1")["takeovers"] >= 1, result
     assert _process(result, "gateway faults-1")["retries"] > 0, result
     assert result["database_connections_via_proxy"] > 1, result
+    _assert_feeds_whole(result)
+
+
+def _assert_feeds_whole(result: dict[str, Any]) -> None:
+    feeds = result["feeds"]
+    assert _process(result, "api")["starts"] == 2
+    for client in feeds["clients"]:
+        assert client["connects"] >= 2, client  # the kill broke the stream; it came back
+        assert client["expected"]["case"] > 0, client
+        assert client["missing"] == {"alarm": 0, "case": 0}, client
+        assert client["duplicated"] == 0, client
 
 
 _LONG = pytest.mark.skipif(not LONG, reason="long process-fault scenarios: DAYUAN_FAULTS=long")
@@ -94,6 +113,15 @@ def _long(faults: str, **extra: float) -> ProcessPlan:
 def test_a_process_or_database_fault_under_load_loses_nothing(faults: str) -> None:
     result = _run(_long(faults, db_down_s=30))
     _assert_nothing_lost(result)
+
+
+@pytest.mark.faults
+@_LONG
+def test_live_feeds_resume_whole_after_the_api_is_killed_twice() -> None:
+    result = _run(_long("api-kill,api-kill", rate=1000))
+    _assert_nothing_lost(result)
+    _assert_alarms_whole(result)
+    _assert_feeds_whole(result)
 
 
 @pytest.mark.faults
