@@ -2,10 +2,11 @@
 `bench._process_faults`): separate `dayuan gateway` and `dayuan rules run` processes, a
 real Mosquitto from the generated config, PostgreSQL, the simulator with a manifest.
 
-The default suite runs every fault once, in one run (a run's setup is most of its cost);
-DAYUAN_FAULTS=long runs each alone, longer and faster. What a user would notice is
-asserted: every message the broker acknowledged stored once, every SOS and fall counted
-by one alarm that opened one case - never how long anything took."""
+The default suite runs every fault but `api-kill` once, in one run (a run's setup is
+most of its cost); DAYUAN_FAULTS=long runs each alone, longer and faster. What a user
+would notice is asserted: every message the broker acknowledged stored once, every SOS
+and fall counted by one alarm that opened one case, every live-feed event delivered once
+across the API's restart - never how long anything took."""
 
 from __future__ import annotations
 
@@ -50,17 +51,11 @@ def _process(result: dict[str, Any], name: str) -> dict[str, Any]:
 
 @pytest.mark.faults
 def test_every_process_and_database_fault_in_one_run_loses_and_doubles_nothing() -> None:
-    # Live feeds stay open through the API's kill; the others are felt by the account.
+    # `api-kill` is left to the long suite: the API's restart (importing FastAPI on the
+    # loaded box) alone doubled this run's length.
     result = _run(
         ProcessPlan(
-            faults=(
-                "gateway-kill",
-                "gateway-dies",
-                "rules-kill",
-                "db-readonly",
-                "db-restart",
-                "api-kill",
-            ),
+            faults=("gateway-kill", "gateway-dies", "rules-kill", "db-readonly", "db-restart"),
             rate=500,
             duration_s=36,
             first_at_s=4,
@@ -77,7 +72,6 @@ def test_every_process_and_database_fault_in_one_run_loses_and_doubles_nothing()
     assert _process(result, "gateway faults-1")["takeovers"] >= 1, result
     assert _process(result, "gateway faults-1")["retries"] > 0, result
     assert result["database_connections_via_proxy"] > 1, result
-    _assert_feeds_whole(result)
 
 
 def _assert_feeds_whole(result: dict[str, Any]) -> None:
