@@ -69,10 +69,10 @@ PROCESS_FAULTS = (
 )
 FAULTS = PROCESS_FAULTS + _faults.FAULTS
 DB_DOWN_S = 10.0  # a database outage: long enough for retries to back off to their cap
-GATEWAY_DOWN_S = 1.0  # a killed process stays down this long (a supervisor's restart)
+RESTART_AFTER_S = 1.0  # a killed process stays down this long (systemd's RestartSec=1)
 ALARM_RULES = ("sos", "fall")  # event rules: one alarm per device, every press counted
-# Simulated minutes per wall second at 1 msg/s: the reference compound sends ~160
-# messages per simulated minute (230,000 a day), so at R msg/s time runs R/160 min/s.
+# The reference compound sends ~160 messages per simulated minute (230,000 a day): at R
+# msg/s the simulator covers about R/160 simulated minutes per second of the run.
 MESSAGES_PER_SIMULATED_MINUTE = 160.0
 INCIDENTS = 24  # SOS presses and falls played in a `rules-kill` run, one flat each
 START_LIMIT_S = 60.0  # longest wait for a process to subscribe
@@ -232,17 +232,17 @@ class _Rig:
     def _apply(self, fault: str, plan: ProcessPlan) -> None:
         if fault == "gateway-kill":
             self.gateways[0].kill()
-            time.sleep(GATEWAY_DOWN_S)
+            time.sleep(RESTART_AFTER_S)
             self.gateways[0].start()
         elif fault == "gateway-dies":
             self.gateways[-1].kill()
         elif fault == "rules-kill" and self.rules is not None:
             self.rules.kill()
-            time.sleep(GATEWAY_DOWN_S)
+            time.sleep(RESTART_AFTER_S)
             self.rules.start()
         elif fault == "api-kill" and self.api is not None:
             self.api.kill()
-            time.sleep(GATEWAY_DOWN_S)
+            time.sleep(RESTART_AFTER_S)
             self.api.start()
         elif fault == "db-restart" and self.proxy is not None:
             self.proxy.cut()
@@ -448,9 +448,9 @@ _FEED_CASES = "SELECT count(*) FROM case_events WHERE id > %(after)s"
 
 
 def _incidents(work: Path, compound: CompoundFile, plan: ProcessPlan) -> Path:
-    """A scenario of SOS presses and falls, one flat each, spread over the first half of
-    the simulated time the run will cover (an estimate: the rest of it keeps the run's
-    later part as the part after the rules process came back)."""
+    """A scenario of SOS presses and falls, one flat each, spread over four fifths of the
+    simulated time the run will cover (estimated from its rate and length), so that
+    they come before the faults, while they last and between them."""
     span_min = plan.duration_s * plan.rate / MESSAGES_PER_SIMULATED_MINUTE
     models = {"sos_pendant": "sos", "fall_detector": "fall"}
     picks = [
