@@ -180,6 +180,7 @@ class _Process:
     probe: Callable[[], bool] | None = None  # True once it serves
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    died: list[int] = field(default_factory=list)  # exit codes of exits nobody asked for
 
     def _up(self, mark: int) -> bool:
         if self.probe is not None:
@@ -201,12 +202,18 @@ class _Process:
 
     def kill(self) -> None:
         if self.proc is not None:
+            self._check()
             self.proc.kill()
             self.proc.wait(30)
             self.proc = None
 
+    def _check(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            self.died.append(self.proc.returncode)
+
     def stop(self) -> None:
         if self.proc is not None:
+            self._check()
             _ingest.stop(self.proc)
             self.proc = None
 
@@ -236,15 +243,16 @@ class _Rig:
             self.gateways[0].start()
         elif fault == "gateway-dies":
             self.gateways[-1].kill()
-        elif fault == "rules-kill" and self.rules is not None:
-            self.rules.kill()
+        elif fault in ("rules-kill", "api-kill"):
+            process = self.rules if fault == "rules-kill" else self.api
+            if process is None:
+                raise RuntimeError(f"{fault}: the run has no such process")
+            process.kill()
             time.sleep(RESTART_AFTER_S)
-            self.rules.start()
-        elif fault == "api-kill" and self.api is not None:
-            self.api.kill()
-            time.sleep(RESTART_AFTER_S)
-            self.api.start()
-        elif fault == "db-restart" and self.proxy is not None:
+            process.start()
+        elif fault == "db-restart":
+            if self.proxy is None:
+                raise RuntimeError("db-restart: the run has no database proxy")
             self.proxy.cut()
             time.sleep(plan.db_down_s)
             self.proxy.restore()
@@ -252,8 +260,10 @@ class _Rig:
             _read_only(self.admin_url, on=True)
             time.sleep(plan.db_down_s)
             _read_only(self.admin_url, on=False)
-        else:
+        elif fault in _faults.FAULTS:
             self.broker.apply(fault)
+        else:
+            raise ValueError(f"unknown fault {fault!r}: expected {', '.join(FAULTS)}")
 
 
 def _read_only(admin_url: str, *, on: bool) -> None:
@@ -632,6 +642,7 @@ def _log(process: _Process) -> dict[str, Any]:
     stats = [line for line in lines if "received=" in line]
     return {
         "starts": process.starts,
+        "died": process.died,
         **{name: _faults._stat(stats, name) for name in _COUNTERS},
         "log": [line[-160:] for line in lines if _LOG_WORTHY.search(line)][-12:],
         "errors": [line[-200:] for line in lines if "Traceback" in line or "ERROR" in line][-5:],

@@ -33,6 +33,8 @@ def _assert_nothing_lost(result: dict[str, Any]) -> None:
     assert result["duplicated"] == 0, result
     assert result["unexpected"] == 0, result
     assert result["dead_letters"] == {}, result  # the faults are no message's fault
+    died = {name: p["died"] for name, p in result["processes"].items() if p["died"]}
+    assert died == {}, f"processes that exited on their own: {died}"
 
 
 def _assert_alarms_whole(result: dict[str, Any]) -> None:
