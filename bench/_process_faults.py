@@ -45,6 +45,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -617,8 +618,14 @@ def _alarms(conn: psycopg.Connection[Any], outages: list[tuple[float, float]]) -
     arrivals = [float(row[4]) for row in evidence]
     during = sum(1 for t in arrivals if any(a <= t <= b for a, b in outages))
     before = sum(1 for t in arrivals if outages and t < outages[0][0])
+    triggers = {str(t) for (t,) in conn.execute("SELECT trigger FROM alarm_triggers")}
+    uncounted = [row for row in evidence if _trigger(row) not in triggers]
     return {
         "evidence_stored": len(evidence),
+        "evidence_uncounted_sample": [
+            {"device": str(r[0]), "type": str(r[1]), "ts": r[2].isoformat(), "seq": int(r[3])}
+            for r in uncounted[:5]
+        ],
         "evidence_before_first_fault": before,
         "evidence_during_faults": during,  # arrived (at the gateway) while the fault lasted
         "evidence_after_first_fault": len(evidence) - before - during,
@@ -635,6 +642,12 @@ def _alarms(conn: psycopg.Connection[Any], outages: list[tuple[float, float]]) -
 
 
 _COUNTERS = ("received", "stored", "retries", "takeovers", "adopted")  # its last stats line
+
+
+def _trigger(row: tuple[Any, ...]) -> str:
+    """The rules' identity of an event (rules' `EventItem.trigger`): device|ts|seq|type."""
+    device, kind, ts, seq = row[0], row[1], row[2], row[3]
+    return f"{device}|{ts.astimezone(UTC).isoformat()}|{seq}|{kind}"
 
 
 def _log(process: _Process) -> dict[str, Any]:
