@@ -127,4 +127,6 @@ def test_a_rules_process_killed_twice_raises_every_alarm_once() -> None:
     result = _run(_long("rules-kill,rules-kill", rate=1000))
     _assert_nothing_lost(result)
     _assert_alarms_whole(result)
-    assert result["alarms"]["evidence_after_first_fault"] > 0, "no alarm after the restart"
+    # The hard case: SOS presses and falls that came while the rules process was dead or
+    # starting again (in its session then, unacknowledged).
+    assert result["alarms"]["evidence_during_faults"] > 0, result["alarms"]
