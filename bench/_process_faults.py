@@ -494,11 +494,23 @@ def _traffic(
     command += ["--scenario", str(scenario)] if scenario else []
     with (work / "simulate.log").open("wb") as out:
         sim = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        started, began = _faulted(rig, plan, sim)
+    finally:
+        if sim.poll() is None:  # a fault failed: the simulator must not outlive the run
+            sim.kill()
+            sim.wait(30)
+    return time.monotonic() - started, began
+
+
+def _faulted(rig: _Rig, plan: ProcessPlan, sim: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """The faults at their offsets while `sim` runs, then its clean end; returns when the
+    simulator began (monotonic and epoch seconds)."""
     deadline = time.monotonic() + 120
-    while not (work / "m.jsonl").exists():
+    while not (rig.work / "m.jsonl").exists():
         if sim.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(
-                f"the simulator did not start: {(work / 'simulate.log').read_text()}"
+                f"the simulator did not start: {(rig.work / 'simulate.log').read_text()}"
             )
         time.sleep(0.05)
     started, began = time.monotonic(), time.time()
@@ -509,7 +521,7 @@ def _traffic(
     _faults._sleep_until(started + plan.duration_s)
     sim.send_signal(signal.SIGINT)  # ends cleanly: last acks awaited, manifest written
     sim.wait(120)
-    return time.monotonic() - started, began
+    return started, began
 
 
 _PROGRESS = (
