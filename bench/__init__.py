@@ -9,11 +9,12 @@ so this package sits between the CLI and the rest of `dayuan` (pyproject's layer
 
 from bench._brokers import bench_brokers
 from bench._drill import drill
-from bench._faults import Plan, bench_faults, run_scenario
+from bench._faults import Plan, run_scenario
 from bench._ingest import bench_ingest
 from bench._layout import bench_layout
 from bench._manifest import ManifestAccount, account, manifest_check
 from bench._notify import bench_notify
+from bench._process_faults import ProcessPlan, bench_faults, run_process_scenario
 from bench._rabbitmq import RabbitNode, rabbitmq_installed
 from bench._rules import bench_rules
 from bench._save import bench_broker_save
@@ -21,6 +22,7 @@ from bench._save import bench_broker_save
 __all__ = [
     "ManifestAccount",
     "Plan",
+    "ProcessPlan",
     "RabbitNode",
     "account",
     "bench_broker_save",
@@ -33,5 +35,6 @@ __all__ = [
     "drill",
     "manifest_check",
     "rabbitmq_installed",
+    "run_process_scenario",
     "run_scenario",
 ]

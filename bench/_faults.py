@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import json
 import os
 import re
 import signal
@@ -59,11 +58,9 @@ from domain import CompoundFile, Kind
 # and starts it again; `gateway-stall` and `gateway-unstall` stop and continue it
 # (SIGSTOP, SIGCONT), putting a backlog in the broker as a database outage does (nothing
 # acknowledged, the broker queues).
+BROKER_FAULTS = ("term-restart", "kill-restart", "term", "kill")
 FAULTS = (
-    "term-restart",
-    "kill-restart",
-    "term",
-    "kill",
+    *BROKER_FAULTS,
     "gateway-kill-restart",
     "gateway-stall",
     "gateway-unstall",
@@ -93,24 +90,6 @@ class Plan:
     # "mosquitto" (the generated config) or "rabbitmq" (a private node, MQTT 3.1.1: the
     # gateway on protocol 4 and a plain subscription; the autosave settings do not apply)
     broker: str = "mosquitto"
-
-
-def bench_faults(args: argparse.Namespace, settings: Settings) -> int:
-    results = []
-    runs = [
-        (s, b, r)
-        for s in args.scenarios
-        for b in args.broker or ["mosquitto"]
-        for r in range(args.runs)
-    ]
-    for scenario, broker, run in runs:
-        plan = _plan(args, scenario, broker)
-        name = f"{scenario.replace(',', '+')}-{broker}-{run}"
-        result = run_scenario(plan, settings, keep=args.keep / name if args.keep else None)
-        results.append({"scenario": scenario, "broker": broker, "run": run, **result})
-        print(json.dumps(results[-1]), file=sys.stderr, flush=True)
-    print(json.dumps(results, indent=2))
-    return 0 if all(r["lost"] == 0 for r in results) else 1
 
 
 def _plan(args: argparse.Namespace, scenario: str, broker: str = "mosquitto") -> Plan:

@@ -112,7 +112,7 @@ def rules_run(args: argparse.Namespace, settings: Settings) -> int:
                 db,
                 mqtt,
                 engine=engine,
-                sink=wiring.EvaluateOnly(),
+                sink=wiring.EvaluateOnly(engine),
                 client_id=f"dayuan-rules-{settings.gateway_id}",
                 share=False,
             )

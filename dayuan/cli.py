@@ -184,13 +184,16 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    flt = bench.add_parser("faults", help="broker stopped and killed under traffic: what is lost")
+    flt = bench.add_parser(
+        "faults", help="broker, gateways, rules, database failing under traffic: what is lost"
+    )
     flt.add_argument(
         "scenarios",
         nargs="+",
-        help="fault sequences of the broker (term-restart, kill-restart, term, kill) and the"
-        " gateway (gateway-kill-restart; gateway-stall: SIGSTOP, gateway-unstall: SIGCONT),"
-        " e.g. term-restart,kill-restart",
+        help="fault sequences, comma-separated: of the broker (term-restart, kill-restart,"
+        " term, kill), of the gateway (gateway-kill, gateway-kill-restart, gateway-dies,"
+        " gateway-stall: SIGSTOP, gateway-unstall: SIGCONT), of the database (db-restart,"
+        " db-readonly), rules-kill, api-kill; e.g. term-restart,kill-restart",
     )
     flt.add_argument("--runs", type=int, default=1, help="runs of each scenario")
     flt.add_argument("--rate", type=float, default=3000.0, help="simulator messages per second")
@@ -215,6 +218,12 @@ def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="the broker (repeat it to run each scenario on each, in one run; default: mosquitto)",
     )
     flt.add_argument("--keep", type=Path, help="leave each run's logs and manifest here")
+    flt.add_argument(
+        "--takeover-delay", type=float, default=10.0, help="DAYUAN_TAKEOVER_DELAY_S of gateways"
+    )
+    flt.add_argument(
+        "--db-down", type=float, default=10.0, help="seconds db-restart/db-readonly last"
+    )
     flt.set_defaults(func=_lazy(_bench, "bench_faults"))
 
 

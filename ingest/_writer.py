@@ -157,6 +157,13 @@ class WriteResult:
     dead_letters: int
 
 
+# Refusals that say what the server is, not what the batch is: retried like an outage,
+# never split into dead letters (which the same server refuses too). Read-only: a
+# server switched to `default_transaction_read_only`, or a standby after a failover.
+# (Disk full, out of memory and too many connections are OperationalErrors already.)
+SERVER_STATES: tuple[type[psycopg.Error], ...] = (pg_errors.ReadOnlySqlTransaction,)
+
+
 class Writer:
     """Stores batches through a connection pool; implements `domain.Sink`."""
 
@@ -182,6 +189,8 @@ class Writer:
             raise SinkUnavailable(f"database unavailable: {exc}") from exc
         except pg_errors.AdminShutdown as exc:  # pragma: no cover - subclass of OperationalError
             raise SinkUnavailable(str(exc)) from exc
+        except SERVER_STATES as exc:
+            raise SinkUnavailable(f"database cannot write now: {exc}") from exc
         except psycopg.Error as exc:
             raise SinkRejected(f"database refused the batch: {exc}") from exc
 

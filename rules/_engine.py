@@ -45,6 +45,8 @@ BULK_SLICE = 64
 # Beyond this backlog (minutes of traffic) new ordinary messages are not evaluated, and
 # counted: memory stays bounded, urgent messages are never dropped.
 MAX_BACKLOG = 200_000
+# How often `wait_settled` looks again at alarm raises waiting for the store.
+SETTLE_POLL_S = 0.05
 # How long `close` waits for the engine thread to drain and stop.
 CLOSE_TIMEOUT_S = 30.0
 
@@ -89,6 +91,7 @@ class Engine:
         self._urgent_types = evaluator.urgent_types()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._settled = 0  # messages submitted and since evaluated (or dropped), under _cond
         self.metrics = EngineMetrics()
 
     @classmethod
@@ -133,9 +136,25 @@ class Engine:
             ordinary = len(messages) - len(urgent)
             if ordinary and len(self._bulk) + ordinary > MAX_BACKLOG:
                 self.metrics.dropped += ordinary
+                self._settled += ordinary
             elif ordinary:
                 self._bulk.extend(m for m in messages if not self._is_urgent(m))
             self._cond.notify()
+
+    def wait_settled(self, timeout_s: float) -> bool:
+        """Wait until every message submitted so far has been evaluated, its alarms in
+        the store (none waiting in the alarm book for a store that was down): what a
+        consumer that only evaluates may then acknowledge. False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            mark = self.metrics.submitted
+            if not self._cond.wait_for(lambda: self._settled >= mark, timeout_s):
+                return False
+        while self._evaluator.book.pending_retries:  # the engine's tick retries them
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(SETTLE_POLL_S)
+        return True
 
     def _is_urgent(self, message: Message) -> bool:
         kind: Kind = message.topic.kind
@@ -236,15 +255,20 @@ class Engine:
         return batch
 
     def _evaluate(self, batch: list[Message]) -> int:
-        with self._lock:
-            try:
-                done = self._evaluator.process(batch, self._clock.now())
-            except Exception:
-                self.metrics.errors += 1
-                log.exception("rule evaluation failed on a batch of %d", len(batch))
-                return 0
-        self.metrics.evaluated += done
-        return done
+        try:
+            with self._lock:
+                try:
+                    done = self._evaluator.process(batch, self._clock.now())
+                except Exception:
+                    self.metrics.errors += 1
+                    log.exception("rule evaluation failed on a batch of %d", len(batch))
+                    return 0
+            self.metrics.evaluated += done
+            return done
+        finally:
+            with self._cond:
+                self._settled += len(batch)
+                self._cond.notify_all()
 
     def _run(self) -> None:
         now = self._monotonic()

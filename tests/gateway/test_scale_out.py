@@ -82,7 +82,7 @@ def test_a_rules_consumer_of_a_partition_sees_every_message_of_its_compounds(
                 db,
                 settings.endpoint_for(settings.mqtt_url),
                 engine=engine,
-                sink=wiring.EvaluateOnly(),
+                sink=wiring.EvaluateOnly(engine),
                 client_id=f"dayuan-rules-{uuid.uuid4().hex[:6]}",
                 share=False,
             )

@@ -228,3 +228,22 @@ def test_replay_command_prints_json(rules_db: str, capsys: pytest.CaptureFixture
     lines = capsys.readouterr().out
     first = json.loads(lines.splitlines()[0])
     assert (first["rule"], first["change"]) == ("sos", "opened")
+
+
+def test_wait_settled_returns_once_what_was_submitted_has_its_alarm_stored(
+    pool: ConnectionPool[Any],
+) -> None:
+    # What `dayuan rules run` waits for before it acknowledges a batch to the broker.
+    clock = FakeClock(DAY)
+    engine, _ = _open(pool, clock)
+    assert engine.wait_settled(0.0), "nothing submitted: settled at once"
+    engine.submit([_msg("sos-1", Channel.EVENT, clock, type="sos")])
+    assert not engine.wait_settled(0.2), "not started: nothing evaluated, nothing to ack"
+    engine.start()
+    try:
+        assert engine.wait_settled(10.0)
+        with pool.connection() as conn:
+            row = conn.execute("SELECT count(*) FROM alarms WHERE rule_id = 'sos'").fetchone()
+        assert row == (1,)
+    finally:
+        engine.close()
