@@ -10,6 +10,9 @@ const BOARD_REFRESH_MS = 30_000; // deadlines turn overdue without any event, so
 const DEVICES_REFRESH_MS = 30_000; // online/offline comes from heartbeats, not the feed
 const WALL_ROTATE_MS = 20_000; // how long the wall shows each rotating panel
 const ACK_FIND_TRIES = 10; // the case may commit a moment after its alarm reaches the feed
+const AWAITING_ACK = ["new", "dispatched", "reopened"]; // the states "acknowledge" leaves
+const DONE_ON_BOARD = 50; // resolved and closed cases the board shows, newest first
+const ALARM_CASE_SLACK_MS = 1000; // a case opened for an alarm is stamped after it, clocks apart
 const PLACED_DEVICES_MAX = 200; // per-device look-ups for plan coordinates
 const URGENT_RULES = new Set(["sos", "fall"]);
 const BOARD_STATES = [
@@ -238,6 +241,7 @@ function showAlarm(alarm, fresh) {
   li.className = `alarm ${alarm.severity}${alarm.cleared ? " cleared" : ""}${fresh ? " new" : ""}`;
   li.dataset.rule = alarm.rule_id;
   li.dataset.device = alarm.device_id ?? "";
+  li.dataset.at = alarm.at;
   const where = [alarm.compound, alarm.flat ?? alarm.device_id].filter(Boolean).join(" · ");
   li.replaceChildren(
     el("div", {}, [
@@ -250,11 +254,30 @@ function showAlarm(alarm, fresh) {
       textContent: `${where} · ${fmtTime(alarm.at)}${alarm.cleared ? ` · ${t("cleared")}` : ""}`,
     }),
   );
-  if (!alarm.cleared && mayWork() && alarm.device_id) {
+  if (!alarm.cleared && mayWork() && alarm.device_id && awaitsAck(alarm.device_id, alarm.at)) {
     const button = el("button", { className: "ack", textContent: t("acknowledge") });
     button.dataset.i18n = "acknowledge";
     button.addEventListener("click", () => ackFromFeed(alarm, button));
     li.append(button);
+  }
+}
+
+// Whether a feed item's alarm (of `device`, raised `at`) may still have a case to
+// acknowledge: the device has one awaiting it, or the board knows no case opened for the
+// alarm yet (it may commit a moment after the alarm; an older case is another matter).
+function awaitsAck(device, at) {
+  const known = state.cases.filter((c) => c.device_id === device);
+  if (known.some((c) => AWAITING_ACK.includes(c.state))) return true;
+  const since = Date.parse(at) - ALARM_CASE_SLACK_MS;
+  return !known.some((c) => Date.parse(c.opened_at) >= since);
+}
+
+// The board moved on (a case acknowledged elsewhere, resolved, closed): the feed's
+// buttons for devices with nothing left to acknowledge go.
+function settleFeedButtons() {
+  for (const button of document.querySelectorAll("#alarms .alarm button.ack:not(:disabled)")) {
+    const item = button.closest(".alarm");
+    if (item.dataset.device && !awaitsAck(item.dataset.device, item.dataset.at)) button.remove();
   }
 }
 
@@ -263,7 +286,7 @@ async function ackFromFeed(alarm, button) {
   try {
     for (let i = 0; i < ACK_FIND_TRIES; i++) {
       const found = await caseOfAlarm(alarm);
-      if (found && !["new", "dispatched", "reopened"].includes(found.state)) {
+      if (found && !AWAITING_ACK.includes(found.state)) {
         button.textContent = t("acked");
         return;
       }
@@ -338,12 +361,16 @@ function scheduleBoardRefresh() {
 }
 
 async function refreshBoard() {
-  const [open, done] = await Promise.all([
+  // `open` leaves resolved cases out (they wait for the reporter's feedback and closing):
+  // the board's resolved column asks for them on their own.
+  const [open, resolved, done] = await Promise.all([
     api("/cases?open=true&limit=200"),
-    api("/cases?state=closed&limit=20"),
+    api(`/cases?state=resolved&limit=${DONE_ON_BOARD}`),
+    api(`/cases?state=closed&limit=${DONE_ON_BOARD}`),
   ]);
-  state.cases = [...open.data, ...done.data];
+  state.cases = [...open.data, ...resolved.data, ...done.data];
   drawBoard();
+  settleFeedButtons();
   drawOpenCharts();
   const paneCase = $("#pane").dataset.caseId;
   if (paneCase && !$("#pane").hidden) {
@@ -456,7 +483,8 @@ function actionForm(c) {
 
 async function act(c, action, note, mode, button) {
   const body = { version: c.version };
-  if (["record-action", "reopen", "note"].includes(action) && !note) return toast(t("need_note"));
+  // The API refuses these without a text (a resolution says what was done).
+  if (["record-action", "resolve", "reopen", "note"].includes(action) && !note) return toast(t("need_note"));
   if (action === "record-action") Object.assign(body, { mode, note });
   else if (action === "reopen") body.reason = note;
   else if (["resolve", "close", "note"].includes(action) && note) body.note = note;

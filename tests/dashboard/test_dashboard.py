@@ -1,6 +1,6 @@
 """The monitoring-room dashboard in headless Chromium: log in, see an SOS published over
 MQTT appear in the live feed, hear (count) its cue, acknowledge it from
-the feed and watch its case move on the board; the plan, the KPIs, the language switch
+the feed and watch its case move on the board to resolved; the plan, the KPIs, the language switch
 and a read-only role; the static mount leaving the API's own routes alone; and the
 dashboard and /docs breaking no rule of the Content-Security-Policy."""
 
@@ -85,6 +85,30 @@ def test_an_sos_reaches_the_feed_beeps_and_is_acknowledged_from_it(
             )
         )
         assert wait_for(conn, "SELECT state FROM cases", "in_progress") == "in_progress"
+
+        # Resolved, it stays on the board in its own column (the open list leaves it out),
+        # and the feed no longer offers to acknowledge its alarm.
+        wait(browser).until(
+            ec.visibility_of_element_located((By.CSS_SELECTOR, "#pane .act-resolve"))
+        )
+        browser.find_element(By.CSS_SELECTOR, "#pane .form textarea").send_keys("visited, all well")
+        click_settled(browser, (By.CSS_SELECTOR, "#pane .act-resolve"))
+        wait(browser).until(
+            ec.presence_of_element_located(
+                (By.CSS_SELECTOR, "#columns [data-state='resolved'] .case.critical")
+            )
+        )
+        assert wait_for(conn, "SELECT state FROM cases", "resolved") == "resolved"
+        # A fresh page draws the feed from the alarm history: the SOS is there, with
+        # nothing left to acknowledge.
+        browser.refresh()  # still logged in
+        wait(browser).until(
+            ec.presence_of_element_located(
+                (By.CSS_SELECTOR, "#columns [data-state='resolved'] .case.critical")
+            )
+        )
+        wait(browser).until(ec.presence_of_element_located(SOS_ITEM))
+        wait(browser).until(lambda b: not b.find_elements(*SOS_ACK))  # once the board is in
 
 
 def click_settled(browser: Any, locator: tuple[str, str]) -> None:
