@@ -165,6 +165,10 @@ _NOT_INSTALLED = (
     "the extension is not installed on this server: install TimescaleDB for this"
     " PostgreSQL version, or set DAYUAN_STORAGE=postgres"
 )
+_NOT_PERMITTED = (
+    "grant this role CREATE on the database, or have a superuser run"
+    " CREATE EXTENSION timescaledb in it once, or set DAYUAN_STORAGE=postgres"
+)
 _NOT_PRELOADED = (
     "the extension is installed but not preloaded: add timescaledb to"
     " shared_preload_libraries in postgresql.conf and restart the server,"
@@ -190,7 +194,7 @@ def _enable_timescaledb(conn: Conn) -> str | None:
             raise StorageModeError(
                 f"the server closed the connection while creating the extension: {exc}"
             ) from exc
-        return f"CREATE EXTENSION was refused: {_first_line(exc)}{_hint(exc)}"
+        return f"CREATE EXTENSION was refused: {_first_line(exc)}{_hint(exc)}; {_NOT_PERMITTED}"
     return None
 
 
