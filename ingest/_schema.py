@@ -153,8 +153,27 @@ def _choose_mode(conn: Conn, requested: str) -> StorageMode:
         return StorageMode.TIMESCALEDB
     if requested == "timescaledb":
         raise StorageModeError(f"TimescaleDB was required but is not usable: {problem}")
-    log.warning("TimescaleDB is not usable (%s): using plain PostgreSQL partitioning", problem)
+    log.warning("TimescaleDB is not usable, using plain PostgreSQL partitioning: %s", problem)
     return StorageMode.POSTGRES
+
+
+# Defined by TimescaleDB's loader, which refuses to load unless it is preloaded: a row in
+# pg_settings (which, unlike current_setting, omits unloaded placeholders) proves the
+# preload to a role that may not read shared_preload_libraries (a superuser-only setting).
+_LOADER_SETTING = "timescaledb.max_background_workers"
+_NOT_INSTALLED = (
+    "the extension is not installed on this server: install TimescaleDB for this"
+    " PostgreSQL version, or set DAYUAN_STORAGE=postgres"
+)
+_NOT_PERMITTED = (
+    "grant this role CREATE on the database, or have a superuser run"
+    " CREATE EXTENSION timescaledb in it once, or set DAYUAN_STORAGE=postgres"
+)
+_NOT_PRELOADED = (
+    "the extension is installed but not preloaded: add timescaledb to"
+    " shared_preload_libraries in postgresql.conf and restart the server,"
+    " or set DAYUAN_STORAGE=postgres"
+)
 
 
 def _enable_timescaledb(conn: Conn) -> str | None:
@@ -165,23 +184,37 @@ def _enable_timescaledb(conn: Conn) -> str | None:
         "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
     ).fetchone()
     if row is None:
-        return "the extension is not installed on this server"
-    preload = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
-    libraries = {x.strip() for x in str(preload[0] if preload else "").split(",")}
-    if "timescaledb" not in libraries:
-        return (
-            "the extension is installed but not preloaded: add timescaledb to"
-            " shared_preload_libraries in postgresql.conf and restart the server"
-        )
+        return _NOT_INSTALLED
+    if not _preloaded(conn):
+        return _NOT_PRELOADED
     try:
         conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-    except psycopg.Error as exc:  # e.g. no privilege to create extensions
+    except psycopg.Error as exc:  # e.g. no CREATE privilege on the database
         if conn.closed:
             raise StorageModeError(
                 f"the server closed the connection while creating the extension: {exc}"
             ) from exc
-        return f"CREATE EXTENSION was refused: {str(exc).strip().splitlines()[0]}"
+        return f"CREATE EXTENSION was refused: {_first_line(exc)}{_hint(exc)}; {_NOT_PERMITTED}"
     return None
+
+
+def _preloaded(conn: Conn) -> bool:
+    try:
+        row = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        loader = conn.execute("SELECT 1 FROM pg_settings WHERE name = %s", (_LOADER_SETTING,))
+        return loader.fetchone() is not None
+    libraries = {x.strip() for x in str(row[0] if row else "").split(",")}
+    return "timescaledb" in libraries
+
+
+def _first_line(exc: psycopg.Error) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+def _hint(exc: psycopg.Error) -> str:
+    hint = exc.diag.message_hint
+    return f" ({hint.strip()})" if hint else ""
 
 
 def _apply(conn: Conn, mode: StorageMode, packages: Sequence[str]) -> None:
