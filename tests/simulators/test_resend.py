@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import queue
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -17,13 +18,16 @@ from broker import MqttEndpoint
 from domain import Channel, Kind
 from simulators import FleetTransport, MqttTarget, Publish
 
-HEARD = "dayuan/v1/c1/gate/G-1/event"
-NEVER_HEARD = "dayuan/v1/c1/gate/G-2/event"
+# Topics of this test alone: the broker is shared by the module's tests, whose retained
+# wills and lingering sessions under dayuan/v1/ would be routed or delivered here.
+ROOT = f"resend-{uuid.uuid4().hex[:8]}"
+HEARD = f"{ROOT}/c1/gate/G-1/event"
+NEVER_HEARD = f"{ROOT}/c1/gate/G-2/event"
 PATIENCE_S = 20.0  # generous: the machines are shared; nothing here is timed
 
 
 class _Backend:
-    """A subscriber to everything under dayuan/v1/, connected and gone at will."""
+    """A subscriber to everything under ROOT, connected and gone at will."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
@@ -33,7 +37,7 @@ class _Backend:
     def connect(self) -> None:
         subscribed = queue.Queue[bool]()
         client = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-        client.on_connect = lambda c, u, f, r, p: c.subscribe("dayuan/v1/#", qos=1)
+        client.on_connect = lambda c, u, f, r, p: c.subscribe(f"{ROOT}/#", qos=1)
         client.on_subscribe = lambda c, u, m, r, p: subscribed.put(True)
         client.on_message = lambda c, u, m: self.arrived.put(bytes(m.payload))
         client.connect(self.host, self.port)
@@ -49,7 +53,7 @@ class _Backend:
 
 
 def _publish(transport: FleetTransport, topic: str, body: bytes) -> None:
-    device = topic.split("/")[4]
+    device = topic.split("/")[3]
     at = datetime.now(UTC)
     transport.send(Publish(at, device, Kind.GATE, Channel.EVENT, topic, body))
 
