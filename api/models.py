@@ -489,6 +489,9 @@ class NotificationPublic(BaseModel):
     created_at: datetime
     sent_at: datetime | None
     acknowledged_at: datetime | None
+    round: int  # 0: planned from the case event; n: the n-th repeat round
+    answer: Literal["going", "cannot"] | None  # what its link's owner answered
+    answered_at: datetime | None
 
 
 class NotificationsPublic(BaseModel):
@@ -496,9 +499,31 @@ class NotificationsPublic(BaseModel):
     count: int
 
 
+class CaseNoticePublic(BaseModel):
+    """A notification on the case timeline: a delivery (`recipient`, `channel` as scheme
+    and host, `state`, `reason` when it failed or waits for a retry), a repeat round
+    (`round`, everyone it went to in `told`, the people no earlier round reached in
+    `added`) or an answer from a link (`recipient`, `answer`: going or cannot). Nothing
+    of the case's category, title or readings: it shows to whoever sees the case."""
+
+    at: datetime
+    kind: Literal["notification", "repeat", "answer"]
+    round: int
+    recipient: str | None
+    channel: str | None
+    state: Literal["queued", "sent", "failed", "acknowledged"] | None
+    reason: str | None
+    attempts: int
+    notification_id: int | None
+    told: list[str]
+    added: list[str]
+    answer: Literal["going", "cannot"] | None
+
+
 class CaseDetail(CasePublic):
     assignments: list[AssignmentPublic]
     history: list[CaseEventPublic]
+    notices: list[CaseNoticePublic]  # its notifications, repeat rounds and answers
     allowed_actions: list[str]  # the action routes this case accepts in its state
     merged_cases: list[int]  # the duplicates merged into this case
 
