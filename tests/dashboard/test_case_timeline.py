@@ -19,13 +19,22 @@ from tests.dashboard.test_dashboard import click_settled, log_in, wait
 NOTICES = (By.CSS_SELECTOR, "#pane .history li.notice")
 
 
-def timeline_texts(browser: Any, case_id: int) -> dict[str, list[str]]:
-    """Open the case's pane; its notices' texts by kind."""
+def timeline_texts(browser: Any, case_id: int, expect: str) -> dict[str, list[str]]:
+    """Open the case's pane; its notices' texts by kind, once its repeat round's says
+    `expect` (the pane opened before may still be in the page)."""
     click_settled(browser, (By.CSS_SELECTOR, f"#columns .case[data-case-id='{case_id}']"))
-    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#pane li.repeat")))
+    wait(browser).until(
+        ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#pane li.repeat"), expect)
+    )
+    # read in one script: the pane may re-render (a live event) between two element reads
+    read = browser.execute_script(
+        "return [...document.querySelectorAll(arguments[0])]"
+        ".map((li) => [li.dataset.kind, li.textContent])",
+        NOTICES[1],
+    )
     found: dict[str, list[str]] = {}
-    for li in browser.find_elements(*NOTICES):
-        found.setdefault(str(li.get_attribute("data-kind")), []).append(li.text)
+    for kind, text in read:
+        found.setdefault(str(kind), []).append(str(text))
     return found
 
 
@@ -39,7 +48,7 @@ def test_the_case_pane_shows_deliveries_an_answer_and_a_repeat_round(
         notify.Notifier(pool, clock=SystemClock(), deliver=Outbox()).run_once()  # round 1
 
     log_in(browser, base_url, make_user("property_staff"))  # Chinese by default
-    zh = timeline_texts(browser, case_id)
+    zh = timeline_texts(browser, case_id, "第1轮重发")
     assert any("s-cadre2" in x and "已发送" in x for x in zh["notification"])
     assert any("s-care" in x and "回复“我去不了”" in x for x in zh["answer"])
     (repeat,) = zh["repeat"]
@@ -48,7 +57,7 @@ def test_the_case_pane_shows_deliveries_an_answer_and_a_repeat_round(
 
     browser.find_element(By.ID, "pane-close").click()
     browser.find_element(By.ID, "lang").click()
-    en = timeline_texts(browser, case_id)
+    en = timeline_texts(browser, case_id, "repeat round 1")
     assert any("s-cadre2" in x and "· sent" in x for x in en["notification"])
     assert any("answered “I cannot”" in x for x in en["answer"])
     assert "repeat round 1" in en["repeat"][0]
