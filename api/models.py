@@ -382,6 +382,35 @@ class StaffContactsPublic(BaseModel):
     channels: list[str]
 
 
+HhMm = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class QuietHoursBody(BaseModel):
+    """A nightly rest, wall-clock times of the compound's time zone (end <= start: it
+    crosses midnight)."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: HhMm
+    end: HhMm
+
+
+class StaffQuietHoursPut(_Body):
+    """A staff member's quiet hours; null: none at all (whatever the compound file says).
+    DELETE hands them back to the file's."""
+
+    quiet_hours: QuietHoursBody | None
+
+
+class StaffQuietHoursPublic(BaseModel):
+    """The quiet hours in use: non-critical notifications wait for their end; an SOS, a
+    fall and any critical case never do."""
+
+    compound: str
+    staff_id: str
+    source: Literal["file", "api", "none"]  # the compound file's, set through the API, or neither
+    quiet_hours: QuietHoursBody | None
+
+
 class RegistryChangePublic(BaseModel):
     id: int
     at: datetime
