@@ -40,6 +40,7 @@ class Listener:
         """`connect`: a new autocommit connection to the database the work is in."""
         self._connect = connect
         self._conn: psycopg.Connection[Any] | None = None
+        self._polling = False  # the last LISTEN failed
 
     def __enter__(self) -> Listener:
         return self
@@ -60,9 +61,14 @@ class Listener:
             self._conn = self._connect()
             self._conn.execute(f"LISTEN {CHANNEL}")
         except psycopg.Error as exc:
-            log.warning("cannot LISTEN for work, polling instead: %s", exc)
+            if not self._polling:  # once per outage, not at every poll
+                log.warning("cannot LISTEN for work, polling instead: %s", exc)
+            self._polling = True
             self.close()
             return False
+        if self._polling:
+            log.info("listening for work again")
+        self._polling = False
         return True
 
     def wait(self, stop: threading.Event, timeout_s: float) -> bool:
