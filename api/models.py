@@ -382,6 +382,35 @@ class StaffContactsPublic(BaseModel):
     channels: list[str]
 
 
+HhMm = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class QuietHoursBody(BaseModel):
+    """A nightly rest, wall-clock times of the compound's time zone (end <= start: it
+    crosses midnight)."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: HhMm
+    end: HhMm
+
+
+class StaffQuietHoursPut(_Body):
+    """A staff member's quiet hours; null: none at all (whatever the compound file says).
+    DELETE hands them back to the file's."""
+
+    quiet_hours: QuietHoursBody | None
+
+
+class StaffQuietHoursPublic(BaseModel):
+    """The quiet hours in use: non-critical notifications wait for their end; an SOS, a
+    fall and any critical case never do."""
+
+    compound: str
+    staff_id: str
+    source: Literal["file", "api", "none"]  # the compound file's, set through the API, or neither
+    quiet_hours: QuietHoursBody | None
+
+
 class RegistryChangePublic(BaseModel):
     id: int
     at: datetime
@@ -489,6 +518,9 @@ class NotificationPublic(BaseModel):
     created_at: datetime
     sent_at: datetime | None
     acknowledged_at: datetime | None
+    round: int  # 0: planned from the case event; n: the n-th repeat round
+    answer: Literal["going", "cannot"] | None  # what its link's owner answered
+    answered_at: datetime | None
 
 
 class NotificationsPublic(BaseModel):
@@ -496,9 +528,31 @@ class NotificationsPublic(BaseModel):
     count: int
 
 
+class CaseNoticePublic(BaseModel):
+    """A notification on the case timeline: a delivery (`recipient`, `channel` as scheme
+    and host, `state`, `reason` when it failed or waits for a retry), a repeat round
+    (`round`, everyone it went to in `told`, the people no earlier round reached in
+    `added`) or an answer from a link (`recipient`, `answer`: going or cannot). Nothing
+    of the case's category, title or readings: it shows to whoever sees the case."""
+
+    at: datetime
+    kind: Literal["notification", "repeat", "answer"]
+    round: int
+    recipient: str | None
+    channel: str | None
+    state: Literal["queued", "sent", "failed", "acknowledged"] | None
+    reason: str | None
+    attempts: int
+    notification_id: int | None
+    told: list[str]
+    added: list[str]
+    answer: Literal["going", "cannot"] | None
+
+
 class CaseDetail(CasePublic):
     assignments: list[AssignmentPublic]
     history: list[CaseEventPublic]
+    notices: list[CaseNoticePublic]  # its notifications, repeat rounds and answers
     allowed_actions: list[str]  # the action routes this case accepts in its state
     merged_cases: list[int]  # the duplicates merged into this case
 

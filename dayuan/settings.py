@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # Messages per second per channel (scheme, host, port) and notifier (notify.RateLimit):
     # a burst of alarms must not get us throttled or banned by a mail relay or SMS gateway.
     notify_rate_per_s: float = Field(default=5.0, gt=0)
+    # An idle notifier wakes on NOTIFY; it also looks for work this often, the safety net
+    # for a NOTIFY lost while it was disconnected (notify.SAFETY_POLL_S).
+    notify_poll_s: float = Field(default=5.0, gt=0)
     stats_interval_s: float = 30.0  # how often a gateway logs its counters
     # `dayuan gateway` / `dayuan rules run` serve /metrics and /healthz here (0: not at all).
     metrics_port: int = 0

@@ -300,7 +300,13 @@ def notifier(
         lease=timedelta(seconds=settings.notify_lease_s),
     )
     stop = threading.Event()
-    thread = threading.Thread(target=worker.run, args=(stop,), name="notifier", daemon=True)
+    thread = threading.Thread(
+        target=worker.run,
+        args=(stop,),
+        kwargs={"interval_s": settings.notify_poll_s},
+        name="notifier",
+        daemon=True,
+    )
     thread.start()
     try:
         yield worker

@@ -9,7 +9,8 @@ per recipient and contact point (`Recipients`, replaceable: `staff_recipients` i
 default) and delivers them through `Channels` (Apprise's URLs, a signed webhook,
 Kannel SMS) with an idempotency key, retries with backoff, a per-channel rate limit
 and a claim lease that survives a kill -9. States (queued, sent, failed,
-acknowledged) are read with `notifications_for_case` and `counts_by_state`.
+acknowledged) are read with `notifications_for_case`, `case_timeline` (the case
+timeline's entries) and `counts_by_state`.
 
 An SOS or fall dispatch is repeated, each round to the next person on the call list
 (`staff_call_list`, replaceable too), until the case is acknowledged. Every message
@@ -17,7 +18,7 @@ carries a signed link (`Links`) whose page (`open_link`) and buttons (`answer_li
 the API serves.
 """
 
-from notify import _store
+from notify import _store, _timeline
 from notify._answer import ANSWERS, CANNOT, GOING, LinkView, Told, answer_link, open_link
 from notify._channels import Channels, Deliver, contact_problem, signature
 from notify._db import Conn, reading
@@ -37,7 +38,7 @@ from notify._notifier import (
     BACKOFF_CAP,
     LEASE,
     MAX_ATTEMPTS,
-    POLL_INTERVAL_S,
+    MIN_WAIT_S,
     Notifier,
     NotifierMetrics,
     RateLimit,
@@ -50,12 +51,20 @@ from notify._plan import (
     staff_call_list,
     staff_recipients,
 )
+from notify._timeline import EntryKind, TimelineEntry
+from notify._wake import CHANNEL, SAFETY_POLL_S
 
 
 def notifications_for_case(conn: Conn, case_id: int) -> list[Notification]:
     """A case's notifications, oldest first (channels as scheme and host only)."""
     with reading():
         return _store.for_case(conn, case_id)
+
+
+def case_timeline(conn: Conn, case_id: int) -> list[TimelineEntry]:
+    """A case's notifications as timeline entries: each delivery's state (and why it
+    failed), each repeat round with who it added, each answer from a link."""
+    return _timeline.timeline(notifications_for_case(conn, case_id))
 
 
 def counts_by_state(conn: Conn) -> dict[DeliveryState, int]:
@@ -75,18 +84,21 @@ __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_CAP",
     "CANNOT",
+    "CHANNEL",
     "DEFAULT_NOTIFY_POLICY",
     "GOING",
     "LEASE",
     "LINK_TTL",
     "MAX_ATTEMPTS",
-    "POLL_INTERVAL_S",
+    "MIN_WAIT_S",
+    "SAFETY_POLL_S",
     "CallList",
     "Channels",
     "Conn",
     "Deliver",
     "DeliveryFailed",
     "DeliveryState",
+    "EntryKind",
     "LinkClaim",
     "LinkRefused",
     "LinkView",
@@ -101,9 +113,11 @@ __all__ = [
     "RateLimit",
     "Recipient",
     "Recipients",
+    "TimelineEntry",
     "Told",
     "answer_link",
     "backoff",
+    "case_timeline",
     "contact_problem",
     "counts_by_state",
     "idempotency_key",

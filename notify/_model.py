@@ -106,6 +106,7 @@ class Notification:
     acknowledged_at: datetime | None
     round: int = 0  # 0: planned from the case event; n: its n-th repeat
     answer: str | None = None  # what the link's owner answered: going, cannot
+    answered_at: datetime | None = None
 
 
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")

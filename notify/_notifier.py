@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -26,7 +27,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 import cases
 import registry
 from domain import Clock
-from notify import _plan, _repeat, _store
+from notify import _plan, _repeat, _store, _wake
 from notify._channels import CHANNEL_TIMEOUT_S, Deliver
 from notify._db import transaction
 from notify._errors import DeliveryFailed, NotifyError
@@ -36,9 +37,10 @@ from notify._text import text
 
 log = logging.getLogger(__name__)
 
-# How often an idle notifier looks for work: an SOS waits at most this long for its
-# first delivery to start (the telecare answer target is 60 s; the goal is 2 s).
-POLL_INTERVAL_S = 0.5
+# An idle notifier sleeps until a NOTIFY (notify._wake), the earliest timed work or the
+# safety-net poll (notify._wake.SAFETY_POLL_S), but never less than this: a row due
+# "now" that another notifier holds must not make it spin.
+MIN_WAIT_S = 0.05
 # Deliveries in flight per notifier: a slow channel holds one thread, not the rest.
 WORKERS = 4
 # Rows claimed per pass: a couple per worker, so a pass never claims more than it can
@@ -114,6 +116,8 @@ class NotifierMetrics:
     failed: int = 0
     deferred: int = 0
     lost_claims: int = 0  # outcomes not written: the lease had passed to another
+    idle: int = 0  # passes that found nothing to do (the notifier then waits)
+    woken: int = 0  # idle waits ended by a NOTIFY (not by the poll or a timed row)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, name: str, n: int = 1) -> None:
@@ -152,16 +156,36 @@ class Notifier:
         self._lease = lease
         self.metrics = NotifierMetrics()
 
-    def run(self, stop: threading.Event, *, interval_s: float = POLL_INTERVAL_S) -> None:
-        with ThreadPoolExecutor(WORKERS, thread_name_prefix="notify") as pool:
+    def run(self, stop: threading.Event, *, interval_s: float = _wake.SAFETY_POLL_S) -> None:
+        """Pass after pass while there is work; idle, wait for a NOTIFY on the outbox's
+        channel, the earliest timed work, or `interval_s` (the safety-net poll)."""
+        listener = _wake.Listener(self._listen_connection)
+        with ThreadPoolExecutor(WORKERS, thread_name_prefix="notify") as pool, listener:
             while not stop.is_set():
+                listener.listen()  # before the pass: a NOTIFY sent during it is kept
+                wait = interval_s
                 try:
-                    busy = self.run_once(pool)
+                    if self.run_once(pool):
+                        continue
+                    self.metrics.add("idle")
+                    wait = min(interval_s, self._until_due())
                 except _PASS_ERRORS as exc:
                     log.warning("notifier pass failed, will retry: %s", exc)
-                    busy = False
-                if not busy:
-                    stop.wait(interval_s)
+                if listener.wait(stop, max(MIN_WAIT_S, wait)):
+                    self.metrics.add("woken")
+
+    def _listen_connection(self) -> psycopg.Connection[Any]:
+        """A connection of its own (not the pool's: it stays LISTENing), to the pool's
+        database with the pool's connection settings."""
+        info, kwargs = self._db.conninfo, self._db.kwargs
+        conninfo = info() if callable(info) else info
+        settings = kwargs() if callable(kwargs) else dict(kwargs or {})
+        return psycopg.connect(conninfo, **{**settings, "autocommit": True})
+
+    def _until_due(self) -> float:
+        with self._db.connection() as conn:
+            due = _store.next_due(conn)
+        return float("inf") if due is None else (due - self._clock.now()).total_seconds()
 
     def run_once(self, pool: ThreadPoolExecutor | None = None) -> bool:
         """One pass; True when it found work (the next pass follows at once)."""

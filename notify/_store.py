@@ -86,7 +86,7 @@ def defer(conn: Conn, claim: Claim, claimer: str, at: datetime) -> bool:
 
 _COLUMNS = (
     "id, case_id, case_event_id, recipient, channel, state, attempts, next_attempt_at,"
-    " last_error, created_at, sent_at, acknowledged_at, round, answer"
+    " last_error, created_at, sent_at, acknowledged_at, round, answer, answered_at"
 )
 
 
@@ -111,9 +111,20 @@ def for_case(conn: Conn, case_id: int) -> list[Notification]:
             acknowledged_at=r[11],
             round=r[12],
             answer=r[13],
+            answered_at=r[14],
         )
         for r in rows
     ]
+
+
+def next_due(conn: Conn) -> datetime | None:
+    """When the earliest timed work is due: a queued row's next attempt (a retry, a
+    deferral, a lease ending) or a repeat round; None: nothing waits."""
+    row = conn.execute(
+        "SELECT least((SELECT min(next_attempt_at) FROM notifications WHERE state = 'queued'),"
+        " (SELECT min(next_at) FROM notify_repeats WHERE next_at IS NOT NULL))"
+    ).fetchone()
+    return row[0] if row else None
 
 
 def counts_by_state(conn: Conn) -> dict[DeliveryState, int]:

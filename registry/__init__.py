@@ -41,6 +41,7 @@ from registry._maintain import (
     set_household_tags,
     set_resident_details,
 )
+from registry._quiet import StaffQuietHours, clear_quiet_hours, quiet_hours, set_quiet_hours
 from registry._reads import (
     DeviceRef,
     DeviceRow,
@@ -102,9 +103,11 @@ __all__ = [
     "RegistryUnavailable",
     "ResidentDetails",
     "Scope",
+    "StaffQuietHours",
     "ValueRefused",
     "building_page",
     "buildings_of",
+    "clear_quiet_hours",
     "compound_ids",
     "compound_page",
     "compounds",
@@ -131,6 +134,7 @@ __all__ = [
     "party_page",
     "party_staff",
     "put_staff",
+    "quiet_hours",
     "quiet_until",
     "read_compound_file",
     "read_resident_details",
@@ -139,6 +143,7 @@ __all__ = [
     "resident_page",
     "roster",
     "set_household_tags",
+    "set_quiet_hours",
     "set_resident_details",
     "set_staff_contacts",
     "staff_compounds",

@@ -81,13 +81,17 @@ def quiet_until(
     """For those of `staff` in their quiet hours at `at`: when those hours end (UTC)."""
     found = _rows(
         conn,
-        "SELECT staff_id, starts, ends FROM staff_quiet_hours WHERE compound_id = %s"
-        " AND staff_id = ANY(%s)",
+        # a person's API-set quiet hours, when they have any, over the file's ('api' sorts
+        # first); an API row without times: no quiet hours at all
+        "SELECT DISTINCT ON (staff_id) staff_id, starts, ends FROM staff_quiet_hours"
+        " WHERE compound_id = %s AND staff_id = ANY(%s) ORDER BY staff_id, source",
         (compound, list(staff)),
     )
     zone = _zone(conn, compound)
     out: dict[str, datetime] = {}
     for r in found:
+        if r["starts"] is None:
+            continue
         until = QuietHours(start=r["starts"], end=r["ends"]).until(at, zone)
         if until is not None:
             out[str(r["staff_id"])] = until

@@ -24,6 +24,7 @@ from registry._errors import RegistryLoadError
 from registry._tables import (
     _CONTACTS,
     _DEVICES,
+    _QUIET,
     _TABLES,
     Key,
     RegistryLoad,
@@ -64,13 +65,14 @@ def _sync(conn: Conn, compound: Compound, log: _Log) -> None:
 
 
 def _keep_api_contacts(existing: dict[str, dict[Key, Row]]) -> None:
-    """Contacts set through the API are not the file's to change: a load rewrites only
-    the file's (`source` 'file'); the API's, while a person has any, are the ones used
-    (`registry._contacts`). A staff member the file no longer lists goes, and all their
-    contacts with them."""
-    rows = existing[_CONTACTS.name]
-    for key in [k for k, r in rows.items() if r["source"] != "file"]:
-        del rows[key]
+    """Contacts and quiet hours set through the API are not the file's to change: a load
+    rewrites only the file's (`source` 'file'); the API's, while a person has any, are
+    the ones used (`registry._contacts`). A staff member the file no longer lists goes,
+    and all their contacts and quiet hours with them."""
+    for table in (_CONTACTS, _QUIET):
+        rows = existing[table.name]
+        for key in [k for k, r in rows.items() if r["source"] != "file"]:
+            del rows[key]
 
 
 def _rows(c: Compound) -> dict[str, dict[Key, Row]]:
@@ -156,6 +158,7 @@ def _rows(c: Compound) -> dict[str, dict[Key, Row]]:
         "staff_quiet_hours": [
             {
                 "staff_id": s.id,
+                "source": "file",
                 "starts": _hhmm(s.quiet_hours.start),
                 "ends": _hhmm(s.quiet_hours.end),
             }

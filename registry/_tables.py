@@ -47,7 +47,7 @@ _TABLES = (
     _Table(
         "roster_shifts", ("party_id", "grid_id", "position"), ("days", "starts", "ends", "staff")
     ),
-    _Table("staff_quiet_hours", ("staff_id",), ("starts", "ends")),
+    _Table("staff_quiet_hours", ("staff_id", "source"), ("starts", "ends")),
     _Table("staff_languages", ("staff_id",), ("language",)),
     _Table("emergency_contacts", ("flat", "position"), ("name", "url", "language"), personal=True),
 )
@@ -59,6 +59,7 @@ _DETAILS = _BY_NAME["resident_details"]
 _STAFF = _BY_NAME["staff"]
 _STAFF_GRIDS = _BY_NAME["staff_grids"]
 _CONTACTS = _BY_NAME["staff_contacts"]
+_QUIET = _BY_NAME["staff_quiet_hours"]
 
 
 @dataclass(frozen=True, slots=True)

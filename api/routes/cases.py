@@ -27,6 +27,7 @@ from api.models import (
     CaseCreate,
     CaseDetail,
     CaseEventPublic,
+    CaseNoticePublic,
     CasePublic,
     CasesPublic,
     MergeAction,
@@ -164,8 +165,9 @@ def _within_scope(conn: Conn, user: User, compound: str, location: str | None) -
 def get_case(
     case_id: CaseId, user: Reader, conn: DbDep, state: StateDep, request: Request
 ) -> CaseDetail:
-    """A case with its history. An elderly-care alarm's readings in it reach care
-    responders and administrators only (audited)."""
+    """A case with its history and its notifications (`notices`: each delivery's state,
+    each repeat round, each answer from a link). An elderly-care alarm's readings in it
+    reach care responders and administrators only (audited)."""
     case = _visible(conn, user, case_id)
     history = cases.case_events(conn, case_id=case_id, limit=10_000)
     public = _cases.public(case)
@@ -205,9 +207,17 @@ def get_case(
                 )
                 for e, (actor, detail) in zip(history, events, strict=True)
             ],
+            "notices": [_notice(e) for e in notify.case_timeline(conn, case_id)],
             "allowed_actions": [ROUTES[t] for t in cases.allowed_in(case.state) if t in ROUTES],
             "merged_cases": cases.merged_cases(conn, case_id),
         }
+    )
+
+
+def _notice(entry: notify.TimelineEntry) -> CaseNoticePublic:
+    fields = asdict(entry)
+    return CaseNoticePublic.model_validate(
+        {**fields, "told": list(entry.told), "added": list(entry.added)}
     )
 
 

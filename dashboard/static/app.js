@@ -445,19 +445,51 @@ async function openCase(id) {
   if (mayWork()) body.push(actionForm(c));
   body.push(
     el("h4", { textContent: t("history") }),
-    el(
-      "ol",
-      { className: "history" },
-      c.history.map((e) =>
-        el("li", {
-          textContent: `${fmtTime(e.at)} · ${e.actor} · ${e.transition} → ${t(`state.${e.to_state}`)}${
-            e.detail?.note ? ` · ${e.detail.note}` : ""
-          }${e.detail?.mode ? ` · ${t(`mode.${e.detail.mode}`)}` : ""}`,
-        }),
-      ),
-    ),
+    el("ol", { className: "history" }, timeline(c)),
   );
   showPane(body);
+}
+
+// The case's events and its notifications (deliveries, repeat rounds, answers from a
+// link) in one list by time; at the same instant an event comes before what it caused.
+function timeline(c) {
+  const events = c.history.map((e) => ({
+    at: e.at,
+    rank: 0,
+    li: el("li", {
+      textContent: `${fmtTime(e.at)} · ${e.actor} · ${e.transition} → ${t(`state.${e.to_state}`)}${
+        e.detail?.note ? ` · ${e.detail.note}` : ""
+      }${e.detail?.mode ? ` · ${t(`mode.${e.detail.mode}`)}` : ""}`,
+    }),
+  }));
+  const notices = (c.notices ?? []).map((n) => ({ at: n.at, rank: 1, li: noticeItem(n) }));
+  return [...events, ...notices]
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.rank - b.rank)
+    .map((x) => x.li);
+}
+
+function noticeItem(n) {
+  const round = n.round ? ` · ${t("notice.round").replace("{n}", n.round)}` : "";
+  let text;
+  if (n.kind === "repeat") {
+    const added = n.added.length ? n.added.join(", ") : t("notice.nobody");
+    text = `🔁 ${t("notice.repeat").replace("{n}", n.round)} · ${t("notice.added")}: ${added} · ${t(
+      "notice.told",
+    )}: ${n.told.join(", ")}`;
+  } else if (n.kind === "answer") {
+    text = `↩ ${n.recipient} · ${t(`notice.answer.${n.answer}`)}`;
+  } else {
+    const reason = n.reason ? ` · ${n.reason}` : "";
+    text = `✉ ${t("notice.to")} ${n.recipient} · ${n.channel ?? t("notice.no_channel")} · ${t(
+      `notice.state.${n.state}`,
+    )}${reason}${round}`;
+  }
+  const li = el("li", {
+    className: `notice ${n.kind} ${n.state ?? ""}`.trim(),
+    textContent: `${fmtTime(n.at)} · ${text}`,
+  });
+  li.dataset.kind = n.kind;
+  return li;
 }
 
 function actionForm(c) {

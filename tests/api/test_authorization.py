@@ -105,6 +105,9 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     # to no staff member).
     ("GET", "/api/v1/staff/c1/s-care/contacts", None, {"admin"}),
     ("PUT", "/api/v1/staff/c1/s-care/contacts", {"contacts": []}, {"admin"}),
+    ("GET", "/api/v1/staff/c1/s-care/quiet-hours", None, {"admin"}),
+    ("PUT", "/api/v1/staff/c1/s-care/quiet-hours", {"quiet_hours": None}, {"admin"}),
+    ("DELETE", "/api/v1/staff/c1/s-care/quiet-hours", None, {"admin"}),
     ("GET", "/api/v1/kpis", None, ALL),
     ("GET", "/api/v1/dead-letters", None, OPERATORS),
     ("GET", "/api/v1/audit", None, {"admin"}),
@@ -133,6 +136,7 @@ def _template(path: str) -> str:
         "/api/v1/residents/c1/r-new": "/api/v1/residents/{compound_id}/{ref}",
         "/api/v1/staff/s-new": "/api/v1/staff/{staff_id}",
         "/api/v1/staff/c1/s-care/contacts": "/api/v1/staff/{compound_id}/{staff_id}/contacts",
+        "/api/v1/staff/c1/s-care/quiet-hours": "/api/v1/staff/{compound_id}/{staff_id}/quiet-hours",
     }
     if path in replacements:
         return replacements[path]

@@ -198,7 +198,7 @@ class Running:
 def run_notifiers(pool: ConnectionPool) -> Iterator[Callable[..., Running]]:
     started: list[tuple[threading.Event, threading.Thread]] = []
 
-    def start(n: int = 1, **kwargs: Any) -> Running:
+    def start(n: int = 1, *, interval_s: float = 0.05, **kwargs: Any) -> Running:
         stop = threading.Event()
         kwargs.setdefault("deliver", notify.Channels(webhook_secret=SECRET))
         kwargs.setdefault("rate", notify.RateLimit(per_s=1000, burst=1000))
@@ -206,7 +206,7 @@ def run_notifiers(pool: ConnectionPool) -> Iterator[Callable[..., Running]]:
             notify.Notifier(pool, clock=SystemClock(), name=f"test-{i}", **kwargs) for i in range(n)
         ]
         for w in workers:
-            t = threading.Thread(target=w.run, args=(stop,), kwargs={"interval_s": 0.05})
+            t = threading.Thread(target=w.run, args=(stop,), kwargs={"interval_s": interval_s})
             t.start()
             started.append((stop, t))
         return Running(workers, stop)
