@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("schema_url")
 
 BEARERBOX = shutil.which("bearerbox") or "/usr/sbin/bearerbox"
 SMSBOX = shutil.which("smsbox") or "/usr/sbin/smsbox"
-FAKESMSC = "/usr/lib/kannel/test/fakesmsc"  # Debian's kannel package
+FAKESMSC = "/usr/lib/kannel/test/fakesmsc"  # Debian's kannel-extras package
 PHONE = "+8613800000000"
 SENDER = "12345"
 LINK_SECRET = "test-link-secret"
@@ -168,7 +168,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def kannel(tmp_path: Path) -> Iterator[Kannel]:
     missing = [b for b in (BEARERBOX, SMSBOX, FAKESMSC) if not Path(b).is_file()]
     if missing:
-        pytest.skip(f"Kannel is not installed (apt-get install kannel): no {', '.join(missing)}")
+        pytest.skip(
+            "Kannel is not installed (apt-get install kannel kannel-extras):"
+            f" no {', '.join(missing)}"
+        )
     ports = {"admin": free_port(), "boxes": free_port(), "smsc": free_port()}
     ports["sendsms"] = free_port()
     password = "test-kannel-pw"
