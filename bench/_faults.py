@@ -28,6 +28,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -351,14 +352,21 @@ def _stored_count(conn: psycopg.Connection[Any]) -> int:
 
 def _drain(db_url: str, wall: float) -> None:
     """Wait until storage has not moved for SETTLE_S (the gateway has what it will get)."""
+    _wait_settled(_stored_count, db_url, SETTLE_S)
+
+
+def _wait_settled(
+    probe: Callable[[psycopg.Connection[Any]], Any], db_url: str, settle_s: float
+) -> None:
+    """Wait (up to DRAIN_LIMIT_S) until `probe` has answered the same for `settle_s`."""
     deadline = time.monotonic() + DRAIN_LIMIT_S
     with psycopg.connect(db_url, autocommit=True) as conn:
-        last, since = -1, time.monotonic()
+        last, since = None, time.monotonic()
         while time.monotonic() < deadline:
-            count = _stored_count(conn)
-            if count != last:
-                last, since = count, time.monotonic()
-            elif time.monotonic() - since >= SETTLE_S:
+            now = probe(conn)
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= settle_s:
                 return
             time.sleep(0.5)
 

@@ -439,7 +439,7 @@ def _serves(base: str) -> bool:
 
 def _feeds(clients: _streams.Clients, db_url: str) -> dict[str, Any]:
     """Each client's events against the feed's rows since it first connected."""
-    _wait_settled(lambda _: clients.settled(), db_url, STREAM_SETTLE_S)
+    _faults._wait_settled(lambda _: clients.settled(), db_url, STREAM_SETTLE_S)
     clients.stop()
     out: dict[str, Any] = {"clients": []}
     with psycopg.connect(db_url) as conn:
@@ -536,22 +536,7 @@ _PROGRESS = (
 
 def _drain(db_url: str, *, settle_s: float) -> None:
     """Wait until storage, alarm evidence and cases have not moved for `settle_s`."""
-    _wait_settled(lambda conn: conn.execute(_PROGRESS).fetchone(), db_url, settle_s)
-
-
-def _wait_settled(
-    probe: Callable[[psycopg.Connection[Any]], Any], db_url: str, settle_s: float
-) -> None:
-    deadline = time.monotonic() + _faults.DRAIN_LIMIT_S
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        last, since = None, time.monotonic()
-        while time.monotonic() < deadline:
-            now = probe(conn)
-            if now != last:
-                last, since = now, time.monotonic()
-            elif time.monotonic() - since >= settle_s:
-                return
-            time.sleep(0.5)
+    _faults._wait_settled(lambda conn: conn.execute(_PROGRESS).fetchone(), db_url, settle_s)
 
 
 # --- the account -------------------------------------------------------------------------
