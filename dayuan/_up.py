@@ -98,7 +98,7 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
         stack.enter_context(wiring.notifier(settings, db, link_secret=key))
         settle_heap()
         _simulate(stack, demo, target, args.speed, history)
-        _banner(url, mqtt, data, args.speed, address, login, history)
+        _banner(url, mqtt, data, args.speed, address, login, history, _try_sos(demo, target, data))
         _watch(stop, gw, db)
     return 0
 
@@ -271,6 +271,7 @@ def _banner(
     address: str,
     login: str,
     history: _resume.History,
+    try_sos: str,
 ) -> None:
     print(
         f"\nDayuan is up.\n"
@@ -282,8 +283,25 @@ def _banner(
         f"  data     : {data}\n"
         f"  simulator: {_replaying(history, speed)}\n"
         f"  look     : psql '{url}' -c 'SELECT * FROM device_state LIMIT 10'\n"
+        f"  raise SOS: {try_sos}\n"
         f"Ctrl-C stops everything (committed data stays in {data}; a restart resumes).\n",
         flush=True,
+    )
+
+
+def _try_sos(demo: CompoundFile, target: simulators.MqttTarget, data: Path) -> str:
+    """One shell line that presses a resident's SOS pendant by hand, as the simulator's
+    fleet account (the embedded broker lets it publish for every demo device)."""
+    compound = demo.compounds[0]
+    pendant = next((d for d in compound.devices if d.model == "sos_pendant"), None)
+    if pendant is None:
+        return "(the demo compound has no SOS pendant)"
+    auth = f' -u {target.username} -P "$(cat {data / "fleet-password"})"' if target.username else ""
+    payload = '"{\\"ts\\":$(date +%s%3N),\\"type\\":\\"sos\\"}"'
+    return (
+        f"mosquitto_pub -h {target.host} -p {target.port}{auth} -q 1"
+        f" -t dayuan/v1/{compound.id}/elder/{pendant.id}/event -m {payload}"
+        f"   (flat {pendant.address})"
     )
 
 
