@@ -114,6 +114,7 @@ async function start() {
   $("#login").hidden = true;
   $("#main").hidden = false;
   $("#logout").hidden = false;
+  $("#live").hidden = false; // no connection pill before there is a stream to show
   const panels = PANELS[role] ?? ["feed"];
   for (const el of document.querySelectorAll("[data-panel]")) {
     el.hidden = !panels.includes(el.dataset.panel);

@@ -32,6 +32,8 @@ def wait(driver: Any, timeout: float = PAGE_WAIT_S) -> WebDriverWait[Any]:
 
 def log_in(driver: Any, base_url: str, username: str, query: str = "") -> None:
     driver.get(f"{base_url}/{query}")
+    # No connection pill on the login page: there is no stream to be connected to yet.
+    assert not driver.find_element(By.ID, "live").is_displayed()
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login-submit").click()
