@@ -755,6 +755,12 @@ function chart(name, canvas, config) {
 
 // --- wall and phone ---------------------------------------------------------------------
 
+// The main grid and the side pane start below the header, however many rows it wraps to.
+const header = document.querySelector("header");
+new ResizeObserver(() => {
+  document.documentElement.style.setProperty("--header-h", `${header.offsetHeight}px`);
+}).observe(header);
+
 function setupRotation(panels) {
   const choose = (name) => {
     for (const p of document.querySelectorAll("main .panel")) p.classList.toggle("current", p.dataset.panel === name);
