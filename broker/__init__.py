@@ -5,6 +5,7 @@ registry (`write_config`: accounts, ACL, listeners, persistence), and the broker
 started for development and tests (`mosquitto`, `amqtt_broker`).
 """
 
+from broker._accounts import provision_device, retire_device
 from broker._clients import MqttPublisher, aiomqtt_client, paho_client, publisher
 from broker._config import (
     AUTOSAVE_INTERVAL_S,
@@ -16,6 +17,7 @@ from broker._config import (
     DeviceEntry,
     TlsListener,
     backend_account,
+    device_role,
     dynsec_plugin,
     mosquitto_conf,
     password_entry,
@@ -30,7 +32,7 @@ from broker._embedded import (
     wait_for_port,
 )
 from broker._endpoint import MqttEndpoint, Protocol
-from broker._errors import BrokerError, BrokerUnreachable, InvalidEndpoint
+from broker._errors import AccountRefused, BrokerError, BrokerUnreachable, InvalidEndpoint
 
 __all__ = [
     "AUTOSAVE_INTERVAL_S",
@@ -38,6 +40,7 @@ __all__ = [
     "MAX_QUEUED_MESSAGES",
     "SECURITY_FILE",
     "Account",
+    "AccountRefused",
     "BackendRole",
     "BrokerError",
     "BrokerUnreachable",
@@ -50,6 +53,7 @@ __all__ = [
     "aiomqtt_client",
     "amqtt_broker",
     "backend_account",
+    "device_role",
     "dynsec_plugin",
     "free_port",
     "mosquitto",
@@ -57,7 +61,9 @@ __all__ = [
     "mosquitto_conf",
     "paho_client",
     "password_entry",
+    "provision_device",
     "publisher",
+    "retire_device",
     "security_document",
     "wait_for_port",
     "write_config",

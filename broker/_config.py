@@ -60,6 +60,9 @@ MAX_QUEUED_MESSAGES = 2_000_000
 # 300,000 messages (a long database outage) in ~2.6 s.
 AUTOSAVE_INTERVAL_S = 10
 SECURITY_FILE = "dynamic-security.json"
+# The dynamic-security plugin's command topic and where it answers (Mosquitto >= 2.0).
+DYNSEC_TOPIC = "$CONTROL/dynamic-security/v1"
+DYNSEC_RESPONSE_TOPIC = f"{DYNSEC_TOPIC}/response"
 # Where distributions put the plugin (Debian, Fedora, Alpine, source builds).
 PLUGIN_CANDIDATES = (
     "/usr/lib/*/mosquitto_dynamic_security.so",
@@ -83,6 +86,9 @@ class BackendRole(StrEnum):
     RULES = "rules"  # device traffic, read only (the rule engine's own consumer)
     CASES = "cases"  # publishes case transitions (workflow, supervisor, API)
     API = "api"  # publishes device commands (their acks come through the gateway)
+    # Creates and deletes device accounts on the running broker (the API's device
+    # provisioning) through the dynamic-security plugin's $CONTROL topic.
+    ACCOUNTS = "accounts"
 
 
 # Same length as a device's derived password: 192 bits.
@@ -168,7 +174,27 @@ def _backend_roles() -> dict[BackendRole, list[dict[str, Any]]]:
         BackendRole.CASES: [_acl("publishClientSend", f"{PREFIX}/+/cases/#")],
         # Commands only: their acks reach the API through what the gateway stored.
         BackendRole.API: [_acl("publishClientSend", f"{PREFIX}/+/+/+/{Channel.CMD}")],
+        BackendRole.ACCOUNTS: [
+            _acl("publishClientSend", DYNSEC_TOPIC),
+            *_reads(DYNSEC_RESPONSE_TOPIC),
+        ],
     }
+
+
+def device_role(entry: DeviceEntry) -> dict[str, Any]:
+    """A device's own role: publish on its four device -> backend topics, subscribe to
+    and receive its own `cmd`, nothing else."""
+    cmd = str(Topic(entry.compound, entry.kind, entry.device_id, Channel.CMD))
+    acls = [
+        _acl("publishClientSend", str(Topic(entry.compound, entry.kind, entry.device_id, c)))
+        for c in sorted(DEVICE_CHANNELS)
+    ]
+    acls += [
+        _acl("subscribeLiteral", cmd),
+        _acl("publishClientReceive", cmd),
+        _acl("unsubscribeLiteral", cmd),
+    ]
+    return {"rolename": f"device:{entry.device_id}", "acls": acls}
 
 
 def security_document(
@@ -210,24 +236,14 @@ def security_document(
             }
         )
     for d in devices:
-        role = f"device:{d.device_id}"
-        cmd = str(Topic(d.compound, d.kind, d.device_id, Channel.CMD))
-        acls = [
-            _acl("publishClientSend", str(Topic(d.compound, d.kind, d.device_id, c)))
-            for c in sorted(DEVICE_CHANNELS)
-        ]
-        acls += [
-            _acl("subscribeLiteral", cmd),
-            _acl("publishClientReceive", cmd),
-            _acl("unsubscribeLiteral", cmd),
-        ]
-        roles.append({"rolename": role, "acls": acls})
+        role = device_role(d)
+        roles.append(role)
         clients.append(
             {
                 "username": d.device_id,
                 "clientid": d.device_id,  # a device connects only under its own id
                 **password_entry(device_password(device_secret, d.device_id)),
-                "roles": [{"rolename": role}],
+                "roles": [{"rolename": role["rolename"]}],
             }
         )
     return {
