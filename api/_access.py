@@ -41,6 +41,7 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     # Elderly residents' vital signs, falls and room-level activity: audited.
     READ_HEALTH = "read_health"
+    PROVISION_DEVICES = "provision_devices"  # register and retire devices, their accounts
 
 
 ROLES: dict[Permission, frozenset[StaffRole]] = {
@@ -56,6 +57,7 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.READ_COMMANDS: frozenset({ADMIN, PROPERTY}),
     Permission.MAINTAIN_HOUSEHOLDS: frozenset({ADMIN, GRID}),
     Permission.WRITE_RESIDENT_DETAILS: frozenset({ADMIN, CARE}),
+    Permission.PROVISION_DEVICES: frozenset({ADMIN}),
     Permission.MANAGE_STAFF: frozenset({ADMIN}),
     Permission.READ_REGISTRY_CHANGES: frozenset({ADMIN, GRID}),
     Permission.MANAGE_USERS: frozenset({ADMIN}),

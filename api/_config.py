@@ -41,6 +41,11 @@ class ApiConfig:
     # The case publisher's account (`broker.BackendRole.CASES`); None: case transitions
     # made through the API reach case_events only.
     case_mqtt: MqttEndpoint | None = None
+    # The accounts role (`broker.BackendRole.ACCOUNTS`) and the device secret: devices
+    # provisioned or retired through the API get or lose their broker account. None: the
+    # broker's accounts are kept elsewhere, and the API says so.
+    accounts_mqtt: MqttEndpoint | None = None
+    device_secret: str | None = None
     env: Literal["development", "production"] = "development"
     # Signs tokens. None in development: a random key per start (tokens die with it).
     token_secret: str | None = None

@@ -14,6 +14,7 @@ in the package that let it through).
     cases.CaseStoreError            503
     registry.AccessDenied           403
     registry.AlreadyRegistered      409  (move the resident out first)
+    registry.DeviceTaken            409
     registry.NotRegistered          422
     registry.ValueRefused           422
     registry.RegistryError          503 (unavailable)
@@ -57,6 +58,7 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (cases.CaseValueRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (registry.AccessDenied, status.HTTP_403_FORBIDDEN),
     (registry.AlreadyRegistered, status.HTTP_409_CONFLICT),
+    (registry.DeviceTaken, status.HTTP_409_CONFLICT),
     (registry.NotRegistered, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (registry.ValueRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (registry.RegistryLoadError, status.HTTP_422_UNPROCESSABLE_CONTENT),

@@ -27,6 +27,10 @@ def config_from(settings: Any) -> ApiConfig:
         database_url=settings.database_url,
         mqtt=settings.mqtt_as(broker.BackendRole.API),
         case_mqtt=settings.mqtt_as(broker.BackendRole.CASES),
+        accounts_mqtt=settings.mqtt_as(broker.BackendRole.ACCOUNTS)
+        if settings.broker_accounts == "dynsec"
+        else None,
+        device_secret=settings.device_secret.get_secret_value(),
         env=settings.env,
         token_secret=secret,
         token_ttl_s=settings.token_ttl_s,

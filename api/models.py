@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from domain import MAX_CONTACTS, CommandBody, HouseholdTag, Kind, PartyKind, StaffRole
+from domain import MAX_CONTACTS, CommandBody, Device, HouseholdTag, Kind, PartyKind, StaffRole
 
 T = TypeVar("T")
 
@@ -94,6 +94,24 @@ class DevicePublic(BaseModel):
 
 
 DevicesPublic = Page[DevicePublic]
+
+
+class DeviceCreate(BaseModel):
+    """A device to provision: the compound file's device entry and its compound."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    compound: Ident
+    device: Device
+
+
+class DeviceProvisioned(BaseModel):
+    id: str
+    compound: str
+    kind: Kind
+    # "created" / "deleted" on the broker, or "external": this deployment does not keep
+    # the broker's accounts (DAYUAN_BROKER_ACCOUNTS=external, or a broker without any).
+    broker_account: Literal["created", "deleted", "external"]
 
 
 class LastValue(BaseModel):

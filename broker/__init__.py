@@ -5,7 +5,7 @@ registry (`write_config`: accounts, ACL, listeners, persistence), and the broker
 started for development and tests (`mosquitto`, `amqtt_broker`).
 """
 
-from broker._accounts import provision_device, retire_device
+from broker._accounts import RESERVED_PREFIX, provision_device, retire_device
 from broker._clients import MqttPublisher, aiomqtt_client, paho_client, publisher
 from broker._config import (
     AUTOSAVE_INTERVAL_S,
@@ -38,6 +38,7 @@ __all__ = [
     "AUTOSAVE_INTERVAL_S",
     "MAX_PACKET_BYTES",
     "MAX_QUEUED_MESSAGES",
+    "RESERVED_PREFIX",
     "SECURITY_FILE",
     "Account",
     "AccountRefused",

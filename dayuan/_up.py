@@ -249,6 +249,8 @@ def _api_config(settings: Settings, url: str, mqtt_as: Accounts, secret: str) ->
         database_url=url,
         mqtt=mqtt_as(broker.BackendRole.API),
         case_mqtt=mqtt_as(broker.BackendRole.CASES),
+        accounts_mqtt=_accounts_role(settings, mqtt_as),
+        device_secret=settings.device_secret.get_secret_value(),
         env=settings.env,
         token_secret=secret,
         token_ttl_s=settings.token_ttl_s,
@@ -261,6 +263,13 @@ def _api_config(settings: Settings, url: str, mqtt_as: Accounts, secret: str) ->
         public_url=public_url(settings),
         ack_link_ttl_s=settings.ack_link_ttl_s,
     )
+
+
+def _accounts_role(settings: Settings, mqtt_as: Accounts) -> broker.MqttEndpoint | None:
+    """Where provisioned devices get their broker accounts: the dynamic-security plugin of
+    Mosquitto (not amqtt, which has no accounts; not a broker whose accounts are external)."""
+    endpoint = mqtt_as(broker.BackendRole.ACCOUNTS)
+    return endpoint if settings.broker_accounts == "dynsec" and endpoint.username else None
 
 
 def _banner(

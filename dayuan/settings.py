@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     # Comma-separated compound ids this process subscribes to (a partition); empty: all.
     compounds: str = ""
     device_secret: SecretStr = SecretStr(DEV_DEVICE_SECRET)
+    # Who keeps the devices' broker accounts: "dynsec", the API creates and deletes them on
+    # Mosquitto's dynamic-security plugin when a device is provisioned or retired; or
+    # "external", another system does (EMQX's or RabbitMQ's own user store).
+    broker_accounts: Literal["dynsec", "external"] = "dynsec"
     # The backend secret: each backend connection's broker account (`broker.BackendRole`)
     # derives its password from it.
     backend_password: SecretStr = SecretStr(DEV_BACKEND_PASSWORD)

@@ -5,6 +5,7 @@ RegistryError
 ├── RegistryLoadError     a compound file that does not fit the registry (compound, detail)
 ├── NotRegistered         the compound has no such flat, party, grid... (field, reason)
 ├── AlreadyRegistered     the resident lives at a flat already (compound, ref, flat)
+├── DeviceTaken           a device id is registered already, in some compound (device, compound)
 ├── AccessDenied          a role may not read or write personal data (actor, role, what)
 ├── ValueRefused          the database refused a value (psycopg's error is the __cause__)
 └── RegistryUnavailable   the database failed or is unreachable: retry later
@@ -49,6 +50,13 @@ class AlreadyRegistered(RegistryError):
         self.compound = compound
         self.ref = ref
         self.flat = flat
+
+
+class DeviceTaken(RegistryError):
+    def __init__(self, device: str, compound: str) -> None:
+        super().__init__(f"device {device} is registered already (compound {compound})")
+        self.device = device
+        self.compound = compound
 
 
 class AccessDenied(RegistryError):

@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from domain import HouseholdTag, StaffRole
+from domain import Device, HouseholdTag, Kind, StaffRole
 from registry._db import Conn, reading, transaction
-from registry._errors import AccessDenied, AlreadyRegistered, NotRegistered
+from registry._errors import AccessDenied, AlreadyRegistered, DeviceTaken, NotRegistered
 from registry._load import _tags
 from registry._scope import EVERYTHING, Scope
 from registry._tables import (
     _DETAILS,
+    _DEVICES,
     _HOUSEHOLDS,
     _RESIDENTS,
     _STAFF,
@@ -252,3 +253,63 @@ def _exists(conn: Conn, table: str, compound: str, id_: str) -> bool:
         f"SELECT 1 FROM {table} WHERE compound_id = %s AND id = %s", (compound, id_)
     ).fetchone()
     return found is not None
+
+
+def add_device(conn: Conn, compound: str, device: Device, *, actor: str, now: datetime) -> None:
+    """Register a new device in `compound` (provisioning; its broker account is the
+    caller's to create). Its address must name a building of the compound, and an
+    elderly-care device's a flat of it; a device id is unique across compounds."""
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM compounds WHERE id = %s", (compound,)).fetchone() is None:
+            raise NotRegistered("compound", f"no compound {compound}")
+        taken = conn.execute(
+            "SELECT compound_id FROM devices WHERE id = %s FOR UPDATE", (device.id,)
+        ).fetchone()
+        if taken is not None:
+            raise DeviceTaken(device.id, str(taken[0]))
+        if device.address is not None:
+            building = device.address.split("-")[0]
+            if not _exists(conn, "buildings", compound, building):
+                raise NotRegistered("address", f"no building {building} in compound {compound}")
+        if device.kind is Kind.ELDER:
+            flat = device.address or ""
+            known = conn.execute(
+                "SELECT 1 FROM flats WHERE compound_id = %s AND address = %s", (compound, flat)
+            ).fetchone()
+            if known is None:
+                raise NotRegistered(
+                    "address", f"an elderly-care device hangs in a flat; no flat {flat!r}"
+                )
+        row = {
+            "id": device.id,
+            "kind": device.kind.value,
+            "model": device.model,
+            "name": device.name,
+            "address": device.address,
+            "x": device.x,
+            "y": device.y,
+            "heartbeat_s": device.heartbeat(),
+        }
+        conn.execute(
+            "INSERT INTO devices (id, compound_id, kind, model, name, address, x, y, heartbeat_s)"
+            " VALUES (%(id)s, %(compound)s, %(kind)s, %(model)s, %(name)s, %(address)s, %(x)s,"
+            " %(y)s, %(heartbeat_s)s)",
+            {**row, "compound": compound},
+        )
+        _Log(conn, compound, actor, now, _counts()).record(_DEVICES, (device.id,), None, row)
+
+
+def remove_device(conn: Conn, device_id: str, *, actor: str, now: datetime) -> str | None:
+    """Deregister a device (retirement; its stored history stays); returns its compound,
+    or None when no compound has it."""
+    with transaction(conn):
+        found = conn.execute(
+            "SELECT compound_id FROM devices WHERE id = %s FOR UPDATE", (device_id,)
+        ).fetchone()
+        if found is None:
+            return None
+        compound = str(found[0])
+        old = _one(conn, _DEVICES, compound, (device_id,))
+        _remove(conn, _DEVICES, compound, (device_id,))
+        _Log(conn, compound, actor, now, _counts()).record(_DEVICES, (device_id,), old, None)
+    return compound

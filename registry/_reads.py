@@ -57,6 +57,17 @@ def device_refs(conn: Conn) -> dict[str, DeviceRef]:
     }
 
 
+def device_ref(conn: Conn, device_id: str) -> DeviceRef | None:
+    """One registered device's compound, kind and heartbeat, or None."""
+    found = _rows(
+        conn, "SELECT compound_id, kind, heartbeat_s FROM devices WHERE id = %s", (device_id,)
+    )
+    if not found:
+        return None
+    r = found[0]
+    return DeviceRef(str(r["compound_id"]), Kind(r["kind"]), int(r["heartbeat_s"]))
+
+
 def compounds(conn: Conn) -> list[Compound]:
     """Every compound as its compound file described it, without its devices."""
     found = _rows(conn, "SELECT id, name, lat, lon, timezone, document FROM compounds")

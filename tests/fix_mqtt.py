@@ -40,6 +40,7 @@ BACKEND_SECRET = "test-backend-secret"
 BACKEND = backend_account(BackendRole.GATEWAY, BACKEND_SECRET)
 API_ACCOUNT = backend_account(BackendRole.API, BACKEND_SECRET)
 CASES_ACCOUNT = backend_account(BackendRole.CASES, BACKEND_SECRET)
+ACCOUNTS_ACCOUNT = backend_account(BackendRole.ACCOUNTS, BACKEND_SECRET)
 FLEET = Account("dayuan-fleet", "fleet-pw")
 
 
@@ -141,6 +142,41 @@ def fleet(broker: Broker) -> Iterator[Publisher]:
     pub = Publisher(broker, FLEET.username, FLEET.password, f"fleet-{uuid.uuid4().hex[:6]}")
     yield pub
     pub.close()
+
+
+class DeviceSession:
+    """A device's own paho session: whether the broker accepted it, and when it went."""
+
+    def __init__(self, broker: Broker, device_id: str, password: str) -> None:
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv5
+        )
+        self.client.username_pw_set(device_id, password)
+        self.answer: mqtt.ReasonCode | None = None
+        self.connected, self.gone = threading.Event(), threading.Event()
+
+        def on_connect(
+            c: mqtt.Client, u: object, f: object, rc: mqtt.ReasonCode, p: object
+        ) -> None:
+            self.answer = rc
+            self.connected.set()
+
+        def on_disconnect(c: mqtt.Client, u: object, f: object, rc: object, p: object) -> None:
+            self.gone.set()
+
+        self.client.on_connect = on_connect
+        self.client.on_disconnect = on_disconnect
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        assert self.connected.wait(10)
+
+    @property
+    def accepted(self) -> bool:
+        return self.answer is not None and not self.answer.is_failure
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
 
 
 def session_present(broker: Broker, client_id: str) -> bool:

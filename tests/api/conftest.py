@@ -30,7 +30,7 @@ from domain import (
     Unit,
 )
 from tests.factories import compound_file
-from tests.fix_mqtt import API_ACCOUNT, CASES_ACCOUNT, Broker
+from tests.fix_mqtt import ACCOUNTS_ACCOUNT, API_ACCOUNT, CASES_ACCOUNT, DEVICE_SECRET, Broker
 
 ADMIN_PASSWORD = "first-admin-password"
 PASSWORD = "a-long-enough-password"
@@ -96,14 +96,17 @@ def clock() -> FakeClock:
 
 
 def config_for(db_url: str, broker: Broker | None, **overrides: Any) -> ApiConfig:
-    mqtt = cases_mqtt = None
+    mqtt = cases_mqtt = accounts_mqtt = None
     if broker is not None:
         mqtt = MqttEndpoint(broker.host, broker.port, API_ACCOUNT.username, API_ACCOUNT.password)
         cases_mqtt = mqtt.as_user(CASES_ACCOUNT.username, CASES_ACCOUNT.password)
+        accounts_mqtt = mqtt.as_user(ACCOUNTS_ACCOUNT.username, ACCOUNTS_ACCOUNT.password)
     values: dict[str, Any] = {
         "database_url": db_url,
         "mqtt": mqtt,
         "case_mqtt": cases_mqtt,
+        "accounts_mqtt": accounts_mqtt,
+        "device_secret": DEVICE_SECRET,
         "admin_password": ADMIN_PASSWORD,
         "token_secret": "test-token-secret-of-enough-length-for-hs256",
         "command_ack_timeout_s": 5.0,

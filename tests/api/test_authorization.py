@@ -39,6 +39,15 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", "/api/v1/devices/barrier-1/commands", {"command": {"action": "open"}}, OPERATORS),
     ("POST", "/api/v1/devices/gate-1/commands", {"command": {"action": "unlock"}}, OPERATORS),
     ("GET", "/api/v1/devices/light-1/commands", None, OPERATORS),
+    # Provisioning, with requests that stop before the session's broker is touched: a
+    # compound that does not exist (422), a device that does not (404).
+    (
+        "POST",
+        "/api/v1/devices",
+        {"compound": "nowhere", "device": {"id": "x-new", "kind": "light", "model": "led"}},
+        {"admin"},
+    ),
+    ("DELETE", "/api/v1/devices/no-such-device", None, {"admin"}),
     ("GET", "/api/v1/devices/light-1/commands/abc", None, OPERATORS),
     (
         "GET",

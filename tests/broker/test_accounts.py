@@ -4,9 +4,6 @@ cannot come back."""
 
 from __future__ import annotations
 
-import threading
-
-import paho.mqtt.client as mqtt
 import pytest
 
 from broker import (
@@ -20,7 +17,7 @@ from broker import (
     retire_device,
 )
 from domain import Kind, device_password
-from tests.fix_mqtt import BACKEND_SECRET, DEVICE_SECRET, Broker
+from tests.fix_mqtt import BACKEND_SECRET, DEVICE_SECRET, Broker, DeviceSession
 
 NEW = DeviceEntry("light-new", "c1", Kind.LIGHT)
 
@@ -30,43 +27,8 @@ def _accounts(broker: Broker, role: BackendRole = BackendRole.ACCOUNTS) -> MqttE
     return MqttEndpoint(broker.host, broker.port).as_user(account.username, account.password)
 
 
-class _Device:
-    """A device's own paho session: whether the broker accepted it, and when it went."""
-
-    def __init__(self, broker: Broker, device_id: str, password: str) -> None:
-        self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv5
-        )
-        self.client.username_pw_set(device_id, password)
-        self.answer: mqtt.ReasonCode | None = None
-        self.connected, self.gone = threading.Event(), threading.Event()
-
-        def on_connect(
-            c: mqtt.Client, u: object, f: object, rc: mqtt.ReasonCode, p: object
-        ) -> None:
-            self.answer = rc
-            self.connected.set()
-
-        def on_disconnect(c: mqtt.Client, u: object, f: object, rc: object, p: object) -> None:
-            self.gone.set()
-
-        self.client.on_connect = on_connect
-        self.client.on_disconnect = on_disconnect
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-        assert self.connected.wait(10)
-
-    @property
-    def accepted(self) -> bool:
-        return self.answer is not None and not self.answer.is_failure
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-def _connect(broker: Broker, device_id: str) -> _Device:
-    return _Device(broker, device_id, device_password(DEVICE_SECRET, device_id))
+def _connect(broker: Broker, device_id: str) -> DeviceSession:
+    return DeviceSession(broker, device_id, device_password(DEVICE_SECRET, device_id))
 
 
 def test_a_provisioned_device_connects_and_a_retired_one_is_dropped(broker: Broker) -> None:
@@ -106,6 +68,6 @@ def test_a_device_cannot_take_a_backend_account(broker: Broker) -> None:
         provision_device(_accounts(broker), squatter, device_secret=DEVICE_SECRET)
     with pytest.raises(AccountRefused, match="reserved"):
         retire_device(_accounts(broker), gateway.username)
-    backend = _Device(broker, gateway.username, gateway.password)
+    backend = DeviceSession(broker, gateway.username, gateway.password)
     assert backend.accepted  # the gateway's account is untouched
     backend.close()

@@ -239,6 +239,12 @@ SUBSCRIBE = {
         "dayuan/v1/#": 135,
         "dayuan/v1/+/+/+/telemetry": 135,
     },
+    # Reads the dynamic-security plugin's answers, nothing of the devices'.
+    BackendRole.ACCOUNTS: {
+        "$CONTROL/dynamic-security/v1/response": 1,
+        "dayuan/v1/#": 135,
+        "$CONTROL/#": 135,
+    },
 }
 
 
@@ -265,6 +271,7 @@ PUBLISH = {
     BackendRole.RULES: set[str](),
     BackendRole.CASES: {CASE},
     BackendRole.API: {CMD},
+    BackendRole.ACCOUNTS: set[str](),
 }
 
 
@@ -297,6 +304,7 @@ def test_every_backend_account_has_its_own_password() -> None:
         "dayuan-rules",
         "dayuan-cases",
         "dayuan-api",
+        "dayuan-accounts",
     }
     # Another deployment's secret gives other passwords.
     assert backend_account(BackendRole.API, "another").password != accounts[-1].password
