@@ -1,6 +1,7 @@
 """Periodic upkeep of plain-PostgreSQL storage (TimescaleDB runs its own jobs).
 
-- rollups: recompute the hours of `telemetry_hourly` that inserts marked dirty;
+- rollups: recompute the hours and device-hours of `telemetry_hourly` that inserts
+  marked dirty, however old (late and backfilled rows included);
 - retention: drop partitions wholly older than their class's retention, and delete
   rollup rows and dead letters past theirs (both modes: dead letters are a plain table).
 
@@ -27,14 +28,34 @@ from ingest._schema import StorageMode
 
 log = logging.getLogger(__name__)
 
+# Dirty markers (see ingest/migrations/0019): a whole hour (device_id NULL) is
+# recomputed for every device, a device-hour for its device only (the unique index
+# leads with device_id), and a device-hour inside a whole dirty hour is covered by it.
+# The DELETE takes only the markers this statement sees: one of a writer still
+# uncommitted stays for the next pass, with the rows this pass could not see yet.
 _REFRESH = """
-WITH dirty AS (DELETE FROM rollup_dirty RETURNING bucket)
+WITH dirty AS (DELETE FROM rollup_dirty RETURNING bucket, device_id),
+hours AS (SELECT DISTINCT bucket FROM dirty WHERE device_id IS NULL),
+pairs AS (
+    SELECT DISTINCT bucket, device_id FROM dirty
+    WHERE device_id IS NOT NULL AND bucket NOT IN (SELECT bucket FROM hours)
+),
+fresh AS (
+    SELECT h.bucket, t.device_id, t.key, count(*) AS samples,
+           avg(t.value::numeric)::float8 AS avg, min(t.value) AS min, max(t.value) AS max
+    FROM hours h
+    JOIN telemetry t ON t.ts >= h.bucket AND t.ts < h.bucket + INTERVAL '1 hour'
+    GROUP BY h.bucket, t.device_id, t.key
+    UNION ALL
+    SELECT p.bucket, t.device_id, t.key, count(*), avg(t.value::numeric)::float8,
+           min(t.value), max(t.value)
+    FROM pairs p
+    JOIN telemetry t ON t.device_id = p.device_id
+                    AND t.ts >= p.bucket AND t.ts < p.bucket + INTERVAL '1 hour'
+    GROUP BY p.bucket, t.device_id, t.key
+)
 INSERT INTO telemetry_hourly AS h (bucket, device_id, key, samples, avg, min, max)
-SELECT d.bucket, t.device_id, t.key, count(*), avg(t.value::numeric)::float8, min(t.value),
-       max(t.value)
-FROM dirty d
-JOIN telemetry t ON t.ts >= d.bucket AND t.ts < d.bucket + INTERVAL '1 hour'
-GROUP BY d.bucket, t.device_id, t.key
+SELECT bucket, device_id, key, samples, avg, min, max FROM fresh
 ON CONFLICT (device_id, key, bucket) DO UPDATE SET
     samples = excluded.samples, avg = excluded.avg, min = excluded.min, max = excluded.max
 """
@@ -78,7 +99,8 @@ class MaintenanceStatus:
 
 
 def refresh_rollups(conn: Conn) -> int:
-    """Recompute every dirty hour; returns the rollup rows written (plain PostgreSQL only)."""
+    """Recompute every dirty hour and device-hour, however old; returns the rollup rows
+    written (plain PostgreSQL only)."""
     with reading(), conn.transaction():
         return max(conn.execute(_REFRESH).rowcount, 0)
 
