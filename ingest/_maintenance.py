@@ -28,17 +28,19 @@ from ingest._schema import StorageMode
 
 log = logging.getLogger(__name__)
 
-# Dirty markers (see ingest/migrations/0019): a whole hour (device_id NULL) is
-# recomputed for every device, a device-hour for its device only (the unique index
-# leads with device_id), and a device-hour inside a whole dirty hour is covered by it.
+# Dirty markers (see ingest/migrations/0019): a whole hour (device_ids NULL) is
+# recomputed for every device, a device-hour for its device only (LATERAL: one lookup
+# per pair in the unique index, which leads with device_id, and the one partition of
+# its hour, where a join would be planned as a scan of every partition), and a
+# device-hour inside a whole dirty hour is covered by it.
 # The DELETE takes only the markers this statement sees: one of a writer still
 # uncommitted stays for the next pass, with the rows this pass could not see yet.
 _REFRESH = """
-WITH dirty AS (DELETE FROM rollup_dirty RETURNING bucket, device_id),
-hours AS (SELECT DISTINCT bucket FROM dirty WHERE device_id IS NULL),
+WITH dirty AS (DELETE FROM rollup_dirty RETURNING bucket, device_ids),
+hours AS (SELECT DISTINCT bucket FROM dirty WHERE device_ids IS NULL),
 pairs AS (
-    SELECT DISTINCT bucket, device_id FROM dirty
-    WHERE device_id IS NOT NULL AND bucket NOT IN (SELECT bucket FROM hours)
+    SELECT DISTINCT bucket, unnest(device_ids) AS device_id FROM dirty
+    WHERE device_ids IS NOT NULL AND bucket NOT IN (SELECT bucket FROM hours)
 ),
 fresh AS (
     SELECT h.bucket, t.device_id, t.key, count(*) AS samples,
@@ -47,12 +49,15 @@ fresh AS (
     JOIN telemetry t ON t.ts >= h.bucket AND t.ts < h.bucket + INTERVAL '1 hour'
     GROUP BY h.bucket, t.device_id, t.key
     UNION ALL
-    SELECT p.bucket, t.device_id, t.key, count(*), avg(t.value::numeric)::float8,
-           min(t.value), max(t.value)
+    SELECT p.bucket, p.device_id, a.*
     FROM pairs p
-    JOIN telemetry t ON t.device_id = p.device_id
-                    AND t.ts >= p.bucket AND t.ts < p.bucket + INTERVAL '1 hour'
-    GROUP BY p.bucket, t.device_id, t.key
+    CROSS JOIN LATERAL (
+        SELECT t.key, count(*), avg(t.value::numeric)::float8, min(t.value), max(t.value)
+        FROM telemetry t
+        WHERE t.device_id = p.device_id
+          AND t.ts >= p.bucket AND t.ts < p.bucket + INTERVAL '1 hour'
+        GROUP BY t.key
+    ) a
 )
 INSERT INTO telemetry_hourly AS h (bucket, device_id, key, samples, avg, min, max)
 SELECT bucket, device_id, key, samples, avg, min, max FROM fresh

@@ -7,30 +7,34 @@
 --    committed recomputed the hour without the writer's rows, and nothing marked the
 --    hour again: those rows never reached the rollup. Now a refresh deletes only the
 --    markers it can see, so a marker of an uncommitted writer outlives it.
--- 2. Rows older than the live hours mark (device, hour) instead of the whole hour: a
---    compound's backfill after an outage recomputes its own device-hours, not the hour
---    of every device on the node (TimescaleDB's invalidation log has no such
---    granularity: timescale/timescaledb#8132).
+-- 2. Rows older than the live hours mark their devices of the hour instead of the whole
+--    hour: a compound's backfill after an outage recomputes its own device-hours, not
+--    the hour of every device on the node (TimescaleDB's invalidation log has no such
+--    granularity: timescale/timescaledb#8132). The devices go in one array per mark,
+--    so that a batch of 500 devices adds one row, not 500.
 --
--- Markers already present stay whole-hour markers (device_id NULL).
+-- Markers already present stay whole-hour markers (device_ids NULL).
 
 ALTER TABLE rollup_dirty DROP CONSTRAINT rollup_dirty_pkey;
 ALTER TABLE rollup_dirty ALTER COLUMN bucket SET NOT NULL;
-ALTER TABLE rollup_dirty ADD COLUMN device_id text;  -- NULL: every device of the hour
+ALTER TABLE rollup_dirty ADD COLUMN device_ids text[];  -- NULL: every device of the hour
 COMMENT ON TABLE rollup_dirty IS
-    'Hours (device_id NULL) and device-hours that received rows since their rollup was'
-    ' last computed; one row per writing statement, deleted by the refresh that reads it.';
+    'Hours (device_ids NULL) and devices of an hour that received rows since their rollup'
+    ' was last computed; one row per writing statement and hour, deleted by the refresh'
+    ' that reads it.';
 
 -- The live hours are the current and the previous one (UTC): the stream writes both
 -- around the turn of an hour, and every device of them is touched anyway, so one
--- whole-hour marker per statement is cheaper than one per device. Older rows are
--- late or backfilled, from a few devices: one marker per (device, hour).
+-- whole-hour marker per statement is cheaper than listing them. Older rows are late or
+-- backfilled, from a few devices: their mark lists them. An hour lies wholly on one side
+-- of that boundary, so each mark is one or the other.
 CREATE OR REPLACE FUNCTION telemetry_mark_dirty() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO rollup_dirty (bucket, device_id)
-    SELECT DISTINCT date_trunc('hour', ts, 'UTC'),
-           CASE WHEN ts >= date_trunc('hour', now(), 'UTC') - INTERVAL '1 hour'
-                THEN NULL ELSE device_id END
-    FROM new_rows;
+    INSERT INTO rollup_dirty (bucket, device_ids)
+    SELECT date_trunc('hour', ts, 'UTC'),
+           array_agg(DISTINCT device_id)
+               FILTER (WHERE ts < date_trunc('hour', now(), 'UTC') - INTERVAL '1 hour')
+    FROM new_rows
+    GROUP BY 1;
     RETURN NULL;
 END $$;
