@@ -27,14 +27,25 @@ COMMENT ON TABLE rollup_dirty IS
 -- around the turn of an hour, and every device of them is touched anyway, so one
 -- whole-hour marker per statement is cheaper than listing them. Older rows are late or
 -- backfilled, from a few devices: their mark lists them. An hour lies wholly on one side
--- of that boundary, so each mark is one or the other.
+-- of that boundary, so each mark is one or the other. Hours by date_bin from a UTC
+-- anchor (UTC whatever the session's TimeZone, and cheaper per row than date_trunc with
+-- a zone), devices deduplicated by a hashed DISTINCT before they are gathered (an
+-- aggregate's own DISTINCT sorts): on 2,500-row statements this costs about what the
+-- trigger it replaces did (README, Storage).
 CREATE OR REPLACE FUNCTION telemetry_mark_dirty() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    live CONSTANT timestamptz :=
+        date_bin(INTERVAL '1 hour', now(), TIMESTAMPTZ '2000-01-01 00:00:00+00')
+        - INTERVAL '1 hour';
 BEGIN
     INSERT INTO rollup_dirty (bucket, device_ids)
-    SELECT date_trunc('hour', ts, 'UTC'),
-           array_agg(DISTINCT device_id)
-               FILTER (WHERE ts < date_trunc('hour', now(), 'UTC') - INTERVAL '1 hour')
-    FROM new_rows
-    GROUP BY 1;
+    SELECT bucket, array_agg(device_id) FILTER (WHERE device_id IS NOT NULL)
+    FROM (
+        SELECT DISTINCT
+               date_bin(INTERVAL '1 hour', ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS bucket,
+               CASE WHEN ts < live THEN device_id END AS device_id
+        FROM new_rows
+    ) touched
+    GROUP BY bucket;
     RETURN NULL;
 END $$;
