@@ -124,7 +124,7 @@ def _refresh(conn: psycopg.Connection[Any], devices: int) -> dict[str, Any]:
     conn.execute("ANALYZE telemetry")
     rows = conn.execute("SELECT count(*) FROM telemetry").fetchone()
     hour = now - timedelta(hours=30)
-    marks = {"device_hour": ["d-7"], "whole_hour": None}
+    marks = {"device_hour": ["d-0"], "whole_hour": None}
     timings: dict[str, list[float]] = {k: [] for k in marks}
     written: dict[str, int] = {}
     for _ in range(REFRESH_RUNS):
