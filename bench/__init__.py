@@ -1,6 +1,6 @@
 """Dayuan's benchmarks, drills and run checks: what measures or exercises the product
-rather than being it. `dayuan bench ingest|layout|rules|faults|notify|brokers`, `dayuan drill` and
-`dayuan manifest check` are wired by `dayuan.cli` to the commands here; each is
+rather than being it. `dayuan bench ingest|layout|rollups|rules|faults|notify|brokers`,
+`dayuan drill` and `dayuan manifest check` are wired by `dayuan.cli` to the commands here; each is
 `command(args, settings) -> int` and prints JSON. The benchmarks build their own broker,
 database and processes through `dayuan.wiring` (and `dayuan.cli gateway` subprocesses),
 so this package sits between the CLI and the rest of `dayuan` (pyproject's layers).
@@ -16,6 +16,7 @@ from bench._manifest import ManifestAccount, account, manifest_check
 from bench._notify import bench_notify
 from bench._process_faults import ProcessPlan, bench_faults, run_process_scenario
 from bench._rabbitmq import RabbitNode, rabbitmq_installed
+from bench._rollups import bench_rollups
 from bench._rules import bench_rules
 from bench._save import bench_broker_save
 
@@ -31,6 +32,7 @@ __all__ = [
     "bench_ingest",
     "bench_layout",
     "bench_notify",
+    "bench_rollups",
     "bench_rules",
     "drill",
     "manifest_check",

@@ -173,6 +173,11 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     lay = bench.add_parser("layout", help="narrow against wide telemetry tables")
     lay.add_argument("--messages", type=int, default=200_000)
     lay.set_defaults(func=_lazy(_bench, "bench_layout"))
+    rol = bench.add_parser("rollups", help="dirty marks and rollup refreshes, old and late data")
+    rol.add_argument("--devices", type=int, default=500, help="devices per writer statement")
+    rol.add_argument("--statements", type=int, default=40, help="statements timed per case")
+    rol.add_argument("--history-devices", type=int, default=200, help="for the refresh")
+    rol.set_defaults(func=_lazy(_bench, "bench_rollups"))
     rul = bench.add_parser(
         "rules", help="rule engine throughput and SOS-to-alarm latency under load"
     )

@@ -252,21 +252,26 @@ def current_mode(conn: Conn) -> StorageMode:
     return StorageMode(str(row[0]))
 
 
-# Continuous-aggregate refresh: re-materialize the last 3 days every 15 minutes, leaving
-# the newest hour to real-time aggregation (the docs advise excluding the bucket that is
-# still being written). Late data older than 3 days is picked up by the next manual
-# refresh_continuous_aggregate; the gateway refuses data older than the retention anyway.
-CAGG_START_OFFSET = "3 days"
+# Continuous-aggregate refresh, every 15 minutes, over every hour a reading may still
+# arrive for: from the raw telemetry's retention (the gateway refuses older readings,
+# `too_old`) to one hour ago (the docs advise leaving the bucket still being written to
+# real-time aggregation). A refresh re-materializes only the buckets that writes
+# invalidated inside that window, so late and backfilled data reach the rollup and an
+# idle pass costs little; its first pass materializes the whole history. The window
+# must never reach past the retention: refreshing over raw chunks the retention
+# dropped would erase their rollups, which are kept five years.
 CAGG_END_OFFSET = "1 hour"
 CAGG_SCHEDULE = "15 minutes"
 
 
 def _apply_timescaledb_policies(conn: Conn) -> None:
-    """(Re)apply chunk intervals, columnstore and retention policies from data_classes."""
+    """(Re)apply chunk intervals, columnstore and retention policies from data_classes,
+    and the rollup's refresh policy over the raw telemetry's retention."""
     classes = conn.execute(
         "SELECT relation, chunk_interval, compress_after, retention FROM data_classes"
         " WHERE relation IN ('telemetry', 'events', 'access_events', 'telemetry_hourly')"
     ).fetchall()
+    raw_retention = next(keep for relation, _, _, keep in classes if relation == "telemetry")
     with conn.transaction():
         conn.execute(
             "SELECT remove_continuous_aggregate_policy('telemetry_hourly', if_exists => true)"
@@ -275,7 +280,7 @@ def _apply_timescaledb_policies(conn: Conn) -> None:
             "SELECT add_continuous_aggregate_policy('telemetry_hourly',"
             " start_offset => %s::interval, end_offset => %s::interval,"
             " schedule_interval => %s::interval)",
-            (CAGG_START_OFFSET, CAGG_END_OFFSET, CAGG_SCHEDULE),
+            (raw_retention, CAGG_END_OFFSET, CAGG_SCHEDULE),
         )
         for relation, chunk, compress_after, retention in classes:
             _policies_for(conn, str(relation), chunk, compress_after, retention)
