@@ -46,6 +46,7 @@ from api.routes import (
     users,
 )
 from api.routes import cases as case_routes
+from api.routes import rules as rule_routes
 from domain import Clock, SystemClock
 from gateway import GatewayMetrics
 from monitoring import AlarmLatency, MetricSources
@@ -130,6 +131,7 @@ def create_app(
         registry,
         contacts,
         kpis,
+        rule_routes,
         dead_letters,
         stream,
         audit,
