@@ -342,6 +342,7 @@ export function setLang(value) {
   lang = STRINGS[value] ? value : "en";
   localStorage.setItem("dayuan.lang", lang);
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.title = t("title");
   for (const el of document.querySelectorAll("[data-i18n]")) {
     el.textContent = t(el.dataset.i18n);
   }
