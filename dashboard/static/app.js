@@ -144,7 +144,11 @@ async function start() {
     el.hidden = !panels.includes(el.dataset.panel);
   }
   setupRotation(panels);
-  setRuleTitles((await api("/rules")).data); // alarm and case titles in the user's language
+  // Alarm and case titles in the user's language; without them (a rule file the API cannot
+  // read: 503) the titles the alarms stored show, and the room still works.
+  await api("/rules")
+    .then((page) => setRuleTitles(page.data))
+    .catch((err) => console.error("rule titles unavailable", err));
   await Promise.all([loadOpenAlarms(), refreshBoard(), loadPlan()]);
   if (panels.includes("kpis")) loadKpis();
   registerRedraws(panels);
@@ -475,14 +479,14 @@ function caseCard(c, now) {
   return li;
 }
 
-// An alarm's case is named by its rule in the user's language; a reported one keeps the
-// words its reporter wrote.
 // A flat or location: a registry address ("3-2-301") in words, free text as written.
 function placeName(where) {
   if (!where) return null;
   return /^[0-9A-Za-z]+(-[0-9A-Za-z]+){0,2}$/.test(where) ? addressName(where) : where;
 }
 
+// An alarm's case is named by its rule in the user's language; a reported one keeps the
+// words its reporter wrote.
 function caseTitle(c) {
   if (c.source === "alarm" && isRule(c.category)) return ruleTitle(c.category, c.title);
   const prefix = `${c.category}: `; // a report's title is "<category>: <its first line>"
