@@ -171,6 +171,7 @@ def test_the_chinese_screen_has_no_english_word_and_switches_back_and_forth(
     assert any(x.startswith("In progress") for x in en)  # the board's column
     assert any("Building 3, unit 2, flat 301" in x for x in en)
     assert "Repair: 楼道灯不亮" in en
+    assert {w for w in latin_words(en, ids) if "_" in w} == set(), "raw ids in English"
     dates(en, EN_DATE, other=ZH_DATE)
 
     # And back: the feed is re-drawn again, in Chinese.
