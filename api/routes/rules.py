@@ -17,14 +17,20 @@ router = APIRouter(prefix="/rules", tags=["rules"])
 
 
 @lru_cache(maxsize=4)
-def _catalogue(path: Path | None) -> tuple[RulePublic, ...]:
+def _catalogue(path: Path | None) -> tuple[tuple[RulePublic, bool], ...]:
+    """The rules, each with whether its title is a health reading (a vital-sign rule of
+    elderly-care devices: the roles without health access see its alarms as
+    `elderly_care`, so its title is withheld from them here too)."""
     ruleset = rules.load_rules(path)
     listed = [
-        RulePublic(
-            id=r.id,
-            severity=r.severity.value,
-            enabled=r.enabled,
-            title={"en": r.title, "zh": r.title_zh or r.title},
+        (
+            RulePublic(
+                id=r.id,
+                severity=r.severity.value,
+                enabled=r.enabled,
+                title={"en": r.title, "zh": r.title_zh or r.title},
+            ),
+            _health.ELDER in r.scope.kinds and r.id not in _health.PLAIN_ALARMS,
         )
         for r in ruleset.rules
     ]
@@ -35,18 +41,20 @@ def _catalogue(path: Path | None) -> tuple[RulePublic, ...]:
         enabled=True,
         title={"en": _health.NEUTRAL_TITLE, "zh": _health.NEUTRAL_TITLE_ZH},
     )
-    return (*listed, neutral)
+    return (*listed, (neutral, False))
 
 
 @router.get("")
-def rule_titles(_: Reader, state: StateDep) -> Page[RulePublic]:
+def rule_titles(user: Reader, state: StateDep) -> Page[RulePublic]:
     """Every rule of the file the engine runs (disabled ones too: their old alarms still
-    show), plus `elderly_care`, the neutral name of withheld elderly-care alarms. 503 with
-    the reason when the rule file cannot be read."""
+    show), plus `elderly_care`, the neutral name of withheld elderly-care alarms; the
+    vital-sign rules only for the roles that read health data. 503 with the reason when
+    the rule file cannot be read."""
     try:
-        listed = _catalogue(state.config.rules_file)
+        catalogue = _catalogue(state.config.rules_file)
     except rules.RulesError as exc:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"the rule file cannot be read: {exc}"
         ) from exc
-    return Page(data=list(listed), count=len(listed))
+    listed = [r for r, health in catalogue if user.reads_health or not health]
+    return Page(data=listed, count=len(listed))

@@ -32,6 +32,17 @@ def test_every_shipped_rule_has_a_chinese_title(
     assert client.get(f"{V1}/rules").status_code == 401
 
 
+def test_vital_sign_rules_are_named_only_to_the_roles_reading_health(
+    client: httpx.Client, headers: dict[str, dict[str, str]]
+) -> None:
+    vital = {"heart_rate_out_of_range", "spo2_low"}
+    for role, h in headers.items():
+        listed = {r["id"] for r in client.get(f"{V1}/rules", headers=h).json()["data"]}
+        reads_health = role in {"admin", "care_responder"}
+        assert (vital <= listed) is reads_health, role
+        assert {"sos", "fall", "low_battery", "elderly_care", "tailgating"} <= listed, role
+
+
 def test_a_rule_file_without_chinese_titles_shows_english_ones(
     api_db: str, broker: Broker, tmp_path: Path
 ) -> None:
