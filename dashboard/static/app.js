@@ -493,8 +493,13 @@ function caseTitle(c) {
   return c.title.startsWith(prefix) ? `${categoryName(c.category)}: ${c.title.slice(prefix.length)}` : c.title;
 }
 
+// The pane shows what was asked for last: an earlier answer arriving later is dropped.
+let paneAsked = 0;
+
 async function openCase(id) {
+  const asked = ++paneAsked;
   const c = await api(`/cases/${id}`);
+  if (asked !== paneAsked) return;
   const pane = $("#pane");
   pane.dataset.caseId = String(c.id);
   pane.dataset.version = String(c.version);
@@ -741,7 +746,9 @@ async function openDevice(id) {
   const to = new Date();
   const from = new Date(to.getTime() - 24 * 3600_000);
   const q = new URLSearchParams({ device: id, from: from.toISOString(), to: to.toISOString(), bucket: "1h" });
+  const asked = ++paneAsked;
   const [detail, series] = await Promise.all([api(`/devices/${encodeURIComponent(id)}`), api(`/telemetry?${q}`)]);
+  if (asked !== paneAsked) return;
   const pane = $("#pane");
   delete pane.dataset.caseId;
   pane.dataset.device = id;

@@ -109,6 +109,8 @@ export const STRINGS = {
     "actor.system:cases": "system",
     "actor.system:supervisor": "supervisor",
     "actor.rule": "rule: {title}",
+    "actor.resident": "resident {ref}",
+    "actor.staff": "staff {ref}",
     "tr.opened": "opened",
     "tr.dispatched": "dispatched",
     "tr.joined_duplicate": "duplicate joined",
@@ -275,6 +277,8 @@ export const STRINGS = {
     "actor.system:cases": "系统",
     "actor.system:supervisor": "督办",
     "actor.rule": "规则：{title}",
+    "actor.resident": "居民 {ref}",
+    "actor.staff": "工作人员 {ref}",
     "tr.opened": "创建",
     "tr.dispatched": "分派",
     "tr.joined_duplicate": "合并重复告警",
@@ -429,7 +433,11 @@ export function metricName(key) {
 // Who did it: the system, the supervisor, a rule (by its title) or a user (by username).
 export function actorName(actor) {
   if (has(`actor.${actor}`)) return t(`actor.${actor}`);
-  if (actor?.startsWith("rule:")) return t("actor.rule", { title: ruleTitle(actor.slice(5)) });
+  const colon = actor?.indexOf(":") ?? -1;
+  if (colon < 0) return actor; // a user, by username
+  const [kind, ref] = [actor.slice(0, colon), actor.slice(colon + 1)];
+  if (kind === "rule") return t("actor.rule", { title: ruleTitle(ref) });
+  if (kind === "resident" || kind === "staff") return t(`actor.${kind}`, { ref });
   return actor;
 }
 

@@ -197,6 +197,17 @@ def test_the_chinese_screen_has_no_english_word_and_switches_back_and_forth(
     wait(browser).until(lambda b: "Temperature (°C)" in b.find_element(By.ID, "pane").text)
     assert "Uptime (s)" in browser.find_element(By.ID, "pane").text
 
+    # The report's pane in Chinese: its reporter and place in words too.
+    browser.find_element(By.ID, "lang").click()
+    browser.execute_script(
+        "[...document.querySelectorAll('#columns .case')]"
+        ".find((c) => c.textContent.includes('楼道灯不亮')).click()"
+    )
+    wait(browser).until(lambda b: "居民 r-1" in b.find_element(By.ID, "pane").text)
+    pane = browser.find_element(By.ID, "pane").text
+    assert "1号楼1单元101室" in pane
+    assert latin_words([pane], LATIN | ids) == set()
+
 
 def chinese(found: list[str]) -> list[str]:
     """Chinese words on the English screen, but for the language switch's own name and
