@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from broker import MqttEndpoint
@@ -67,6 +68,9 @@ class ApiConfig:
     public_url: str = "http://127.0.0.1:8000"
     # How long a notification's link answers (notify.LINK_TTL: a day).
     ack_link_ttl_s: int = 24 * 3600
+    # The rule file the engine runs (None: the shipped catalogue): `GET /rules` serves its
+    # titles in both languages, so that the dashboard names each alarm in the user's.
+    rules_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.streams_per_user < 1:

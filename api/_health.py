@@ -36,6 +36,7 @@ PLAIN_ALARMS = frozenset(
 )
 NEUTRAL_RULE = "elderly_care"
 NEUTRAL_TITLE = "Elderly-care alarm: a resident may need help"
+NEUTRAL_TITLE_ZH = "养老告警，住户可能需要帮助"  # noqa: RUF001 - the Chinese comma
 REFUSED = "health readings of elderly-care devices are for care responders and administrators"
 
 

@@ -47,6 +47,7 @@ from api.routes import (
     users,
 )
 from api.routes import cases as case_routes
+from api.routes import rules as rule_routes
 from domain import Clock, SystemClock
 from gateway import GatewayMetrics
 from monitoring import AlarmLatency, MetricSources
@@ -132,6 +133,7 @@ def create_app(
         registry,
         contacts,
         kpis,
+        rule_routes,
         dead_letters,
         stream,
         audit,

@@ -35,6 +35,15 @@ class Message(BaseModel):
     detail: str
 
 
+class RulePublic(BaseModel):
+    """A rule of the catalogue as the dashboard names it: its title in each language."""
+
+    id: str
+    severity: str
+    enabled: bool
+    title: dict[Literal["en", "zh"], str]
+
+
 # --- auth and users ---------------------------------------------------------------------
 
 

@@ -262,6 +262,7 @@ def _api_config(settings: Settings, url: str, mqtt_as: Accounts, secret: str) ->
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         public_url=public_url(settings),
         ack_link_ttl_s=settings.ack_link_ttl_s,
+        rules_file=settings.rules_file,
     )
 
 

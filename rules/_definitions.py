@@ -120,6 +120,8 @@ class _Rule(_Frozen):
     id: RuleId
     version: Annotated[int, Field(ge=1)]
     title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    # The Chinese title (the dashboard's other language); None: the English one shows.
+    title_zh: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     severity: Severity
     source: Annotated[str, StringConstraints(min_length=1)]  # where the defaults come from
     enabled: bool = True

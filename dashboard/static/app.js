@@ -2,7 +2,26 @@
 // stream needs the bearer header), the case board, the compound plan and the KPIs.
 // Plain ES module, no build step; Chart.js is the vendored global `Chart`.
 
-import { getLang, setLang, t } from "./i18n.js";
+import {
+  actorName,
+  addressName,
+  buildingName,
+  categoryName,
+  deviceName,
+  fmtHour,
+  fmtTime,
+  getLang,
+  isRule,
+  kindName,
+  metricName,
+  onLanguageChange,
+  roleName,
+  ruleTitle,
+  setLang,
+  setRuleTitles,
+  t,
+  transitionName,
+} from "./i18n.js";
 
 const API = "/api/v1";
 const FEED_MAX = 100; // alarms kept in the feed; older ones fall off the bottom
@@ -47,6 +66,8 @@ const state = {
   devices: new Map(),
   alarming: new Set(), // device ids with an open alarm seen on the feed
   compound: null,
+  buildings: [], // the plan's, kept to re-draw it in another language
+  feed: new Map(), // alarm id -> feed item, kept to re-draw the feed in another language
   charts: {},
   streamAbort: null,
   beeps: 0,
@@ -110,7 +131,11 @@ async function start() {
   state.user = await api("/users/me");
   const role = state.user.role;
   document.body.dataset.role = role;
-  $("#who").textContent = `${state.user.username} · ${role}${WORKERS.has(role) ? "" : ` (${t("read_only")})`}`;
+  const who = () => {
+    $("#who").textContent = `${state.user.username} · ${roleName(role)}${WORKERS.has(role) ? "" : ` (${t("read_only")})`}`;
+  };
+  who();
+  onLanguageChange(who);
   $("#login").hidden = true;
   $("#main").hidden = false;
   $("#logout").hidden = false;
@@ -120,11 +145,33 @@ async function start() {
     el.hidden = !panels.includes(el.dataset.panel);
   }
   setupRotation(panels);
+  // Alarm and case titles in the user's language; without them (a rule file the API cannot
+  // read: 503) the titles the alarms stored show, and the room still works.
+  await api("/rules")
+    .then((page) => setRuleTitles(page.data))
+    .catch((err) => console.error("rule titles unavailable", err));
   await Promise.all([loadOpenAlarms(), refreshBoard(), loadPlan()]);
   if (panels.includes("kpis")) loadKpis();
+  registerRedraws(panels);
   stream();
   setInterval(refreshBoard, BOARD_REFRESH_MS);
   setInterval(refreshDevices, DEVICES_REFRESH_MS);
+}
+
+// What a language switch re-draws: every panel on screen, the open pane and the charts.
+function registerRedraws(panels) {
+  onLanguageChange(redrawFeed);
+  onLanguageChange(drawBoard);
+  onLanguageChange(() => drawPlan(state.buildings));
+  onLanguageChange(() => {
+    if (panels.includes("kpis")) loadKpis().then(drawOpenCharts);
+  });
+  onLanguageChange(() => {
+    const pane = $("#pane");
+    if (pane.hidden) return;
+    if (pane.dataset.caseId) openCase(pane.dataset.caseId);
+    else if (pane.dataset.device) openDevice(pane.dataset.device);
+  });
 }
 
 function mayWork() {
@@ -230,24 +277,35 @@ async function loadOpenAlarms() {
   }
 }
 
+function redrawFeed() {
+  for (const li of [...$("#alarms").children].reverse()) {
+    const alarm = state.feed.get(li.dataset.alarmId);
+    if (alarm) showAlarm(alarm, li.classList.contains("new"));
+  }
+}
+
 function showAlarm(alarm, fresh) {
   const list = $("#alarms");
+  state.feed.set(String(alarm.id), alarm);
   let li = list.querySelector(`[data-alarm-id="${alarm.id}"]`);
   if (!li) {
     li = document.createElement("li");
     li.dataset.alarmId = alarm.id;
     list.prepend(li);
-    while (list.children.length > FEED_MAX) list.lastElementChild.remove();
+    while (list.children.length > FEED_MAX) {
+      state.feed.delete(list.lastElementChild.dataset.alarmId);
+      list.lastElementChild.remove();
+    }
   }
   li.className = `alarm ${alarm.severity}${alarm.cleared ? " cleared" : ""}${fresh ? " new" : ""}`;
   li.dataset.rule = alarm.rule_id;
   li.dataset.device = alarm.device_id ?? "";
   li.dataset.at = alarm.at;
-  const where = [alarm.compound, alarm.flat ?? alarm.device_id].filter(Boolean).join(" · ");
+  const where = [alarm.compound, alarm.flat ? addressName(alarm.flat) : alarm.device_id].filter(Boolean).join(" · ");
   li.replaceChildren(
     el("div", {}, [
       el("span", { className: `sev ${alarm.severity}`, textContent: t(`sev.${alarm.severity}`) }),
-      el("b", { textContent: alarm.title }),
+      el("b", { textContent: ruleTitle(alarm.rule_id, alarm.title) }),
       alarm.count > 1 ? el("span", { textContent: ` ×${alarm.count}` }) : "",
     ]),
     el("div", {
@@ -411,7 +469,7 @@ function caseCard(c, now) {
   const li = el("li", { className: `case ${c.severity}${late ? " overdue" : ""}` }, [
     el("div", {}, [
       el("b", { textContent: `#${c.id} ` }),
-      el("span", { textContent: c.title }),
+      el("span", { textContent: caseTitle(c) }),
       late ? el("span", { className: "badge", textContent: ` ${t("overdue")}` }) : "",
     ]),
     el("div", { className: "due", textContent: `${t(late ?? due)} ${fmtTime(c[late ?? due])}` }),
@@ -422,24 +480,46 @@ function caseCard(c, now) {
   return li;
 }
 
+// A flat or location: a registry address ("3-2-301") in words, free text as written.
+function placeName(where) {
+  if (!where) return null;
+  return /^[0-9A-Za-z]+(-[0-9A-Za-z]+){0,2}$/.test(where) ? addressName(where) : where;
+}
+
+// An alarm's case is named by its rule in the user's language; a reported one keeps the
+// words its reporter wrote.
+function caseTitle(c) {
+  if (c.source === "alarm" && isRule(c.category)) return ruleTitle(c.category, c.title);
+  const prefix = `${c.category}: `; // a report's title is "<category>: <its first line>"
+  return c.title.startsWith(prefix) ? `${categoryName(c.category)}: ${c.title.slice(prefix.length)}` : c.title;
+}
+
+// The pane shows what was asked for last: an earlier answer arriving later is dropped.
+let paneAsked = 0;
+
 async function openCase(id) {
+  const asked = ++paneAsked;
   const c = await api(`/cases/${id}`);
+  if (asked !== paneAsked) return;
   const pane = $("#pane");
   pane.dataset.caseId = String(c.id);
   pane.dataset.version = String(c.version);
   delete pane.dataset.device;
   const late = overdue(c, Date.now());
   const body = [
-    el("h3", { textContent: `#${c.id} ${c.title}` }),
+    el("h3", { textContent: `#${c.id} ${caseTitle(c)}` }),
     el("dl", {}, [
-      ...pair(t("state"), `${t(`state.${c.state}`)} · v${c.version}`),
+      ...pair(t("state"), `${t(`state.${c.state}`)} · ${t("version", { n: c.version })}`),
       ...pair(t("severity"), t(`sev.${c.severity}`)),
       ...pair(t("ack_due"), fmtTime(c.ack_due) + (late === "ack_due" ? ` ${t("overdue")}` : "")),
       ...pair(
         t("resolve_due"),
         fmtTime(c.resolve_due) + (late === "resolve_due" ? ` ${t("overdue")}` : ""),
       ),
-      ...pair("📍", [c.compound, c.grid_id, c.flat ?? c.location ?? c.device_id].filter(Boolean).join(" · ")),
+      ...pair(
+        t("location"),
+        [c.compound, c.grid_id, placeName(c.flat ?? c.location) ?? c.device_id].filter(Boolean).join(" · "),
+      ),
     ]),
   ];
   if (c.description) body.push(el("p", { textContent: c.description }));
@@ -458,7 +538,7 @@ function timeline(c) {
     at: e.at,
     rank: 0,
     li: el("li", {
-      textContent: `${fmtTime(e.at)} · ${e.actor} · ${e.transition} → ${t(`state.${e.to_state}`)}${
+      textContent: `${fmtTime(e.at)} · ${actorName(e.actor)} · ${transitionName(e.transition)} → ${t(`state.${e.to_state}`)}${
         e.detail?.note ? ` · ${e.detail.note}` : ""
       }${e.detail?.mode ? ` · ${t(`mode.${e.detail.mode}`)}` : ""}`,
     }),
@@ -470,18 +550,18 @@ function timeline(c) {
 }
 
 function noticeItem(n) {
-  const round = n.round ? ` · ${t("notice.round").replace("{n}", n.round)}` : "";
+  const round = n.round ? ` · ${t("notice.round", { n: n.round })}` : "";
   let text;
   if (n.kind === "repeat") {
     const added = n.added.length ? n.added.join(", ") : t("notice.nobody");
-    text = `🔁 ${t("notice.repeat").replace("{n}", n.round)} · ${t("notice.added")}: ${added} · ${t(
+    text = `${t("notice.repeat", { n: n.round })} · ${t("notice.added")}: ${added} · ${t(
       "notice.told",
     )}: ${n.told.join(", ")}`;
   } else if (n.kind === "answer") {
-    text = `↩ ${n.recipient} · ${t(`notice.answer.${n.answer}`)}`;
+    text = `${n.recipient} · ${t(`notice.answer.${n.answer}`)}`;
   } else {
     const reason = n.reason ? ` · ${n.reason}` : "";
-    text = `✉ ${t("notice.to")} ${n.recipient} · ${n.channel ?? t("notice.no_channel")} · ${t(
+    text = `${t("notice.to")} ${n.recipient} · ${n.channel ?? t("notice.no_channel")} · ${t(
       `notice.state.${n.state}`,
     )}${reason}${round}`;
   }
@@ -524,7 +604,7 @@ async function act(c, action, note, mode, button) {
   button.disabled = true;
   try {
     await api(`/cases/${c.id}/${action}`, { method: "POST", body });
-    toast(`#${c.id} ${t(action)} ✓`);
+    toast(`#${c.id} ${t(action)}: ${t("done")}`);
   } catch (err) {
     toast(err.status === 409 ? t("stale") : `${t("failed")}: ${err.message}`);
   }
@@ -554,6 +634,7 @@ async function loadPlan() {
     ),
   );
   for (const d of [...details, ...devices.data.slice(PLACED_DEVICES_MAX)]) state.devices.set(d.id, d);
+  state.buildings = buildings.data;
   drawPlan(buildings.data);
 }
 
@@ -619,7 +700,7 @@ function drawPlan(rawBuildings) {
         width: b.width,
         height: b.depth,
       }),
-      svgEl("text", { class: "building-label", x: b.x, y: -b.y }, b.name ?? b.id),
+      svgEl("text", { class: "building-label", x: b.x, y: -b.y }, buildingName(b.id)),
     );
   }
   for (const [id, [x, y]] of positions) {
@@ -628,14 +709,17 @@ function drawPlan(rawBuildings) {
       "data-device": id,
       ...(d.kind === "elder" ? { cx: x, cy: -y, r: 1.8 } : { x: x - 1.6, y: -y - 1.6, width: 3.2, height: 3.2 }),
     });
-    marker.append(svgEl("title", {}, `${d.name ?? id} (${t(`kind.${d.kind}`)})`));
+    marker.append(svgEl("title", {}, `${deviceName(d)} (${kindName(d.kind)})`));
     marker.addEventListener("click", () => openDevice(id));
     svg.append(marker);
   }
+  // Swatches drawn in SVG, not emoji: a bare Debian has no colour-emoji font.
   const legend = el("div", { className: "legend" }, [
-    el("span", { textContent: `■ ${t("kind.gate")} / ${t("kind.barrier")} / ${t("kind.light")}` }),
-    el("span", { textContent: `● ${t("kind.elder")}` }),
-    el("span", { textContent: `${t("online")} 🟩 ${t("offline")} ⬜` }),
+    el("span", {}, [swatch("rect", "device gate online"), t("legend_shapes")]),
+    el("span", {}, [swatch("circle", "device elder online"), t("legend_elder")]),
+    el("span", {}, [swatch("rect", "device gate online"), t("online")]),
+    el("span", {}, [swatch("rect", "device gate offline"), t("offline")]),
+    el("span", {}, [swatch("rect", "device gate online alarming"), t("legend_alarming")]),
   ]);
   $("#plan-svg").replaceChildren(svg, legend);
   for (const id of positions.keys()) paintDevice(id);
@@ -663,18 +747,20 @@ async function openDevice(id) {
   const to = new Date();
   const from = new Date(to.getTime() - 24 * 3600_000);
   const q = new URLSearchParams({ device: id, from: from.toISOString(), to: to.toISOString(), bucket: "1h" });
+  const asked = ++paneAsked;
   const [detail, series] = await Promise.all([api(`/devices/${encodeURIComponent(id)}`), api(`/telemetry?${q}`)]);
+  if (asked !== paneAsked) return;
   const pane = $("#pane");
   delete pane.dataset.caseId;
   pane.dataset.device = id;
   const canvas = el("canvas", { id: "chart-telemetry" });
   showPane([
-    el("h3", { textContent: `${detail.name ?? id} · ${t(`kind.${detail.kind}`)}` }),
+    el("h3", { textContent: `${deviceName(detail)} · ${kindName(detail.kind)}` }),
     el("dl", {}, [
-      ...pair("id", id),
-      ...pair("📍", detail.address ?? "—"),
-      ...pair("●", t(detail.online ? "online" : "offline")),
-      ...detail.values.flatMap((v) => pair(v.key, `${v.value} (${fmtTime(v.ts)})`)),
+      ...pair(t("device_id"), id),
+      ...pair(t("location"), addressName(detail.address)),
+      ...pair(t("status"), t(detail.online ? "online" : "offline")),
+      ...detail.values.flatMap((v) => pair(metricName(v.key), `${v.value} (${fmtTime(v.ts)})`)),
     ]),
     el("h4", { textContent: t("telemetry") }),
     series.series.length ? el("div", { className: "chart-box" }, [canvas]) : el("p", { textContent: t("no_data") }),
@@ -685,7 +771,7 @@ async function openDevice(id) {
     type: "line",
     data: {
       labels,
-      datasets: series.series.map((s) => ({ label: s.key, data: s.points.map((p) => p.avg), tension: 0.2 })),
+      datasets: series.series.map((s) => ({ label: metricName(s.key), data: s.points.map((p) => p.avg), tension: 0.2 })),
     },
   });
 }
@@ -714,7 +800,7 @@ async function loadKpis() {
   chart("rates", $("#chart-rates"), {
     type: "bar",
     data: {
-      labels: rows.map((r) => r.key),
+      labels: rows.map((r) => categoryName(r.key)),
       datasets: [
         { label: t("closure_rate"), data: rows.map((r) => 100 * (r.closure_rate ?? 0)) },
         { label: t("on_time_rate"), data: rows.map((r) => 100 * (r.on_time_rate ?? 0)) },
@@ -734,7 +820,7 @@ function drawOpenCharts() {
   };
   for (const [name, m] of [
     ["grid", count((c) => c.grid_id ?? t("no_grid"))],
-    ["category", count((c) => c.category)],
+    ["category", count((c) => categoryName(c.category))],
   ]) {
     chart(name, $(`#chart-${name}`), {
       type: "bar",
@@ -749,6 +835,7 @@ function chart(name, canvas, config) {
   if (typeof Chart === "undefined" || !canvas) return;
   Chart.defaults.color = "#8b98a8";
   Chart.defaults.borderColor = "#2b3747";
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily; // Chinese labels
   config.options = { animation: false, responsive: true, maintainAspectRatio: false, ...config.options };
   state.charts[name] = new Chart(canvas, config);
 }
@@ -799,6 +886,17 @@ function svgEl(tag, attrs, text) {
   return node;
 }
 
+function swatch(shape, className) {
+  const svg = svgEl("svg", { class: "swatch", viewBox: "0 0 10 10", width: 12, height: 12, "aria-hidden": "true" });
+  svg.append(
+    svgEl(shape, {
+      class: className,
+      ...(shape === "circle" ? { cx: 5, cy: 5, r: 4 } : { x: 1, y: 1, width: 8, height: 8 }),
+    }),
+  );
+  return svg;
+}
+
 function pair(term, value) {
   return [el("dt", { textContent: term }), el("dd", { textContent: value })];
 }
@@ -816,19 +914,6 @@ function toast(text) {
   toast.timer = setTimeout(() => box.classList.remove("show"), 3000);
 }
 
-function locale() {
-  return getLang() === "zh" ? "zh-CN" : "en-GB";
-}
-
-function fmtTime(iso) {
-  if (!iso) return "—";
-  return new Date(iso).toLocaleString(locale(), { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-}
-
-function fmtHour(iso) {
-  return new Date(iso).toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
-}
-
 function pct(x) {
   return `${(100 * x).toFixed(1)}%`;
 }
@@ -840,13 +925,7 @@ function mins(s) {
 // --- start ------------------------------------------------------------------------------
 
 setLang(params.get("lang") ?? getLang()); // ?lang=en|zh for a wall screen with no keyboard
-$("#lang").addEventListener("click", () => {
-  setLang(getLang() === "zh" ? "en" : "zh");
-  if (state.user) {
-    drawBoard();
-    if (!$("#kpis").hidden) loadKpis().then(drawOpenCharts);
-  }
-});
+$("#lang").addEventListener("click", () => setLang(getLang() === "zh" ? "en" : "zh")); // panels re-draw
 $("#login").addEventListener("submit", login);
 $("#logout").addEventListener("click", logout);
 $("#pane-close").addEventListener("click", () => {

@@ -88,6 +88,87 @@ export const STRINGS = {
     read_only: "read only",
     close_pane: "Close",
     language: "中文",
+    done: "done",
+    location: "Location",
+    status: "Status",
+    device_id: "Device",
+    version: "version {n}",
+    building: "Building {n}",
+    address_b: "Building {b}",
+    address_bu: "Building {b}, unit {u}",
+    address_buf: "Building {b}, unit {u}, flat {f}",
+    device_named: "{kind} {id}",
+    legend_shapes: "Squares: gates, barriers, street lights",
+    legend_elder: "Circles: elderly-care devices",
+    legend_alarming: "alarming",
+    "role.admin": "administrator",
+    "role.property_staff": "property staff",
+    "role.grid_worker": "grid worker",
+    "role.care_responder": "care responder",
+    "role.viewer": "viewer",
+    "actor.system:cases": "system",
+    "actor.system:supervisor": "supervisor",
+    "actor.rule": "rule: {title}",
+    "actor.resident": "resident {ref}",
+    "actor.staff": "staff {ref}",
+    "tr.opened": "opened",
+    "tr.dispatched": "dispatched",
+    "tr.joined_duplicate": "duplicate joined",
+    "tr.acknowledged": "acknowledged",
+    "tr.started": "started",
+    "tr.action_recorded": "action recorded",
+    "tr.resolved": "resolved",
+    "tr.reporter_informed": "reporter informed",
+    "tr.rated": "rated",
+    "tr.closed": "closed",
+    "tr.reopened": "reopened",
+    "tr.cancelled": "cancelled",
+    "tr.escalated": "escalated",
+    "tr.alarm_cleared": "alarm cleared",
+    "tr.note_added": "note added",
+    "tr.redispatched": "re-dispatched",
+    "tr.transferred": "transferred",
+    "tr.assigned": "assigned",
+    "tr.claimed": "claimed",
+    "tr.party_added": "co-handling party added",
+    "tr.merged": "merged into another case",
+    "tr.merged_in": "duplicate merged in",
+    "cat.repair": "Repair",
+    "cat.complaint": "Complaint",
+    "cat.consultation": "Enquiry",
+    "cat.security": "Security",
+    "cat.sanitation": "Sanitation",
+    "cat.parking": "Parking",
+    "cat.noise": "Noise",
+    "cat.other": "Other",
+    "metric.uptime_s": "Uptime (s)",
+    "metric.temperature_c": "Temperature (°C)",
+    "metric.door_open": "Door open (1 = open)",
+    "metric.occupancy": "Occupancy (vehicles)",
+    "metric.capacity": "Capacity (vehicles)",
+    "metric.power_w": "Power (W)",
+    "metric.voltage_v": "Voltage (V)",
+    "metric.current_a": "Current (A)",
+    "metric.lux": "Illuminance (lx)",
+    "metric.burning_hours": "Burning hours (h)",
+    "metric.dim_level": "Dim level (%)",
+    "metric.on": "Lamp on (1 = on)",
+    "metric.heart_rate": "Heart rate (bpm)",
+    "metric.spo2": "Blood oxygen (%)",
+    "metric.battery": "Battery (%)",
+    "month.1": "Jan",
+    "month.2": "Feb",
+    "month.3": "Mar",
+    "month.4": "Apr",
+    "month.5": "May",
+    "month.6": "Jun",
+    "month.7": "Jul",
+    "month.8": "Aug",
+    "month.9": "Sep",
+    "month.10": "Oct",
+    "month.11": "Nov",
+    "month.12": "Dec",
+    date_format: "{d} {mon} {time}",
   },
   zh: {
     title: "大院监控室",
@@ -175,27 +256,209 @@ export const STRINGS = {
     read_only: "只读",
     close_pane: "关闭",
     language: "English",
+    done: "已完成",
+    location: "位置",
+    status: "状态",
+    device_id: "设备",
+    version: "第{n}版",
+    building: "{n}号楼",
+    address_b: "{b}号楼",
+    address_bu: "{b}号楼{u}单元",
+    address_buf: "{b}号楼{u}单元{f}室",
+    device_named: "{kind} {id}",
+    legend_shapes: "方块：门禁、道闸、路灯",
+    legend_elder: "圆点：养老设备",
+    legend_alarming: "告警中",
+    "role.admin": "管理员",
+    "role.property_staff": "物业人员",
+    "role.grid_worker": "网格员",
+    "role.care_responder": "养老响应人员",
+    "role.viewer": "只读用户",
+    "actor.system:cases": "系统",
+    "actor.system:supervisor": "督办",
+    "actor.rule": "规则：{title}",
+    "actor.resident": "居民 {ref}",
+    "actor.staff": "工作人员 {ref}",
+    "tr.opened": "创建",
+    "tr.dispatched": "分派",
+    "tr.joined_duplicate": "合并重复告警",
+    "tr.acknowledged": "受理",
+    "tr.started": "开始处理",
+    "tr.action_recorded": "记录处置",
+    "tr.resolved": "办结",
+    "tr.reporter_informed": "已告知报告人",
+    "tr.rated": "评价",
+    "tr.closed": "关闭",
+    "tr.reopened": "重新打开",
+    "tr.cancelled": "撤销",
+    "tr.escalated": "升级督办",
+    "tr.alarm_cleared": "告警消除",
+    "tr.note_added": "添加备注",
+    "tr.redispatched": "重新分派",
+    "tr.transferred": "转办",
+    "tr.assigned": "指派",
+    "tr.claimed": "认领",
+    "tr.party_added": "增加协办单位",
+    "tr.merged": "并入其他工单",
+    "tr.merged_in": "并入重复工单",
+    "cat.repair": "报修",
+    "cat.complaint": "投诉",
+    "cat.consultation": "咨询",
+    "cat.security": "治安",
+    "cat.sanitation": "环境卫生",
+    "cat.parking": "停车",
+    "cat.noise": "噪音",
+    "cat.other": "其他",
+    "metric.uptime_s": "运行时长（秒）",
+    "metric.temperature_c": "温度（°C）",
+    "metric.door_open": "门状态（1 = 开）",
+    "metric.occupancy": "在场车辆（辆）",
+    "metric.capacity": "车位总数（辆）",
+    "metric.power_w": "功率（W）",
+    "metric.voltage_v": "电压（V）",
+    "metric.current_a": "电流（A）",
+    "metric.lux": "照度（lx）",
+    "metric.burning_hours": "累计点亮（小时）",
+    "metric.dim_level": "调光（%）",
+    "metric.on": "开灯（1 = 开）",
+    "metric.heart_rate": "心率（次/分）",
+    "metric.spo2": "血氧（%）",
+    "metric.battery": "电量（%）",
+    date_format: "{m}月{d}日 {time}",
   },
 };
 
 let lang = localStorage.getItem("dayuan.lang") || "zh";
+const listeners = [];
+let ruleTitles = new Map(); // rule id -> {en, zh}, from GET /rules (rules/catalogue.yaml)
 
 export function getLang() {
   return lang;
+}
+
+// A panel registers how it re-draws itself; a language switch calls every one, so the
+// whole screen changes language without a reload.
+export function onLanguageChange(redraw) {
+  listeners.push(redraw);
 }
 
 export function setLang(value) {
   lang = STRINGS[value] ? value : "en";
   localStorage.setItem("dayuan.lang", lang);
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.title = t("title");
   for (const el of document.querySelectorAll("[data-i18n]")) {
     el.textContent = t(el.dataset.i18n);
   }
   for (const el of document.querySelectorAll("[data-i18n-placeholder]")) {
     el.placeholder = t(el.dataset.i18nPlaceholder);
   }
+  for (const redraw of listeners) {
+    try {
+      redraw();
+    } catch (err) {
+      console.error("re-draw after a language change failed", err);
+    }
+  }
 }
 
-export function t(key) {
-  return STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+// `t("notice.round", { n: 2 })`: the text of `key` with its {placeholders} filled in.
+export function t(key, vars) {
+  const text = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  return vars ? text.replace(/\{(\w+)\}/g, (m, name) => String(vars[name] ?? m)) : text;
+}
+
+// The one date format per language, in every panel: "12月2日 14:05:09" / "2 Dec 14:05:09"
+// (never 12/02 beside 02/12). Local time of the browser.
+export function fmtTime(iso, { seconds = true } = {}) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "—";
+  const time = seconds ? clock(d, true) : clock(d, false);
+  return t("date_format", { m: d.getMonth() + 1, d: d.getDate(), mon: t(`month.${d.getMonth() + 1}`), time });
+}
+
+// Hours of a day (chart axes): "14:00", the same in both languages.
+export function fmtHour(iso) {
+  return clock(new Date(iso), false);
+}
+
+function clock(d, seconds) {
+  const two = (n) => String(n).padStart(2, "0");
+  const hm = `${two(d.getHours())}:${two(d.getMinutes())}`;
+  return seconds ? `${hm}:${two(d.getSeconds())}` : hm;
+}
+
+// --- names of things, in the user's language --------------------------------------------
+
+export function setRuleTitles(rules) {
+  ruleTitles = new Map(rules.map((r) => [r.id, r.title]));
+}
+
+// An alarm's or case's title: the catalogue's title of its rule in the user's language;
+// a case a person wrote (no rule) keeps the words they wrote.
+export function ruleTitle(ruleId, fallback) {
+  const titles = ruleTitles.get(ruleId);
+  return titles?.[lang] ?? titles?.en ?? fallback ?? ruleId;
+}
+
+export function isRule(id) {
+  return ruleTitles.has(id);
+}
+
+// A case's category: a rule id (device alarms) names the rule; the intake categories
+// have their own words; an unknown one shows as it is.
+export function categoryName(id) {
+  if (ruleTitles.has(id)) return ruleTitle(id);
+  return has(`cat.${id}`) ? t(`cat.${id}`) : id;
+}
+
+export function kindName(kind) {
+  return has(`kind.${kind}`) ? t(`kind.${kind}`) : kind;
+}
+
+export function transitionName(name) {
+  return has(`tr.${name}`) ? t(`tr.${name}`) : name;
+}
+
+export function roleName(role) {
+  return has(`role.${role}`) ? t(`role.${role}`) : role;
+}
+
+// A telemetry key with its unit ("Temperature (°C)" / "温度（°C）").
+export function metricName(key) {
+  return has(`metric.${key}`) ? t(`metric.${key}`) : key;
+}
+
+// Who did it: the system, the supervisor, a rule (by its title) or a user (by username).
+export function actorName(actor) {
+  if (has(`actor.${actor}`)) return t(`actor.${actor}`);
+  const colon = actor?.indexOf(":") ?? -1;
+  if (colon < 0) return actor; // a user, by username
+  const [kind, ref] = [actor.slice(0, colon), actor.slice(colon + 1)];
+  if (kind === "rule") return t("actor.rule", { title: ruleTitle(ref) });
+  if (kind === "resident" || kind === "staff") return t(`actor.${kind}`, { ref });
+  return actor;
+}
+
+export function buildingName(id) {
+  return t("building", { n: id });
+}
+
+// A registry address, "building", "building-unit" or "building-unit-flat", in words.
+export function addressName(address) {
+  if (!address) return "—";
+  const [b, u, f] = address.split("-");
+  if (f !== undefined) return t("address_buf", { b, u, f });
+  if (u !== undefined) return t("address_bu", { b, u });
+  return t("address_b", { b });
+}
+
+// A device as a person names it: its registry name, else its kind and id.
+export function deviceName(d) {
+  return d?.name ?? t("device_named", { kind: kindName(d?.kind), id: d?.id ?? "" });
+}
+
+function has(key) {
+  return key in STRINGS[lang] || key in STRINGS.en;
 }
