@@ -245,7 +245,7 @@ function drawGrids() {
   for (const g of plan.data.grids) {
     layer.append(
       svgEl("rect", { class: "grid-box", x: g.x0, y: -g.y1, width: g.x1 - g.x0, height: g.y1 - g.y0, "data-grid": g.id }),
-      svgEl("text", { class: "grid-label", "data-x": g.x0, "data-y": -g.y1 }, gridLabel(g)),
+      svgEl("text", { class: "grid-label", "data-x": g.x0 + 1, "data-y": -g.y0 }, gridLabel(g)),
     );
   }
 }
@@ -417,7 +417,7 @@ function layout() {
     clusters.append(cluster(members, k));
   }
   for (const text of plan.layers.labels.children) label(text, k, 0);
-  for (const text of plan.layers.grids.querySelectorAll("text")) label(text, k, 1);
+  for (const text of plan.layers.grids.querySelectorAll("text")) label(text, k, 0);
   for (const ring of plan.layers.alarming.querySelectorAll(".flat-alarm")) ring.setAttribute("stroke-width", 3 / k);
   for (const box of plan.layers.grids.querySelectorAll("rect")) {
     box.setAttribute("stroke-width", 2 / k);
@@ -431,7 +431,8 @@ function label(text, k, below) {
   text.setAttribute("font-size", px / k);
   text.setAttribute("stroke-width", 3 / k);
   text.setAttribute("x", Number(text.dataset.x));
-  // Building labels sit just north of the footprint, grid labels just inside their box.
+  // Building labels sit just north of the footprint, grid labels inside their box's
+  // south-west corner (clear of the building labels).
   text.setAttribute("y", Number(text.dataset.y) + (below ? px * 1.1 : -px * 0.35) / k);
 }
 
