@@ -17,6 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
 import registry
+from tests.api import data
 from tests.api.conftest import ADMIN_PASSWORD, bearer, login
 from tests.dashboard.test_dashboard import log_in, wait
 from tests.factories import generated_compound
@@ -219,3 +220,21 @@ def test_charts_show_colours_and_words(
     assert browser.execute_script(_COLOURS, "#chart-grid") >= 2
     grids = browser.execute_script(labels_js, "#chart-grid")
     assert set(grids) == {"网格1", "网格2"}
+
+
+def test_an_alarm_from_the_stream_moves_its_marker_without_a_refetch(
+    browser: Any, base_url: str, make_user: Any, api_db: str
+) -> None:
+    log_in(browser, base_url, make_user("property_staff"), "?lang=en")
+    light = (By.CSS_SELECTOR, "#plan-svg [data-device='light-1']")
+    wait(browser).until(ec.presence_of_element_located(light))
+    assert "alarming" not in browser.find_element(*light).get_attribute("class")
+    with psycopg.connect(api_db, autocommit=True) as conn:
+        alarm = data.alarm(conn, rule="lamp_failure_night", device="light-1", flat=None)
+        alarming = (By.CSS_SELECTOR, "#plan-svg .layer-alarming [data-device='light-1'].alarming")
+        wait(browser).until(ec.presence_of_element_located(alarming))
+        assert browser.execute_script(_ON_TOP, "light-1")[0]
+        data.clear_alarm(conn, alarm)
+    wait(browser).until(lambda b: not b.find_elements(*alarming))
+    plans = [r for r in browser.execute_script(_REQUESTS) if r.endswith("/compounds/c1/plan")]
+    assert len(plans) == 1  # the stream moved it; the plan was not read again
