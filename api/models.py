@@ -681,3 +681,123 @@ class KpiPublic(BaseModel):
 
 
 KpisPublic = Page[KpiPublic]
+
+
+# --- the compound plan (GET /compounds/{id}/plan) ----------------------------------------
+
+DeviceState = Literal["ok", "alarming", "in_hand", "offline", "unseen"]
+Placed = Literal["flat", "own", "unit", "building", "unplaced"]
+
+
+class PlanBounds(BaseModel):
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+class PlanBuilding(BaseModel):
+    id: str
+    name: str | None
+    floors: int | None
+    grid: str | None
+    x: float  # the centre, metres east and north; as drawn (see `layout`)
+    y: float
+    width: float
+    depth: float
+    units: list[str]
+
+
+class PlanFlat(BaseModel):
+    address: str
+    building: str
+    unit: str
+    floor: int
+    x: float  # the centre of the flat's cell on its building's footprint
+    y: float
+    width: float
+    depth: float
+    tags: list[HouseholdTag]  # the household's seven-colour tags
+    alarms: list[int]  # open alarms of the flat itself (no device), ids
+    cases: list[int]  # open cases of the flat itself (no device), ids
+
+
+class PlanGrid(BaseModel):
+    id: str
+    name: str | None
+    buildings: list[str]
+    x0: float  # the box round its buildings
+    y0: float
+    x1: float
+    y1: float
+
+
+class PlanDevice(BaseModel):
+    id: str
+    kind: Kind
+    model: str
+    name: str | None
+    address: str | None
+    flat: str | None  # the flat whose cell it is drawn in
+    grid: str | None
+    x: float
+    y: float
+    placed: Placed  # where x/y come from
+    state: DeviceState  # alarming > in_hand (its case worked) > unseen/offline/ok
+    online: bool
+    last_seen: datetime | None
+    alarm_severity: str | None  # the worst of its open alarms
+    alarms: list[int]  # open alarm ids
+    cases: list[int]  # open case ids
+
+
+class PlanDeviceState(BaseModel):
+    id: str
+    state: DeviceState
+    online: bool
+    last_seen: datetime | None
+    alarm_severity: str | None
+    alarms: list[int]
+    cases: list[int]
+
+
+class PlanAlarm(BaseModel):
+    id: int
+    rule_id: str
+    title: str
+    severity: str
+    device_id: str | None
+    flat: str | None
+    opened_at: datetime
+
+
+class PlanCase(BaseModel):
+    id: int
+    state: str
+    severity: str
+    category: str
+    title: str
+    device_id: str | None
+    flat: str | None
+
+
+class PlanPublic(BaseModel):
+    compound: str
+    name: str
+    layout: Literal["registry", "auto"]  # auto: the registry's buildings overlapped
+    bounds: PlanBounds
+    buildings: list[PlanBuilding]
+    flats: list[PlanFlat]
+    grids: list[PlanGrid]
+    devices: list[PlanDevice]
+    alarms: list[PlanAlarm]  # open ones
+    cases: list[PlanCase]  # open ones
+    count: int  # devices
+    truncated: bool  # more open alarms or cases than drawn
+    at: datetime
+
+
+class PlanStatesPublic(BaseModel):
+    data: list[PlanDeviceState]
+    count: int
+    at: datetime

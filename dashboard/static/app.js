@@ -1,11 +1,11 @@
 // The monitoring-room dashboard: login, the live alarm feed (SSE over fetch, since the
-// stream needs the bearer header), the case board, the compound plan and the KPIs.
-// Plain ES module, no build step; Chart.js is the vendored global `Chart`.
+// stream needs the bearer header), the case board, the compound plan (plan.js) and the
+// KPIs (charts.js). Plain ES module, no build step; Chart.js is the vendored global `Chart`.
 
+import { barsByKey, rateBars, resizeCharts, telemetryCharts } from "./charts.js";
 import {
   actorName,
   addressName,
-  buildingName,
   categoryName,
   deviceName,
   fmtHour,
@@ -22,17 +22,16 @@ import {
   t,
   transitionName,
 } from "./i18n.js";
+import { deviceLinks, loadPlan, planAlarm, planCases, redrawPlan } from "./plan.js";
 
 const API = "/api/v1";
 const FEED_MAX = 100; // alarms kept in the feed; older ones fall off the bottom
 const BOARD_REFRESH_MS = 30_000; // deadlines turn overdue without any event, so re-draw
-const DEVICES_REFRESH_MS = 30_000; // online/offline comes from heartbeats, not the feed
 const WALL_ROTATE_MS = 20_000; // how long the wall shows each rotating panel
 const ACK_FIND_TRIES = 10; // the case may commit a moment after its alarm reaches the feed
 const AWAITING_ACK = ["new", "dispatched", "reopened"]; // the states "acknowledge" leaves
 const DONE_ON_BOARD = 50; // resolved and closed cases the board shows, newest first
 const ALARM_CASE_SLACK_MS = 1000; // a case opened for an alarm is stamped after it, clocks apart
-const PLACED_DEVICES_MAX = 200; // per-device look-ups for plan coordinates
 const URGENT_RULES = new Set(["sos", "fall"]);
 const BOARD_STATES = [
   ["dispatched", ["new", "dispatched", "reopened"]],
@@ -63,12 +62,7 @@ const state = {
   token: sessionStorage.getItem("dayuan.token"),
   user: null,
   cases: [],
-  devices: new Map(),
-  alarming: new Set(), // device ids with an open alarm seen on the feed
-  compound: null,
-  buildings: [], // the plan's, kept to re-draw it in another language
   feed: new Map(), // alarm id -> feed item, kept to re-draw the feed in another language
-  charts: {},
   streamAbort: null,
   beeps: 0,
 };
@@ -150,19 +144,22 @@ async function start() {
   await api("/rules")
     .then((page) => setRuleTitles(page.data))
     .catch((err) => console.error("rule titles unavailable", err));
-  await Promise.all([loadOpenAlarms(), refreshBoard(), loadPlan()]);
+  await Promise.all([
+    loadOpenAlarms(),
+    refreshBoard(),
+    loadPlan({ api, onDevice: openDevice, onCase: openCase }).then(() => planCases(state.cases)),
+  ]);
   if (panels.includes("kpis")) loadKpis();
   registerRedraws(panels);
   stream();
   setInterval(refreshBoard, BOARD_REFRESH_MS);
-  setInterval(refreshDevices, DEVICES_REFRESH_MS);
 }
 
 // What a language switch re-draws: every panel on screen, the open pane and the charts.
 function registerRedraws(panels) {
   onLanguageChange(redrawFeed);
   onLanguageChange(drawBoard);
-  onLanguageChange(() => drawPlan(state.buildings));
+  onLanguageChange(redrawPlan);
   onLanguageChange(() => {
     if (panels.includes("kpis")) loadKpis().then(drawOpenCharts);
   });
@@ -255,11 +252,7 @@ function onAlarm(a) {
     at: a.at,
     cleared: a.change === "cleared",
   };
-  if (a.device_id) {
-    if (item.cleared) state.alarming.delete(a.device_id);
-    else state.alarming.add(a.device_id);
-    paintDevice(a.device_id);
-  }
+  planAlarm(a);
   const fresh = a.change === "opened";
   showAlarm(item, fresh);
   if (fresh && isUrgent(item)) beep();
@@ -273,7 +266,6 @@ async function loadOpenAlarms() {
   const page = await api("/alarms?state=open&limit=50");
   for (const a of page.data.reverse()) {
     showAlarm({ ...a, at: a.last_seen, cleared: false }, false);
-    if (a.device_id) state.alarming.add(a.device_id);
   }
 }
 
@@ -430,6 +422,7 @@ async function refreshBoard() {
   state.cases = [...open.data, ...resolved.data, ...done.data];
   drawBoard();
   settleFeedButtons();
+  planCases(state.cases);
   drawOpenCharts();
   const paneCase = $("#pane").dataset.caseId;
   if (paneCase && !$("#pane").hidden) {
@@ -612,136 +605,7 @@ async function act(c, action, note, mode, button) {
   await openCase(c.id);
 }
 
-// --- the compound plan -----------------------------------------------------------------
-
-const SVG = "http://www.w3.org/2000/svg";
-const BUILDING_W = 12; // metres, the registry's default footprint when the API gives none
-const BUILDING_D = 60;
-
-async function loadPlan() {
-  const compounds = await api("/compounds?limit=10");
-  state.compound = compounds.data[0]?.id ?? null;
-  if (!state.compound) return;
-  const c = encodeURIComponent(state.compound);
-  const [buildings, devices] = await Promise.all([
-    api(`/buildings?compound=${c}&limit=500`),
-    api(`/devices?compound=${c}&limit=500`),
-  ]);
-  // The device list carries no plan position; the detail does (x, y).
-  const details = await Promise.all(
-    devices.data.slice(0, PLACED_DEVICES_MAX).map((d) =>
-      api(`/devices/${encodeURIComponent(d.id)}`).catch(() => d),
-    ),
-  );
-  for (const d of [...details, ...devices.data.slice(PLACED_DEVICES_MAX)]) state.devices.set(d.id, d);
-  state.buildings = buildings.data;
-  drawPlan(buildings.data);
-}
-
-function layoutBuildings(buildings) {
-  // Buildings carry x/y/width/depth in the registry; when the API does not pass them on,
-  // lay them out in rows so that the plan still shows every building.
-  return buildings.map((b, i) => ({
-    ...b,
-    x: b.x ?? (i % 6) * (BUILDING_W + 18),
-    y: b.y ?? -Math.floor(i / 6) * (BUILDING_D + 20),
-    width: b.width ?? BUILDING_W,
-    depth: b.depth ?? BUILDING_D,
-  }));
-}
-
-function devicePositions(buildings) {
-  const byId = new Map(buildings.map((b) => [b.id, b]));
-  const perBuilding = new Map();
-  let loose = 0;
-  const minX = Math.min(0, ...buildings.map((b) => b.x - b.width / 2));
-  const minY = Math.min(0, ...buildings.map((b) => b.y - b.depth / 2));
-  const out = new Map();
-  for (const d of state.devices.values()) {
-    if (d.x != null && d.y != null) {
-      out.set(d.id, [d.x, d.y]);
-      continue;
-    }
-    const b = byId.get(d.address?.split("-")[0]);
-    if (b) {
-      const n = perBuilding.get(b.id) ?? 0;
-      perBuilding.set(b.id, n + 1);
-      out.set(d.id, [b.x - b.width / 2 + 3 + (n % 3) * 3, b.y + b.depth / 2 - 4 - Math.floor(n / 3) * 4]);
-    } else {
-      // No address and no position: a row along the bottom edge of the plan.
-      out.set(d.id, [minX + (loose % 20) * 5, minY - 10 - Math.floor(loose / 20) * 5]);
-      loose += 1;
-    }
-  }
-  return out;
-}
-
-function drawPlan(rawBuildings) {
-  const buildings = layoutBuildings(rawBuildings);
-  const positions = devicePositions(buildings);
-  const xs = [];
-  const ys = [];
-  for (const b of buildings) xs.push(b.x - b.width / 2, b.x + b.width / 2), ys.push(b.y - b.depth / 2, b.y + b.depth / 2);
-  for (const [x, y] of positions.values()) xs.push(x), ys.push(y);
-  const pad = 10;
-  const x0 = Math.min(...xs) - pad;
-  const x1 = Math.max(...xs) + pad;
-  const y0 = Math.min(...ys) - pad;
-  const y1 = Math.max(...ys) + pad;
-  const svg = document.createElementNS(SVG, "svg");
-  // North is up: plan y grows north, SVG y grows down, so y is negated.
-  svg.setAttribute("viewBox", `${x0} ${-y1} ${x1 - x0} ${y1 - y0}`);
-  for (const b of buildings) {
-    svg.append(
-      svgEl("rect", {
-        class: "building",
-        x: b.x - b.width / 2,
-        y: -(b.y + b.depth / 2),
-        width: b.width,
-        height: b.depth,
-      }),
-      svgEl("text", { class: "building-label", x: b.x, y: -b.y }, buildingName(b.id)),
-    );
-  }
-  for (const [id, [x, y]] of positions) {
-    const d = state.devices.get(id);
-    const marker = svgEl(d.kind === "elder" ? "circle" : "rect", {
-      "data-device": id,
-      ...(d.kind === "elder" ? { cx: x, cy: -y, r: 1.8 } : { x: x - 1.6, y: -y - 1.6, width: 3.2, height: 3.2 }),
-    });
-    marker.append(svgEl("title", {}, `${deviceName(d)} (${kindName(d.kind)})`));
-    marker.addEventListener("click", () => openDevice(id));
-    svg.append(marker);
-  }
-  // Swatches drawn in SVG, not emoji: a bare Debian has no colour-emoji font.
-  const legend = el("div", { className: "legend" }, [
-    el("span", {}, [swatch("rect", "device gate online"), t("legend_shapes")]),
-    el("span", {}, [swatch("circle", "device elder online"), t("legend_elder")]),
-    el("span", {}, [swatch("rect", "device gate online"), t("online")]),
-    el("span", {}, [swatch("rect", "device gate offline"), t("offline")]),
-    el("span", {}, [swatch("rect", "device gate online alarming"), t("legend_alarming")]),
-  ]);
-  $("#plan-svg").replaceChildren(svg, legend);
-  for (const id of positions.keys()) paintDevice(id);
-}
-
-function paintDevice(id) {
-  const marker = document.querySelector(`#plan-svg [data-device="${CSS.escape(id)}"]`);
-  const d = state.devices.get(id);
-  if (!marker || !d) return;
-  const status = d.online ? "online" : "offline";
-  marker.setAttribute("class", `device ${d.kind} ${status}${state.alarming.has(id) ? " alarming" : ""}`);
-}
-
-async function refreshDevices() {
-  if (!state.compound) return;
-  const page = await api(`/devices?compound=${encodeURIComponent(state.compound)}&limit=500`);
-  for (const d of page.data) {
-    const known = state.devices.get(d.id);
-    state.devices.set(d.id, { ...known, ...d });
-    paintDevice(d.id);
-  }
-}
+// --- a device (the plan draws it: plan.js) --------------------------------------------
 
 async function openDevice(id) {
   const to = new Date();
@@ -753,7 +617,7 @@ async function openDevice(id) {
   const pane = $("#pane");
   delete pane.dataset.caseId;
   pane.dataset.device = id;
-  const canvas = el("canvas", { id: "chart-telemetry" });
+  const charts = el("div", { className: "telemetry-charts" });
   showPane([
     el("h3", { textContent: `${deviceName(detail)} · ${kindName(detail.kind)}` }),
     el("dl", {}, [
@@ -762,18 +626,11 @@ async function openDevice(id) {
       ...pair(t("status"), t(detail.online ? "online" : "offline")),
       ...detail.values.flatMap((v) => pair(metricName(v.key), `${v.value} (${fmtTime(v.ts)})`)),
     ]),
+    ...deviceLinks(id),
     el("h4", { textContent: t("telemetry") }),
-    series.series.length ? el("div", { className: "chart-box" }, [canvas]) : el("p", { textContent: t("no_data") }),
+    series.series.length ? charts : el("p", { textContent: t("no_data") }),
   ]);
-  if (!series.series.length) return;
-  const labels = series.series[0].points.map((p) => fmtHour(p.ts));
-  chart("telemetry", canvas, {
-    type: "line",
-    data: {
-      labels,
-      datasets: series.series.map((s) => ({ label: metricName(s.key), data: s.points.map((p) => p.avg), tension: 0.2 })),
-    },
-  });
+  if (series.series.length) telemetryCharts(charts, series.series, fmtHour);
 }
 
 // --- KPIs ------------------------------------------------------------------------------
@@ -797,17 +654,10 @@ async function loadKpis() {
   $("#kpi-tiles").replaceChildren(
     ...tiles.map(([k, v]) => el("div", { className: "tile" }, [el("b", { textContent: v }), el("span", { textContent: t(k) })])),
   );
-  chart("rates", $("#chart-rates"), {
-    type: "bar",
-    data: {
-      labels: rows.map((r) => categoryName(r.key)),
-      datasets: [
-        { label: t("closure_rate"), data: rows.map((r) => 100 * (r.closure_rate ?? 0)) },
-        { label: t("on_time_rate"), data: rows.map((r) => 100 * (r.on_time_rate ?? 0)) },
-      ],
-    },
-    options: { scales: { y: { min: 0, max: 100 } } },
-  });
+  rateBars("rates", $("#chart-rates"), rows.map((r) => categoryName(r.key)), [
+    { label: t("closure_rate"), data: rows.map((r) => 100 * (r.closure_rate ?? 0)) },
+    { label: t("on_time_rate"), data: rows.map((r) => 100 * (r.on_time_rate ?? 0)) },
+  ]);
 }
 
 function drawOpenCharts() {
@@ -818,26 +668,19 @@ function drawOpenCharts() {
     for (const c of open) m.set(key(c), (m.get(key(c)) ?? 0) + 1);
     return m;
   };
-  for (const [name, m] of [
-    ["grid", count((c) => c.grid_id ?? t("no_grid"))],
-    ["category", count((c) => categoryName(c.category))],
+  for (const [name, m, label] of [
+    ["grid", count((c) => c.grid_id ?? ""), gridLabel],
+    ["category", count((c) => c.category), categoryName],
   ]) {
-    chart(name, $(`#chart-${name}`), {
-      type: "bar",
-      data: { labels: [...m.keys()], datasets: [{ label: t(`open_by_${name}`), data: [...m.values()] }] },
-      options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
-    });
+    barsByKey(name, $(`#chart-${name}`), [...m.keys()].map(label), [...m.values()], t(`open_by_${name}`));
   }
 }
 
-function chart(name, canvas, config) {
-  state.charts[name]?.destroy();
-  if (typeof Chart === "undefined" || !canvas) return;
-  Chart.defaults.color = "#8b98a8";
-  Chart.defaults.borderColor = "#2b3747";
-  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily; // Chinese labels
-  config.options = { animation: false, responsive: true, maintainAspectRatio: false, ...config.options };
-  state.charts[name] = new Chart(canvas, config);
+// "C001-grid2" or "g2" -> "Grid 2" / "网格2"; a grid named otherwise keeps its id.
+function gridLabel(id) {
+  if (!id) return t("no_grid");
+  const m = /g(?:rid)?[-_]?(\d+)$/i.exec(id);
+  return m ? t("plan.grid").replace("{id}", m[1]) : id;
 }
 
 // --- wall and phone ---------------------------------------------------------------------
@@ -852,7 +695,7 @@ function setupRotation(panels) {
   const choose = (name) => {
     for (const p of document.querySelectorAll("main .panel")) p.classList.toggle("current", p.dataset.panel === name);
     for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("current", b.dataset.panel === name);
-    for (const c of Object.values(state.charts)) c.resize();
+    resizeCharts();
   };
   if (wall) {
     document.body.classList.add("wall");
@@ -877,24 +720,6 @@ function el(tag, props = {}, children = []) {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
   return node;
-}
-
-function svgEl(tag, attrs, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function swatch(shape, className) {
-  const svg = svgEl("svg", { class: "swatch", viewBox: "0 0 10 10", width: 12, height: 12, "aria-hidden": "true" });
-  svg.append(
-    svgEl(shape, {
-      class: className,
-      ...(shape === "circle" ? { cx: 5, cy: 5, r: 4 } : { x: 1, y: 1, width: 8, height: 8 }),
-    }),
-  );
-  return svg;
 }
 
 function pair(term, value) {

@@ -96,6 +96,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/cases/1/notifications", None, ALL),
     ("GET", "/api/v1/compounds", None, ALL),
     ("GET", "/api/v1/compounds/c1", None, ALL),
+    ("GET", "/api/v1/compounds/c1/plan", None, ALL),
+    ("GET", "/api/v1/compounds/c1/plan/states", None, ALL),
     ("GET", "/api/v1/buildings", None, ALL),
     ("GET", "/api/v1/flats", None, ALL),
     ("GET", "/api/v1/households", None, ALL),
@@ -140,6 +142,8 @@ def _template(path: str) -> str:
     replacements = {
         "/api/v1/users/u-viewer": "/api/v1/users/{username}",
         "/api/v1/compounds/c1": "/api/v1/compounds/{compound_id}",
+        "/api/v1/compounds/c1/plan": "/api/v1/compounds/{compound_id}/plan",
+        "/api/v1/compounds/c1/plan/states": "/api/v1/compounds/{compound_id}/plan/states",
         "/api/v1/alarms/1": "/api/v1/alarms/{alarm_id}",
         "/api/v1/residents/c1/r-elder/details": "/api/v1/residents/{compound_id}/{ref}/details",
         "/api/v1/households/c1/3-2-301": "/api/v1/households/{compound_id}/{flat}",

@@ -133,7 +133,7 @@ def test_plan_kpis_and_language(
     marker = (By.CSS_SELECTOR, f"#plan-svg [data-device='{SOS}']")
     wait(browser).until(ec.presence_of_element_located(marker))
     assert len(browser.find_elements(By.CSS_SELECTOR, "#plan-svg .building")) == 2
-    assert browser.find_elements(By.CSS_SELECTOR, "#plan-svg .device.offline")
+    assert browser.find_elements(By.CSS_SELECTOR, "#plan-svg .device.unseen")  # never reported
     browser.find_element(*marker).click()
     wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#pane")))
     assert SOS in browser.find_element(By.ID, "pane").text
