@@ -260,6 +260,15 @@ def _api_config(settings: Settings, url: str, mqtt_as: Accounts, secret: str) ->
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         public_url=public_url(settings),
         ack_link_ttl_s=settings.ack_link_ttl_s,
+        open311_services=tuple(
+            c.strip() for c in settings.open311_services.split(",") if c.strip()
+        ),
+        announce_poll_s=settings.announce_poll_s,
+        webhook_secret=(
+            settings.notify_webhook_secret.get_secret_value()
+            if settings.notify_webhook_secret
+            else None
+        ),
     )
 
 
