@@ -100,7 +100,7 @@ def test_the_audience_is_compound_buildings_or_households_narrowed_by_tag(conn: 
         ({"title": " "}, "title"),
         ({"ends_at": T0}, "ends_at"),
         ({"ends_at": T0 + timedelta(days=200)}, "ends_at"),
-        ({"starts_at": datetime(2026, 12, 1, 8, 0)}, "starts_at"),  # noqa: DTZ001 - naive on purpose
+        ({"starts_at": datetime(2026, 12, 1, 8, 0)}, "starts_at"),
     ],
 )
 def test_a_draft_that_cannot_be_is_refused_with_its_field(
