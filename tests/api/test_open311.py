@@ -6,7 +6,6 @@ parsed back with ElementTree and through georeport's xmltodict."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,8 +38,8 @@ def api_key(client: httpx.Client, admin: H) -> str:
 
 
 @pytest.fixture
-def geo(base_url: str) -> Iterator[GeoReport]:
-    yield GeoReport(f"{base_url}{V2}", jurisdiction="c1")
+def geo(base_url: str) -> GeoReport:
+    return GeoReport(f"{base_url}{V2}", jurisdiction="c1")
 
 
 def _post(client: httpx.Client, key: str | None, fmt: str = "json", **form: str) -> httpx.Response:
@@ -70,7 +69,7 @@ def test_services_through_a_third_party_client_in_json_and_xml(
 ) -> None:
     listed = geo.get_service_list()
     assert [s["service_code"] for s in listed] == SERVICES
-    assert listed[0]["metadata"] is False and listed[0]["type"] == "realtime"
+    assert (listed[0]["metadata"], listed[0]["type"]) == (False, "realtime")
     as_xml = GeoReport(f"{base_url}{V2}", jurisdiction="c1", output_format="xml")
     assert [s["service_code"] for s in as_xml.get_service_list()] == SERVICES
     assert as_xml.get_service_list()[0]["metadata"] == "false"
@@ -92,12 +91,12 @@ def test_a_post_opens_a_dispatched_case_followed_through_the_client(
 
     case = client.get(f"/api/v1/cases/{case_id}", headers=admin).json()
     assert (case["state"], case["source"], case["category"]) == ("dispatched", "resident", "repair")
-    assert case["location"] == "3-1-101" and case["grid_id"] == "g2"
+    assert (case["location"], case["grid_id"]) == ("3-1-101", "g2")
     assert "someone@example.org" not in str(case)
 
     seen = geo.get_service_request(str(case_id))
     assert seen["status"] == "open"
-    assert seen["service_code"] == "repair" and seen["address_id"] == "3-1-101"
+    assert (seen["service_code"], seen["address_id"]) == ("repair", "3-1-101")
     assert seen["agency_responsible"] == "property company"
     assert (seen["lat"], seen["long"]) == (30.27, 120.16)
     requested = datetime.fromisoformat(seen["requested_datetime"])
@@ -106,7 +105,7 @@ def test_a_post_opens_a_dispatched_case_followed_through_the_client(
 
     as_xml = GeoReport(f"{base_url}{V2}", jurisdiction="c1", output_format="xml")
     from_xml = as_xml.get_service_request(str(case_id))
-    assert from_xml["service_request_id"] == str(case_id) and from_xml["status"] == "open"
+    assert (from_xml["service_request_id"], from_xml["status"]) == (str(case_id), "open")
 
     xml_post = _post(client, api_key, "xml", address_id="", address_string="north gate")
     assert xml_post.status_code == 201, xml_post.text
@@ -200,7 +199,8 @@ def test_a_revoked_key_is_refused_and_keys_are_never_shown_again(
     client: httpx.Client, admin: H, api_key: str
 ) -> None:
     listed = client.get("/api/v1/open311/clients", headers=admin).json()
-    assert listed["count"] == 1 and "api_key" not in listed["data"][0]
+    assert listed["count"] == 1
+    assert "api_key" not in listed["data"][0]
     assert api_key not in str(listed)
     dup = client.post("/api/v1/open311/clients", json={"name": "city-311"}, headers=admin)
     assert dup.status_code == 409
