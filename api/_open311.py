@@ -22,6 +22,9 @@ import cases
 from api._db import Conn, row, rows
 
 KEY_BYTES = 32
+# Requests one client may submit per hour: a city platform forwards its users' reports (a
+# busy district's few hundred a day), a runaway loop or a leaked key is stopped here.
+POSTS_PER_HOUR = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,3 +242,12 @@ def requested(
         " ORDER BY case_id DESC LIMIT %(limit)s",
         {"c": compound, "codes": codes, "start": start, "end": end, "limit": limit},
     )
+
+
+def posted_since(conn: Conn, client: Client, since: datetime) -> int:
+    found = row(
+        conn,
+        "SELECT count(*) AS n FROM open311_requests WHERE client_id = %s AND requested_at >= %s",
+        (client.id, since),
+    )
+    return int(found["n"]) if found else 0

@@ -218,6 +218,14 @@ async def post_request(fmt: str, request: Request) -> Response:
 def _post(state: AppState, fmt: str, fields: Mapping[str, str]) -> Response:
     with connection(state) as conn:
         client = _client(conn, fields.get("api_key"), fmt)
+        hour_ago = state.clock.now() - timedelta(hours=1)
+        if _open311.posted_since(conn, client, hour_ago) >= _open311.POSTS_PER_HOUR:
+            raise Open311Error(
+                429,
+                f"{client.name} submitted {_open311.POSTS_PER_HOUR} requests this hour,"
+                " the most allowed; retry later",
+                fmt,
+            )
         compound = _jurisdiction(conn, fields.get("jurisdiction_id"), fmt)
         service = _service(state, fields.get("service_code"), fmt)
         submitted = _submitted(conn, compound, fields, fmt)
@@ -338,7 +346,8 @@ def get_requests(fmt: str, request: Request, conn: DbDep, state: StateDep) -> Re
     found = _open311.requested(
         conn, compound, ids=ids, codes=codes, start=start, end=end, limit=MAX_REQUESTS
     )
-    data = [_request_public(conn, state, r) for r in found]
+    full = _reads_flats(conn, q.get("api_key"))
+    data = [_request_public(conn, state, r, full=full) for r in found]
     if statuses is not None:
         data = [d for d in data if d["status"] in statuses]
     return _render(fmt, "service_requests", "request", data)
@@ -354,7 +363,10 @@ def get_request(
     found = _open311.requested(conn, compound, ids=ids, codes=None, start=None, end=None, limit=1)
     if not found or ids is None or len(ids) != 1:
         raise Open311Error(404, f"no service request {request_id[:32]!r} in {compound}", fmt)
-    return _render(fmt, "service_requests", "request", [_request_public(conn, state, found[0])])
+    full = _reads_flats(conn, request.query_params.get("api_key"))
+    return _render(
+        fmt, "service_requests", "request", [_request_public(conn, state, found[0], full=full)]
+    )
 
 
 def _ids(text: str | None, fmt: str) -> list[int] | None:
@@ -415,7 +427,16 @@ def _window(
     return start, end
 
 
-def _request_public(conn: Conn, state: AppState, r: Mapping[str, Any]) -> dict[str, Any]:
+def _reads_flats(conn: Conn, key: str | None) -> bool:
+    """Whether the caller is a client application (a valid `api_key`): only then does a
+    request show the flat it was made for (`address_id`). Anyone may follow requests,
+    as the specification intends, but which flat reported what is not public."""
+    return bool(key) and _open311.client_of(conn, key or "") is not None
+
+
+def _request_public(
+    conn: Conn, state: AppState, r: Mapping[str, Any], *, full: bool
+) -> dict[str, Any]:
     case = cases.get_case(conn, int(r["case_id"]))
     zone = ZoneInfo(registry.time_zone(conn, case.compound))
     history = cases.case_events(conn, case_id=case.id, limit=10_000)
@@ -437,8 +458,8 @@ def _request_public(conn: Conn, state: AppState, r: Mapping[str, Any]) -> dict[s
         "requested_datetime": _when(case.opened_at, zone),
         "updated_datetime": _when(updated, zone),
         "expected_datetime": _when(case.resolve_due, zone) if is_open else None,
-        "address": r["address_string"] or case.location,
-        "address_id": r["address_id"],
+        "address": r["address_string"] or (case.location if full else None),
+        "address_id": r["address_id"] if full else None,
         "zipcode": None,
         "lat": r["lat"],
         "long": r["long"],

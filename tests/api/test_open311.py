@@ -14,6 +14,7 @@ import pytest
 import requests
 from georeport import GeoReport
 
+from api import _open311
 from tests.api.conftest import bearer, login
 
 V2 = "/open311/v2"
@@ -96,7 +97,13 @@ def test_a_post_opens_a_dispatched_case_followed_through_the_client(
 
     seen = geo.get_service_request(str(case_id))
     assert seen["status"] == "open"
-    assert (seen["service_code"], seen["address_id"]) == ("repair", "3-1-101")
+    assert seen["service_code"] == "repair"
+    # Which flat reported what is shown to client applications only.
+    assert (seen["address_id"], seen["address"]) == (None, None)
+    keyed = client.get(
+        f"{V2}/requests/{case_id}.json", params={"jurisdiction_id": "c1", "api_key": api_key}
+    )
+    assert keyed.json()[0]["address_id"] == "3-1-101"
     assert seen["agency_responsible"] == "property company"
     assert (seen["lat"], seen["long"]) == (30.27, 120.16)
     requested = datetime.fromisoformat(seen["requested_datetime"])
@@ -219,3 +226,12 @@ def test_only_an_admin_manages_clients(client: httpx.Client, admin: H) -> None:
     prop = bearer(login(client, "u-prop", "a-long-enough-password"))
     refused = client.post("/api/v1/open311/clients", json={"name": "x"}, headers=prop)
     assert refused.status_code == 403
+
+
+def test_a_client_over_its_hourly_allowance_is_refused_with_429(
+    client: httpx.Client, admin: H, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_open311, "POSTS_PER_HOUR", 2)
+    assert [_post(client, api_key).status_code for _ in range(2)] == [201, 201]
+    assert "the most allowed" in _error(_post(client, api_key), 429)
+    assert client.get("/api/v1/cases", headers=admin).json()["count"] == 2
