@@ -42,6 +42,8 @@ class Permission(StrEnum):
     # Elderly residents' vital signs, falls and room-level activity: audited.
     READ_HEALTH = "read_health"
     PROVISION_DEVICES = "provision_devices"  # register and retire devices, their accounts
+    # Announcements to residents, and recording that a household read one: within grids.
+    PUBLISH_ANNOUNCEMENTS = "publish_announcements"
 
 
 ROLES: dict[Permission, frozenset[StaffRole]] = {
@@ -63,6 +65,7 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.MANAGE_USERS: frozenset({ADMIN}),
     Permission.READ_AUDIT: frozenset({ADMIN}),
     Permission.READ_HEALTH: frozenset({ADMIN, CARE}),
+    Permission.PUBLISH_ANNOUNCEMENTS: frozenset({ADMIN, PROPERTY, GRID}),
 }
 
 COMMAND_PERMISSION = {

@@ -13,10 +13,15 @@ from pathlib import Path
 from typing import Literal
 
 from broker import MqttEndpoint
+from cases import REPORT_CATEGORIES
 
 # The longest a token may live: a stolen token dies within a day whatever the deployment
 # configured (DAYUAN_TOKEN_TTL_S is refused above it; dayuan.settings repeats the bound).
 MAX_TOKEN_TTL_S = 24 * 3600
+
+# Open to city platforms by default: the shared-facility matters. Left out: disputes,
+# elderly residents' needs (personal, often health) and security (the police's channel).
+OPEN311_SERVICES = ("repair", "environment", "parking", "noise", "public_affairs")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -71,8 +76,22 @@ class ApiConfig:
     # The rule file the engine runs (None: the shipped catalogue): `GET /rules` serves its
     # titles in both languages, so that the dashboard names each alarm in the user's.
     rules_file: Path | None = None
+    # The report categories Open311 clients may submit (service_code), a subset of
+    # cases.REPORT_CATEGORIES (DAYUAN_OPEN311_SERVICES).
+    open311_services: tuple[str, ...] = OPEN311_SERVICES
+    # How often the lifespan sends the announcements whose window opened (0: never, as
+    # when another process does it); announce.POLL_S.
+    announce_poll_s: float = 30.0
+    # Keys the signed webhooks among households' contacts (DAYUAN_NOTIFY_WEBHOOK_SECRET).
+    webhook_secret: str | None = None
 
     def __post_init__(self) -> None:
+        unknown = set(self.open311_services) - set(REPORT_CATEGORIES)
+        if unknown:
+            raise ValueError(
+                f"Open311 services must be report categories ({', '.join(REPORT_CATEGORIES)});"
+                f" not: {', '.join(sorted(unknown))}"
+            )
         if self.streams_per_user < 1:
             raise ValueError("streams_per_user must be at least 1")
         if not 0 < self.token_ttl_s <= MAX_TOKEN_TTL_S:

@@ -18,6 +18,9 @@ in the package that let it through).
     registry.NotRegistered          422
     registry.ValueRefused           422
     registry.RegistryError          503 (unavailable)
+    announce.AnnouncementNotFound   404
+    announce.InvalidAnnouncement    422
+    announce.AnnounceStoreError     503
     ingest.StorageUnavailable       503
     rules.AlarmStoreError           503
     notify.NotifyError              503 (its store unavailable)
@@ -42,6 +45,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
+import announce
 import cases
 import ingest
 import notify
@@ -62,6 +66,8 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (registry.NotRegistered, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (registry.ValueRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (registry.RegistryLoadError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (announce.AnnouncementNotFound, status.HTTP_404_NOT_FOUND),
+    (announce.InvalidAnnouncement, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
 
 
@@ -117,6 +123,7 @@ def install(app: FastAPI) -> None:
         ingest.IngestError,
         rules.RulesError,
         notify.NotifyError,
+        announce.AnnounceError,
     )
     for root in roots:
         app.add_exception_handler(root, _package_error)

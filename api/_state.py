@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from psycopg_pool import ConnectionPool
 
 from api._config import ApiConfig
-from cases import Workflow
+from cases import DEFAULT_POLICY, Policy, Workflow
 from domain import Clock
 from notify import Links
 
@@ -29,3 +29,4 @@ class AppState:
     metrics: MetricSources
     feed: FeedHub  # the live feed's one poller and its subscribers
     links: Links  # reads the notifications' acknowledgement links
+    policy: Policy = DEFAULT_POLICY  # the workflow's: Open311's service_notice reads it

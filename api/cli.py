@@ -43,6 +43,15 @@ def config_from(settings: Any) -> ApiConfig:
         public_url=settings.public_url or f"http://{settings.api_host}:{settings.api_port}",
         ack_link_ttl_s=settings.ack_link_ttl_s,
         rules_file=settings.rules_file,
+        open311_services=tuple(
+            c.strip() for c in settings.open311_services.split(",") if c.strip()
+        ),
+        announce_poll_s=settings.announce_poll_s,
+        webhook_secret=(
+            settings.notify_webhook_secret.get_secret_value()
+            if settings.notify_webhook_secret
+            else None
+        ),
     )
 
 

@@ -7,6 +7,7 @@ in reverse order."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import secrets
 import uuid
@@ -22,7 +23,7 @@ import broker
 import cases
 import ingest
 import notify
-from api import _dashboard, _docs, _errors, _openapi, _users
+from api import _announcer, _dashboard, _docs, _errors, _openapi, _users
 from api._commands import Commands
 from api._config import ApiConfig
 from api._db import open_pool
@@ -32,6 +33,7 @@ from api._state import AppState
 from api.routes import (
     ack,
     alarms,
+    announcements,
     audit,
     auth,
     contacts,
@@ -39,6 +41,7 @@ from api.routes import (
     devices,
     events,
     kpis,
+    open311,
     ops,
     plan,
     provision,
@@ -102,10 +105,20 @@ def create_app(
                 links=notify.Links(
                     config.public_url, key, timedelta(seconds=config.ack_link_ttl_s)
                 ),
+                policy=policy,
             )
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(commands.run)
                 tasks.start_soon(feed.run)
+                tasks.start_soon(
+                    functools.partial(
+                        _announcer.run,
+                        pool,
+                        clock,
+                        every_s=config.announce_poll_s,
+                        webhook_secret=config.webhook_secret,
+                    )
+                )
                 yield
                 tasks.cancel_scope.cancel()
 
@@ -139,9 +152,13 @@ def create_app(
         dead_letters,
         stream,
         audit,
+        announcements,
     ):
         v1.include_router(module.router)
+    v1.include_router(open311.admin)
     app.include_router(v1)
+    app.include_router(open311.router)
+    open311.install(app)
     app.include_router(ops.router)
     app.include_router(ack.router)
     _openapi.install(app, api_prefix=API_PREFIX)

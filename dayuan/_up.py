@@ -263,6 +263,15 @@ def _api_config(settings: Settings, url: str, mqtt_as: Accounts, secret: str) ->
         public_url=public_url(settings),
         ack_link_ttl_s=settings.ack_link_ttl_s,
         rules_file=settings.rules_file,
+        open311_services=tuple(
+            c.strip() for c in settings.open311_services.split(",") if c.strip()
+        ),
+        announce_poll_s=settings.announce_poll_s,
+        webhook_secret=(
+            settings.notify_webhook_secret.get_secret_value()
+            if settings.notify_webhook_secret
+            else None
+        ),
     )
 
 

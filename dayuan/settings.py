@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     # An idle notifier wakes on NOTIFY; it also looks for work this often, the safety net
     # for a NOTIFY lost while it was disconnected (notify.SAFETY_POLL_S).
     notify_poll_s: float = Field(default=5.0, gt=0)
+    # The report categories (cases.REPORT_CATEGORIES) Open311 clients may submit, comma-
+    # separated: the shared-facility matters by default (api._config.OPEN311_SERVICES).
+    open311_services: str = "repair,environment,parking,noise,public_affairs"
+    # How often the API sends the announcements whose window opened (0: this API process
+    # does not send them); announce.POLL_S.
+    announce_poll_s: float = Field(default=30.0, ge=0)
     stats_interval_s: float = 30.0  # how often a gateway logs its counters
     # `dayuan gateway` / `dayuan rules run` serve /metrics and /healthz here (0: not at all).
     metrics_port: int = 0

@@ -6,6 +6,7 @@ the permission table shows up as a failing test to be read and agreed with.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,6 +22,17 @@ MAINTAINERS = {"admin", "grid_worker"}
 CARERS = {"admin", "care_responder"}
 # In building 3, grid g2: the grid worker's (tests.api.conftest).
 NEWCOMER = {"compound": "c1", "ref": "r-new", "flat": "3-1-101", "birth_year": 1950}
+
+PUBLISHERS = {"admin", "property_staff", "grid_worker"}
+# Current, and in building 3 (the grid worker's): every publisher's own gets past the grids.
+NOTICE = {
+    "compound": "c1",
+    "title": "Lift under repair",
+    "body": "Building 3's lift is stopped until Friday.",
+    "starts_at": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+    "ends_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    "buildings": ["3"],
+}
 
 # (method, path, body, roles allowed)
 MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
@@ -123,6 +135,14 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/rules", None, ALL),
     ("GET", "/api/v1/dead-letters", None, OPERATORS),
     ("GET", "/api/v1/audit", None, {"admin"}),
+    ("GET", "/api/v1/announcements?compound=c1", None, ALL),
+    ("POST", "/api/v1/announcements", NOTICE, PUBLISHERS),
+    ("GET", "/api/v1/announcements/c1/households/3-2-301", None, ALL),
+    ("POST", "/api/v1/announcements/c1/1/reads", {"flat": "3-2-301"}, PUBLISHERS),
+    ("POST", "/api/v1/announcements/c1/1/withdraw", None, PUBLISHERS),
+    ("GET", "/api/v1/open311/clients", None, {"admin"}),
+    ("POST", "/api/v1/open311/clients", {"name": "city"}, {"admin"}),
+    ("DELETE", "/api/v1/open311/clients/1", None, {"admin"}),
 ]
 
 
@@ -151,6 +171,16 @@ def _template(path: str) -> str:
         "/api/v1/staff/s-new": "/api/v1/staff/{staff_id}",
         "/api/v1/staff/c1/s-care/contacts": "/api/v1/staff/{compound_id}/{staff_id}/contacts",
         "/api/v1/staff/c1/s-care/quiet-hours": "/api/v1/staff/{compound_id}/{staff_id}/quiet-hours",
+        "/api/v1/announcements/c1/households/3-2-301": (
+            "/api/v1/announcements/{compound_id}/households/{flat}"
+        ),
+        "/api/v1/announcements/c1/1/reads": (
+            "/api/v1/announcements/{compound_id}/{announcement_id}/reads"
+        ),
+        "/api/v1/announcements/c1/1/withdraw": (
+            "/api/v1/announcements/{compound_id}/{announcement_id}/withdraw"
+        ),
+        "/api/v1/open311/clients/1": "/api/v1/open311/clients/{client_id}",
     }
     if path in replacements:
         return replacements[path]
