@@ -7,6 +7,7 @@ A good secret: `python -c 'import secrets; print(secrets.token_urlsafe(32))'` (~
 from __future__ import annotations
 
 import math
+import re
 import string
 
 # Substrings that mark a value somebody forgot to replace (compared case-insensitively).
@@ -21,8 +22,11 @@ PLACEHOLDERS = (
     "xxx",
     "todo",
 )
-# Machine secrets (token, device, backend) need this much estimated entropy: 32 bytes.
-MACHINE_SECRET_BITS = 256
+# Machine secrets (token, device, backend) need this much estimated entropy. 32 random
+# bytes in base64 (`token_urlsafe(32)`, 43 characters) estimate 245 to 282 bits here,
+# depending on which character classes one draw happens to use (one in ~3,000 draws has
+# no digit and no `-`/`_`): the bar sits below the lowest, far above any typed phrase.
+MACHINE_SECRET_BITS = 240
 # Each distinct character counts for at most this many positions: a 64-digit hex secret
 # (`openssl rand -hex 32`, 16 distinct) stays whole, "aaaa..." or "abab..." is worth little.
 REPEATS_COUNTED = 4
@@ -62,7 +66,10 @@ def weakness(value: str, *, min_bits: int, forbidden: tuple[str, ...] = ()) -> s
     if value in forbidden:
         return "is a development default"
     for marker in PLACEHOLDERS:
-        if marker in lowered:
+        # A word of its own ("my-secret-value", "CHANGE-ME"), not three letters a random
+        # token happens to contain (~1 in 1,000 draws of token_urlsafe(32) holds "xxx",
+        # "todo" or "secret" somewhere).
+        if re.search(rf"(?<![a-z0-9]){re.escape(marker)}(?![a-z0-9])", lowered):
             return f"looks like a placeholder (contains {marker!r})"
     bits = estimated_bits(value)
     if bits < min_bits:
