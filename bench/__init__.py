@@ -3,7 +3,8 @@ rather than being it. `dayuan bench ingest|layout|rules|alarms|faults|notify|bro
 `dayuan drill` and `dayuan manifest check` are wired by `dayuan.cli` to the commands
 here; each is `command(args, settings) -> int` and prints JSON. The benchmarks build
 their own broker, database and processes through `dayuan.wiring` (and `dayuan.cli
-gateway` subprocesses), so this package sits between the CLI and the rest of `dayuan` (pyproject's layers).
+gateway` subprocesses), so this package sits between the CLI and the rest of `dayuan`
+(pyproject's layers).
 `account` is also what tests use to check a simulator run landed whole, and
 `RabbitNode` the private RabbitMQ node they crash; `alarm_quality` scores the rule
 catalogue against a simulated run's incidents (`dayuan bench alarms`, and its test)."""
