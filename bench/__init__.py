@@ -1,12 +1,15 @@
 """Dayuan's benchmarks, drills and run checks: what measures or exercises the product
-rather than being it. `dayuan bench ingest|layout|rollups|rules|faults|notify|brokers`,
-`dayuan drill` and `dayuan manifest check` are wired by `dayuan.cli` to the commands here; each is
-`command(args, settings) -> int` and prints JSON. The benchmarks build their own broker,
-database and processes through `dayuan.wiring` (and `dayuan.cli gateway` subprocesses),
-so this package sits between the CLI and the rest of `dayuan` (pyproject's layers).
+rather than being it. `dayuan bench ingest|layout|rollups|rules|alarms|faults|notify|brokers`,
+`dayuan drill` and `dayuan manifest check` are wired by `dayuan.cli` to the commands
+here; each is `command(args, settings) -> int` and prints JSON. The benchmarks build
+their own broker, database and processes through `dayuan.wiring` (and `dayuan.cli
+gateway` subprocesses), so this package sits between the CLI and the rest of `dayuan`
+(pyproject's layers).
 `account` is also what tests use to check a simulator run landed whole, and
-`RabbitNode` the private RabbitMQ node they crash."""
+`RabbitNode` the private RabbitMQ node they crash; `alarm_quality` scores the rule
+catalogue against a simulated run's incidents (`dayuan bench alarms`, and its test)."""
 
+from bench._alarms import alarm_quality, bench_alarms
 from bench._brokers import bench_brokers
 from bench._drill import drill
 from bench._faults import Plan, run_scenario
@@ -26,6 +29,8 @@ __all__ = [
     "ProcessPlan",
     "RabbitNode",
     "account",
+    "alarm_quality",
+    "bench_alarms",
     "bench_broker_save",
     "bench_brokers",
     "bench_faults",

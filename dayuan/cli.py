@@ -186,6 +186,14 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     rul.add_argument("--rate", type=float, default=10_000.0, help="background msgs/s")
     rul.add_argument("--sos", type=int, default=400, help="SOS presses timed under load")
     rul.set_defaults(func=_lazy(_bench, "bench_rules"))
+    alm = bench.add_parser(
+        "alarms", help="the catalogue's precision and recall on a simulated day's incidents"
+    )
+    alm.add_argument("--scenario", type=Path, help="scenario file (default: the demo's)")
+    alm.add_argument("--hours", type=float, default=24.0, help="simulated hours")
+    alm.add_argument("--start", help="ISO instant with offset (default: a fixed local midnight)")
+    alm.add_argument("--seed", type=int, default=0, help="compound and simulation seed")
+    alm.set_defaults(func=_lazy(_bench, "bench_alarms"))
 
 
 def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

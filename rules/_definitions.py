@@ -57,7 +57,8 @@ def _clock_time(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(_duration), Field(ge=timedelta())]
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-Scalar = str | int | float | bool
+# None matches a field the message leaves out (`direction: [in, null]`: in, or unsaid).
+Scalar = str | int | float | bool | None
 
 
 class _Frozen(BaseModel):
@@ -205,13 +206,16 @@ class StuckRule(_Rule):
     enter: Match
     leave: Match
     hold: Duration = Field(alias="for")
+    # Events that restart the clock while entered: a grant re-arms a door's timer.
+    renew: list[Match] = Field(default_factory=list)
     key: str | None = None  # an event field naming the thing tracked (a plate)
     across: Literal["device", "compound"] = "device"  # where `leave` may be seen
     exempt: list[str] = Field(default_factory=list)  # key values never tracked
 
 
 class CompareRule(_Rule):
-    """Two streams in a window: sum(left) - sum(right) > margin (passages > grants)."""
+    """Two streams in a window: a left event's weight not paid by unspent right events
+    of the window before it, beyond `margin` (each grant pays for one passer, once)."""
 
     kind: Literal["compare"]
     left: Match

@@ -170,15 +170,19 @@ class CompareState:
     right: list[tuple[datetime, str]] = field(default_factory=list)
     raised: bool = False
     last_breach: datetime | None = None
+    spent: list[str] = field(default_factory=list)  # triggers of right events paid out
 
 
 class CompareLogic(Logic[CompareRule, CompareState]):
-    """sum(left) - count(right) > margin within the window ending at a left event.
+    """A left event's weight not paid by unspent right events of the window before it,
+    beyond `margin`. Each right event pays for one unit once (one pass per grant).
 
     window 10 s, margin 0:
-    t(s)     0    2    4
-    grant    g
-    passage       p(2)      <- 2 people for 1 grant: raise
+    t(s)     0    3    8    11   13
+    grant    g         g
+    passage       p(2)      p    p     <- at 3: 2 people, 1 grant: raise;
+                                          at 11: paid by the grant at 8;
+                                          at 13: the grant at 8 is spent: raise
     no breach for a whole window afterwards: calm
     """
 
@@ -202,6 +206,7 @@ class CompareLogic(Logic[CompareRule, CompareState]):
             state = self.touch(key, self.states.get(key) or CompareState())
             if all(t != item.trigger() for _, t in state.right):
                 state.right.append((item.at, item.trigger()))
+                state.right.sort(key=lambda e: e[0])
             self._prune(state, item.at)
             return []
         if not self._left(item):
@@ -213,16 +218,24 @@ class CompareLogic(Logic[CompareRule, CompareState]):
         weight = float(item.field(self.rule.left_weight) or 1) if self.rule.left_weight else 1.0
         state.left.append((item.at, weight, trigger))
         self._prune(state, item.at)
-        return self._judge(item, state, trigger)
+        return self._judge(item, state, weight)
 
-    def _judge(self, item: Item, state: CompareState, trigger: str) -> list[Signal]:
+    def _judge(self, item: Item, state: CompareState, weight: float) -> list[Signal]:
         start = item.at - self.rule.window
-        left = sum(w for t, w, _ in state.left if start <= t <= item.at)
-        right = sum(1 for t, _ in state.right if start <= t <= item.at)
-        if left - right <= self.rule.margin:
+        spent = set(state.spent)
+        unspent = [t for at, t in state.right if start <= at <= item.at and t not in spent]
+        paid = unspent[: max(0, int(weight))]  # the oldest grants first
+        state.spent.extend(paid)
+        unpaid = weight - len(paid)
+        if unpaid <= self.rule.margin:
             return []
         state.raised, state.last_breach = True, item.at
-        values = {"left": left, "right": right, "window_s": seconds(self.rule.window)}
+        values = {
+            "left": weight,
+            "right": len(paid),
+            "unpaid": unpaid,
+            "window_s": seconds(self.rule.window),
+        }
         values.update(item.evidence())
         return [
             self.signal(
@@ -230,7 +243,7 @@ class CompareLogic(Logic[CompareRule, CompareState]):
                 True,
                 item.at,
                 values,
-                trigger,
+                item.trigger(),
                 received_at=item.received_at,
             )
         ]
@@ -239,6 +252,8 @@ class CompareLogic(Logic[CompareRule, CompareState]):
         horizon = at - 2 * self.rule.window  # one window of slack for late events
         state.left = [e for e in state.left if e[0] >= horizon]
         state.right = [e for e in state.right if e[0] >= horizon]
+        kept = {t for _, t in state.right}
+        state.spent = [t for t in state.spent if t in kept]
 
     def on_tick(self, now: datetime) -> list[Signal]:
         out = []
@@ -264,7 +279,7 @@ class StuckState:
 
 
 class StuckLogic(Logic[StuckRule, StuckState]):
-    """Entered and not left within `for`.
+    """Entered and not left within `for` (a `renew` event while entered restarts it).
 
     for 10 min:
     t(min)   0        10
@@ -278,9 +293,11 @@ class StuckLogic(Logic[StuckRule, StuckState]):
         super().__init__(*args, **kwargs)
         self._enter = compile_match(self.rule.enter)
         self._leave = compile_match(self.rule.leave)
+        self._renew = [compile_match(m) for m in self.rule.renew]
 
     def channels(self) -> set[Channel]:
-        return {Channel(self.rule.enter.channel), Channel(self.rule.leave.channel)}
+        matches = [self.rule.enter, self.rule.leave, *self.rule.renew]
+        return {Channel(m.channel) for m in matches}
 
     def watermark(self, state: StuckState) -> datetime:
         return state.last_change or EPOCH
@@ -296,6 +313,8 @@ class StuckLogic(Logic[StuckRule, StuckState]):
 
     def on_item(self, item: Item) -> list[Signal]:
         entering, leaving = self._enter(item), self._leave(item)
+        if not (entering or leaving) and any(renew(item) for renew in self._renew):
+            return self._renewed(item)
         found = self._key(item) if entering or leaving else None
         if found is None:
             return []
@@ -316,6 +335,19 @@ class StuckLogic(Logic[StuckRule, StuckState]):
             return []
         state.raised = False
         return [self.signal(self._subject(key, state), False, item.at, item.evidence(), "")]
+
+    def _renewed(self, item: Item) -> list[Signal]:
+        """Restart the clock of a state entered and not yet raised (a grant while the
+        door is open: the next passer's, the door is in use, not propped)."""
+        found = self._key(item)
+        state = self.states.get(found[0]) if found else None
+        if state is None or state.entered_at is None or state.raised:
+            return []
+        if item.at > state.entered_at:
+            state.entered_at = item.at
+            if found:
+                self.dirty.add(found[0])
+        return []
 
     def on_tick(self, now: datetime) -> list[Signal]:
         out = []

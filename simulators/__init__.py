@@ -13,7 +13,7 @@ from pathlib import Path
 
 from domain import SunTimes, solar_elevation, sun_times
 from simulators._device import Connect, Disconnect, Item, Publish
-from simulators._engine import Simulation
+from simulators._engine import Incident, Simulation
 from simulators._errors import BrokerError, ScenarioError, SimulatorError
 from simulators._generate import CompoundSize, Place, Shares, generate_compound
 from simulators._manifest import DeviceRecord, Manifest, ManifestWriter, SeqRanges, read_manifest
@@ -43,6 +43,7 @@ __all__ = [
     "DeviceRecord",
     "Disconnect",
     "FleetTransport",
+    "Incident",
     "Item",
     "Manifest",
     "ManifestWriter",

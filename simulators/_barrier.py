@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 
 import domain
-from simulators._behaviour import Behaviour, LocalClock, Reading, clip, event, telemetry
+from simulators._behaviour import Behaviour, LocalClock, Noted, Reading, clip, event, telemetry
 from simulators._errors import CommandFailed
 
 CARS_PER_SPACE = 1.04  # resident cars per space: a few more cars than spaces, so nights fill up
@@ -32,6 +32,10 @@ OTHER_ENTRANCE = 0.2  # share of trips through an entrance that is not the car's
 LOW_CONFIDENCE = 0.03  # share of plate reads that are poor (rain, dirt, glare)
 OPEN_AFTER_S = 1.0
 CLOSE_AFTER_S = 7.0
+# The lot counts as full with 2 % free or less and as free again under 90 %: a crossing
+# is an incident the first barrier notes (one lot, shared by the barriers), as the
+# catalogue's lot_full rule (98 %, clear at 90 %) is meant to catch it.
+FULL_SHARE, FREE_SHARE = 0.98, 0.90
 FAULTS_PER_DAY = {"barrier_stuck": 0.01, "barrier_fault": 0.003}
 PROVINCES = ("浙A", "浙A", "浙A", "浙A", "浙B", "浙C", "沪A", "苏E", "皖A")  # mostly local plates
 PLATE_CHARS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O on Chinese plates
@@ -188,6 +192,7 @@ class BarrierState(Behaviour):
         self.arm: str = "closed"  # closed, stuck (open and will not close) or fault
         self.arm_until = now
         self.held_open = False  # raised by an `open` command, until `close`
+        self.full: Noted | None = None  # the lot's filling up, noted and not yet over
         period = timedelta(seconds=model.device.heartbeat())
         self.agenda.every(self.phase(now, period), period, self._heartbeat)
         self._schedule_day(now, self.model.lot.clock.date(now))
@@ -205,6 +210,8 @@ class BarrierState(Behaviour):
         return []
 
     def _heartbeat(self, now: datetime) -> list[Reading]:
+        if self.model.index == 0 and not self.lot.phantom:
+            self._watch_lot(now)
         values = {
             "occupancy": self.lot.occupancy,
             "capacity": self.model.lot.capacity,
@@ -212,10 +219,21 @@ class BarrierState(Behaviour):
         }
         return [telemetry(now, values)]
 
+    def _watch_lot(self, now: datetime) -> None:
+        """Note the lot filling up of itself (a scenario's `lot_full` is noted as one)."""
+        share = self.lot.occupancy / self.model.lot.capacity if self.model.lot.capacity else 0.0
+        if self.full is None and share >= FULL_SHARE:
+            self.full = Noted(now, "lot_full", {"occupancy": self.lot.occupancy})
+            self.noted.append(self.full)
+        elif self.full is not None and share < FREE_SHARE:
+            self.noted.remove(self.full)  # noted again with how long it lasted
+            self.noted.append(self.full._replace(params={"duration": now - self.full.at}))
+            self.full = None
+
     def _mishap(self, now: datetime) -> list[Reading]:
         self.agenda.push(self.exp_after(now, sum(FAULTS_PER_DAY.values())), self._mishap)
         op = self.rng.choices(list(FAULTS_PER_DAY), weights=list(FAULTS_PER_DAY.values()))[0]
-        return self.apply(op, {"duration": timedelta(minutes=self.rng.uniform(10, 60))}, now)
+        return self.mishap(op, {"duration": timedelta(minutes=self.rng.uniform(10, 60))}, now)
 
     def move(self, movement: Movement, now: datetime) -> list[Reading]:
         if movement.direction == "out" and movement.plate not in self.lot.inside:

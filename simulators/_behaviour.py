@@ -88,6 +88,15 @@ class Agenda:
         return out
 
 
+class Noted(NamedTuple):
+    """An incident a behaviour brought about on its own (not from a scenario): when, the
+    operation (a scenario op's name: `tailgating`, `light_failure`, ...) and its params."""
+
+    at: datetime
+    op: str
+    params: Mapping[str, Any]
+
+
 class Behaviour:
     """The running state of one device model. Subclasses fill the agenda and handle `apply`."""
 
@@ -97,6 +106,13 @@ class Behaviour:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
         self.agenda = Agenda()
+        self.noted: list[Noted] = []  # spontaneous incidents, for whoever scores the alarms
+
+    def mishap(self, op: str, params: Mapping[str, Any], now: datetime) -> list[Reading]:
+        """A spontaneous incident: noted (the simulator knows what it injects), then applied
+        as a scenario's would be."""
+        self.noted.append(Noted(now, op, dict(params)))
+        return self.apply(op, params, now)
 
     def next_at(self) -> datetime:
         return self.agenda.next_at()

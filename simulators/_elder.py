@@ -24,6 +24,7 @@ from domain import Channel
 from simulators._behaviour import (
     Behaviour,
     LocalClock,
+    Noted,
     Reading,
     clip,
     event,
@@ -58,6 +59,10 @@ DRAIN_PER_HOUR = {
     "wearable": 1.6,
 }
 CHARGE_PER_HOUR = 25.0  # a wearable on its charger overnight
+# A care device reports its battery low below this (SCAIP status 0016) and well again
+# above the second: a crossing is an incident the simulator notes, as the catalogue's
+# low_battery rule (15 %, clear at 25 %) is meant to catch it.
+BATTERY_LOW, BATTERY_WELL = 15.0, 25.0
 LOW_BATTERY_START = 0.03  # share of battery devices that start the run nearly flat
 SOS_PER_DAY = 0.003  # mostly presses by mistake: ~1 a year per flat
 FALLS_PER_DAY = 0.0008  # ~1 in 3 elders falls each year; a detector sees the hard ones
@@ -185,6 +190,7 @@ class ElderState(Behaviour):
         self.spontaneous = spontaneous
         low = rng.random() < LOW_BATTERY_START
         self.battery = rng.uniform(8, 18) if low else rng.uniform(35, 100)
+        self.battery_low = False  # its low battery is noted (or a scenario set it)
         self.since = now
         period = timedelta(seconds=model.device.heartbeat())
         self.agenda.every(self.phase(now, period), period, self._heartbeat)
@@ -201,6 +207,11 @@ class ElderState(Behaviour):
 
     def values(self, now: datetime) -> dict[str, Any]:
         self._drain(now)
+        if self.battery < BATTERY_LOW and not self.battery_low:
+            self.battery_low = True
+            self.noted.append(Noted(now, "low_battery", {"level": round(self.battery, 1)}))
+        elif self.battery > BATTERY_WELL:
+            self.battery_low = False
         return {"battery": round(self.battery, 1)}
 
     def _heartbeat(self, now: datetime) -> list[Reading]:
@@ -210,6 +221,7 @@ class ElderState(Behaviour):
         if op == "low_battery" and self.has_battery:
             self._drain(now)
             self.battery = float(params.get("level") or 8.0)
+            self.battery_low = True  # the scenario's incident, not a spontaneous one
             return [telemetry(now, self.values(now))]
         return super().apply(op, params, now)
 
@@ -223,7 +235,7 @@ class PendantState(ElderState):
 
     def _press(self, now: datetime) -> list[Reading]:
         self.agenda.push(self.exp_after(now, SOS_PER_DAY), self._press)
-        return self.apply("sos", {}, now)
+        return self.mishap("sos", {}, now)
 
     def apply(self, op: str, params: Mapping[str, Any], now: datetime) -> list[Reading]:
         if op == "sos":
@@ -251,7 +263,7 @@ class FallDetectorState(ElderState):
         if self.rhythm.activity(now) in ("out", "asleep", "nap"):
             return []  # nobody on the floor of this flat right now
         lying = timedelta(minutes=self.rng.uniform(20, 60))
-        return self.apply("fall", {"lying": lying}, now)
+        return self.mishap("fall", {"lying": lying}, now)
 
     def apply(self, op: str, params: Mapping[str, Any], now: datetime) -> list[Reading]:
         if op == "fall":

@@ -7,15 +7,18 @@ instant at a time (`step`). It does no I/O and reads no clock: the caller decide
 how fast simulated time runs (see `_run.py`), and tests drive it directly.
 Determinism: the same compound file, start, seed and scenario give the same items;
 commands (`command`) are the outside world's, so a run that answers some is the same
-run plus what they caused.
+run plus what they caused. `incidents` lists what the run made happen so far, the
+scenario's entries and the devices' own mishaps alike, for scoring the alarms it raises.
 """
 
 from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfoNotFoundError
 
 import domain
@@ -28,6 +31,19 @@ from simulators._errors import ScenarioError
 from simulators._gate import GateModel
 from simulators._light import LightModel
 from simulators._scenario import Action, Scenario, resolve
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """Something the run made happen on a device: a scenario entry (`scheduled`), or one
+    of the device's own mishaps (a spontaneous fall, a lamp failing, someone slipping in
+    behind a resident, a battery running low). Wire faults are scenario entries too."""
+
+    at: datetime
+    device: str
+    op: str
+    params: Mapping[str, Any]
+    scheduled: bool
 
 
 class Simulation:
@@ -74,6 +90,19 @@ class Simulation:
     @property
     def actions(self) -> list[Action]:
         return list(self._actions)
+
+    def incidents(self) -> list[Incident]:
+        """What the run has made happen so far, in time order."""
+        found = [
+            Incident(a.at, a.device, a.op, a.params, scheduled=True)
+            for a in self._actions[: self._next_action]
+        ]
+        for runtime in self.runtimes:
+            found += [
+                Incident(n.at, runtime.device.id, n.op, n.params, scheduled=False)
+                for n in runtime.behaviour.noted
+            ]
+        return sorted(found, key=lambda i: (i.at, i.device, i.op))
 
     def next_at(self) -> datetime:
         """When the next thing happens."""

@@ -23,7 +23,15 @@ from typing import Any, ClassVar
 
 import domain
 from domain import Channel
-from simulators._behaviour import Behaviour, DailyProfile, LocalClock, Reading, event, telemetry
+from simulators._behaviour import (
+    Behaviour,
+    DailyProfile,
+    LocalClock,
+    Noted,
+    Reading,
+    event,
+    telemetry,
+)
 
 COMMUTE = DailyProfile(
     peaks=(
@@ -118,7 +126,7 @@ class GateState(Behaviour):
     def _mishap(self, now: datetime) -> list[Reading]:
         self.agenda.push(self.exp_after(now, sum(MISHAPS_PER_DAY.values())), self._mishap)
         op = self.rng.choices(list(MISHAPS_PER_DAY), weights=list(MISHAPS_PER_DAY.values()))[0]
-        return self.apply(op, {}, now)
+        return self.mishap(op, {}, now)
 
     # --- episodes -----------------------------------------------------------------------
 
@@ -132,7 +140,7 @@ class GateState(Behaviour):
             (SHARE_REMOTE, self._remote),
             (SHARE_STRANGER, self._stranger),
             (SHARE_RETRY, self._retry),
-            (SHARE_TAILGATE, self._tailgate),
+            (SHARE_TAILGATE, self._slip_through),
         ):
             if roll < share:
                 return episode(now, direction)
@@ -175,6 +183,14 @@ class GateState(Behaviour):
             self.agenda.emit(at, Channel.EVENT, body)
             at += timedelta(seconds=self.rng.uniform(8, 25))
         return []
+
+    def _slip_through(self, now: datetime, direction: str) -> list[Reading]:
+        """Someone follows a resident through on the resident's one grant. Inwards that
+        is tailgating, an incident the simulator notes; outwards it is two people leaving
+        together, which no one needs to hear of."""
+        if direction == "in":
+            self.noted.append(Noted(now, "tailgating", {"people": 2}))
+        return self._tailgate(now, direction)
 
     def _tailgate(self, now: datetime, direction: str, people: int = 2) -> list[Reading]:
         return self._resident(now, direction, count=people)

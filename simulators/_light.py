@@ -305,7 +305,7 @@ class LightState(Behaviour):
     def _mishap(self, now: datetime) -> list[Reading]:
         self.agenda.push(self.exp_after(now, sum(FAULTS_PER_DAY.values())), self._mishap)
         op = self.rng.choices(list(FAULTS_PER_DAY), weights=list(FAULTS_PER_DAY.values()))[0]
-        return self.apply(op, {"duration": timedelta(hours=self.rng.uniform(2, 12))}, now)
+        return self.mishap(op, {"duration": timedelta(hours=self.rng.uniform(2, 12))}, now)
 
     def apply(self, op: str, params: Mapping[str, Any], now: datetime) -> list[Reading]:
         if op in self.COMMANDS:
