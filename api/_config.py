@@ -16,6 +16,9 @@ from broker import MqttEndpoint
 # The longest a token may live: a stolen token dies within a day whatever the deployment
 # configured (DAYUAN_TOKEN_TTL_S is refused above it; dayuan.settings repeats the bound).
 MAX_TOKEN_TTL_S = 24 * 3600
+# A resident's token reaches only their own reports: a lost phone is signed out within
+# 90 days whatever the deployment configured.
+MAX_RESIDENT_TOKEN_TTL_S = 90 * 24 * 3600
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -62,10 +65,23 @@ class ApiConfig:
     public_url: str = "http://127.0.0.1:8000"
     # How long a notification's link answers (notify.LINK_TTL: a day).
     ack_link_ttl_s: int = 24 * 3600
+    # Where residents' codes and outcomes go: a contact URL template with {phone} (E.164)
+    # or {digits}, e.g. kannel://u:p@sms:13013/{digits}?from=Dayuan; log:// writes them to
+    # the log (development only).
+    resident_channel: str = "log://"
+    # A resident stays signed in on their phone this long (an elder should not have to
+    # sign in every week); signing out advances their token epoch.
+    resident_token_ttl_s: int = 30 * 24 * 3600
+    # How often the API sends residents the outcomes of their reports and purges photos.
+    resident_outcome_poll_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.streams_per_user < 1:
             raise ValueError("streams_per_user must be at least 1")
+        if not 0 < self.resident_token_ttl_s <= MAX_RESIDENT_TOKEN_TTL_S:
+            raise ValueError(
+                f"the resident token lifetime must be between 1 and {MAX_RESIDENT_TOKEN_TTL_S} s"
+            )
         if not 0 < self.token_ttl_s <= MAX_TOKEN_TTL_S:
             raise ValueError(
                 f"the token lifetime must be between 1 and {MAX_TOKEN_TTL_S} s"
@@ -76,6 +92,11 @@ class ApiConfig:
                 raise ValueError("refusing to start in production without DAYUAN_ADMIN_PASSWORD")
             if not self.token_secret:
                 raise ValueError("refusing to start in production without DAYUAN_TOKEN_SECRET")
+            if self.resident_channel.startswith("log://"):
+                raise ValueError(
+                    "refusing to start in production with DAYUAN_RESIDENT_CHANNEL=log://"
+                    " (residents' sign-in codes would go to the log)"
+                )
 
     def signing_key(self) -> str:
         return self.token_secret or secrets.token_urlsafe(48)

@@ -38,6 +38,8 @@ def config_from(settings: Any) -> ApiConfig:
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         public_url=settings.public_url or f"http://{settings.api_host}:{settings.api_port}",
         ack_link_ttl_s=settings.ack_link_ttl_s,
+        resident_channel=settings.resident_channel,
+        resident_token_ttl_s=settings.resident_token_ttl_s,
     )
 
 

@@ -22,7 +22,7 @@ import broker
 import cases
 import ingest
 import notify
-from api import _dashboard, _docs, _errors, _openapi, _users
+from api import _dashboard, _docs, _errors, _openapi, _residents, _users
 from api._commands import Commands
 from api._config import ApiConfig
 from api._db import open_pool
@@ -41,6 +41,7 @@ from api.routes import (
     kpis,
     ops,
     registry,
+    residents,
     stream,
     telemetry,
     users,
@@ -100,9 +101,11 @@ def create_app(
                     config.public_url, key, timedelta(seconds=config.ack_link_ttl_s)
                 ),
             )
+            outcomes = _residents.Outcomes(app.state.dayuan, _residents.sender(app.state.dayuan))
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(commands.run)
                 tasks.start_soon(feed.run)
+                tasks.start_soon(outcomes.run)
                 yield
                 tasks.cancel_scope.cancel()
 
@@ -133,6 +136,7 @@ def create_app(
         dead_letters,
         stream,
         audit,
+        residents,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

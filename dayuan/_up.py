@@ -260,6 +260,8 @@ def _api_config(settings: Settings, url: str, mqtt_as: Accounts, secret: str) ->
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
         public_url=public_url(settings),
         ack_link_ttl_s=settings.ack_link_ttl_s,
+        resident_channel=settings.resident_channel,
+        resident_token_ttl_s=settings.resident_token_ttl_s,
     )
 
 
