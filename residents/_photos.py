@@ -1,7 +1,8 @@
 """Photos of a report: decoded and re-encoded by Pillow, so that what is stored is
 pixels and nothing else.
 
-An upload is refused unless it is a JPEG or PNG that Pillow decodes whole, of at most
+An upload is refused unless it is a JPEG or PNG (no other decoder of Pillow's is
+ever run on an upload) that Pillow decodes whole, of at most
 `MAX_UPLOAD_BYTES` and `MAX_SOURCE_PIXELS`, checked from the header before any pixel is
 decoded (`Image.MAX_IMAGE_PIXELS` is set to the same bound, so Pillow's own
 decompression-bomb guard refuses what slips past, and its warning is an error here).
@@ -55,14 +56,14 @@ def clean_photo(n: int, raw: bytes) -> Photo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(raw)) as img:
+            with Image.open(io.BytesIO(raw), formats=sorted(ACCEPTED)) as img:
                 _check_header(n, img)
                 img.load()
                 return _reencode(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise PhotoRefused(n, f"too many pixels to decode safely ({exc})") from exc
     except UnidentifiedImageError as exc:
-        raise PhotoRefused(n, "not an image (JPEG or PNG)") from exc
+        raise PhotoRefused(n, "not a JPEG or PNG image") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise PhotoRefused(n, f"a broken or truncated image: {exc}") from exc
 

@@ -23,7 +23,7 @@ import registry
 from residents._accounts import Resident
 from residents._codes import Phone
 from residents._db import Conn, one, rows, transaction
-from residents._errors import NotYours, ReportRefused
+from residents._errors import NotYourHousehold, NotYours, ReportRefused
 from residents._photos import MAX_PHOTOS, Photo
 from residents._words import STATES, step_words
 
@@ -84,7 +84,7 @@ def _location(conn: Conn, resident: Resident, compound: str, draft: Draft) -> st
         if home is None or home.compound != compound:
             raise ReportRefused("where", "only a confirmed household reports about its flat")
         if place and place != home.flat:
-            raise ReportRefused(
+            raise NotYourHousehold(
                 "place", f"{place} is not your household: report about your own flat"
             )
         return home.flat

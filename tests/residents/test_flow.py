@@ -24,10 +24,14 @@ from tests.residents.conftest import (
 FLAT = "1-1-101"
 
 
-def _act(client: httpx.Client, admin: dict[str, str], case_id: int, action: str, **body: object) -> dict[str, object]:
+def _act(
+    client: httpx.Client, admin: dict[str, str], case_id: int, action: str, **body: object
+) -> dict[str, object]:
     case = client.get(f"/api/v1/cases/{case_id}", headers=admin).json()
     done = client.post(
-        f"/api/v1/cases/{case_id}/{action}", json={"version": case["version"], **body}, headers=admin
+        f"/api/v1/cases/{case_id}/{action}",
+        json={"version": case["version"], **body},
+        headers=admin,
     )
     assert done.status_code == 200, done.text
     return dict(done.json())
@@ -149,8 +153,12 @@ def test_staff_record_a_phone_rating_marked_as_such(
     me = confirmed(PHONE_A, FLAT)
     case_id = client.post(
         "/api/v1/residents/me/reports",
-        data={"category": "noise", "description": "Drilling at night", "where": "text",
-              "place": "courtyard"},
+        data={
+            "category": "noise",
+            "description": "Drilling at night",
+            "where": "text",
+            "place": "courtyard",
+        },
         headers=me,
     ).json()["id"]
     _act(client, admin, case_id, "acknowledge")
