@@ -100,7 +100,8 @@ def test_report_with_photo_status_outcome_rating_reopen(
         stored = Image.open(io.BytesIO(got.content))
         assert stored.size == (1200, 900)
         assert dict(stored.getexif()) == {}  # no GPS, no make, no serial
-        assert b"SERIAL-12345" not in got.content and b"TestCam" not in got.content
+        assert b"SERIAL-12345" not in got.content
+        assert b"TestCam" not in got.content
 
     _act(client, admin, case_id, "acknowledge")
     _act(client, admin, case_id, "start")
@@ -122,7 +123,8 @@ def test_report_with_photo_status_outcome_rating_reopen(
     assert mine["state_words"] == {"zh": "已处理", "en": "Done"}
     assert mine["steps"][-2]["words"]["en"] == "Done: bulb replaced"
     assert mine["steps"][-1]["words"]["en"] == "You were told the outcome"
-    assert mine["may_rate"] and mine["may_reopen_until"] is not None
+    assert mine["may_rate"]
+    assert mine["may_reopen_until"] is not None
 
     rated = client.post(
         f"/api/v1/residents/me/cases/{case_id}/rating",

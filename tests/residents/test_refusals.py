@@ -57,7 +57,8 @@ def image_bytes(kind: str) -> bytes:
 def _stored(conn: Conn) -> tuple[int, int]:
     cases = conn.execute("SELECT count(*) FROM cases").fetchone()
     photos = conn.execute("SELECT count(*) FROM case_photos").fetchone()
-    assert cases is not None and photos is not None
+    assert cases is not None
+    assert photos is not None
     return int(cases[0]), int(photos[0])
 
 
@@ -210,7 +211,8 @@ def test_cases_not_yours_are_404_like_cases_that_do_not_exist(
     # A housemate sees the household's reports but does not rate them.
     housemate = confirmed("+8613800000003", "1-1-101")
     seen = client.get(f"/api/v1/residents/me/cases/{mine}", headers=housemate)
-    assert seen.status_code == 200 and seen.json()["mine"] is False
+    assert seen.status_code == 200
+    assert seen.json()["mine"] is False
 
 
 def test_staff_routes_refuse_resident_tokens_and_back(
@@ -244,7 +246,8 @@ def test_code_brute_force_is_throttled_per_number_and_per_client(
     right = code_from(wait_mail(mailbox, PHONE_A, 1))
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
     again = client.post("/api/v1/residents/auth/code", json={"phone": PHONE_A})
-    assert again.status_code == 429 and "a moment ago" in again.json()["detail"]
+    assert again.status_code == 429
+    assert "a moment ago" in again.json()["detail"]
     answers = [check(PHONE_A, wrong) for _ in range(5)]
     assert [a.status_code for a in answers] == [401] * 5
     assert "void" in answers[-1].json()["detail"]
@@ -252,15 +255,18 @@ def test_code_brute_force_is_throttled_per_number_and_per_client(
     assert check(PHONE_A, right).status_code == 401
     # Per number: 20 checks an hour whatever the codes.
     statuses = [check(PHONE_A, "000000").status_code for _ in range(20)]
-    assert statuses[:14] == [401] * 14 and statuses[-1] == 429
+    assert statuses[:14] == [401] * 14
+    assert statuses[-1] == 429
     throttled = check(PHONE_A, "000000")
-    assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
+    assert throttled.status_code == 429
+    assert int(throttled.headers["Retry-After"]) > 0
     assert "this number" in throttled.json()["detail"]
     # Per client: a script walking other numbers is stopped too (60 an hour).
     walked = [check(f"+86139000{n:05d}", "123456").status_code for n in range(40)]
     assert walked[-1] == 429, walked
     blocked = check("+8613999999999", "123456")
-    assert blocked.status_code == 429 and "this address" in blocked.json()["detail"]
+    assert blocked.status_code == 429
+    assert "this address" in blocked.json()["detail"]
 
 
 def test_anonymous_reports_follow_the_compound_policy(
