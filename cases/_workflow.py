@@ -335,6 +335,7 @@ class Workflow:
             raise InvalidRequest("rating", f"must be 1 to 5, not {rating}")
 
         def steps(case: Case, now: datetime) -> list[_Step]:
+            next_state(case.id, case.state, Transition.RATED)  # a state refusal comes first
             own = case.reporter is not None and actor == f"resident:{case.reporter}"
             if case.source is Source.RESIDENT and not own and not by_phone:
                 raise InvalidRequest(

@@ -5,7 +5,6 @@ rate it; the page breaks no CSP rule and reads the last status with the network 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
