@@ -67,8 +67,14 @@ class ApiConfig:
     ack_link_ttl_s: int = 24 * 3600
     # Where residents' codes and outcomes go: a contact URL template with {phone} (E.164)
     # or {digits}, e.g. kannel://u:p@sms:13013/{digits}?from=Dayuan; log:// writes them to
-    # the log (development only).
+    # the log in development, and in production leaves residents unable to sign in (503).
     resident_channel: str = "log://"
+
+    @property
+    def resident_channel_ready(self) -> bool:
+        """Whether residents can be reached: never through the log in production."""
+        return self.env != "production" or not self.resident_channel.startswith("log://")
+
     # A resident stays signed in on their phone this long (an elder should not have to
     # sign in every week); signing out advances their token epoch.
     resident_token_ttl_s: int = 30 * 24 * 3600
@@ -92,11 +98,6 @@ class ApiConfig:
                 raise ValueError("refusing to start in production without DAYUAN_ADMIN_PASSWORD")
             if not self.token_secret:
                 raise ValueError("refusing to start in production without DAYUAN_TOKEN_SECRET")
-            if self.resident_channel.startswith("log://"):
-                raise ValueError(
-                    "refusing to start in production with DAYUAN_RESIDENT_CHANNEL=log://"
-                    " (residents' sign-in codes would go to the log)"
-                )
 
     def signing_key(self) -> str:
         return self.token_secret or secrets.token_urlsafe(48)

@@ -95,6 +95,8 @@ class Outcomes:
     send: residents.Sender
 
     def once(self) -> int:
+        if not self.state.config.resident_channel_ready:
+            return 0  # kept unsent until a channel is configured
         now = self.state.clock.now()
         with connection(self.state) as conn:
             sent = residents.deliver_outcomes(conn, self.send, now)

@@ -168,7 +168,13 @@ class ResidentReportPublic(BaseModel):
     responses={429: {"description": "too many codes for this number or client (Retry-After)"}},
 )
 async def send_code(body: CodeRequest, request: Request, state: StateDep) -> CodeSent:
-    """Send a one-time sign-in code to the number through the resident channel."""
+    """Send a one-time sign-in code to the number through the resident channel (503
+    while a production deployment has none: DAYUAN_RESIDENT_CHANNEL)."""
+    if not state.config.resident_channel_ready:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "residents cannot sign in yet: the deployment has no DAYUAN_RESIDENT_CHANNEL",
+        )
     phone = residents.Phone.parse(body.phone)
     client = client_address(request)
     now = state.clock.now()
