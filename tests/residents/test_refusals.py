@@ -17,6 +17,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.api.conftest import bearer, login
 from tests.notify.conftest import Mailbox
 from tests.residents.conftest import (
     PHONE_A,
@@ -304,3 +305,27 @@ def test_anonymous_reports_follow_the_compound_policy(
     )
     assert nope.status_code == 422
     assert "no compound" in nope.json()["detail"] or "anonymous" in nope.json()["detail"]
+
+
+def test_a_grid_worker_confirms_only_households_in_their_grids(
+    client: httpx.Client, admin: dict[str, str], sign_in: SignIn
+) -> None:
+    body = {
+        "username": "gw2",
+        "password": "a-long-enough-password",
+        "role": "grid_worker",
+        "grids": ["c1/g2"],
+    }
+    assert client.post("/api/v1/users", json=body, headers=admin).status_code == 201
+    worker = bearer(login(client, "gw2", "a-long-enough-password"))
+    me = sign_in(PHONE_A)
+    client.post(
+        "/api/v1/residents/me/household", json={"compound": "c1", "flat": "1-1-101"}, headers=me
+    )
+    (link,) = client.get("/api/v1/residents/links?compound=c1", headers=admin).json()["data"]
+    assert client.get("/api/v1/residents/links?compound=c1", headers=worker).json()["count"] == 0
+    refused = client.post(
+        f"/api/v1/residents/links/{link['resident_id']}", json={"confirm": True}, headers=worker
+    )
+    assert refused.status_code == 404
+    assert client.get("/api/v1/residents/me", headers=me).json()["household"]["confirmed"] is False
