@@ -95,14 +95,15 @@ def code_text(code: str, minutes: int, language: Language | None) -> str:
 
 
 def outcome_text(case_id: int, outcome: str, language: Language) -> tuple[str, str]:
-    """(subject, body) of the message telling a resident their report was dealt with."""
+    """(subject, body) of the message telling a resident their report was dealt with. The
+    subject carries the outcome too: it is all an SMS carries (notify's `sms_text`)."""
     if language is Language.EN:
         return (
-            f"Dayuan: your report {case_id} is done",
+            f"Dayuan: your report {case_id} is done: {outcome}",
             f"Your report {case_id} is done: {outcome}. Rate it, or open it again if the"
             " problem is back, on your page.",
         )
     return (
-        f"【大院】您的报告 {case_id} 已处理",
+        f"【大院】您的报告 {case_id} 已处理：{outcome}",
         f"您的报告 {case_id} 已处理：{outcome}。请在您的页面上评价；如问题仍在，可重新打开。",
     )

@@ -192,7 +192,8 @@ async def send_code(body: CodeRequest, request: Request, state: StateDep) -> Cod
     send = _residents.sender(state)
     try:
         await anyio.to_thread.run_sync(
-            lambda: send(phone.number, "Dayuan", text, key=f"code-{phone.number}-{now.timestamp()}")
+            # The code in the subject: all an SMS carries (notify's `sms_text`).
+            lambda: send(phone.number, text, text, key=f"code-{phone.number}-{now.timestamp()}")
         )
     except notify.DeliveryFailed as exc:
         raise HTTPException(

@@ -33,6 +33,7 @@ from tests.api.conftest import (
 )
 from tests.fix_mqtt import Broker
 from tests.notify.conftest import Mailbox, free_port, mail_url
+from tests.notify.conftest import receiver as receiver  # a recording HTTP server
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 PHONE_A = "+8613800000001"

@@ -6,12 +6,17 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from PIL import Image
 
+import notify
 import residents
+from domain import Language
+from residents._words import outcome_text
+from tests.notify.conftest import Receiver
 from tests.residents.conftest import PHONE_A, Conn, gps_exif, jpeg
 
 
@@ -81,3 +86,22 @@ def test_photos_are_purged_180_days_after_the_case_ends(
     assert residents.purge_photos(conn, ended[0] + timedelta(days=180)) == 1
     gone = client.get(f"/api/v1/residents/me/cases/{case_id}/photos/1", headers=me)
     assert gone.status_code == 404
+
+
+def test_a_code_and_an_outcome_by_sms_carry_what_matters(receiver: Receiver) -> None:
+    """Through Kannel's sendsms (a recording HTTP server here): the SMS text is the
+    message's subject, so the code and the outcome must be in it."""
+    send = residents.ChannelSender(
+        f"kannel://u:p@127.0.0.1:{receiver.port}/{{digits}}?from=Dayuan", notify.Channels()
+    )
+    text = residents.code_text("493817", 5, Language.ZH)
+    send(PHONE_A, text, text, key="code-1")
+    subject, body = outcome_text(7, "灯泡已更换", Language.ZH)
+    send(PHONE_A, subject, body, key="outcome-1")
+    code_sms, outcome_sms = (
+        parse_qs(urlsplit(p.path).query) for p in receiver.wait_for(2, "/cgi-bin/sendsms")
+    )
+    assert code_sms["to"] == [PHONE_A.lstrip("+")]
+    assert "493817" in code_sms["text"][0]
+    assert "灯泡已更换" in outcome_sms["text"][0]
+    assert outcome_sms["coding"] == ["2"]  # Chinese goes as UCS-2
