@@ -3,6 +3,7 @@
 // Plain ES module, no build step; Chart.js is the vendored global `Chart`.
 
 import { getLang, setLang, t } from "./i18n.js";
+import { residentReport } from "./resident-report.js";
 
 const API = "/api/v1";
 const FEED_MAX = 100; // alarms kept in the feed; older ones fall off the bottom
@@ -442,6 +443,7 @@ async function openCase(id) {
     ]),
   ];
   if (c.description) body.push(el("p", { textContent: c.description }));
+  if (c.source === "resident" && mayWork()) body.push(residentReport(c.id, state.token));
   if (mayWork()) body.push(actionForm(c));
   body.push(
     el("h4", { textContent: t("history") }),

@@ -21,7 +21,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from api import create_app
 from tests.api.conftest import ADMIN_PASSWORD, FakeClock, bearer, config_for, login
-from tests.dashboard.conftest import PAGE_WAIT_S
+from tests.dashboard.conftest import PAGE_WAIT_S, WINDOW
 from tests.fix_mqtt import Broker
 from tests.notify.conftest import Mailbox, free_port, mail_url
 from tests.residents.conftest import POLICY, body_of, code_from, wait_mail
@@ -117,6 +117,20 @@ def test_sign_in_report_with_a_photo_see_status_and_rate_on_a_phone(
 
     (case,) = client.get("/api/v1/cases", headers=admin).json()["data"]
     assert (case["source"], case["category"], case["flat"]) == ("resident", "repair", "1-1-101")
+
+    # At the desk, the case pane shows the resident's photo (fetched with the staff token).
+    browser.set_window_size(*WINDOW)
+    browser.get(f"{base_url}/?lang=en")
+    visible(browser, "#username").send_keys("admin")
+    browser.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
+    browser.find_element(By.ID, "login-submit").click()
+    visible(browser, f"li.case[data-case-id='{case['id']}']").click()
+    desk = visible(browser, ".resident-report img.resident-photo")
+    assert browser.execute_script("return arguments[0].naturalWidth", desk) == 800
+    browser.set_window_size(*PHONE)
+    browser.get(f"{base_url}/r/")
+    visible(browser, f"#cases .case[data-id='{case['id']}']").click()
+    text_in(browser, "#steps", "We received your report")
     for action, body in (("acknowledge", {}), ("start", {}), ("resolve", {"note": "new bulb"})):
         _act(client, admin, case["id"], action, **body)
 
