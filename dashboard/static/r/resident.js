@@ -10,6 +10,8 @@ const $ = (id) => document.getElementById(id);
 let me = null;
 let current = null; // the case shown in detail
 let stars = 0;
+// The categories residents use most, first (the rest after them).
+const COMMON = ["repair", "environment", "noise", "parking", "security", "neighbour_dispute", "elderly_care"];
 
 function token() { return localStorage.getItem(TOKEN); }
 
@@ -71,7 +73,9 @@ function renderHousehold() {
   else status.textContent = t("household_ok", { flat: home.flat });
   $("where-flat").disabled = !(home && home.confirmed);
   const select = $("category");
-  select.replaceChildren(...me.categories.map((c) => {
+  const order = (c) => (COMMON.indexOf(c) + COMMON.length + 1) % (COMMON.length + 1);
+  const categories = [...me.categories].sort((a, b) => order(a) - order(b));
+  select.replaceChildren(...categories.map((c) => {
     const option = document.createElement("option");
     option.value = c;
     option.textContent = t(`cat_${c}`);
