@@ -23,6 +23,7 @@ from residents._accounts import (
     links,
     request_household,
     set_language,
+    sign_out_everywhere,
     signed_in,
 )
 from residents._codes import CODE_TTL, Phone, check_code, new_code
@@ -99,5 +100,6 @@ __all__ = [
     "report_record",
     "request_household",
     "set_language",
+    "sign_out_everywhere",
     "signed_in",
 ]

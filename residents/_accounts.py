@@ -95,6 +95,15 @@ def set_language(conn: Conn, resident_id: int, language: Language) -> None:
         )
 
 
+def sign_out_everywhere(conn: Conn, resident_id: int) -> None:
+    """End every sign-in of the account (a lost phone): its tokens carry the old epoch."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE resident_accounts SET token_epoch = token_epoch + 1 WHERE id = %s",
+            (resident_id,),
+        )
+
+
 def request_household(
     conn: Conn, resident: Resident, compound: str, flat: str, now: datetime
 ) -> Resident:

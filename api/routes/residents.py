@@ -260,6 +260,12 @@ def set_language(
     return _me(state, found)
 
 
+@router.post("/me/sign-out", status_code=status.HTTP_204_NO_CONTENT)
+def sign_out(resident: ResidentDep, conn: DbDep) -> None:
+    """End this account's sign-in on every phone (a lost phone): all its tokens die."""
+    residents.sign_out_everywhere(conn, resident.id)
+
+
 @router.post("/me/household", status_code=status.HTTP_202_ACCEPTED)
 def request_household(
     body: HouseholdRequest, resident: ResidentDep, state: StateDep, conn: DbDep

@@ -235,6 +235,11 @@ def test_staff_routes_refuse_resident_tokens_and_back(
     for path in ("/api/v1/residents/me", "/api/v1/residents/me/cases"):
         assert client.get(path, headers=admin).status_code == 401
     assert client.get("/api/v1/residents/links?compound=c1", headers=me).status_code == 401
+    # Signing out ends every sign-in of the account: the token dies.
+    assert client.post("/api/v1/residents/me/sign-out", headers=me).status_code == 204
+    ended = client.get("/api/v1/residents/me", headers=me)
+    assert ended.status_code == 401
+    assert "sign in again" in ended.json()["detail"]
 
 
 def test_code_brute_force_is_throttled_per_number_and_per_client(

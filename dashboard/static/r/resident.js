@@ -218,7 +218,8 @@ function wire() {
   $("report-open").addEventListener("click", () => { say(""); show("report"); });
   $("report-cancel").addEventListener("click", () => show("home"));
   $("detail-back").addEventListener("click", () => { say(""); loadHome(); });
-  $("sign-out").addEventListener("click", () => {
+  $("sign-out").addEventListener("click", async () => {
+    try { await call("/me/sign-out", { method: "POST" }); } catch { /* offline: forget it here */ }
     localStorage.removeItem(TOKEN);
     localStorage.removeItem(LAST);
     me = null;
