@@ -18,6 +18,9 @@ from cases import REPORT_CATEGORIES
 # The longest a token may live: a stolen token dies within a day whatever the deployment
 # configured (DAYUAN_TOKEN_TTL_S is refused above it; dayuan.settings repeats the bound).
 MAX_TOKEN_TTL_S = 24 * 3600
+# A resident's token reaches only their own reports: a lost phone is signed out within
+# 90 days whatever the deployment configured.
+MAX_RESIDENT_TOKEN_TTL_S = 90 * 24 * 3600
 
 # Open to city platforms by default: the shared-facility matters. Left out: disputes,
 # elderly residents' needs (personal, often health) and security (the police's channel).
@@ -84,6 +87,21 @@ class ApiConfig:
     announce_poll_s: float = 30.0
     # Keys the signed webhooks among households' contacts (DAYUAN_NOTIFY_WEBHOOK_SECRET).
     webhook_secret: str | None = None
+    # Where residents' codes and outcomes go: a contact URL template with {phone} (E.164)
+    # or {digits}, e.g. kannel://u:p@sms:13013/{digits}?from=Dayuan; log:// writes them to
+    # the log in development, and in production leaves residents unable to sign in (503).
+    resident_channel: str = "log://"
+
+    @property
+    def resident_channel_ready(self) -> bool:
+        """Whether residents can be reached: never through the log in production."""
+        return self.env != "production" or not self.resident_channel.startswith("log://")
+
+    # A resident stays signed in on their phone this long (an elder should not have to
+    # sign in every week); signing out advances their token epoch.
+    resident_token_ttl_s: int = 30 * 24 * 3600
+    # How often the API sends residents the outcomes of their reports and purges photos.
+    resident_outcome_poll_s: float = 10.0
 
     def __post_init__(self) -> None:
         unknown = set(self.open311_services) - set(REPORT_CATEGORIES)
@@ -94,6 +112,10 @@ class ApiConfig:
             )
         if self.streams_per_user < 1:
             raise ValueError("streams_per_user must be at least 1")
+        if not 0 < self.resident_token_ttl_s <= MAX_RESIDENT_TOKEN_TTL_S:
+            raise ValueError(
+                f"the resident token lifetime must be between 1 and {MAX_RESIDENT_TOKEN_TTL_S} s"
+            )
         if not 0 < self.token_ttl_s <= MAX_TOKEN_TTL_S:
             raise ValueError(
                 f"the token lifetime must be between 1 and {MAX_TOKEN_TTL_S} s"

@@ -24,6 +24,14 @@ in the package that let it through).
     ingest.StorageUnavailable       503
     rules.AlarmStoreError           503
     notify.NotifyError              503 (its store unavailable)
+    residents.NotYours              404  (a case not yours is as absent as one that is not)
+    residents.Throttled             429  (with Retry-After)
+    residents.SignInRefused         401  (a wrong, expired or void code)
+    residents.NotYourHousehold      403
+    residents.ReportRefused         422
+    residents.PhotoTooLarge         413
+    residents.PhotoRefused          422
+    residents.ResidentsStoreError   503
     psycopg.DataError               400  (a value in a request the API passed through)
     psycopg.OperationalError        503
     psycopg_pool.PoolTimeout        503
@@ -50,6 +58,7 @@ import cases
 import ingest
 import notify
 import registry
+import residents
 import rules
 
 _CODES: tuple[tuple[type[Exception], int], ...] = (
@@ -68,6 +77,13 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (registry.RegistryLoadError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (announce.AnnouncementNotFound, status.HTTP_404_NOT_FOUND),
     (announce.InvalidAnnouncement, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (residents.NotYours, status.HTTP_404_NOT_FOUND),
+    (residents.Throttled, status.HTTP_429_TOO_MANY_REQUESTS),
+    (residents.SignInRefused, status.HTTP_401_UNAUTHORIZED),
+    (residents.NotYourHousehold, status.HTTP_403_FORBIDDEN),
+    (residents.ReportRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (residents.PhotoTooLarge, status.HTTP_413_CONTENT_TOO_LARGE),
+    (residents.PhotoRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
 
 
@@ -81,6 +97,12 @@ def _json(code: int, detail: str) -> JSONResponse:
 async def _package_error(_: Request, exc: Exception) -> JSONResponse:
     for kind, code in _CODES:
         if isinstance(exc, kind):
+            if isinstance(exc, residents.Throttled):
+                return JSONResponse(
+                    {"detail": str(exc)},
+                    status_code=code,
+                    headers={"Retry-After": str(exc.retry_after_s)},
+                )
             if isinstance(exc, cases.VersionConflict):
                 return JSONResponse(
                     {"detail": str(exc), "current_version": exc.actual}, status_code=code
@@ -124,6 +146,7 @@ def install(app: FastAPI) -> None:
         rules.RulesError,
         notify.NotifyError,
         announce.AnnounceError,
+        residents.ResidentsError,
     )
     for root in roots:
         app.add_exception_handler(root, _package_error)

@@ -22,7 +22,7 @@ __all__ = [
 # The dashboard and the docs load only their own files: scripts and styles from this
 # origin (none inline), data: images (Swagger UI's icons), fetches to this origin.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
@@ -38,6 +38,10 @@ MAX_BODY_BYTES = 64 * 1024
 # The login form is a user name and a password.
 LOGIN_MAX_BODY_BYTES = 4 * 1024
 LOGIN_PATH = "/api/v1/auth/token"
+# A resident's report carries up to three photos of at most 10 MiB each
+# (residents.MAX_PHOTOS, residents.MAX_UPLOAD_BYTES) and its few form fields.
+UPLOAD_PATH = "/api/v1/residents/me/reports"
+UPLOAD_MAX_BODY_BYTES = 3 * 10 * 1024 * 1024 + 64 * 1024
 
 
 class SecurityHeaders:
@@ -87,7 +91,14 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.login_max_bytes if scope["path"] == LOGIN_PATH else self.max_bytes
+        path = scope["path"]
+        limit = (
+            self.login_max_bytes
+            if path == LOGIN_PATH
+            else UPLOAD_MAX_BODY_BYTES
+            if path == UPLOAD_PATH
+            else self.max_bytes
+        )
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         if length is not None:

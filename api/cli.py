@@ -52,6 +52,8 @@ def config_from(settings: Any) -> ApiConfig:
             if settings.notify_webhook_secret
             else None
         ),
+        resident_channel=settings.resident_channel,
+        resident_token_ttl_s=settings.resident_token_ttl_s,
     )
 
 

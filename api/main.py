@@ -23,7 +23,7 @@ import broker
 import cases
 import ingest
 import notify
-from api import _announcer, _dashboard, _docs, _errors, _openapi, _users
+from api import _announcer, _dashboard, _docs, _errors, _openapi, _residents, _users
 from api._commands import Commands
 from api._config import ApiConfig
 from api._db import open_pool
@@ -46,6 +46,7 @@ from api.routes import (
     plan,
     provision,
     registry,
+    residents,
     stream,
     telemetry,
     users,
@@ -107,6 +108,7 @@ def create_app(
                 ),
                 policy=policy,
             )
+            outcomes = _residents.Outcomes(app.state.dayuan, _residents.sender(app.state.dayuan))
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(commands.run)
                 tasks.start_soon(feed.run)
@@ -119,6 +121,7 @@ def create_app(
                         webhook_secret=config.webhook_secret,
                     )
                 )
+                tasks.start_soon(outcomes.run)
                 yield
                 tasks.cancel_scope.cancel()
 
@@ -153,6 +156,7 @@ def create_app(
         stream,
         audit,
         announcements,
+        residents,
     ):
         v1.include_router(module.router)
     v1.include_router(open311.admin)

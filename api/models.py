@@ -624,6 +624,8 @@ class RecordAction(CaseActionBase):
 class RateAction(CaseActionBase):
     rating: Annotated[int, Field(ge=1, le=5)]
     comment: Note | None = None
+    # Taken in a phone call with the reporter: the only way staff rate a resident's report.
+    by_phone: bool = False
 
 
 class CancelAction(CaseActionBase):

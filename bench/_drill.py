@@ -109,6 +109,9 @@ def _plan(case: cases.Case, rng: np.random.Generator) -> list[tuple[datetime, in
     actor = f"drill:{case.category}"
     action = cases.Action(_mode(case), "drill: attended")
     rating = int(rng.choice(RATINGS[0], p=RATINGS[1]))
+    # A resident's own report is rated by the resident (cases.Workflow.rate).
+    own = case.source is cases.Source.RESIDENT and case.reporter is not None
+    rater = f"resident:{case.reporter}" if own else "drill:resident"
     plan: list[tuple[datetime, Act]] = [
         (ack, lambda c, w, i, v: w.acknowledge(c, i, actor=actor, version=v)),
         (ack, lambda c, w, i, v: w.start(c, i, actor=actor, version=v)),
@@ -117,7 +120,7 @@ def _plan(case: cases.Case, rng: np.random.Generator) -> list[tuple[datetime, in
             lambda c, w, i, v: w.record_action(c, i, action, actor=actor, version=v),
         ),
         (done, lambda c, w, i, v: w.resolve(c, i, actor=actor, version=v, note="drill: done")),
-        (done, lambda c, w, i, v: w.rate(c, i, actor="drill:resident", version=v, rating=rating)),
+        (done, lambda c, w, i, v: w.rate(c, i, actor=rater, version=v, rating=rating)),
         (done + CLOSE_AFTER, lambda c, w, i, v: w.close(c, i, actor="drill:grid", version=v)),
     ]
     return [(at, case.id, act) for at, act in plan]

@@ -49,8 +49,10 @@ from cases._policy import (
     DEFAULT_ROUTES,
     DEFAULT_SLA,
     REPORT_CATEGORIES,
+    RESIDENT_CATEGORIES,
     Deadlines,
     Policy,
+    ResidentPolicy,
     load_policy,
 )
 from cases._reads import (
@@ -86,6 +88,7 @@ __all__ = [
     "NOTIFY_CHANNEL",
     "OPEN_STATES",
     "REPORT_CATEGORIES",
+    "RESIDENT_CATEGORIES",
     "Action",
     "ActionMode",
     "AlarmCleared",
@@ -114,6 +117,7 @@ __all__ = [
     "PolicyFileError",
     "Publisher",
     "Report",
+    "ResidentPolicy",
     "Rung",
     "Source",
     "State",

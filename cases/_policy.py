@@ -22,6 +22,13 @@ responsible person (首问负责) stays recorded through every handover.
 
 Categories are the rule ids for device alarms (`sos`, `forced_open`, ...) and a short
 list for people's reports (`REPORT_CATEGORIES`).
+
+What residents may do themselves is set per compound (`*` for every compound) in the
+same file: the categories open to them, whether a report may be anonymous with a
+call-back number, and how long after a resolution they may reopen it:
+
+    residents:
+      - {compound: c1, categories: [repair, environment, noise], anonymous: true, reopen_window: 7d}
 """
 
 from __future__ import annotations
@@ -126,10 +133,38 @@ DEFAULT_SLA: dict[tuple[str, str], Deadlines] = {
 }
 
 
+# A resident who finds the repair did not hold notices within days; a week covers a
+# weekend away and the time it takes a neighbour to help with the phone.
+DEFAULT_REOPEN_WINDOW = timedelta(days=7)
+# What residents report themselves: everything but the matters that go to a
+# deliberation (a lift, a parking plan), which the residents' committee takes in.
+RESIDENT_CATEGORIES = frozenset(REPORT_CATEGORIES) - {"public_affairs"}
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentPolicy:
+    """What residents of a compound may do themselves."""
+
+    categories: frozenset[str] = RESIDENT_CATEGORIES  # open to residents' own reports
+    anonymous: bool = False  # a report without a confirmed household, with a call-back number
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW  # after the resolution
+
+
+DEFAULT_RESIDENT_POLICY = ResidentPolicy()
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     routes: Mapping[tuple[str, str], Parties] = field(default_factory=lambda: DEFAULT_ROUTES)
     sla: Mapping[tuple[str, str], Deadlines] = field(default_factory=lambda: DEFAULT_SLA)
+    # By compound id, `*` for the rest.
+    residents: Mapping[str, ResidentPolicy] = field(
+        default_factory=lambda: {ANY: DEFAULT_RESIDENT_POLICY}
+    )
+
+    def for_residents(self, compound: str) -> ResidentPolicy:
+        """What residents of `compound` may do: its own row, `*`, or the default."""
+        return self.residents.get(compound) or self.residents.get(ANY) or DEFAULT_RESIDENT_POLICY
 
     def __post_init__(self) -> None:
         if (ANY, ANY) not in self.routes:
@@ -190,11 +225,19 @@ class _SlaEntry(_Entry):
     resolve: Duration
 
 
+class _ResidentEntry(_Entry):
+    compound: str = ANY
+    categories: list[str] = Field(default_factory=lambda: sorted(RESIDENT_CATEGORIES))
+    anonymous: bool = False
+    reopen_window: Duration = DEFAULT_REOPEN_WINDOW
+
+
 class _PolicyFile(_Entry):
     format: Literal["dayuan.cases/1"]
     replace_defaults: bool = False  # true: the file is the whole table, not an override
     routes: list[_RouteEntry] = Field(default_factory=list)
     sla: list[_SlaEntry] = Field(default_factory=list)
+    residents: list[_ResidentEntry] = Field(default_factory=list)
 
 
 def load_policy(path: Path, *, base: Policy = DEFAULT_POLICY) -> Policy:
@@ -208,8 +251,15 @@ def load_policy(path: Path, *, base: Policy = DEFAULT_POLICY) -> Policy:
         raise PolicyFileError(str(path), str(exc)) from exc
     routes = _merge(base.routes, parsed.replace_defaults, _routes(parsed.routes))
     sla = _merge(base.sla, parsed.replace_defaults, _slas(parsed.sla))
+    residents = {
+        **base.residents,
+        **{
+            e.compound: ResidentPolicy(frozenset(e.categories), e.anonymous, e.reopen_window)
+            for e in parsed.residents
+        },
+    }
     try:
-        return Policy(routes=routes, sla=sla)
+        return Policy(routes=routes, sla=sla, residents=residents)
     except ValueError as exc:
         raise PolicyFileError(str(path), str(exc)) from exc
 

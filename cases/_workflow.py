@@ -83,6 +83,10 @@ class Workflow:
         self._publisher: Publisher = publisher or NoPublisher()
         self._policy = policy
 
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
     # --- intake --------------------------------------------------------------------------
 
     def intake_alarm(self, conn: Conn, notice: AlarmNotice) -> Intake:
@@ -322,12 +326,28 @@ class Workflow:
         version: int,
         rating: int,
         comment: str | None = None,
+        by_phone: bool = False,
     ) -> Case:
+        """The reporter's rating. A resident's case is rated by the resident themself
+        (`actor` is `resident:<reporter>`); staff record one for them only from a phone
+        call (`by_phone`), and the history says so."""
         if not 1 <= rating <= 5:
             raise InvalidRequest("rating", f"must be 1 to 5, not {rating}")
-        detail = {"rating": rating, "comment": comment}
-        changes = {"rating": rating, "rating_comment": comment}
-        return self._act(conn, case_id, actor, version, _one(Transition.RATED, detail, changes))
+
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            next_state(case.id, case.state, Transition.RATED)  # a state refusal comes first
+            own = case.reporter is not None and actor == f"resident:{case.reporter}"
+            if case.source is Source.RESIDENT and not own and not by_phone:
+                raise InvalidRequest(
+                    "by_phone",
+                    f"case {case.id} is a resident's report: the resident rates it themself;"
+                    " staff record a rating only as taken in a phone call (by_phone)",
+                )
+            detail = {"rating": rating, "comment": comment, "by_phone": by_phone and not own}
+            changes = {"rating": rating, "rating_comment": comment}
+            return [_Step(Transition.RATED, detail, changes)]
+
+        return self._act(conn, case_id, actor, version, steps)
 
     def close(
         self, conn: Conn, case_id: int, *, actor: str, version: int, note: str | None = None

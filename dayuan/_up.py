@@ -272,6 +272,8 @@ def _api_config(settings: Settings, url: str, mqtt_as: Accounts, secret: str) ->
             if settings.notify_webhook_secret
             else None
         ),
+        resident_channel=settings.resident_channel,
+        resident_token_ttl_s=settings.resident_token_ttl_s,
     )
 
 

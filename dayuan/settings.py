@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # How long a notification's link answers: a day (notify.LINK_TTL).
     ack_link_ttl_s: int = Field(default=24 * 3600, ge=60)
+    # Where residents' sign-in codes and outcomes go: a contact URL with {phone} (E.164)
+    # or {digits}, e.g. kannel://u:p@sms:13013/{digits}?from=Dayuan; log:// (development
+    # only) writes them to the log.
+    resident_channel: str = "log://"
+    # A resident stays signed in on their phone this long (at most 90 days).
+    resident_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60, le=90 * 24 * 3600)
     # An SOS or fall nobody acknowledged is sent again, and to the next person, this often
     # (notify.NotifyPolicy.ack_repeat_s): 60 s is the telecare answer target.
     notify_repeat_s: float = Field(default=60.0, ge=1)

@@ -104,6 +104,23 @@ def compound_ids(conn: Conn) -> list[str]:
 # --- lookups for dispatch --------------------------------------------------------------
 
 
+def has_household(conn: Conn, compound: str, flat: str) -> bool:
+    """Whether the compound has a household at the standard address `flat`."""
+    found = _one(
+        conn, "SELECT 1 AS x FROM households WHERE compound_id = %s AND flat = %s", (compound, flat)
+    )
+    return found is not None
+
+
+def has_building(conn: Conn, compound: str, building: str) -> bool:
+    found = _one(
+        conn,
+        "SELECT 1 AS x FROM buildings WHERE compound_id = %s AND id = %s",
+        (compound, building),
+    )
+    return found is not None
+
+
 def grid_of(conn: Conn, compound: str, address: str | None) -> str | None:
     """The grid of a standard address (building, building-unit or building-unit-flat)."""
     if not address:

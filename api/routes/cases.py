@@ -305,14 +305,22 @@ def resolve(
 def rate(
     case_id: CaseId, body: RateAction, user: Worker, conn: DbDep, state: StateDep
 ) -> CasePublic:
-    """The reporter's rating (1-5) as taken by staff (by phone, at the desk)."""
+    """The reporter's rating (1-5) as taken by staff. A resident's own report is rated by
+    the resident (`/residents/me/cases/{id}/rating`); staff record one for them only from
+    a phone call, `by_phone: true`, marked so in the history (422 otherwise)."""
     return _act(
         conn,
         user,
         state,
         case_id,
         lambda w, c, a: w.rate(
-            c, case_id, actor=a, version=body.version, rating=body.rating, comment=body.comment
+            c,
+            case_id,
+            actor=a,
+            version=body.version,
+            rating=body.rating,
+            comment=body.comment,
+            by_phone=body.by_phone,
         ),
     )
 

@@ -23,6 +23,7 @@ import {
   transitionName,
 } from "./i18n.js";
 import { deviceLinks, loadPlan, planAlarm, planCases, redrawPlan } from "./plan.js";
+import { residentReport } from "./resident-report.js";
 
 const API = "/api/v1";
 const FEED_MAX = 100; // alarms kept in the feed; older ones fall off the bottom
@@ -516,6 +517,7 @@ async function openCase(id) {
     ]),
   ];
   if (c.description) body.push(el("p", { textContent: c.description }));
+  if (c.source === "resident" && mayWork()) body.push(residentReport(c.id, state.token));
   if (mayWork()) body.push(actionForm(c));
   body.push(
     el("h4", { textContent: t("history") }),

@@ -177,7 +177,8 @@ def test_case_workflow_through_the_api_with_optimistic_concurrency(
         ("start", {}),
         ("record-action", {"mode": "home_visit", "note": "replaced the bulb"}),
         ("resolve", {"note": "fixed"}),
-        ("rate", {"rating": 5, "comment": "quick"}),
+        # A resident's report: staff record its rating only as taken by phone.
+        ("rate", {"rating": 5, "comment": "quick", "by_phone": True}),
         ("close", {}),
         ("reopen", {"reason": "out again"}),
         ("note", {"note": "ordered a new fitting"}),
