@@ -116,7 +116,7 @@ def test_options_on_an_api_route_is_405_not_a_file(
     assert response.status_code == 405
     assert response.json() == {"detail": "Method Not Allowed"}
     assert "GET" in response.headers["allow"]
-    assert client.post("/api/v1/devices", headers=admin).status_code == 405
+    assert client.put("/api/v1/devices", headers=admin).status_code == 405
     missing = client.get("/api/v1/no-such-thing", headers=admin)
     assert missing.status_code == 404
     assert missing.json() == {"detail": "Not Found"}
