@@ -17,6 +17,7 @@ in the package that let it through).
     registry.NotRegistered          422
     registry.ValueRefused           422
     registry.RegistryError          503 (unavailable)
+    reports.InvalidPeriod           422  (a month that is no month, or absurd)
     ingest.StorageUnavailable       503
     rules.AlarmStoreError           503
     notify.NotifyError              503 (its store unavailable)
@@ -45,6 +46,7 @@ import cases
 import ingest
 import notify
 import registry
+import reports
 import rules
 
 _CODES: tuple[tuple[type[Exception], int], ...] = (
@@ -60,6 +62,7 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (registry.NotRegistered, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (registry.ValueRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (registry.RegistryLoadError, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (reports.InvalidPeriod, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
 
 
@@ -115,6 +118,7 @@ def install(app: FastAPI) -> None:
         ingest.IngestError,
         rules.RulesError,
         notify.NotifyError,
+        reports.ReportsError,
     )
     for root in roots:
         app.add_exception_handler(root, _package_error)

@@ -61,6 +61,7 @@ from cases._reads import (
     elderly_alarm_cases,
     elderly_alarm_categories,
     event_head,
+    iter_cases,
     list_cases,
 )
 from cases._states import allowed_in
@@ -130,6 +131,7 @@ __all__ = [
     "event_document",
     "event_head",
     "get_case",
+    "iter_cases",
     "kpis",
     "list_cases",
     "load_policy",

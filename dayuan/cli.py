@@ -17,6 +17,7 @@ import broker
 import cases
 import ingest
 import registry
+import reports
 import rules
 from dayuan import _logging
 from dayuan.settings import Settings
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         registry.RegistryError,
         broker.BrokerError,
         cases.CasesError,
+        reports.ReportsError,
         rules.RulesError,
         psycopg.OperationalError,
         RuntimeError,
@@ -133,9 +135,10 @@ def _parser() -> argparse.ArgumentParser:
 
     _bench_parser(sub)
     _register_packages(sub)
-    from dayuan import _users
+    from dayuan import _report, _users
 
     _users.register(sub)
+    _report.register(sub)
     return parser
 
 
