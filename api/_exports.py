@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import HTTPException, Request, status
 
@@ -50,10 +51,16 @@ def language(request: Request, lang: str | None) -> reports.Language:
 
 
 def timezone(conn: Conn, compound: str | None, asked: str | None) -> str:
-    """The zone asked for, else the compound's, else UTC."""
-    if asked:
-        return asked
-    return registry.time_zone(conn, compound) if compound else "UTC"
+    """The zone asked for (422 when it is no IANA zone), else the compound's, else UTC."""
+    if not asked:
+        return registry.time_zone(conn, compound) if compound else "UTC"
+    try:
+        ZoneInfo(asked)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"{asked!r} is not a known time zone"
+        ) from exc
+    return asked
 
 
 def renamed(user: User) -> tuple[str, frozenset[str]] | None:

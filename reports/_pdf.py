@@ -43,6 +43,8 @@ FONT = "STSong-Light"
 _BAR = colors.HexColor("#3b6ea5")
 _BAR2 = colors.HexColor("#e0953a")
 _HEAD = colors.HexColor("#dde6f0")
+# The figures tables' columns: a name, then nine numbers (180 mm between the margins).
+FIGURES = [36 * mm] + [16 * mm] * 9
 # Longest title in a case list: the rest of a long one is cut with an ellipsis.
 TITLE_CHARS = 40
 
@@ -83,13 +85,13 @@ def render(evaluation: Evaluation, language: Language) -> bytes:
         ),
         Spacer(1, 4 * mm),
         Paragraph(t["overall"], styles.h2),
-        _table(_figures_rows([(t["overall"], evaluation.overall)], t), font, styles),
+        _table(_figures_rows([(t["overall"], evaluation.overall)], t), font, styles, FIGURES),
         Spacer(1, 4 * mm),
     ]
     unit = t["unit_grid"] if evaluation.by is cases.KpiDimension.GRID else t["unit_party"]
     story.append(Paragraph(t["overview"].format(unit=unit), styles.h2))
     rows = [(s.name, s.totals) for s in evaluation.sections]
-    story.append(_table(_figures_rows(rows, t), font, styles))
+    story.append(_table(_figures_rows(rows, t), font, styles, FIGURES))
     if rows:
         story += [Spacer(1, 4 * mm), _rates_chart(evaluation.sections, t, font)]
     for section in evaluation.sections:
@@ -188,7 +190,7 @@ def _figures_rows(rows: Sequence[tuple[str, cases.Kpi | None]], t: dict[str, str
 def _table(
     rows: list[Any], font: str, styles: _Styles, widths: Sequence[float] | None = None
 ) -> Any:
-    if len(rows) == 1:
+    if len(rows) == 1:  # nothing to list: one row that says so
         rows = [*rows, [TEXT_NONE] + [""] * (len(rows[0]) - 1)]
     cells = [[Paragraph(str(v), styles.cell) for v in r] for r in rows]
     table = Table(cells, colWidths=widths, repeatRows=1)
@@ -212,7 +214,7 @@ def _section(
     s: Section, t: dict[str, str], font: str, styles: _Styles, zone: ZoneInfo
 ) -> list[Any]:
     out: list[Any] = [Paragraph(s.name, styles.h2)]
-    out.append(_table(_figures_rows([(s.name, s.totals)], t), font, styles))
+    out.append(_table(_figures_rows([(s.name, s.totals)], t), font, styles, FIGURES))
     if s.totals is None:
         out.append(Paragraph(t["no_cases"], styles.body))
     if s.categories:

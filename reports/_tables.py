@@ -142,7 +142,8 @@ def xlsx_file(
 ) -> IO[bytes]:
     """One sheet named `sheet` in `language`, a bold header row of labels (instants'
     labels name `timezone`: Excel holds no offsets), frozen below it; numbers as numbers,
-    rates as percentages, instants as dates in `timezone`. Returned rewound."""
+    rates as percentages, instants as dates in `timezone` to the second. Returned
+    rewound."""
     zone = ZoneInfo(timezone)
     book = Workbook(write_only=True)
     ws = book.create_sheet(SHEETS[sheet][language])
@@ -174,7 +175,8 @@ def _cell(ws: Any, column: Column, value: Any, zone: ZoneInfo) -> Any:
     if value is None:
         return None
     if isinstance(value, datetime):
-        value = value.astimezone(zone).replace(tzinfo=None)
+        # Excel holds no offset and at best milliseconds: local time, to the second.
+        value = value.astimezone(zone).replace(tzinfo=None, microsecond=0)
     elif column.kind == "text":
         value = str(value)
     cell = WriteOnlyCell(ws, value=value)

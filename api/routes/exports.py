@@ -76,48 +76,87 @@ def _chunks(file: IO[bytes]) -> Iterator[bytes]:
             yield piece
 
 
-@router.get("/exports/cases.{fmt}", responses=REFUSALS, response_class=Response)
-def export_cases(
-    fmt: Format,
+class _CaseQuery:
+    def __init__(
+        self,
+        compound: IdQuery = None,
+        grid: IdQuery = None,
+        party: _PARTY = None,
+        state: Literal[
+            "new",
+            "dispatched",
+            "acknowledged",
+            "in_progress",
+            "resolved",
+            "closed",
+            "reopened",
+            "cancelled",
+            "merged",
+        ]
+        | None = None,
+        category: Annotated[str | None, Query(pattern=r"^[a-z_]{1,64}$")] = None,
+        severity: Literal["critical", "major", "minor", "warning"] | None = None,
+        month: _MONTH = None,
+        start: Annotated[Instant | None, Query(alias="from")] = None,
+        end: Annotated[Instant | None, Query(alias="to")] = None,
+        timezone: _TZ = None,
+        lang: _LANG = None,
+    ) -> None:
+        self.compound, self.grid, self.party = compound, grid, party
+        self.state, self.category, self.severity = state, category, severity
+        self.month, self.start, self.end = month, start, end
+        self.timezone, self.lang = timezone, lang
+
+
+def _file(media: str) -> dict[int | str, dict[str, Any]]:
+    return {**REFUSALS, 200: {"content": {media: {}}, "description": "the file"}}
+
+
+@router.get("/exports/cases.csv", responses=_file(_MEDIA["csv"]), response_class=Response)
+def export_cases_csv(
     caller: Caller,
     state: StateDep,
     request: Request,
-    compound: IdQuery = None,
-    grid: IdQuery = None,
-    party: _PARTY = None,
-    state_: Annotated[str | None, Query(alias="state", pattern=r"^[a-z_]{1,32}$")] = None,
-    category: Annotated[str | None, Query(pattern=r"^[a-z_]{1,64}$")] = None,
-    severity: Literal["critical", "major", "minor", "warning"] | None = None,
-    month: _MONTH = None,
-    start: Annotated[Instant | None, Query(alias="from")] = None,
-    end: Annotated[Instant | None, Query(alias="to")] = None,
-    timezone: _TZ = None,
-    lang: _LANG = None,
+    filters: Annotated[_CaseQuery, Depends()],
 ) -> Response:
     """The cases the caller's list shows, opened in [from, to) (default: the last 30
-    days) or in `month` (in the compound's time zone), oldest first: CSV (UTF-8 with a
-    byte-order mark, the list's field names as header, instants ISO 8601 with offset,
-    streamed) or XLSX (labels in the reader's language, typed cells, instants as dates
-    in `timezone`: the compound's by default). 403 for a compound or grid outside the
-    caller's grids; 422 for an absurd period or a grid/party without its compound."""
+    days) or in `month` (in the compound's time zone), oldest first, as CSV: UTF-8 with a
+    byte-order mark, the list's field names as header, instants ISO 8601 with the offset
+    of `timezone` (the compound's by default), streamed. 403 for a compound or grid
+    outside the caller's grids; 422 for an absurd period, an unknown time zone or a
+    grid/party without its compound."""
+    return _export_cases("csv", caller, state, request, filters)
+
+
+@router.get("/exports/cases.xlsx", responses=_file(_MEDIA["xlsx"]), response_class=Response)
+def export_cases_xlsx(
+    caller: Caller,
+    state: StateDep,
+    request: Request,
+    filters: Annotated[_CaseQuery, Depends()],
+) -> Response:
+    """The cases of `cases.csv` as one XLSX sheet: labels in the reader's language
+    (`lang`, else Accept-Language), typed cells, a frozen header row, instants as dates
+    in `timezone` (the compound's by default). Refusals as for `cases.csv`."""
+    return _export_cases("xlsx", caller, state, request, filters)
+
+
+def _export_cases(
+    fmt: Format, caller: StreamCaller, state: AppState, request: Request, q: _CaseQuery
+) -> Response:
+    compound, grid, party = q.compound, q.grid, q.party
     user = caller.user
     _exports.check_scope(user, compound=compound, grid=grid, party=party)
-    try:
-        chosen = None if state_ is None else cases.State(state_)
-    except ValueError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"no case state {state_!r}"
-        ) from exc
     with connection(state) as conn:
-        tz = _exports.timezone(conn, compound, timezone)
-        since, until = _period(state, month, start, end, tz)
+        tz = _exports.timezone(conn, compound, q.timezone)
+        since, until = _period(state, q.month, q.start, q.end, tz)
         filters = cases.CaseFilter(
             compound=compound,
             grid=grid,
             party=party,
-            state=chosen,
-            category=category,
-            severity=None if severity is None else domain.Severity(severity),
+            state=None if q.state is None else cases.State(q.state),
+            category=q.category,
+            severity=None if q.severity is None else domain.Severity(q.severity),
             start=since,
             end=until,
         )
@@ -125,9 +164,9 @@ def export_cases(
             "compound": compound,
             "grid": grid,
             "party": party,
-            "state": state_,
-            "category": category,
-            "severity": severity,
+            "state": q.state,
+            "category": q.category,
+            "severity": q.severity,
             "from": since.isoformat(),
             "to": until.isoformat(),
         }
@@ -146,7 +185,7 @@ def export_cases(
                 reports.CASE_COLUMNS,
                 _exports.case_batches(conn, user, filters),
                 sheet="cases",
-                language=_exports.language(request, lang),
+                language=_exports.language(request, q.lang),
                 timezone=tz,
             )
             return StreamingResponse(
@@ -162,26 +201,51 @@ def export_cases(
     return StreamingResponse(rows(), media_type=_MEDIA["csv"], headers=_attachment("cases.csv"))
 
 
-@router.get("/exports/kpis.{fmt}", responses=REFUSALS, response_class=Response)
-def export_kpis(
-    fmt: Format,
-    caller: Caller,
-    state: StateDep,
-    request: Request,
-    by: cases.KpiDimension = cases.KpiDimension.CATEGORY,
-    period: Literal["day", "week", "month", "quarter", "year"] | None = None,
-    compound: IdQuery = None,
-    grid: IdQuery = None,
-    party: _PARTY = None,
-    month: _MONTH = None,
-    start: Annotated[Instant | None, Query(alias="from")] = None,
-    end: Annotated[Instant | None, Query(alias="to")] = None,
-    timezone: _TZ = None,
-    lang: _LANG = None,
+class _KpiQuery:
+    def __init__(
+        self,
+        by: cases.KpiDimension = cases.KpiDimension.CATEGORY,
+        period: Literal["day", "week", "month", "quarter", "year"] | None = None,
+        compound: IdQuery = None,
+        grid: IdQuery = None,
+        party: _PARTY = None,
+        month: _MONTH = None,
+        start: Annotated[Instant | None, Query(alias="from")] = None,
+        end: Annotated[Instant | None, Query(alias="to")] = None,
+        timezone: _TZ = None,
+        lang: _LANG = None,
+    ) -> None:
+        self.by, self.period = by, period
+        self.compound, self.grid, self.party = compound, grid, party
+        self.month, self.start, self.end = month, start, end
+        self.timezone, self.lang = timezone, lang
+
+
+@router.get("/exports/kpis.csv", responses=_file(_MEDIA["csv"]), response_class=Response)
+def export_kpis_csv(
+    caller: Caller, state: StateDep, request: Request, q: Annotated[_KpiQuery, Depends()]
 ) -> Response:
-    """`GET /kpis` as a file (the same figures: `cases.kpis`), `by` party, grid, category,
-    compound or staff (per person: the cases they handled by name), bucketed by `period`,
-    narrowed to one `grid` or `party` of `compound`. Refusals as for the case export."""
+    """`GET /kpis` as CSV (the same figures: `cases.kpis`, with the medians), `by`
+    party, grid, category, compound or staff (per person: the cases they handled by
+    name), bucketed by `period`, narrowed to one `grid` or `party` of `compound`, over
+    [from, to) or a `month`. 403 for a compound or grid outside the caller's grids; 422
+    for an absurd period, an unknown time zone or a grid/party without its compound."""
+    return _export_kpis("csv", caller, state, request, q)
+
+
+@router.get("/exports/kpis.xlsx", responses=_file(_MEDIA["xlsx"]), response_class=Response)
+def export_kpis_xlsx(
+    caller: Caller, state: StateDep, request: Request, q: Annotated[_KpiQuery, Depends()]
+) -> Response:
+    """The KPIs of `kpis.csv` as one XLSX sheet (rates as percentages, durations in
+    seconds, periods as dates in `timezone`). Refusals as for `kpis.csv`."""
+    return _export_kpis("xlsx", caller, state, request, q)
+
+
+def _export_kpis(
+    fmt: Format, caller: StreamCaller, state: AppState, request: Request, q: _KpiQuery
+) -> Response:
+    compound, grid, party, by, period = q.compound, q.grid, q.party, q.by, q.period
     user = caller.user
     _exports.check_scope(user, compound=compound, grid=grid, party=party)
     within = None
@@ -190,8 +254,8 @@ def export_kpis(
     elif party is not None:
         within = (cases.KpiDimension.PARTY, f"{compound}/{party}")
     with connection(state) as conn:
-        tz = _exports.timezone(conn, compound, timezone)
-        since, until = _period(state, month, start, end, tz)
+        tz = _exports.timezone(conn, compound, q.timezone)
+        since, until = _period(state, q.month, q.start, q.end, tz)
         found = cases.kpis(
             conn,
             since=since,
@@ -232,7 +296,7 @@ def export_kpis(
         reports.KPI_COLUMNS,
         rows,
         sheet="kpis",
-        language=_exports.language(request, lang),
+        language=_exports.language(request, q.lang),
         timezone=tz,
     )
     return StreamingResponse(
@@ -242,7 +306,7 @@ def export_kpis(
 
 @router.get(
     "/reports/evaluation.pdf",
-    responses={**REFUSALS, 200: {"content": {"application/pdf": {}}}},
+    responses=_file("application/pdf"),
     response_class=Response,
 )
 def evaluation_report(

@@ -109,6 +109,11 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("PUT", "/api/v1/staff/c1/s-care/quiet-hours", {"quiet_hours": None}, {"admin"}),
     ("DELETE", "/api/v1/staff/c1/s-care/quiet-hours", None, {"admin"}),
     ("GET", "/api/v1/kpis", None, ALL),
+    ("GET", "/api/v1/exports/cases.csv", None, ALL),
+    ("GET", "/api/v1/exports/cases.xlsx", None, ALL),
+    ("GET", "/api/v1/exports/kpis.csv", None, ALL),
+    ("GET", "/api/v1/exports/kpis.xlsx", None, ALL),
+    ("GET", "/api/v1/reports/evaluation.pdf?compound=c1&month=2026-11", None, ALL),
     ("GET", "/api/v1/dead-letters", None, OPERATORS),
     ("GET", "/api/v1/audit", None, {"admin"}),
 ]
