@@ -315,14 +315,17 @@ def test_the_evaluation_report_per_grid_and_per_party(
     pages = _pages(response.content)
     assert len(pages) >= 3  # the overview, then one section per grid
     first = pages[0]
-    assert "考核报告" in first and "按网格" in first
+    assert "考核报告" in first
+    assert "按网格" in first
     assert "Test compound" in first
-    assert "g1" in first and "g2" in first
+    assert "g1" in first
+    assert "g2" in first
     g1 = next(p for p in pages[1:] if _heads(p, "g1"))
     g2 = next(p for p in pages[1:] if _heads(p, "g2"))
     assert "50.0%" in g1  # one of two closed on time
     assert "Cadre 1" in g1  # the per-person KPIs of the grid team's worker
-    assert "超期案件" in g1 and "督办案件" in g1
+    assert "超期案件" in g1
+    assert "督办案件" in g1
     # g2: the repair left unacknowledged is listed as overdue and as escalated.
     assert str(world["open_repair"]) in g2
     assert g2.count("repair") >= 3  # by category, overdue, escalated
@@ -333,9 +336,11 @@ def test_the_evaluation_report_per_grid_and_per_party(
         headers=admin,
     )
     pages = _pages(english.content)
-    assert "evaluation report" in pages[0] and "by party" in pages[0]
+    assert "evaluation report" in pages[0]
+    assert "by party" in pages[0]
     assert "Property company" in pages[0]  # the repair's party
-    assert "grid_team:g1" in pages[0] and "50.0%" in pages[0]  # g1's team: one of two on time
+    assert "grid_team:g1" in pages[0]
+    assert "50.0%" in pages[0]
 
     worker = client.get(
         f"{V1}/reports/evaluation.pdf",
