@@ -11,7 +11,6 @@ from pathlib import Path
 import psycopg
 
 import cases
-import reports
 from dayuan._users import _database
 from dayuan.settings import Settings
 from domain import SystemClock
@@ -29,7 +28,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def evaluation(args: argparse.Namespace, settings: Settings) -> int:
-    month = reports.Month.parse(args.month)
+    # Imported here: the parser registers this command for every process, and a gateway
+    # should not load openpyxl and ReportLab to start.
+    import reports
+
+    try:
+        month = reports.Month.parse(args.month)
+    except reports.InvalidPeriod as exc:
+        raise ValueError(str(exc)) from exc
     with _database(settings) as url, psycopg.connect(url, autocommit=True) as conn:
         found = reports.evaluate(
             conn,

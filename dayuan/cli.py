@@ -17,7 +17,6 @@ import broker
 import cases
 import ingest
 import registry
-import reports
 import rules
 from dayuan import _logging
 from dayuan.settings import Settings
@@ -48,7 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         registry.RegistryError,
         broker.BrokerError,
         cases.CasesError,
-        reports.ReportsError,
         rules.RulesError,
         psycopg.OperationalError,
         RuntimeError,
