@@ -54,6 +54,7 @@ from cases._policy import (
     load_policy,
 )
 from cases._reads import (
+    ITER_BATCH,
     CaseFilter,
     CaseScope,
     case_scopes,
@@ -83,6 +84,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_ROUTES",
     "DEFAULT_SLA",
+    "ITER_BATCH",
     "LADDER",
     "NOTIFY_CHANNEL",
     "OPEN_STATES",

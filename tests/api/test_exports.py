@@ -398,3 +398,33 @@ def test_the_cli_writes_the_report(api_db: str, tmp_path: Path, month: str) -> N
     )
     assert bad.returncode == 1
     assert "the month must be 01 to 12" in bad.stderr
+
+
+def test_a_large_export_streams_every_case(
+    client: httpx.Client, admin: H, app: FastAPI, conn: Conn
+) -> None:
+    """More cases than one page of the export's reads (cases.ITER_BATCH): every one is in
+    the file, once, and the body comes in chunks rather than one sized answer."""
+    workflow = app.state.dayuan.workflow
+    count = 2 * cases.ITER_BATCH + 7
+    for i in range(count):
+        workflow.intake_report(
+            conn,
+            cases.Report(
+                compound="c1",
+                category="repair",
+                description=f"report {i}",
+                reporter="r-1",
+                location="1-1-101",
+            ),
+        )
+    with client.stream("GET", f"{V1}/exports/cases.csv", headers=admin) as response:
+        assert response.status_code == 200
+        assert "content-length" not in response.headers
+        body = b"".join(response.iter_bytes())
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    ids = [int(r["id"]) for r in rows]
+    assert len(ids) == count
+    assert len(set(ids)) == count
+    assert ids == sorted(ids)
+    assert {r["description"] for r in rows} == {f"report {i}" for i in range(count)}
