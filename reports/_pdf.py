@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -291,7 +292,12 @@ def _listed(
 
 
 def _chart(
-    title: str, labels: list[str], series: list[list[float]], font: str, top: float | None
+    title: str,
+    labels: list[str],
+    series: list[list[float]],
+    font: str,
+    top: float | None,
+    names: Sequence[str] = (),
 ) -> Any:
     drawing = Drawing(170 * mm, 62 * mm)
     chart = VerticalBarChart()
@@ -312,6 +318,14 @@ def _chart(
         chart.bars[1].fillColor = _BAR2
     drawing.add(chart)
     drawing.add(String(12 * mm, 57 * mm, title, fontName=font, fontSize=9))
+    if names:
+        legend = Legend()
+        legend.x, legend.y = 110 * mm, 60 * mm
+        legend.fontName, legend.fontSize = font, 7
+        legend.alignment = "right"
+        legend.columnMaximum = 1
+        legend.colorNamePairs = list(zip((_BAR, _BAR2), names, strict=False))
+        drawing.add(legend)
     return KeepTogether([drawing])
 
 
@@ -321,8 +335,9 @@ def _rates_chart(sections: Sequence[Section], t: dict[str, str], font: str) -> A
 
     closure = [pct(s.totals.closure_rate if s.totals else None) for s in sections]
     on_time = [pct(s.totals.on_time_rate if s.totals else None) for s in sections]
-    title = f"{t['chart_rates']}: ■ {t['closure_rate']}  ■ {t['on_time_rate']}"
-    return _chart(title, [s.name for s in sections], [closure, on_time], font, 100)
+    names = (t["closure_rate"], t["on_time_rate"])
+    labels = [s.name for s in sections]
+    return _chart(t["chart_rates"], labels, [closure, on_time], font, 100, names)
 
 
 def _category_chart(categories: Sequence[cases.Kpi], t: dict[str, str], font: str) -> Any:
