@@ -21,6 +21,7 @@ in the package that let it through).
     announce.AnnouncementNotFound   404
     announce.InvalidAnnouncement    422
     announce.AnnounceStoreError     503
+    reports.InvalidPeriod           422  (a month that is no month, or absurd)
     ingest.StorageUnavailable       503
     rules.AlarmStoreError           503
     notify.NotifyError              503 (its store unavailable)
@@ -58,6 +59,7 @@ import cases
 import ingest
 import notify
 import registry
+import reports
 import residents
 import rules
 
@@ -84,6 +86,7 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (residents.ReportRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (residents.PhotoTooLarge, status.HTTP_413_CONTENT_TOO_LARGE),
     (residents.PhotoRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (reports.InvalidPeriod, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
 
 
@@ -147,6 +150,7 @@ def install(app: FastAPI) -> None:
         notify.NotifyError,
         announce.AnnounceError,
         residents.ResidentsError,
+        reports.ReportsError,
     )
     for root in roots:
         app.add_exception_handler(root, _package_error)

@@ -680,6 +680,8 @@ class KpiPublic(BaseModel):
     rated: int
     satisfaction_mean: float | None
     satisfied_rate: float | None
+    ack_median_s: float | None
+    resolve_median_s: float | None
 
 
 KpisPublic = Page[KpiPublic]

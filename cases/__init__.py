@@ -56,6 +56,7 @@ from cases._policy import (
     load_policy,
 )
 from cases._reads import (
+    ITER_BATCH,
     CaseFilter,
     CaseScope,
     case_scopes,
@@ -63,6 +64,7 @@ from cases._reads import (
     elderly_alarm_cases,
     elderly_alarm_categories,
     event_head,
+    iter_cases,
     list_cases,
 )
 from cases._states import allowed_in
@@ -84,6 +86,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_ROUTES",
     "DEFAULT_SLA",
+    "ITER_BATCH",
     "LADDER",
     "NOTIFY_CHANNEL",
     "OPEN_STATES",
@@ -134,6 +137,7 @@ __all__ = [
     "event_document",
     "event_head",
     "get_case",
+    "iter_cases",
     "kpis",
     "list_cases",
     "load_policy",

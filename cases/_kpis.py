@@ -10,8 +10,10 @@ their outcome as it stands when asked. For a group G of those cases:
     closure_rate      = closed / due                                  (结案率)
     on_time_rate      = closed_on_time / due                          (按期结案率)
     ack_mean_s        = mean(acknowledged_at - opened_at) over due cases acknowledged
+    ack_median_s      = percentile_cont(0.5) of the same durations (the median)
     ack_p90_s         = percentile_cont(0.9) of the same durations (linear interpolation)
     resolve_mean_s    = mean(resolved_at - opened_at) over due cases resolved or closed
+    resolve_median_s  = percentile_cont(0.5) of the same durations
     resolve_p90_s     = percentile_cont(0.9) of the same durations
     escalations       = sum of escalation records over due cases
     rated             = |{c in G : due and rated}|
@@ -27,6 +29,13 @@ Per party, a case counts once for every party it was dispatched to (an elder's a
 counts for the care centre and for the grid team), so party rows do not add up to the
 compound's. A party's key is `<compound>/<party>`, a grid team's
 `<compound>/grid_team:<grid>`; a grid's `<compound>/<grid>`.
+
+Per staff member (`<compound>/<staff id>`, the per-person KPIs of the 考核), a case
+counts for every person who handled it by name: the named handler of one of its
+parties (an assignment's staff member: a grid team's worker, or whom it was assigned
+to), its claimant (认领) and its first responsible (首问负责), each once. `within`
+narrows any dimension to the cases of one key of another (the staff of one grid, the
+categories of one party).
 
 Computed by a query over the `case_facts` view in both storage modes. A TimescaleDB
 continuous aggregate would be wrong here: a case keeps changing for days after the
@@ -57,19 +66,51 @@ class KpiDimension(StrEnum):
     GRID = "grid"
     CATEGORY = "category"
     COMPOUND = "compound"
+    STAFF = "staff"
 
+
+# The people who handled a case by name, each once (see the module's docstring).
+_HANDLERS = (
+    "SELECT a.staff_id FROM case_assignments a WHERE a.case_id = {case} AND a.staff_id IS NOT NULL"
+    " UNION SELECT c.claimed_by FROM cases c WHERE c.id = {case} AND c.claimed_by IS NOT NULL"
+    " UNION SELECT c.first_responsible FROM cases c"
+    " WHERE c.id = {case} AND c.first_responsible IS NOT NULL"
+)
+_PARTY_KEY = (
+    "{f}.compound_id || '/'"
+    " || coalesce({a}.party_id, {a}.party_kind || ':' || coalesce({a}.grid_id, '-'))"
+)
+_JOINS = {
+    KpiDimension.PARTY: "JOIN case_assignments a ON a.case_id = f.case_id",
+    KpiDimension.STAFF: "JOIN LATERAL ({handlers}) h(staff_id) ON true".format(
+        handlers=_HANDLERS.format(case="f.case_id")
+    ),
+}
+# `within`: the cases of one key of a dimension, whatever the rows are grouped by.
+_WITHIN = {
+    KpiDimension.PARTY: (
+        " AND EXISTS (SELECT 1 FROM case_assignments w WHERE w.case_id = f.case_id"
+        " AND " + _PARTY_KEY.format(f="f", a="w") + " = %(within)s)"
+    ),
+    KpiDimension.GRID: " AND f.compound_id || '/' || coalesce(f.grid_id, '-') = %(within)s",
+    KpiDimension.CATEGORY: " AND f.category = %(within)s",
+    KpiDimension.COMPOUND: " AND f.compound_id = %(within)s",
+    KpiDimension.STAFF: (
+        " AND f.compound_id || '/' || %(within_staff)s = %(within)s AND %(within_staff)s IN ("
+        + _HANDLERS.format(case="f.case_id")
+        + ")"
+    ),
+}
 
 _KEYS = {
     # Party, grid and staff ids repeat across compounds: every key names its compound.
-    KpiDimension.PARTY: (
-        "f.compound_id || '/'"
-        " || coalesce(a.party_id, a.party_kind || ':' || coalesce(a.grid_id, '-'))"
-    ),
+    KpiDimension.PARTY: _PARTY_KEY.format(f="f", a="a"),
     KpiDimension.GRID: "f.compound_id || '/' || coalesce(f.grid_id, '-')",
     KpiDimension.CATEGORY: (
         "CASE WHEN f.category = ANY(%(withheld)s) THEN %(withheld_as)s ELSE f.category END"
     ),
     KpiDimension.COMPOUND: "f.compound_id",
+    KpiDimension.STAFF: "f.compound_id || '/' || h.staff_id",
 }
 
 
@@ -91,6 +132,8 @@ class Kpi:
     rated: int
     satisfaction_mean: float | None
     satisfied_rate: float | None
+    ack_median_s: float | None
+    resolve_median_s: float | None
 
 
 _SQL = """
@@ -113,10 +156,14 @@ SELECT {key} AS key, {bucket} AS period,
     count(f.rating) FILTER (WHERE NOT f.cancelled) AS rated,
     avg(f.rating) FILTER (WHERE NOT f.cancelled)::float8 AS satisfaction_mean,
     count(*) FILTER (WHERE f.rating >= 4 AND NOT f.cancelled)::float8
-        / nullif(count(f.rating) FILTER (WHERE NOT f.cancelled), 0) AS satisfied_rate
+        / nullif(count(f.rating) FILTER (WHERE NOT f.cancelled), 0) AS satisfied_rate,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY f.ack_s)
+        FILTER (WHERE NOT f.cancelled) AS ack_median_s,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY f.resolve_s)
+        FILTER (WHERE NOT f.cancelled) AS resolve_median_s
 FROM case_facts f {join}
 WHERE f.opened_at >= %(since)s AND f.opened_at < %(until)s
-    AND (%(compound)s::text IS NULL OR f.compound_id = %(compound)s){scope}
+    AND (%(compound)s::text IS NULL OR f.compound_id = %(compound)s){scope}{within}
 GROUP BY 1, 2
 ORDER BY 1, 2
 """
@@ -134,11 +181,13 @@ def kpis(
     scope: registry.Scope = registry.EVERYTHING,
     withheld: Sequence[str] = (),
     withheld_as: str = "withheld",
+    within: tuple[KpiDimension, str] | None = None,
 ) -> list[Kpi]:
     """The KPIs of the cases received in [since, until) that `scope` sees (a grid-bound
     reader: the cases of their grids; an elderly-care one: those sent to the care
     centre), one row per key (and period). By category, the `withheld` categories count
-    under the one key `withheld_as` (what a reader may count but not name)."""
+    under the one key `withheld_as` (what a reader may count but not name). `within`
+    (dimension, key) keeps the cases of that key only, e.g. (GRID, "c1/g1")."""
     if until <= since:
         raise InvalidRequest("until", "must be after since")
     try:
@@ -148,8 +197,13 @@ def kpis(
     bucket = (
         "NULL::timestamptz" if period is None else "date_trunc(%(period)s, f.opened_at, %(tz)s)"
     )
-    join = "JOIN case_assignments a ON a.case_id = f.case_id" if by is KpiDimension.PARTY else ""
-    query = _SQL.format(key=_KEYS[by], bucket=bucket, join=join, scope=_scope_filter(scope))
+    query = _SQL.format(
+        key=_KEYS[by],
+        bucket=bucket,
+        join=_JOINS.get(by, ""),
+        scope=_scope_filter(scope),
+        within="" if within is None else _WITHIN[within[0]],
+    )
     params: dict[str, Any] = {
         "since": since,
         "until": until,
@@ -159,6 +213,8 @@ def kpis(
         **scope.params(),
         "withheld": list(withheld),
         "withheld_as": withheld_as,
+        "within": None if within is None else within[1],
+        "within_staff": None if within is None else within[1].split("/", 1)[-1],
     }
     try:
         rows = conn.execute(query, params).fetchall()

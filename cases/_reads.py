@@ -44,13 +44,26 @@ WHERE (%(compound)s::text IS NULL OR c.compound_id = %(compound)s)
   AND (%(open)s::boolean IS NULL OR (c.state = ANY(%(open_states)s)) = %(open)s)
   AND (%(start)s::timestamptz IS NULL OR c.opened_at >= %(start)s)
   AND (%(end)s::timestamptz IS NULL OR c.opened_at < %(end)s)
+  AND (%(party)s::text IS NULL OR EXISTS (SELECT 1 FROM case_assignments p
+        WHERE p.case_id = c.id AND coalesce(p.party_id,
+            p.party_kind || ':' || coalesce(p.grid_id, '-')) = %(party)s))
+  AND (%(overdue_at)s::timestamptz IS NULL OR (c.state NOT IN ('cancelled', 'merged')
+        AND (c.resolved_at > c.resolve_due
+             OR (c.resolved_at IS NULL AND c.resolve_due < %(overdue_at)s))))
+  AND (%(escalated)s::boolean IS NULL OR (c.escalations > 0) = %(escalated)s)
 """.replace("{elderly}", _ELDERLY_ALARM)
+# Rows per query of `iter_cases`: a page of a large export held in memory at a time.
+ITER_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
 class CaseFilter:
     """What a case list is narrowed to; None: no condition. `open` selects the open
-    states (or, False, the others); `start`/`end` bound `opened_at` as [start, end)."""
+    states (or, False, the others); `start`/`end` bound `opened_at` as [start, end).
+    `party` is a party id of the compound, or a grid team's `grid_team:<grid>` (the KPIs'
+    party keys without the compound); `overdue_at`: the cases due (not cancelled or
+    merged) not resolved by their `resolve_due`, as of that instant; `escalated`: the
+    cases with (True) or without (False) an escalation."""
 
     compound: str | None = None
     state: State | None = None
@@ -61,6 +74,9 @@ class CaseFilter:
     open: bool | None = None
     start: datetime | None = None
     end: datetime | None = None
+    party: str | None = None
+    overdue_at: datetime | None = None
+    escalated: bool | None = None
 
     def params(self) -> dict[str, Any]:
         enums = {"state": self.state, "severity": self.severity, "source": self.source}
@@ -71,6 +87,9 @@ class CaseFilter:
             "open": self.open,
             "start": self.start,
             "end": self.end,
+            "party": self.party,
+            "overdue_at": self.overdue_at,
+            "escalated": self.escalated,
             **{k: None if v is None else v.value for k, v in enums.items()},
         }
 
@@ -135,6 +154,41 @@ def list_cases(
         assignments = _assignments(conn, [int(r[0]) for r in found])
     cases = [case_of(r, assignments.get(int(r[0]), ())) for r in found]
     return cases, int(total[0]) if total else 0
+
+
+def iter_cases(
+    conn: Conn,
+    *,
+    scope: registry.Scope,
+    filters: CaseFilter,
+    renamed: tuple[str, Collection[str]] | None = None,
+    batch: int = ITER_BATCH,
+) -> Iterator[list[Case]]:
+    """Every case `scope` sees that matches `filters`, oldest first, in batches of at
+    most `batch` (keyset pages by id: an export of any size holds one page at a time,
+    and a case opened meanwhile is at the end, never a duplicate)."""
+    where = _LIST + _scope_filter(scope) + " AND c.id > %(after)s"
+    neutral, plain = renamed if renamed is not None else (None, ())
+    params = {
+        **filters.params(),
+        **scope.params(),
+        "open_states": _OPEN_STATES,
+        "neutral": neutral,
+        "plain": sorted(plain),
+        "limit": batch,
+    }
+    after = 0
+    while True:
+        with _reading("listing the cases failed"):
+            found = conn.execute(
+                f"SELECT {CASE_COLUMNS} {where} ORDER BY c.id LIMIT %(limit)s",
+                {**params, "after": after},
+            ).fetchall()
+            assignments = _assignments(conn, [int(r[0]) for r in found])
+        if not found:
+            return
+        yield [case_of(r, assignments.get(int(r[0]), ())) for r in found]
+        after = int(found[-1][0])
 
 
 def _assignments(conn: Conn, ids: Sequence[int]) -> dict[int, tuple[Assignment, ...]]:

@@ -133,9 +133,10 @@ def _parser() -> argparse.ArgumentParser:
 
     _bench_parser(sub)
     _register_packages(sub)
-    from dayuan import _users
+    from dayuan import _report, _users
 
     _users.register(sub)
+    _report.register(sub)
     return parser
 
 

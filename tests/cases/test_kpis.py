@@ -10,11 +10,13 @@ T0+2d     E (noise): outside the window
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 import cases
+import registry
 from cases import KpiDimension
 from tests.cases.conftest import T0, Conn, FakeClock, report, sos
 
@@ -122,3 +124,54 @@ def test_kpis_by_party_and_grid(known: Conn) -> None:
 def test_kpis_refuse_an_empty_window(cc: Conn) -> None:
     with pytest.raises(cases.InvalidRequest, match="until"):
         cases.kpis(cc, since=T0, until=T0, by=KpiDimension.GRID)
+
+
+def test_medians_of_response_and_resolution(known: Conn) -> None:
+    (k,) = window(known, KpiDimension.COMPOUND).values()
+    assert k.ack_median_s == pytest.approx(90.0)  # of 30, 90, 600
+    assert k.resolve_median_s == pytest.approx(7200.0)  # of 1200, 7200, 18600
+
+
+def test_per_person_kpis_and_the_cases_within_one_key(
+    known: Conn, workflow: cases.Workflow, clock: FakeClock
+) -> None:
+    clock.at = T0 + timedelta(hours=5)
+    e = workflow.intake_report(known, report()).case
+    workflow.assign(known, e.id, actor="s-admin", version=e.version, staff_id="s-prop")
+    people = window(known, KpiDimension.STAFF)
+    fixer = people["c1/s-prop"]  # a staff key names its compound, as every key does
+    assert (fixer.received, fixer.due, fixer.closed) == (1, 1, 0)
+    property_staff = window(known, KpiDimension.STAFF, within=(KpiDimension.PARTY, "c1/p-property"))
+    assert property_staff["c1/s-prop"] == fixer
+    care_staff = window(known, KpiDimension.STAFF, within=(KpiDimension.PARTY, "c1/p-care"))
+    assert "c1/s-prop" not in care_staff
+    g2 = window(known, KpiDimension.CATEGORY, within=(KpiDimension.GRID, "c1/g2"))
+    assert {c: (v.received, v.closed) for c, v in g2.items()} == {"sos": (2, 2)}
+    mine = window(known, KpiDimension.CATEGORY, within=(KpiDimension.STAFF, "c1/s-prop"))
+    assert {c: v.received for c, v in mine.items()} == {"repair": 1}
+
+
+def test_iter_cases_pages_by_key_and_the_evaluation_filters(known: Conn) -> None:
+    every = registry.EVERYTHING
+    whole = cases.CaseFilter(start=T0, end=T0 + timedelta(days=1))
+    batches = list(cases.iter_cases(known, scope=every, filters=whole, batch=2))
+    assert [len(b) for b in batches] == [2, 2]  # A, B, C, D in pages of two
+    ids = [c.id for b in batches for c in b]
+    assert ids == sorted(ids)
+    listed, _ = cases.list_cases(known, scope=every, filters=whole, limit=50, offset=0)
+    assert set(ids) == {c.id for c in listed}
+
+    def found(**changes: object) -> set[str]:
+        filters = replace(whole, **changes)  # type: ignore[arg-type]
+        got, total = cases.list_cases(known, scope=every, filters=filters, limit=50, offset=0)
+        assert total == len(got)
+        return {c.category for c in got}
+
+    # Overdue: B, resolved an hour after its due; not A (on time), C (resolved within its
+    # day), D (cancelled: not due). A case still open counts once its due has passed.
+    overdue = replace(whole, overdue_at=T0 + timedelta(days=3))
+    got, _ = cases.list_cases(known, scope=every, filters=overdue, limit=50, offset=0)
+    assert [c.category for c in got] == ["sos"]
+    assert found(escalated=True) == {"sos"}  # B, escalated by the supervisor
+    assert found(party="p-property") == {"repair"}
+    assert found(party="grid_team:g2") == {"sos"}
