@@ -14,7 +14,16 @@ from announce._errors import (
     InvalidAnnouncement,
 )
 from announce._model import MAX_BODY, MAX_TARGETS, MAX_TITLE, MAX_WINDOW, Announcement, Draft
-from announce._store import audience, for_household, get, listed, publish, record_read, withdraw
+from announce._store import (
+    audience,
+    for_household,
+    get,
+    listed,
+    publish,
+    read_by,
+    record_read,
+    withdraw,
+)
 
 __all__ = [
     "BATCH",
@@ -37,6 +46,7 @@ __all__ = [
     "listed",
     "plan",
     "publish",
+    "read_by",
     "record_read",
     "run_once",
     "send",

@@ -46,6 +46,7 @@ from api.routes import (
     plan,
     provision,
     registry,
+    resident_announcements,
     residents,
     stream,
     telemetry,
@@ -157,6 +158,7 @@ def create_app(
         audit,
         announcements,
         residents,
+        resident_announcements,
     ):
         v1.include_router(module.router)
     v1.include_router(open311.admin)
