@@ -4,7 +4,8 @@ households), for a time window. It owns their tables (`announce/migrations`): th
 notices, one read receipt per household (counted and shown to staff), and one delivery
 per targeted household and emergency contact, sent through notify's channels when the
 window opens (`run_once`, which the API's lifespan calls every POLL_S). The audience is
-resolved through the registry's public reads each time it is needed."""
+resolved through the registry's public reads each time it is needed; `read_by` tells
+which of a household's announcements it has read (a resident's page marks the rest)."""
 
 from announce._deliver import BATCH, MAX_ATTEMPTS, POLL_S, Round, plan, run_once, send
 from announce._errors import (
@@ -14,7 +15,16 @@ from announce._errors import (
     InvalidAnnouncement,
 )
 from announce._model import MAX_BODY, MAX_TARGETS, MAX_TITLE, MAX_WINDOW, Announcement, Draft
-from announce._store import audience, for_household, get, listed, publish, record_read, withdraw
+from announce._store import (
+    audience,
+    for_household,
+    get,
+    listed,
+    publish,
+    read_by,
+    record_read,
+    withdraw,
+)
 
 __all__ = [
     "BATCH",
@@ -37,6 +47,7 @@ __all__ = [
     "listed",
     "plan",
     "publish",
+    "read_by",
     "record_read",
     "run_once",
     "send",

@@ -137,6 +137,19 @@ def for_household(conn: Conn, compound: str, flat: str, *, now: datetime) -> lis
     return [a for a in data if flat in audience(conn, a)]
 
 
+def read_by(conn: Conn, flat: str, announcement_ids: Sequence[int]) -> frozenset[int]:
+    """Which of these announcements the household has read (its page marks the rest)."""
+    if not announcement_ids:
+        return frozenset()
+    with transaction(conn):
+        rows = conn.execute(
+            "SELECT announcement_id FROM announcement_reads"
+            " WHERE flat = %s AND announcement_id = ANY(%s)",
+            (flat, list(announcement_ids)),
+        ).fetchall()
+    return frozenset(int(r[0]) for r in rows)
+
+
 def withdraw(conn: Conn, compound: str, announcement_id: int, *, now: datetime) -> Announcement:
     """End an announcement early: it is no longer current, and no longer sent."""
     with transaction(conn):

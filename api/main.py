@@ -47,6 +47,7 @@ from api.routes import (
     plan,
     provision,
     registry,
+    resident_announcements,
     residents,
     stream,
     telemetry,
@@ -159,6 +160,7 @@ def create_app(
         audit,
         announcements,
         residents,
+        resident_announcements,
     ):
         v1.include_router(module.router)
     v1.include_router(open311.admin)

@@ -1,11 +1,13 @@
 """The resident page (/r/) in headless Chromium at phone size (390 x 844): sign in with
 the code read from the mail the resident channel sends, ask to be linked to a home
 (an admin confirms), report with a photo, see the status move as staff handle it,
-rate it; the page breaks no CSP rule and reads the last status with the network off."""
+rate it; the page breaks no CSP rule and reads the last status with the network off.
+And announcements: staff publish, the resident reads one on the page, staff see it read."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +176,110 @@ def test_sign_in_report_with_a_photo_see_status_and_rate_on_a_phone(
         text_in(browser, "#cases .case .state", "Done")
     finally:
         browser.delete_network_conditions()
+
+
+def _publish(
+    client: httpx.Client, admin: dict[str, str], title: str, age_min: int, **to: Any
+) -> int:
+    now = datetime.now(UTC)
+    made = client.post(
+        "/api/v1/announcements",
+        json={
+            "compound": "c1",
+            "title": title,
+            "body": f"{title}. Details: from 9:00 to 12:00.",
+            "starts_at": (now - timedelta(minutes=age_min)).isoformat(),
+            "ends_at": (now + timedelta(days=1)).isoformat(),
+            **to,
+        },
+        headers=admin,
+    )
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def _reads(client: httpx.Client, admin: dict[str, str]) -> dict[str, int]:
+    listed = client.get("/api/v1/announcements", params={"compound": "c1"}, headers=admin)
+    return {a["title"]: a["reads"] for a in listed.json()["data"]}
+
+
+def test_a_resident_reads_an_announcement_on_a_phone_and_staff_see_it_read(
+    browser: Any, base_url: str, client: httpx.Client, mailbox: Mailbox
+) -> None:
+    admin = bearer(login(client, "admin", ADMIN_PASSWORD))
+    browser.set_window_size(*PHONE)
+    browser.get(f"{base_url}/r/")
+    browser.execute_script("localStorage.setItem('dayuan.resident.lang', 'en')")
+    browser.refresh()
+    visible(browser, "#phone").send_keys(NUMBER)
+    browser.find_element(By.ID, "send-code").click()
+    visible(browser, "#code").send_keys(code_from(wait_mail(mailbox, NUMBER, 1)))
+    browser.find_element(By.ID, "sign-in").click()
+    text_in(browser, "#notices", "Notices go to confirmed homes")  # not linked yet
+
+    _publish(client, admin, "Water cut tomorrow", 30)
+    _publish(client, admin, "Lift of building 1 under repair", 10, buildings=["1"])
+    _publish(client, admin, "Health check for the elderly", 5, tag="elderly")  # not theirs
+    visible(browser, "#household-compound").send_keys("c1")
+    browser.find_element(By.ID, "household-flat").send_keys("1-1-101")
+    browser.find_element(By.ID, "household-submit").click()
+    text_in(browser, "#household-status", "waiting for your grid worker")
+    (link,) = client.get(
+        "/api/v1/residents/links", params={"compound": "c1"}, headers=admin
+    ).json()["data"]
+    confirmed = client.post(
+        f"/api/v1/residents/links/{link['resident_id']}", json={"confirm": True}, headers=admin
+    )
+    assert confirmed.status_code == 200
+    browser.refresh()
+
+    # Newest first, both unread; the elderly households' notice is not shown.
+    text_in(browser, "#notices", "Lift of building 1 under repair")
+    titles = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#notices .notice-title")]
+    assert titles == ["New Lift of building 1 under repair", "New Water cut tomorrow"]
+    size = browser.execute_script(
+        "return parseFloat(getComputedStyle(document.querySelector('#notices li')).fontSize)"
+    )
+    assert size >= 20  # large text
+    width = browser.execute_script("return document.documentElement.clientWidth")
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= width
+
+    browser.find_elements(By.CSS_SELECTOR, "#notices .notice")[1].click()
+    text_in(browser, "#notice-body", "Details: from 9:00 to 12:00.")
+    text_in(browser, "#notice-title", "Water cut tomorrow")
+    wait(browser).until(lambda _: _reads(client, admin)["Water cut tomorrow"] == 1)
+    browser.find_element(By.ID, "notice-back").click()
+    visible(browser, "#notices .notice")
+    unread = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#notices .unread")]
+    assert unread == ["New Lift of building 1 under repair"]
+    assert _reads(client, admin) == {
+        "Health check for the elderly": 0,
+        "Lift of building 1 under repair": 0,
+        "Water cut tomorrow": 1,
+    }
+    # Opening it again (another visit) counts nothing more.
+    browser.refresh()
+    visible(browser, "#notices .notice:not(.unread)").click()
+    text_in(browser, "#notice-title", "Water cut tomorrow")
+    browser.find_element(By.ID, "notice-back").click()
+    assert _reads(client, admin)["Water cut tomorrow"] == 1
+
+    # Offline: the kept list still reads, the body too; the read is sent once back online.
+    wait(browser).until(
+        lambda d: (
+            d.execute_script("return !!navigator.serviceWorker.controller") or d.refresh() or False
+        )
+    )
+    browser.set_network_conditions(offline=True, latency=0, throughput=0)
+    try:
+        browser.refresh()
+        text_in(browser, "#offline", "No connection")
+        visible(browser, "#notices .unread").click()
+        text_in(browser, "#notice-body", "Lift of building 1 under repair. Details")
+    finally:
+        browser.delete_network_conditions()
+    assert _reads(client, admin)["Lift of building 1 under repair"] == 0
+    browser.refresh()
+    wait(browser).until(lambda _: _reads(client, admin)["Lift of building 1 under repair"] == 1)
+    visible(browser, "#notices .notice")
+    assert browser.find_elements(By.CSS_SELECTOR, "#notices .unread") == []

@@ -48,6 +48,11 @@ export const STRINGS = {
     cat_security: "治安、安全",
     cat_elderly_care: "养老服务",
     cat_public_affairs: "公共事务",
+    notices: "小区公告",
+    no_notices: "现在没有公告。",
+    notices_need_home: "公告只发给已确认的住户：网格员确认您的住户后，这里就会显示。",
+    unread: "未读",
+    notice_until: "{from} 至 {to}",
   },
   en: {
     title: "Dayuan · Residents",
@@ -95,6 +100,11 @@ export const STRINGS = {
     cat_security: "Safety and security",
     cat_elderly_care: "Elderly care",
     cat_public_affairs: "Public matters",
+    notices: "Notices from the compound",
+    no_notices: "No notices just now.",
+    notices_need_home: "Notices go to confirmed homes: once your grid worker confirms yours, they appear here.",
+    unread: "New",
+    notice_until: "From {from} to {to}",
   },
 };
 

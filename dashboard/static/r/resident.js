@@ -1,7 +1,9 @@
 // The resident page: sign in with a code, link a home, report with photos, follow each
-// report step by step, rate it or open it again. Plain DOM, no build step; the last
-// list of reports is kept in localStorage so that it reads offline (sw.js keeps the page).
+// report step by step, rate it or open it again, read the compound's announcements
+// (notices.js). Plain DOM, no build step; the last list of reports is kept in
+// localStorage so that it reads offline (sw.js keeps the page).
 import { getLang, setLang, t } from "./i18n.js";
+import { forgetNotices, initNotices, loadNotices, renderNotices, showKeptNotices } from "./notices.js";
 
 const API = "/api/v1/residents";
 const TOKEN = "dayuan.resident.token";
@@ -53,7 +55,7 @@ function translate() {
 }
 
 function show(section) {
-  for (const id of ["signin", "home", "report", "detail"]) $(id).hidden = id !== section;
+  for (const id of ["signin", "home", "report", "detail", "notice"]) $(id).hidden = id !== section;
 }
 
 function words(w) { return w[getLang()] ?? w.en; }
@@ -112,6 +114,7 @@ async function loadHome() {
   me = await call("/me");
   renderHousehold();
   show("home");
+  await loadNotices();
   try {
     const cases = await call("/me/cases");
     localStorage.setItem(LAST, JSON.stringify({ at: new Date().toISOString(), me, data: cases.data }));
@@ -128,6 +131,7 @@ function offline(err) {
   me = me ?? last.me;
   renderHousehold();
   show("home");
+  showKeptNotices();
   $("offline").textContent = t("offline", { at: when(last.at) });
   $("offline").hidden = false;
   renderCases(last.data);
@@ -184,7 +188,7 @@ function wire() {
   $("lang").addEventListener("click", () => {
     setLang(getLang() === "zh" ? "en" : "zh");
     translate();
-    if (me) { renderHousehold(); if (!$("home").hidden) loadHome(); if (current && !$("detail").hidden) renderDetail(current); }
+    if (me) { renderHousehold(); renderNotices(); if (!$("home").hidden) loadHome(); if (current && !$("detail").hidden) renderDetail(current); }
   });
   $("phone-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -222,6 +226,7 @@ function wire() {
     try { await call("/me/sign-out", { method: "POST" }); } catch { /* offline: forget it here */ }
     localStorage.removeItem(TOKEN);
     localStorage.removeItem(LAST);
+    forgetNotices();
     me = null;
     show("signin");
   });
@@ -275,6 +280,7 @@ function wire() {
 
 translate();
 wire();
+initNotices({ call, show, when });
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
 if (token()) {
   loadHome().catch((err) => { if (!token()) show("signin"); else offline(err); });
