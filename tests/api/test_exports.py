@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ import httpx
 import openpyxl
 import pytest
 from fastapi import FastAPI
+from PIL import Image
 from pypdf import PdfReader
 
 import cases
@@ -77,7 +79,7 @@ def world(
     on_time = _act(client, admin, _report(client, admin, "1-1-101"), "assign", staff_id="s-cadre1")
     for action, body in (("acknowledge", {}), ("start", {}), ("resolve", {"note": "stopped"})):
         on_time = _act(client, admin, on_time, action, **body)
-    on_time = _act(client, admin, on_time, "rate", rating=5)
+    on_time = _act(client, admin, on_time, "rate", rating=5, by_phone=True)
     on_time = _act(client, admin, on_time, "close")
     late = _act(client, admin, _report(client, admin, "1-2-301"), "assign", staff_id="s-cadre1")
     late = _act(client, admin, late, "acknowledge")
@@ -296,13 +298,26 @@ def _pages(pdf: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
+def _rendered(pdf: bytes, tmp: Path) -> list[Image.Image]:
+    """The PDF's pages as images, rendered by poppler's pdftoppm (what a reader shows)."""
+    if shutil.which("pdftoppm") is None:
+        pytest.fail("pdftoppm is not installed (.ci/run installs poppler-utils)")
+    (tmp / "r.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(tmp / "r.pdf"), str(tmp / "p")], check=True)
+    return [Image.open(f).convert("RGB") for f in sorted(tmp.glob("p-*.png"))]
+
+
 def _heads(page: str, name: str) -> bool:
     """Whether the page opens a section of that name (under its page number)."""
     return name in page.splitlines()[:2]
 
 
 def test_the_evaluation_report_per_grid_and_per_party(
-    client: httpx.Client, headers: dict[str, H], world: dict[str, Any], month: str
+    client: httpx.Client,
+    headers: dict[str, H],
+    world: dict[str, Any],
+    month: str,
+    tmp_path: Path,
 ) -> None:
     admin = headers["admin"]
     response = client.get(
@@ -314,6 +329,12 @@ def test_the_evaluation_report_per_grid_and_per_party(
     assert response.headers["content-type"] == "application/pdf"
     pages = _pages(response.content)
     assert len(pages) >= 3  # the overview, then one section per grid
+    images = _rendered(response.content, tmp_path)
+    assert len(images) == len(pages)
+    for image in images:  # every page renders with ink on it, the overview's chart in colour
+        assert image.getextrema() != ((255, 255), (255, 255), (255, 255))
+    colours = {c for _, c in images[0].getcolors(1 << 16) or [] if len(set(c)) > 1}
+    assert len(colours) >= 2
     first = pages[0]
     assert "考核报告" in first
     assert "按网格" in first
