@@ -250,7 +250,9 @@ def test_a_resident_reads_an_announcement_on_a_phone_and_staff_see_it_read(
     wait(browser).until(lambda _: _reads(client, admin)["Water cut tomorrow"] == 1)
     browser.find_element(By.ID, "notice-back").click()
     visible(browser, "#notices .notice")
-    unread = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#notices .unread")]
+    unread = [
+        e.text for e in browser.find_elements(By.CSS_SELECTOR, "#notices .unread .notice-title")
+    ]
     assert unread == ["New Lift of building 1 under repair"]
     assert _reads(client, admin) == {
         "Health check for the elderly": 0,
@@ -282,4 +284,4 @@ def test_a_resident_reads_an_announcement_on_a_phone_and_staff_see_it_read(
     browser.refresh()
     wait(browser).until(lambda _: _reads(client, admin)["Lift of building 1 under repair"] == 1)
     visible(browser, "#notices .notice")
-    assert browser.find_elements(By.CSS_SELECTOR, "#notices .unread") == []
+    assert browser.find_elements(By.CSS_SELECTOR, "#notices .unread .notice-title") == []
