@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,43 @@ class _LogSink:
         log.info("alarm %s %s (%s)", change.change.value, change.fingerprint, change.severity.value)
 
 
+class StreamTime:
+    """The time timers are judged at: the stream's event time, run on by the clock.
+
+    A replay of the past (`dayuan up`'s history at 600x, a broker's backlog after an
+    outage) carries events hours behind the wall clock. Judged on the wall clock, every
+    door opened in it is "held open" at the next tick, before its close (the next
+    message) is read. Judged here, the time is the newest event seen plus the time
+    since it was seen, never ahead of the clock: in live traffic that is the clock; in
+    silence it runs on with the clock, so a missed heartbeat is still judged; in a
+    replay it follows the events. Only the rules' timers take it; the alarm book stamps
+    and clears on the clock. (One engine, one stream: a compound replaying beside live
+    ones is judged on theirs.)
+
+        clock    10:00:00  10:00:01  10:00:02   (a replay at 600x)
+        events   04:00:00  04:10:00  04:20:00
+        judged   04:00:00  04:10:00  04:20:00 + the milliseconds since
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._front: datetime | None = None
+        self._seen_at: datetime | None = None
+
+    def observe(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        newest = max(min(m.ts, m.received_at) for m in messages)
+        if self._front is None or newest > self._front:
+            self._front, self._seen_at = newest, self._clock.now()
+
+    def now(self) -> datetime:
+        wall = self._clock.now()
+        if self._front is None or self._seen_at is None:
+            return wall
+        return min(wall, self._front + (wall - self._seen_at))
+
+
 class Engine:
     def __init__(
         self,
@@ -80,6 +118,7 @@ class Engine:
     ) -> None:
         self._evaluator = evaluator
         self._clock = clock
+        self._time = StreamTime(clock)
         self._rules_file = rules_file
         self._states = states
         self._world_loader = world_loader
@@ -192,7 +231,7 @@ class Engine:
         """Fire the timers due at the clock's now; clear what has calmed."""
         with self._lock:
             try:
-                self._evaluator.tick(self._clock.now())
+                self._evaluator.tick(self._clock.now(), judged=self._time.now())
             except Exception:
                 self.metrics.errors += 1
                 log.exception("rule tick failed")
@@ -258,6 +297,7 @@ class Engine:
         try:
             with self._lock:
                 try:
+                    self._time.observe(batch)
                     done = self._evaluator.process(batch, self._clock.now())
                 except Exception:
                     self.metrics.errors += 1

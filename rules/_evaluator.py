@@ -115,13 +115,15 @@ class Evaluator:
         for signal in signals:
             self.book.handle(signal, now)
 
-    def tick(self, now: datetime) -> None:
-        """Fire timers due at `now`, then let the alarm book clear what has calmed."""
+    def tick(self, now: datetime, *, judged: datetime | None = None) -> None:
+        """Fire timers due at `judged` (the stream's time; `now` when not given), then let
+        the alarm book, on the clock's `now`, clear what has calmed."""
+        at = now if judged is None else judged
         for logic in self.logics.values():
-            due = logic.due(now)
+            due = logic.due(at)
             if due and self._states is not None:
                 self._merge(logic, due)
-            for signal in logic.on_tick(now):
+            for signal in logic.on_tick(at):
                 self.book.handle(signal, now)
         self.book.poll(now)
 

@@ -247,3 +247,47 @@ def test_wait_settled_returns_once_what_was_submitted_has_its_alarm_stored(
         assert row == (1,)
     finally:
         engine.close()
+
+
+def test_a_replay_of_the_past_is_judged_on_its_own_time(pool: ConnectionPool[Any]) -> None:
+    """Six hours behind the clock, a door opens and closes 10 s later (event time); the
+    engine ticks between the two messages. On the wall clock the door would have been
+    open for six hours: held open. On the stream's time it was open 10 s: nothing. A
+    door that opens and is never heard of again is still held open once 30 s pass.
+
+        clock   16:00:00.0      16:00:00.1          16:00:31
+        events  10:00:00 open   10:00:10 closed     (gate quiet)  10:00:40 open
+        judged  10:00:00        10:00:10            ...           10:00:40 +31 s: raise
+    """
+    clock = FakeClock(DAY + timedelta(hours=6))
+    engine, sink = _open(pool, clock)
+    past = DAY
+
+    def door(state: str, at: datetime) -> Any:
+        return message(
+            PREFIX + "gate-1",
+            Channel.EVENT,
+            {"type": "door", "state": state},
+            at=at,
+            received=clock.now(),
+            world=WORLD,
+        )
+
+    engine.submit([door("open", past)])
+    engine.drain()
+    engine.tick()
+    clock.advance(seconds=0.1)
+    engine.submit([door("closed", past + timedelta(seconds=10))])
+    engine.drain()
+    engine.tick()
+    assert _of(sink, "door_held_open", ChangeKind.OPENED) == []
+
+    engine.submit([door("open", past + timedelta(seconds=40))])
+    engine.drain()
+    clock.advance(seconds=20)
+    engine.tick()
+    assert _of(sink, "door_held_open", ChangeKind.OPENED) == []  # 20 s of silence
+    clock.advance(seconds=11)
+    engine.tick()
+    assert [c.device for c in _of(sink, "door_held_open", ChangeKind.OPENED)] == [PREFIX + "gate-1"]
+    engine.close()
