@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,40 +69,37 @@ class _LogSink:
 
 
 class StreamTime:
-    """The time timers are judged at: the stream's event time, run on by the clock.
+    """The time timers are judged at: the clock, less how far behind it the stream runs.
 
     A replay of the past (`dayuan up`'s history at 600x, a broker's backlog after an
-    outage) carries events hours behind the wall clock. Judged on the wall clock, every
-    door opened in it is "held open" at the next tick, before its close (the next
-    message) is read. Judged here, the time is the newest event seen plus the time
-    since it was seen, never ahead of the clock: in live traffic that is the clock; in
-    silence it runs on with the clock, so a missed heartbeat is still judged; in a
-    replay it follows the events. Only the rules' timers take it; the alarm book stamps
-    and clears on the clock. (One engine, one stream: a compound replaying beside live
-    ones is judged on theirs.)
+    outage) carries events hours behind the clock. Judged on the clock, every door
+    opened in it is "held open" at the next tick, before its close (the next message) is
+    read. Here the stream's lag is that of the middle message of the latest batch (its
+    receipt less its event time), and timers are judged at the clock less that lag: in
+    live traffic that is the clock; in silence it runs on with the clock, so a missed
+    heartbeat is still judged; in a replay it follows the events. The middle message,
+    not the newest, so that a device whose clock runs ahead (accepted within the edge's
+    skew) cannot pull the time forward for every other device. Only the rules' timers
+    take it; the alarm book stamps and clears on the clock. (One engine, one stream: a
+    compound replaying beside live ones is judged on theirs.)
 
-        clock    10:00:00  10:00:01  10:00:02   (a replay at 600x)
-        events   04:00:00  04:10:00  04:20:00
-        judged   04:00:00  04:10:00  04:20:00 + the milliseconds since
+        clock    16:00:00.0  16:00:00.1  16:00:01   (a replay at 600x)
+        events   10:00:00    10:01:00    10:10:00
+        lag      6 h         5 h 59 min  5 h 50 min
+        judged   10:00:00    10:01:00    10:10:00
     """
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._front: datetime | None = None
-        self._seen_at: datetime | None = None
+        self._lag = timedelta(0)
 
     def observe(self, messages: Sequence[Message]) -> None:
-        if not messages:
-            return
-        newest = max(min(m.ts, m.received_at) for m in messages)
-        if self._front is None or newest > self._front:
-            self._front, self._seen_at = newest, self._clock.now()
+        if messages:
+            lags = sorted(m.received_at - min(m.ts, m.received_at) for m in messages)
+            self._lag = lags[len(lags) // 2]
 
     def now(self) -> datetime:
-        wall = self._clock.now()
-        if self._front is None or self._seen_at is None:
-            return wall
-        return min(wall, self._front + (wall - self._seen_at))
+        return self._clock.now() - self._lag
 
 
 class Engine:

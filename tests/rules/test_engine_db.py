@@ -253,7 +253,8 @@ def test_a_replay_of_the_past_is_judged_on_its_own_time(pool: ConnectionPool[Any
     """Six hours behind the clock, a door opens and closes 10 s later (event time); the
     engine ticks between the two messages. On the wall clock the door would have been
     open for six hours: held open. On the stream's time it was open 10 s: nothing. A
-    door that opens and is never heard of again is still held open once 30 s pass.
+    door that opens and is never heard of again is still held open once 30 s pass. A
+    lamp whose clock runs 5 min ahead, heard beside them, moves nothing.
 
         clock   16:00:00.0      16:00:00.1          16:00:31
         events  10:00:00 open   10:00:10 closed     (gate quiet)  10:00:40 open
@@ -273,7 +274,15 @@ def test_a_replay_of_the_past_is_judged_on_its_own_time(pool: ConnectionPool[Any
             world=WORLD,
         )
 
-    engine.submit([door("open", past)])
+    ahead = message(
+        PREFIX + "light-1",
+        Channel.TELEMETRY,
+        {"values": {"power_w": 30.0}},
+        at=past + timedelta(minutes=5),
+        received=clock.now(),
+        world=WORLD,
+    )
+    engine.submit([door("open", past), ahead])
     engine.drain()
     engine.tick()
     clock.advance(seconds=0.1)
