@@ -205,28 +205,28 @@ def _simulate(
     mode: Literal["fleet", "realistic"] = "fleet" if target.username else "realistic"
     scenario = simulators.load_scenario(simulators.UP_SCENARIO) if history.first else None
 
+    now = clock.now()
+    start = history.start if history.duration else now
+    meets = simulators.Pacer(start, speed=speed, rate=None, present=now).meets or 0.0
+    caught_up = threading.Timer(
+        meets, log.info, ("caught up with the present: the simulated compound now runs live",)
+    )
+    caught_up.daemon = True
+
     def run() -> None:
         try:
-            if history.duration:
-                simulators.run_simulation(
-                    registry,
-                    target=target,
-                    start=history.start,
-                    speed=speed,
-                    duration=history.duration,
-                    mode=mode,
-                    scenario=scenario,
-                    stop=sim.stop,
-                )
-                log.info("caught up with the present: the simulated compound now runs live")
+            # One simulation from the history's start, its past at `speed` and live from
+            # the present on: devices carry their state over (a door opened in the last
+            # second of the past closes in the first of the present).
             sim.report = simulators.run_simulation(
                 registry,
                 target=target,
-                start=clock.now(),
-                speed=1.0,
+                start=start,
+                speed=speed,
                 mode=mode,
+                scenario=scenario,
                 stop=sim.stop,
-                seed=DEMO_SEED + 1,
+                catch_up=now,
             )
         except Exception as exc:  # reported in the log; the product keeps running
             sim.error = exc
@@ -234,8 +234,10 @@ def _simulate(
 
     thread = threading.Thread(target=run, name="simulator", daemon=True)
     thread.start()
+    caught_up.start()
 
     def finish() -> None:
+        caught_up.cancel()
         sim.stop.set()
         thread.join(30)
 

@@ -96,7 +96,14 @@ class SimulationReport:
 class Pacer:
     """When, in wall seconds since the start, an instant of simulated time is due."""
 
-    def __init__(self, start: datetime, *, speed: float, rate: float | None) -> None:
+    def __init__(
+        self,
+        start: datetime,
+        *,
+        speed: float,
+        rate: float | None,
+        present: datetime | None = None,
+    ) -> None:
         if rate is None and not speed > 0:
             raise ValueError("speed must be positive")
         if rate is not None and not rate > 0:
@@ -104,10 +111,19 @@ class Pacer:
         self.start = start
         self.speed = speed
         self.rate = rate
+        # With `present`, the past is played at `speed` until the simulated time meets the
+        # present (this many wall seconds in), and in real time from then on: one
+        # simulation, so a door opened just before that instant still closes after it.
+        self.meets: float | None = None
+        if present is not None and rate is None and speed > 1:
+            self.meets = max(0.0, (present - start).total_seconds() / (speed - 1))
 
     def due(self, at: datetime, sent: int) -> float:
         if self.rate is None:
-            return (at - self.start).total_seconds() / self.speed
+            simulated = (at - self.start).total_seconds()
+            if self.meets is not None and simulated > self.meets * self.speed:
+                return self.meets + simulated - self.meets * self.speed
+            return simulated / self.speed
         if math.isinf(self.rate):
             return -math.inf
         return sent / self.rate
@@ -117,6 +133,8 @@ class Pacer:
         rate (simulated time is then wherever the messages have got to)."""
         if self.rate is not None:
             return None
+        if self.meets is not None and wall > self.meets:
+            return self.start + timedelta(seconds=self.meets * self.speed + wall - self.meets)
         return self.start + timedelta(seconds=wall * self.speed)
 
 
@@ -160,12 +178,15 @@ def run_simulation(
     seq_start: int | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     transport: Transport | None = None,
+    catch_up: datetime | None = None,
 ) -> SimulationReport:
     """Simulate `compound` from `start` onto the broker at `target`; block until done.
 
     Done is `duration` of simulated time, or `stop` being set. `rate` (messages a
-    second, `math.inf` for no limit) overrides `speed`. `seq_start` defaults to the
-    epoch milliseconds of `start`, so runs over later spans never reuse a seq.
+    second, `math.inf` for no limit) overrides `speed`. With `catch_up` (the present,
+    after `start`), the span up to it plays at `speed` and the rest in real time.
+    `seq_start` defaults to the epoch milliseconds of `start`, so runs over later spans
+    never reuse a seq.
     `transport` replaces the MQTT transport (tests); `monotonic` the wall clock.
     """
     if start.tzinfo is None:
@@ -180,7 +201,7 @@ def run_simulation(
         spontaneous=spontaneous,
         seq_start=first_seq,
     )
-    pacer = Pacer(start, speed=speed, rate=rate)
+    pacer = Pacer(start, speed=speed, rate=rate, present=catch_up)
     if transport is None:
         transport = _transport(target, mode, connections, seed)
     header = {

@@ -674,7 +674,7 @@ function drawOpenCharts() {
     ["grid", count((c) => c.grid_id ?? ""), gridLabel],
     ["category", count((c) => c.category), categoryName],
   ]) {
-    barsByKey(name, $(`#chart-${name}`), [...m.keys()].map(label), [...m.values()], t(`open_by_${name}`));
+    barsByKey(name, $(`#chart-${name}`), [...m.keys()].map(label), [...m.values()], t(`open_by_${name}`), name === "category");
   }
 }
 

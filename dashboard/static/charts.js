@@ -77,8 +77,22 @@ export function resizeCharts() {
   for (const c of Object.values(charts)) c.resize();
 }
 
+// A sideways chart grows with its rows (a label's line each, `bars` thin bars in it), so
+// that no label is written over the next; never below the figure's own height.
+function fitRows(canvas, rows, bars) {
+  const figure = canvas?.parentElement;
+  if (!figure) return;
+  figure.style.height = "";
+  const least = parseFloat(getComputedStyle(figure).height) || 0;
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 15;
+  const needed = rows * rem * Math.max(1.3, 0.5 * bars + 0.6) + 5 * rem;
+  if (needed > least) figure.style.height = `${needed}px`;
+}
+
 // Bars of one dataset, one colour per bar (a category, a grid), labels as words.
-export function barsByKey(name, canvas, labels, values, title) {
+// `sideways` for long labels (categories): one label per row instead of slanted ones.
+export function barsByKey(name, canvas, labels, values, title, sideways = false) {
+  if (sideways) fitRows(canvas, labels.length, 1);
   return chart(name, canvas, {
     type: "bar",
     data: {
@@ -95,13 +109,17 @@ export function barsByKey(name, canvas, labels, values, title) {
     },
     options: {
       plugins: { legend: { display: false } },
-      scales: { x: { ticks: { autoSkip: false, maxRotation: 50 } }, y: { beginAtZero: true, ticks: { precision: 0 } } },
+      indexAxis: sideways ? "y" : "x",
+      scales: sideways
+        ? { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { ticks: { autoSkip: false } } }
+        : { x: { ticks: { autoSkip: false, maxRotation: 50 } }, y: { beginAtZero: true, ticks: { precision: 0 } } },
     },
   });
 }
 
 // Rates in percent, two datasets in two colours.
 export function rateBars(name, canvas, labels, series) {
+  fitRows(canvas, labels.length, 2 * series.length);
   return chart(name, canvas, {
     type: "bar",
     data: {
@@ -114,10 +132,12 @@ export function rateBars(name, canvas, labels, series) {
         borderWidth: 1,
       })),
     },
+    // Categories are long words: bars run sideways, one readable label per row.
     options: {
+      indexAxis: "y",
       scales: {
-        x: { ticks: { autoSkip: false, maxRotation: 50 } },
-        y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } },
+        x: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } },
+        y: { ticks: { autoSkip: false } },
       },
     },
   });

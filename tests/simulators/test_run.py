@@ -119,6 +119,25 @@ def test_pacer_refuses_nonsense() -> None:
         Pacer(start, speed=1, rate=-1)
 
 
+def test_a_catch_up_plays_the_past_fast_and_the_present_in_real_time() -> None:
+    """Six hours at 601x meet the present 36 s in (the simulated clock gains 600 s a
+    second on the wall's 6 h head start), then simulated time runs at the wall's pace:
+
+        wall (s)        0      18        36       46
+        simulated       00:00  03:00:18  06:00:36 06:00:46
+    """
+    start = datetime.fromisoformat("2024-05-06T00:00:00+00:00")
+    present = start + timedelta(hours=6)
+    pacer = Pacer(start, speed=601, rate=None, present=present)
+    assert pacer.meets == pytest.approx(36.0)
+    assert pacer.due(start + timedelta(hours=3, seconds=18), 0) == pytest.approx(18.0)
+    met = present + timedelta(seconds=36)
+    assert pacer.due(met, 0) == pytest.approx(36.0)
+    assert pacer.due(met + timedelta(seconds=10), 0) == pytest.approx(46.0)
+    assert pacer.when(46.0) == met + timedelta(seconds=10)
+    assert pacer.when(18.0) == start + timedelta(hours=3, seconds=18)
+
+
 class _Tty(io.StringIO):
     def isatty(self) -> bool:
         return True
