@@ -343,3 +343,33 @@ def plan(
         "truncated": truncated,
         "at": now,
     }
+
+
+def outline(conn: Conn, compound: str) -> dict[str, Any] | None:
+    """The compound's buildings only, laid out as the staff plan lays them out, each as a
+    box in the plan's frame: x from west (0) to east (1), y from north (0) to south (1),
+    over the buildings' bounds with the plan's margin. What a resident taps on to say
+    where (a report's `point`); no devices, flats or households. None: no such compound."""
+    if compound not in registry.compound_ids(conn):
+        return None
+    buildings, _ = registry.building_page(
+        conn, registry.Scope(), compound=compound, limit=PLAN_ROWS_MAX, offset=0
+    )
+    buildings.sort(key=lambda b: _natural(str(b["id"])))
+    _auto_layout(buildings)
+    x0, y0, x1, y1 = _bounds(buildings, [])
+    m = PLAN_MARGIN_M
+    x0, y0, x1, y1 = x0 - m, y0 - m, x1 + m, y1 + m
+    width, depth = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    boxes = [
+        {
+            "id": str(b["id"]),
+            "name": b["name"],
+            "x": (b["x"] - b["width"] / 2 - x0) / width,
+            "y": (y1 - b["y"] - b["depth"] / 2) / depth,
+            "w": b["width"] / width,
+            "h": b["depth"] / depth,
+        }
+        for b in buildings
+    ]
+    return {"compound": compound, "aspect": width / depth, "buildings": boxes}

@@ -20,6 +20,7 @@ from fastapi import (
     Form,
     HTTPException,
     Path,
+    Query,
     Request,
     Response,
     UploadFile,
@@ -31,7 +32,7 @@ import cases
 import notify
 import registry
 import residents
-from api import _audit, _cases, _residents
+from api import _audit, _cases, _plan, _residents
 from api._access import Permission, User
 from api._db import Conn
 from api._residents import ResidentDep
@@ -117,6 +118,21 @@ class OwnCasePublic(BaseModel):
     may_rate: bool
     may_reopen_until: datetime | None
     steps: list[StepPublic]
+
+
+class PlanBox(BaseModel):
+    id: str
+    name: str | None
+    x: float = Field(description="west edge, 0 (west) to 1 (east)")
+    y: float = Field(description="north edge, 0 (north) to 1 (south)")
+    w: float
+    h: float
+
+
+class OutlinePublic(BaseModel):
+    compound: str
+    aspect: float = Field(description="the plan's width over its height")
+    buildings: list[PlanBox]
 
 
 class OwnCasesPublic(BaseModel):
@@ -339,6 +355,25 @@ def report(
     now = state.clock.now()
     case = residents.report(conn, state.workflow, resident, draft, cleaned, now)
     return _own_public(residents.own_case(conn, state.workflow, resident, case.id, now))
+
+
+@router.get("/me/plan", responses={404: {"description": "no such compound"}})
+def my_plan(
+    resident: ResidentDep,
+    conn: DbDep,
+    compound: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
+) -> OutlinePublic:
+    """The buildings of the resident's compound (or `compound`, for a report before the
+    household is confirmed) in the plan's frame, to tap a report's point on: the `x,y`
+    of `where=point` are in this frame. Buildings only, nothing of who lives where."""
+    home = resident.confirmed
+    wanted = compound or (home.compound if home else None)
+    if wanted is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "say which compound")
+    found = _plan.outline(conn, wanted)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no compound {wanted!r}")
+    return OutlinePublic.model_validate(found)
 
 
 @router.get("/me/cases")

@@ -4,6 +4,7 @@
 // localStorage so that it reads offline (sw.js keeps the page).
 import { getLang, setLang, t } from "./i18n.js";
 import { forgetNotices, initNotices, loadNotices, renderNotices, showKeptNotices } from "./notices.js";
+import { hidePlan, pointValue, resetPoint, showPlan } from "./point.js";
 
 const API = "/api/v1/residents";
 const TOKEN = "dayuan.resident.token";
@@ -230,17 +231,30 @@ function wire() {
     me = null;
     show("signin");
   });
+  const home = () => (me.household ? me.household.compound : $("household-compound").value.trim());
+  for (const radio of document.querySelectorAll("input[name=where]")) {
+    radio.addEventListener("change", () => {
+      const where = document.querySelector("input[name=where]:checked").value;
+      $("place").hidden = where === "flat" || where === "point";
+      if (where !== "point") return hidePlan();
+      showPlan({ call, compound: home(), t }).catch(failed);
+    });
+  }
   $("report-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const form = new FormData();
     const where = document.querySelector("input[name=where]:checked").value;
+    if (where === "point" && !pointValue()) {
+      say(t("tap_plan"));
+      return;
+    }
     form.append("category", $("category").value);
     form.append("description", $("description").value);
     form.append("where", where);
-    form.append("place", where === "flat" ? "" : $("place").value);
+    form.append("place", where === "flat" ? "" : where === "point" ? pointValue() : $("place").value);
     if (!(me.household && me.household.confirmed)) {
       form.append("anonymous", "true");
-      form.append("compound", me.household ? me.household.compound : $("household-compound").value.trim());
+      form.append("compound", home());
     }
     for (const file of $("photos").files) form.append("photos", file);
     const button = $("submit-report");
@@ -248,6 +262,9 @@ function wire() {
     try {
       const c = await call("/me/reports", { method: "POST", form });
       $("report-form").reset();
+      resetPoint();
+      hidePlan();
+      $("place").hidden = false;
       say(t("sent"));
       await openCase(c.id);
     } catch (err) {
