@@ -4,6 +4,7 @@
 // localStorage so that it reads offline (sw.js keeps the page).
 import { getLang, setLang, t } from "./i18n.js";
 import { forgetNotices, initNotices, loadNotices, renderNotices, showKeptNotices } from "./notices.js";
+import { forgetDeliberations, initDeliberations, loadDeliberations, renderDeliberations } from "./deliberations.js";
 
 const API = "/api/v1/residents";
 const TOKEN = "dayuan.resident.token";
@@ -115,6 +116,7 @@ async function loadHome() {
   renderHousehold();
   show("home");
   await loadNotices();
+  await loadDeliberations();
   try {
     const cases = await call("/me/cases");
     localStorage.setItem(LAST, JSON.stringify({ at: new Date().toISOString(), me, data: cases.data }));
@@ -188,7 +190,7 @@ function wire() {
   $("lang").addEventListener("click", () => {
     setLang(getLang() === "zh" ? "en" : "zh");
     translate();
-    if (me) { renderHousehold(); renderNotices(); if (!$("home").hidden) loadHome(); if (current && !$("detail").hidden) renderDetail(current); }
+    if (me) { renderHousehold(); renderNotices(); renderDeliberations(); if (!$("home").hidden) loadHome(); if (current && !$("detail").hidden) renderDetail(current); }
   });
   $("phone-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -227,6 +229,7 @@ function wire() {
     localStorage.removeItem(TOKEN);
     localStorage.removeItem(LAST);
     forgetNotices();
+    forgetDeliberations();
     me = null;
     show("signin");
   });
@@ -281,6 +284,7 @@ function wire() {
 translate();
 wire();
 initNotices({ call, show, when });
+initDeliberations({ call, when, say, failed });
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
 if (token()) {
   loadHome().catch((err) => { if (!token()) show("signin"); else offline(err); });
