@@ -81,22 +81,25 @@ class Draft:
             ("title", self.title, MAX_TITLE),
             ("description", self.description, MAX_DESCRIPTION),
         ):
-            _text(name, value, most)
+            check_text(name, value, most)
         if len(self.agenda) > MAX_AGENDA:
             raise InvalidMatter("agenda", f"at most {MAX_AGENDA} items")
         for item in self.agenda:
-            _text("agenda", item, MAX_AGENDA_ITEM)
+            check_text("agenda", item, MAX_AGENDA_ITEM)
         if len(self.buildings) + len(self.flats) > MAX_TARGETS:
             raise InvalidMatter("flats", f"at most {MAX_TARGETS} buildings and flats")
         if not 0 <= self.quorum <= 1:
             raise InvalidMatter("quorum", "a share of the electorate, between 0 and 1")
 
 
-def _text(name: str, value: str, most: int) -> None:
+def check_text(name: str, value: str, most: int) -> None:
+    """Free text as PostgreSQL keeps it: not blank, not too long, no NUL character."""
     if not value.strip():
         raise InvalidMatter(name, "must not be empty")
     if len(value) > most:
         raise InvalidMatter(name, f"at most {most} characters")
+    if "\x00" in value:
+        raise InvalidMatter(name, "must not contain a NUL character")
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from deliberation._model import (
     Participant,
     Status,
     Tally,
+    check_text,
 )
 
 # The registry's pages are read this many households at a time.
@@ -92,9 +93,13 @@ def affected(conn: Conn, m: Matter) -> list[str]:
     return sorted(f for f in households(conn, m.compound) if m.affects(f))
 
 
-def create(conn: Conn, draft: Draft, *, actor: str, now: datetime) -> Matter:
-    """Store a draft whose compound, buildings and flats the registry knows."""
+def create(
+    conn: Conn, draft: Draft, *, parties: Sequence[str] = (), actor: str, now: datetime
+) -> Matter:
+    """Store a draft whose compound, buildings and flats the registry knows, with the
+    parties taking part (the registry's, by id)."""
     _check_scope(conn, draft)
+    named = _parties(conn, draft.compound, parties)
     with transaction(conn):
         row = conn.execute(
             "INSERT INTO deliberations (compound_id, title, description, agenda, buildings,"
@@ -116,7 +121,8 @@ def create(conn: Conn, draft: Draft, *, actor: str, now: datetime) -> Matter:
                 now,
             ),
         ).fetchone()
-    assert row is not None
+        assert row is not None
+        _add(conn, int(row[0]), named, actor, now)
     return get(conn, draft.compound, int(row[0]))
 
 
@@ -222,10 +228,7 @@ def close_voting(
     conn: Conn, compound: str, matter_id: int, *, decision: str, actor: str, now: datetime
 ) -> Matter:
     """Voting -> decided: the tally is counted now and recorded with the decision."""
-    if not decision.strip():
-        raise InvalidMatter("decision", "must not be empty")
-    if len(decision) > MAX_DECISION:
-        raise InvalidMatter("decision", f"at most {MAX_DECISION} characters")
+    check_text("decision", decision, MAX_DECISION)
     with transaction(conn):
         found = _locked(conn, compound, matter_id)
         _expect(found, Status.VOTING, "voting closes only while it is open")
@@ -323,12 +326,7 @@ def add_participants(
 ) -> Matter:
     """Parties of the registry and invited households, while the matter is prepared or
     open (the electorate is settled when voting starts)."""
-    named = []
-    for p in dict.fromkeys(parties):
-        found = registry.party(conn, compound, p)
-        if found is None:
-            raise InvalidMatter("parties", f"no party {p!r} serves {compound}")
-        named.append(("party", p, str(found["name"])))
+    named = _parties(conn, compound, parties)
     missing = sorted(set(flats) - households(conn, compound)) if flats else []
     if missing:
         raise InvalidMatter("flats", f"no such household: {', '.join(missing[:10])}")
@@ -340,13 +338,30 @@ def add_participants(
             (Status.DRAFT, Status.OPEN),
             "participants are added while it is prepared or open",
         )
-        for kind, ref, name in named:
-            conn.execute(
-                "INSERT INTO deliberation_participants (deliberation_id, kind, ref, name,"
-                " added_by, added_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (matter_id, kind, ref, name, actor, now),
-            )
+        _add(conn, matter_id, named, actor, now)
     return get(conn, compound, matter_id)
+
+
+def _parties(conn: Conn, compound: str, parties: Sequence[str]) -> list[tuple[str, str, str]]:
+    """The parties as participants (kind, id, the registry's name), or InvalidMatter."""
+    named = []
+    for p in dict.fromkeys(parties):
+        found = registry.party(conn, compound, p)
+        if found is None:
+            raise InvalidMatter("parties", f"no party {p!r} serves {compound}")
+        named.append(("party", p, str(found["name"])))
+    return named
+
+
+def _add(
+    conn: Conn, matter_id: int, named: Sequence[tuple[str, str, str]], actor: str, now: datetime
+) -> None:
+    for kind, ref, name in named:
+        conn.execute(
+            "INSERT INTO deliberation_participants (deliberation_id, kind, ref, name,"
+            " added_by, added_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (matter_id, kind, ref, name, actor, now),
+        )
 
 
 def link_case(
@@ -384,10 +399,7 @@ def give_opinion(
 ) -> Opinion:
     """An opinion while the matter is open, from a resident of an affected or invited
     household, or from a listed party."""
-    if not body.strip():
-        raise InvalidMatter("body", "must not be empty")
-    if len(body) > MAX_OPINION:
-        raise InvalidMatter("body", f"at most {MAX_OPINION} characters")
+    check_text("body", body, MAX_OPINION)
     with transaction(conn):
         found = _locked(conn, compound, matter_id, share=True)
         _expect(found, Status.OPEN, "opinions are collected while it is open")

@@ -29,7 +29,9 @@ IdPath = Annotated[int, Path(ge=1, le=2**62)]
 Flat = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}$")]
 Building = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,16}$")]
 PartyId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-AgendaItem = Annotated[str, Field(min_length=1, max_length=deliberation.MAX_AGENDA_ITEM)]
+AgendaItem = Annotated[
+    str, Field(pattern=r"^[^\x00]*$", min_length=1, max_length=deliberation.MAX_AGENDA_ITEM)
+]
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     403: {"model": Message, "description": "outside the caller's grids, or a voice not given"},
@@ -43,8 +45,10 @@ class DeliberationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     compound: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    title: str = Field(min_length=1, max_length=deliberation.MAX_TITLE)
-    description: str = Field(min_length=1, max_length=deliberation.MAX_DESCRIPTION)
+    title: str = Field(pattern=r"^[^\x00]*$", min_length=1, max_length=deliberation.MAX_TITLE)
+    description: str = Field(
+        pattern=r"^[^\x00]*$", min_length=1, max_length=deliberation.MAX_DESCRIPTION
+    )
     agenda: list[AgendaItem] = Field(default_factory=list, max_length=deliberation.MAX_AGENDA)
     buildings: list[Building] = Field(default_factory=list, max_length=deliberation.MAX_TARGETS)
     flats: list[Flat] = Field(
@@ -77,7 +81,7 @@ class PartyOpinionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     party: PartyId
-    body: str = Field(min_length=1, max_length=deliberation.MAX_OPINION)
+    body: str = Field(pattern=r"^[^\x00]*$", min_length=1, max_length=deliberation.MAX_OPINION)
     agenda_item: int | None = Field(None, ge=1, le=deliberation.MAX_AGENDA)
 
 
@@ -91,7 +95,7 @@ class PartyVoteCreate(BaseModel):
 class VotingClose(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    decision: str = Field(min_length=1, max_length=deliberation.MAX_DECISION)
+    decision: str = Field(pattern=r"^[^\x00]*$", min_length=1, max_length=deliberation.MAX_DECISION)
 
 
 class TallyPublic(BaseModel):
@@ -290,12 +294,9 @@ def create(
         organisations_vote=body.organisations_vote,
         votes_changeable=body.votes_changeable,
     )
-    now = state.clock.now()
-    made = deliberation.create(conn, draft, actor=user.username, now=now)
-    if body.parties:
-        made = deliberation.add_participants(
-            conn, body.compound, made.id, parties=body.parties, actor=user.username, now=now
-        )
+    made = deliberation.create(
+        conn, draft, parties=body.parties, actor=user.username, now=state.clock.now()
+    )
     return _public(conn, made)
 
 

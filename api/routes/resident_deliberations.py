@@ -35,7 +35,7 @@ NOT_CONFIRMED = (
 class MyOpinionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=deliberation.MAX_OPINION)
+    body: str = Field(pattern=r"^[^\x00]*$", min_length=1, max_length=deliberation.MAX_OPINION)
     agenda_item: int | None = Field(None, ge=1, le=deliberation.MAX_AGENDA)
 
 

@@ -249,6 +249,10 @@ def test_who_may_not_speak_or_vote_is_told_why(
         )
         assert bad.status_code == 422, bad.text
         assert why in bad.json()["detail"]
+    nul = {"compound": "c1", "title": "a\x00b", "description": "d"}
+    assert client.post(f"{V1}/deliberations", json=nul, headers=admin).status_code == 422
+    kept = client.get(f"{V1}/deliberations", params={"compound": "c1"}, headers=admin).json()
+    assert [x["id"] for x in kept["data"]] == [ours["id"]]  # nothing refused was stored
 
     made = client.post(
         f"{V1}/users",
