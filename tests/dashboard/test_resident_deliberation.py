@@ -2,7 +2,7 @@
 a lift matter for building 1, the resident (signed in with the code from their mail,
 their home confirmed) sees it, gives their household's opinion, votes with one press,
 and reads the decision with its tally once staff close and publish it - in English,
-then in Chinese with no Latin word left on it."""
+then in Chinese with no Latin word left on it; offline, the kept list still reads."""
 
 from __future__ import annotations
 
@@ -131,3 +131,18 @@ def test_a_resident_gives_an_opinion_votes_and_reads_the_decision_on_a_phone(
     # The resident's own words are theirs; every word the page adds is Chinese.
     page_words = shown.replace("Put the shaft at the back, please.", "")
     assert re.findall(r"[A-Za-z]{2,}", page_words) == [], page_words
+
+    # Offline: the kept list still reads, the decision with it.
+    wait(browser).until(
+        lambda d: (
+            d.execute_script("return !!navigator.serviceWorker.controller") or d.refresh() or False
+        )
+    )
+    browser.set_network_conditions(offline=True, latency=0, throughput=0)
+    try:
+        browser.refresh()
+        visible(browser, "#offline")
+        text_in(browser, "#deliberations .outcome", "通过")
+        text_in(browser, "#deliberations .decision-text", "明年三月开工")
+    finally:
+        browser.delete_network_conditions()

@@ -3,11 +3,14 @@
 // its agenda, the opinions given so far (a household's by its building, never its flat),
 // a box for the household's own opinion while opinions are collected, the three vote
 // buttons while voting (the household's vote marked), and the decision with its tally
-// once the vote closed. Online only: a vote is not kept to be sent later.
+// once the vote closed. The last list is kept in localStorage so that it reads offline;
+// a vote or an opinion needs the connection (it is not kept to be sent later: a vote
+// sent after the vote closed would be refused).
 import { t } from "./i18n.js";
 
+const KEPT = "dayuan.resident.deliberations";
 const $ = (id) => document.getElementById(id);
-let page = null; // { call, when, say, failed } from resident.js
+let page = null; // { call, say, failed } from resident.js
 let shown = { data: [], flat: null };
 const CHOICES = ["for", "against", "abstain"];
 
@@ -16,16 +19,25 @@ export function initDeliberations(helpers) {
 }
 
 export function forgetDeliberations() {
+  localStorage.removeItem(KEPT);
   shown = { data: [], flat: null };
 }
 
+// The list from the API (kept for offline); the kept one when the API cannot be reached.
 export async function loadDeliberations() {
   try {
     const got = await page.call("/me/deliberations");
     shown = { data: got.data, flat: got.flat };
+    localStorage.setItem(KEPT, JSON.stringify(shown));
   } catch {
-    shown = { data: [], flat: shown.flat };
+    showKeptDeliberations();
+    return;
   }
+  renderDeliberations();
+}
+
+export function showKeptDeliberations() {
+  shown = JSON.parse(localStorage.getItem(KEPT) || "null") ?? { data: [], flat: null };
   renderDeliberations();
 }
 

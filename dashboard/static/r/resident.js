@@ -4,7 +4,9 @@
 // localStorage so that it reads offline (sw.js keeps the page).
 import { getLang, setLang, t } from "./i18n.js";
 import { forgetNotices, initNotices, loadNotices, renderNotices, showKeptNotices } from "./notices.js";
-import { forgetDeliberations, initDeliberations, loadDeliberations, renderDeliberations } from "./deliberations.js";
+import {
+  forgetDeliberations, initDeliberations, loadDeliberations, renderDeliberations, showKeptDeliberations,
+} from "./deliberations.js";
 
 const API = "/api/v1/residents";
 const TOKEN = "dayuan.resident.token";
@@ -134,6 +136,7 @@ function offline(err) {
   renderHousehold();
   show("home");
   showKeptNotices();
+  showKeptDeliberations();
   $("offline").textContent = t("offline", { at: when(last.at) });
   $("offline").hidden = false;
   renderCases(last.data);
@@ -284,7 +287,7 @@ function wire() {
 translate();
 wire();
 initNotices({ call, show, when });
-initDeliberations({ call, when, say, failed });
+initDeliberations({ call, say, failed });
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
 if (token()) {
   loadHome().catch((err) => { if (!token()) show("signin"); else offline(err); });
