@@ -118,8 +118,11 @@ class ParticipantPublic(BaseModel):
 class OpinionPublic(BaseModel):
     id: int
     author_kind: str = Field(description="party or household")
-    author: str = Field(description="the party's id or the household's flat")
-    author_name: str
+    author: str | None = Field(
+        description="the party's id or the household's flat (none: a flat outside your grids)"
+    )
+    author_name: str | None
+    building: str | None = Field(description="the building a household's opinion comes from")
     agenda_item: int | None
     body: str
     at: datetime
@@ -178,7 +181,24 @@ def tally_public(t: deliberation.Tally) -> TallyPublic:
     )
 
 
-def _public(conn: DbDep, m: deliberation.Matter) -> DeliberationPublic:
+def opinion_public(user: User, compound: str, o: deliberation.Opinion) -> OpinionPublic:
+    """An opinion as staff see it: a household's by its flat, unless the flat lies outside
+    a grid worker's grids (then by its building only, as households are listed)."""
+    household = o.author_kind == "household"
+    shown = not household or user.sees_building(compound, o.author)
+    return OpinionPublic(
+        id=o.id,
+        author_kind=o.author_kind,
+        author=o.author if shown else None,
+        author_name=o.author_name if shown else None,
+        building=o.author.split("-")[0] if household else None,
+        agenda_item=o.agenda_item,
+        body=o.body,
+        at=o.at,
+    )
+
+
+def _public(conn: DbDep, user: User, m: deliberation.Matter) -> DeliberationPublic:
     return DeliberationPublic(
         id=m.id,
         compound=m.compound,
@@ -207,18 +227,7 @@ def _public(conn: DbDep, m: deliberation.Matter) -> DeliberationPublic:
         participants=[
             ParticipantPublic(kind=p.kind, ref=p.ref, name=p.name) for p in m.participants
         ],
-        opinions=[
-            OpinionPublic(
-                id=o.id,
-                author_kind=o.author_kind,
-                author=o.author,
-                author_name=o.author_name,
-                agenda_item=o.agenda_item,
-                body=o.body,
-                at=o.at,
-            )
-            for o in m.opinions
-        ],
+        opinions=[opinion_public(user, m.compound, o) for o in m.opinions],
         cases=list(m.cases),
     )
 
@@ -272,7 +281,7 @@ def list_deliberations(
     data, count = deliberation.listed(
         conn, compound, status=status_, case_id=case_id, limit=limit, offset=offset
     )
-    return DeliberationsPublic(data=[_public(conn, m) for m in data], count=count)
+    return DeliberationsPublic(data=[_public(conn, user, m) for m in data], count=count)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=REFUSALS)
@@ -297,7 +306,7 @@ def create(
     made = deliberation.create(
         conn, draft, parties=body.parties, actor=user.username, now=state.clock.now()
     )
-    return _public(conn, made)
+    return _public(conn, user, made)
 
 
 @router.get("/{compound_id}/{matter_id}", responses=REFUSALS)
@@ -306,7 +315,7 @@ def get_deliberation(
 ) -> DeliberationPublic:
     """One matter with its participants, opinions, tally and the cases pointing to it."""
     _compound_visible(user, compound_id)
-    return _public(conn, deliberation.get(conn, compound_id, matter_id))
+    return _public(conn, user, deliberation.get(conn, compound_id, matter_id))
 
 
 @router.post("/{compound_id}/{matter_id}/participants", responses=REFUSALS)
@@ -329,7 +338,7 @@ def add_participants(
         actor=user.username,
         now=state.clock.now(),
     )
-    return _public(conn, found)
+    return _public(conn, user, found)
 
 
 @router.post("/{compound_id}/{matter_id}/open", responses=REFUSALS)
@@ -339,7 +348,7 @@ def open_matter(
     """Draft -> open: the affected households see it and give their opinions."""
     _runs(conn, user, compound_id, matter_id)
     return _public(
-        conn, deliberation.open_matter(conn, compound_id, matter_id, now=state.clock.now())
+        conn, user, deliberation.open_matter(conn, compound_id, matter_id, now=state.clock.now())
     )
 
 
@@ -363,15 +372,7 @@ def party_opinion(
         agenda_item=body.agenda_item,
         now=state.clock.now(),
     )
-    return OpinionPublic(
-        id=o.id,
-        author_kind=o.author_kind,
-        author=o.author,
-        author_name=o.author_name,
-        agenda_item=o.agenda_item,
-        body=o.body,
-        at=o.at,
-    )
+    return opinion_public(user, compound_id, o)
 
 
 @router.post("/{compound_id}/{matter_id}/voting", responses=REFUSALS)
@@ -381,7 +382,7 @@ def start_voting(
     """Open -> voting: opinions close, the entitled households vote."""
     _runs(conn, user, compound_id, matter_id)
     return _public(
-        conn, deliberation.start_voting(conn, compound_id, matter_id, now=state.clock.now())
+        conn, user, deliberation.start_voting(conn, compound_id, matter_id, now=state.clock.now())
     )
 
 
@@ -406,7 +407,7 @@ def party_vote(
         body.choice,
         now=state.clock.now(),
     )
-    return VotePublic(deliberation=_public(conn, found), first=first)
+    return VotePublic(deliberation=_public(conn, user, found), first=first)
 
 
 @router.post("/{compound_id}/{matter_id}/close", responses=REFUSALS)
@@ -428,7 +429,7 @@ def close_voting(
         actor=user.username,
         now=state.clock.now(),
     )
-    return _public(conn, found)
+    return _public(conn, user, found)
 
 
 @router.post("/{compound_id}/{matter_id}/publish", responses=REFUSALS)
@@ -440,7 +441,7 @@ def publish(
     found = deliberation.publish(
         conn, compound_id, matter_id, actor=user.username, now=state.clock.now()
     )
-    return _public(conn, found)
+    return _public(conn, user, found)
 
 
 @router.post("/{compound_id}/{matter_id}/archive", responses=REFUSALS)
@@ -452,7 +453,7 @@ def archive(
     found = deliberation.archive(
         conn, compound_id, matter_id, actor=user.username, now=state.clock.now()
     )
-    return _public(conn, found)
+    return _public(conn, user, found)
 
 
 @router.put("/{compound_id}/{matter_id}/cases/{case_id}", responses=REFUSALS)
@@ -469,4 +470,4 @@ def link_case(
     found = deliberation.link_case(
         conn, compound_id, matter_id, case_id, actor=user.username, now=state.clock.now()
     )
-    return _public(conn, found)
+    return _public(conn, user, found)

@@ -316,3 +316,21 @@ def test_a_case_points_to_the_matter(client: httpx.Client, admin: H) -> None:
     assert "not a case of c1" in wrong.json()["detail"]
     missing = client.put(f"{V1}/deliberations/c1/{matter['id']}/cases/999999", headers=admin)
     assert missing.status_code == 404
+
+
+def test_a_grid_worker_sees_other_grids_opinions_by_building_only(
+    client: httpx.Client, admin: H, confirmed: Callable[[str, str], H]
+) -> None:
+    neighbour = confirmed(PHONE_A, "1-1-101")  # building 1: grid g1
+    matter = _matter(client, admin, buildings=[], title="A parking plan", parties=[])
+    _step(client, admin, matter["id"], "open")
+    said = client.post(f"{MINE}/{matter['id']}/opinions", json={"body": "Bikes"}, headers=neighbour)
+    assert said.status_code == 201, said.text
+    body = {"username": "u-g2", "password": PASSWORD, "role": "grid_worker", "grids": ["c1/g2"]}
+    assert client.post(f"{V1}/users", json=body, headers=admin).status_code == 201
+    grid = bearer(login(client, "u-g2", PASSWORD))
+    path = f"{V1}/deliberations/c1/{matter['id']}"
+    (theirs,) = client.get(path, headers=grid).json()["opinions"]
+    assert (theirs["author"], theirs["author_name"], theirs["building"]) == (None, None, "1")
+    (full,) = client.get(path, headers=admin).json()["opinions"]
+    assert (full["author"], full["building"], full["body"]) == ("1-1-101", "1", "Bikes")
