@@ -44,6 +44,10 @@ class Permission(StrEnum):
     PROVISION_DEVICES = "provision_devices"  # register and retire devices, their accounts
     # Announcements to residents, and recording that a household read one: within grids.
     PUBLISH_ANNOUNCEMENTS = "publish_announcements"
+    # Convening a resident deliberation, recording parties' voices, closing the vote and
+    # publishing the decision: the residents' committee's work (admins and grid workers,
+    # within grids), not the property company's, which is often a party to the matter.
+    RUN_DELIBERATIONS = "run_deliberations"
 
 
 ROLES: dict[Permission, frozenset[StaffRole]] = {
@@ -66,6 +70,7 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.READ_AUDIT: frozenset({ADMIN}),
     Permission.READ_HEALTH: frozenset({ADMIN, CARE}),
     Permission.PUBLISH_ANNOUNCEMENTS: frozenset({ADMIN, PROPERTY, GRID}),
+    Permission.RUN_DELIBERATIONS: frozenset({ADMIN, GRID}),
 }
 
 COMMAND_PERMISSION = {

@@ -22,6 +22,11 @@ in the package that let it through).
     announce.InvalidAnnouncement    422
     announce.AnnounceStoreError     503
     reports.InvalidPeriod           422  (a month that is no month, or absurd)
+    deliberation.MatterNotFound     404
+    deliberation.InvalidMatter      422
+    deliberation.NotEntitled        403  (a voice or vote the matter does not give)
+    deliberation.WrongStage         409  (AlreadyVoted too: not at this step of the matter)
+    deliberation.DeliberationStoreError 503
     ingest.StorageUnavailable       503
     rules.AlarmStoreError           503
     notify.NotifyError              503 (its store unavailable)
@@ -56,6 +61,7 @@ from psycopg_pool import PoolTimeout
 
 import announce
 import cases
+import deliberation
 import ingest
 import notify
 import registry
@@ -87,6 +93,10 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (residents.PhotoTooLarge, status.HTTP_413_CONTENT_TOO_LARGE),
     (residents.PhotoRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (reports.InvalidPeriod, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (deliberation.MatterNotFound, status.HTTP_404_NOT_FOUND),
+    (deliberation.InvalidMatter, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (deliberation.NotEntitled, status.HTTP_403_FORBIDDEN),
+    (deliberation.WrongStage, status.HTTP_409_CONFLICT),
 )
 
 
@@ -151,6 +161,7 @@ def install(app: FastAPI) -> None:
         announce.AnnounceError,
         residents.ResidentsError,
         reports.ReportsError,
+        deliberation.DeliberationError,
     )
     for root in roots:
         app.add_exception_handler(root, _package_error)

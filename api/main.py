@@ -38,6 +38,7 @@ from api.routes import (
     auth,
     contacts,
     dead_letters,
+    deliberations,
     devices,
     events,
     exports,
@@ -48,6 +49,7 @@ from api.routes import (
     provision,
     registry,
     resident_announcements,
+    resident_deliberations,
     residents,
     stream,
     telemetry,
@@ -161,6 +163,8 @@ def create_app(
         announcements,
         residents,
         resident_announcements,
+        deliberations,
+        resident_deliberations,
     ):
         v1.include_router(module.router)
     v1.include_router(open311.admin)

@@ -33,6 +33,16 @@ NOTICE = {
     "ends_at": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
     "buildings": ["3"],
 }
+# Deliberations: a matter of building 3 (the grid worker's), walked through its life.
+RUNNERS = {"admin", "grid_worker"}
+MATTER = {
+    "compound": "c1",
+    "title": "A lift for building 3",
+    "description": "Install a lift.",
+    "buildings": ["3"],
+    "organisations_vote": True,
+}
+DELIBERATION = "/api/v1/deliberations/c1/1"
 
 # (method, path, body, roles allowed)
 MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
@@ -152,6 +162,18 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", "/api/v1/residents/links/1", {"confirm": True}, MAINTAINERS),
     ("GET", "/api/v1/residents/reports/1", None, WORKERS),
     ("GET", "/api/v1/residents/reports/1/photos/1", None, ALL),
+    ("GET", "/api/v1/deliberations?compound=c1", None, ALL),
+    ("POST", "/api/v1/deliberations", MATTER, RUNNERS),
+    ("GET", DELIBERATION, None, ALL),
+    ("POST", f"{DELIBERATION}/participants", {"parties": ["p-rc"]}, RUNNERS),
+    ("POST", f"{DELIBERATION}/open", None, RUNNERS),
+    ("POST", f"{DELIBERATION}/opinions", {"party": "p-rc", "body": "Yes"}, RUNNERS),
+    ("POST", f"{DELIBERATION}/voting", None, RUNNERS),
+    ("POST", f"{DELIBERATION}/votes", {"party": "p-rc", "choice": "for"}, RUNNERS),
+    ("POST", f"{DELIBERATION}/close", {"decision": "Installed."}, RUNNERS),
+    ("POST", f"{DELIBERATION}/publish", None, RUNNERS),
+    ("POST", f"{DELIBERATION}/archive", None, RUNNERS),
+    ("PUT", f"{DELIBERATION}/cases/1", None, RUNNERS),
 ]
 # The resident side's own routes take residents' tokens only, never staff tokens (a 401
 # for every staff role): tests/residents walks them.
@@ -206,6 +228,10 @@ def _template(path: str) -> str:
             parts[6] = "{correlation_id}"
     if len(parts) > 4 and parts[3] == "cases":
         parts[4] = "{case_id}"
+    if len(parts) > 5 and parts[3] == "deliberations":
+        parts[4:6] = ["{compound_id}", "{matter_id}"]
+        if len(parts) > 7:
+            parts[7] = "{case_id}"
     return "/".join(parts)
 
 

@@ -5,6 +5,9 @@
 import { getLang, setLang, t } from "./i18n.js";
 import { forgetNotices, initNotices, loadNotices, renderNotices, showKeptNotices } from "./notices.js";
 import { hidePlan, pointValue, resetPoint, showPlan } from "./point.js";
+import {
+  forgetDeliberations, initDeliberations, loadDeliberations, renderDeliberations, showKeptDeliberations,
+} from "./deliberations.js";
 
 const API = "/api/v1/residents";
 const TOKEN = "dayuan.resident.token";
@@ -116,6 +119,7 @@ async function loadHome() {
   renderHousehold();
   show("home");
   await loadNotices();
+  await loadDeliberations();
   try {
     const cases = await call("/me/cases");
     localStorage.setItem(LAST, JSON.stringify({ at: new Date().toISOString(), me, data: cases.data }));
@@ -133,6 +137,7 @@ function offline(err) {
   renderHousehold();
   show("home");
   showKeptNotices();
+  showKeptDeliberations();
   $("offline").textContent = t("offline", { at: when(last.at) });
   $("offline").hidden = false;
   renderCases(last.data);
@@ -189,7 +194,7 @@ function wire() {
   $("lang").addEventListener("click", () => {
     setLang(getLang() === "zh" ? "en" : "zh");
     translate();
-    if (me) { renderHousehold(); renderNotices(); if (!$("home").hidden) loadHome(); if (current && !$("detail").hidden) renderDetail(current); }
+    if (me) { renderHousehold(); renderNotices(); renderDeliberations(); if (!$("home").hidden) loadHome(); if (current && !$("detail").hidden) renderDetail(current); }
   });
   $("phone-form").addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -228,6 +233,7 @@ function wire() {
     localStorage.removeItem(TOKEN);
     localStorage.removeItem(LAST);
     forgetNotices();
+    forgetDeliberations();
     me = null;
     show("signin");
   });
@@ -298,6 +304,7 @@ function wire() {
 translate();
 wire();
 initNotices({ call, show, when });
+initDeliberations({ call, say, failed });
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("sw.js").catch(() => {});
 if (token()) {
   loadHome().catch((err) => { if (!token()) show("signin"); else offline(err); });

@@ -1,8 +1,8 @@
 // The resident page's service worker: the page's own files are kept so that it opens
 // without a connection (network first, the kept copy when offline); the last status it
 // showed is kept by the page itself (localStorage), never API answers here.
-const CACHE = "dayuan-resident-v3";
-const SHELL = ["./", "./index.html", "./resident.js", "./notices.js", "./point.js", "./i18n.js", "./resident.css", "./manifest.json"];
+const CACHE = "dayuan-resident-v4";
+const SHELL = ["./", "./index.html", "./resident.js", "./notices.js", "./point.js", "./deliberations.js", "./i18n.js", "./resident.css", "./manifest.json"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
