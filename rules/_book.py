@@ -63,8 +63,7 @@ class AlarmBook:
                 self._calm(rule, signal, now)
         except AlarmStoreError as exc:
             log.warning("alarm store unavailable, will retry %s: %s", signal.fingerprint, exc)
-            if signal.raised:
-                self._retry.append(signal)
+            self._retry.append(signal)  # a calm too: lost, its alarm would stay open for good
 
     @property
     def pending_retries(self) -> int:
@@ -113,6 +112,9 @@ class AlarmBook:
     # --- clearing -----------------------------------------------------------------------
 
     def _calm(self, rule: Rule, signal: Signal, now: datetime) -> None:
+        if any(r.raised and r.fingerprint == signal.fingerprint for r in self._retry):
+            self._retry.append(signal)  # after its raise, which the store has not taken yet
+            return
         tracked = self._tracked.get(signal.fingerprint) or self._adopt(signal.fingerprint)
         if tracked is None or tracked.calm_since is not None:
             return

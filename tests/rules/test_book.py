@@ -100,3 +100,24 @@ def test_a_raise_survives_a_store_outage() -> None:
     store.down = False
     h.tick(seconds=1)
     assert len(h.opened("sos")) == 1
+
+
+def test_a_calm_that_comes_while_its_raise_waits_for_the_store_still_clears_it() -> None:
+    """The door is held open while the database is down (the raise waits), and closes
+    before it is back: once the store takes the raise, the close clears the alarm
+    instead of being dropped (the alarm stayed open for good)."""
+    h = Harness.of("door_held_open")
+    store = FlakyStore()
+    h.store = store
+    h.evaluator.book = AlarmBook(store, h.sink, {r.id: r for r in h.rules.rules})
+    h.event("gate-1", "door", state="open")
+    store.down = True
+    h.tick(seconds=31)
+    h.event("gate-1", "door", state="closed")
+    assert h.opened("door_held_open") == []
+    store.down = False
+    h.tick(seconds=1)
+    h.tick(minutes=5)
+    assert len(h.opened("door_held_open")) == 1
+    assert len(h.cleared("door_held_open")) == 1
+    assert h.open_alarms("door_held_open") == []
