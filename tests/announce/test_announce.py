@@ -200,3 +200,18 @@ def test_a_withdrawn_announcement_is_not_sent(conn: Conn) -> None:
     announce.withdraw(conn, "c1", published.id, now=T0)
     announce.run_once(conn, outbox, T0 + timedelta(hours=1))
     assert outbox.sent == []
+
+
+@pytest.mark.parametrize(
+    ("urls", "same"),
+    [
+        (["mailto://127.0.0.1:2525?to=8613800000001@sms.example.org"], True),
+        (["kannel://u:p@sms:13013/13800000001?from=Dayuan"], True),  # without +86
+        (["json://relay.example.org/in?to=008613800000001"], True),
+        (["mailto://127.0.0.1:2525?to=8613800000002@sms.example.org"], False),
+        (["json://relay.example.org:13013/in/0000001"], False),  # too short to be a number
+        ([], False),
+    ],
+)
+def test_a_residents_number_is_known_among_contact_urls(urls: list[str], same: bool) -> None:
+    assert announce.same_number("+8613800000001", urls) is same
