@@ -2,7 +2,8 @@
 desk uses them: a phone call logged becomes a case on the board; a joint consultation
 with two participants and its decision, and a rating taken by phone, show on the
 timeline; a cancelled case moves to the board's last column; a transfer the API refuses
-shows the API's reason in the form."""
+shows the API's reason in the form; a case is assigned, claimed (the pane names who is
+first responsible), given a co-handling party, and a duplicate merged into it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
-from tests.api.conftest import ADMIN_PASSWORD, bearer, login
+from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, bearer, login
 from tests.dashboard.test_dashboard import click_settled, log_in, wait
 
 H = dict[str, str]
@@ -178,3 +179,48 @@ def test_a_refused_transfer_shows_the_apis_reason_in_the_form(
     line = history_line(browser, "transferred")
     assert "wrong party" in line
     assert "Residents' committee p-rc" in line
+
+
+def test_assign_claim_add_a_party_and_merge_from_the_pane(
+    browser: Any, base_url: str, client: httpx.Client, admin: H
+) -> None:
+    # A property clerk in the registry (p-property), with an account linked to it.
+    put = client.put(
+        "/api/v1/staff/s-prop",
+        json={"compound": "c1", "name": "Fixer", "role": "property_staff", "party": "p-property"},
+        headers=admin,
+    )
+    assert put.status_code in (200, 201), put.text
+    account = {"username": "u-fixer", "password": PASSWORD, "role": "property_staff"}
+    made = client.post("/api/v1/users", json={**account, "staff_id": "s-prop"}, headers=admin)
+    assert made.status_code == 201, made.text
+    first = report(client, admin, "Gate hinge broken", "acknowledge")
+    duplicate = report(client, admin, "Gate hinge broken again")
+    log_in(browser, base_url, "u-fixer", query="?lang=en")
+
+    form = open_form(browser, first["id"], "assign")
+    Select(form.find_element(By.NAME, "staff_id")).select_by_value("s-prop")
+    form.find_element(By.CSS_SELECTOR, "button.submit").click()
+    assert "s-prop" in history_line(browser, "assigned")
+
+    form = open_form(browser, first["id"], "claim")
+    form.find_element(By.CSS_SELECTOR, "button.submit").click()
+    assert "s-prop" in history_line(browser, "claimed")
+    wait(browser).until(lambda b: "Claimed by\ns-prop" in b.find_element(*PANE).text)
+    assert "First responsible\ns-prop" in browser.find_element(*PANE).text
+
+    form = open_form(browser, first["id"], "add-party")
+    Select(form.find_element(By.NAME, "party")).select_by_value("p-rc")
+    form.find_element(By.CSS_SELECTOR, "button.submit").click()
+    assert "Residents' committee p-rc" in history_line(browser, "party_added")
+    wait(browser).until(
+        lambda b: "Property company, Residents' committee" in b.find_element(*PANE).text
+    )
+
+    form = open_form(browser, duplicate["id"], "merge")
+    form.find_element(By.NAME, "into").send_keys(str(first["id"]))
+    form.find_element(By.NAME, "note").send_keys("the same gate")
+    form.find_element(By.CSS_SELECTOR, "button.submit").click()
+    assert f"merged into #{first['id']}" in history_line(browser, "merged")
+    ended = f"#columns [data-state='closed'] .case[data-case-id='{duplicate['id']}']"
+    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, ended)))
