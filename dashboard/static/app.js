@@ -1,6 +1,7 @@
 // The monitoring-room dashboard: login, the live alarm feed (SSE over fetch, since the
 // stream needs the bearer header), the case board, the compound plan (plan.js) and the
-// KPIs (charts.js); the case pane's handling forms and the phone-call intake are forms.js's. Plain ES module, no build step; Chart.js is the vendored global `Chart`.
+// KPIs (charts.js); the case pane's handling forms and the phone-call intake are forms.js's.
+// Plain ES module, no build step; Chart.js is the vendored global `Chart`.
 
 import { barsByKey, rateBars, resizeCharts, telemetryCharts } from "./charts.js";
 import {
