@@ -428,7 +428,8 @@ async function refreshBoard() {
   const paneCase = $("#pane").dataset.caseId;
   if (paneCase && !$("#pane").hidden) {
     const current = state.cases.find((c) => String(c.id) === paneCase);
-    if (current && String(current.version) !== $("#pane").dataset.version) openCase(current.id);
+    const stale = current && String(current.version) !== $("#pane").dataset.version;
+    if (stale && $("#pane").dataset.loading !== paneCase) openCase(current.id);
   }
 }
 
@@ -489,13 +490,22 @@ function caseTitle(c) {
 }
 
 // The pane shows what was asked for last: an earlier answer arriving later is dropped.
+// While a case is being read, the pane's `data-loading` names it: the board's refresh
+// does not ask for it again (a second re-draw would wipe a form just opened).
 let paneAsked = 0;
 
 async function openCase(id) {
   const asked = ++paneAsked;
-  const c = await api(`/cases/${id}`);
-  if (asked !== paneAsked) return;
   const pane = $("#pane");
+  pane.dataset.loading = String(id);
+  let c;
+  try {
+    c = await api(`/cases/${id}`);
+  } catch (err) {
+    if (asked === paneAsked) delete pane.dataset.loading;
+    throw err;
+  }
+  if (asked !== paneAsked) return;
   pane.dataset.caseId = String(c.id);
   pane.dataset.version = String(c.version);
   delete pane.dataset.device;
@@ -624,8 +634,8 @@ const formsContext = {
   api,
   toast: (text) => toast(text),
   after: async (id) => {
-    await refreshBoard();
-    await openCase(id);
+    await refreshBoard(); // re-reads the pane's case when it is on the board
+    if ($("#pane").dataset.loading !== String(id)) await openCase(id);
   },
 };
 
@@ -780,6 +790,7 @@ function pair(term, value) {
 }
 
 function showPane(children) {
+  delete $("#pane").dataset.loading;
   $("#pane-body").replaceChildren(...children);
   $("#pane").hidden = false;
 }

@@ -53,9 +53,13 @@ def report(client: httpx.Client, admin: H, description: str, *steps: str) -> dic
 
 
 def open_form(browser: Any, case_id: int, action: str) -> Any:
-    """Open the case's pane and its `action` form; the form element."""
-    click_settled(browser, (By.CSS_SELECTOR, f"#columns .case[data-case-id='{case_id}']"))
-    wait(browser).until(lambda b: b.find_element(*PANE).get_attribute("hidden") is None)
+    """Open the case's pane (unless it shows the case already) and its `action` form,
+    once the pane has settled (no read of the case under way); the form element."""
+    shown = f"#pane[data-case-id='{case_id}']:not([hidden])"
+    if not browser.find_elements(By.CSS_SELECTOR, shown):
+        click_settled(browser, (By.CSS_SELECTOR, f"#columns .case[data-case-id='{case_id}']"))
+    settled = (By.CSS_SELECTOR, f"{shown}:not([data-loading])")
+    wait(browser).until(ec.presence_of_element_located(settled))
     click_settled(browser, (By.CSS_SELECTOR, f"#pane button.open-{action}"))
     locator = (By.CSS_SELECTOR, f"#pane form.case-form[data-action='{action}']")
     return wait(browser).until(ec.visibility_of_element_located(locator))
