@@ -3,7 +3,8 @@ desk uses them: a phone call logged becomes a case on the board; a joint consult
 with two participants and its decision, and a rating taken by phone, show on the
 timeline; a cancelled case moves to the board's last column; a transfer the API refuses
 shows the API's reason in the form; a case is assigned, claimed (the pane names who is
-first responsible), given a co-handling party, and a duplicate merged into it."""
+first responsible), given a co-handling party, and a duplicate merged into it; a
+re-dispatch replaces its parties."""
 
 from __future__ import annotations
 
@@ -228,3 +229,21 @@ def test_assign_claim_add_a_party_and_merge_from_the_pane(
     assert f"merged into #{first['id']}" in history_line(browser, "merged")
     ended = f"#columns [data-state='closed'] .case[data-case-id='{duplicate['id']}']"
     wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, ended)))
+
+
+def test_a_redispatch_replaces_the_parties(
+    browser: Any, base_url: str, make_user: Any, client: httpx.Client, admin: H
+) -> None:
+    case = report(client, admin, "Rubbish left by the bike shed", "acknowledge")
+    log_in(browser, base_url, make_user("property_staff"), query="?lang=en")
+    form = open_form(browser, case["id"], "redispatch")
+    form.find_element(By.CSS_SELECTOR, "input[name='parties'][value='p-rc']").click()
+    form.find_element(By.NAME, "reason").send_keys("the committee organises the clean-up")
+    form.find_element(By.CSS_SELECTOR, "button.submit").click()
+
+    line = history_line(browser, "redispatched")
+    assert "handed to: Residents' committee p-rc" in line
+    assert "the committee organises the clean-up" in line
+    wait(browser).until(lambda b: "Parties\nResidents' committee" in b.find_element(*PANE).text)
+    moved = f"#columns [data-state='dispatched'] .case[data-case-id='{case['id']}']"
+    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, moved)))
