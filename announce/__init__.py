@@ -3,10 +3,13 @@ households, optionally only the households with a seven-colour tag (e.g. elderly
 households), for a time window. It owns their tables (`announce/migrations`): the
 notices, one read receipt per household (counted and shown to staff), and one delivery
 per targeted household and emergency contact, sent through notify's channels when the
-window opens (`run_once`, which the API's lifespan calls every POLL_S). The audience is
+window opens (`run_once`, which the API's lifespan calls every POLL_S), and to the
+households' confirmed residents through their own channel (`ResidentChannel`, which
+the API fills from `residents`), each person once. The audience is
 resolved through the registry's public reads each time it is needed; `read_by` tells
 which of a household's announcements it has read (a resident's page marks the rest)."""
 
+from announce._channel import MIN_NUMBER_DIGITS, ResidentChannel, ResidentContact, same_number
 from announce._deliver import BATCH, MAX_ATTEMPTS, POLL_S, Round, plan, run_once, send
 from announce._errors import (
     AnnounceError,
@@ -33,6 +36,7 @@ __all__ = [
     "MAX_TARGETS",
     "MAX_TITLE",
     "MAX_WINDOW",
+    "MIN_NUMBER_DIGITS",
     "POLL_S",
     "AnnounceError",
     "AnnounceStoreError",
@@ -40,6 +44,8 @@ __all__ = [
     "AnnouncementNotFound",
     "Draft",
     "InvalidAnnouncement",
+    "ResidentChannel",
+    "ResidentContact",
     "Round",
     "audience",
     "for_household",
@@ -50,6 +56,7 @@ __all__ = [
     "read_by",
     "record_read",
     "run_once",
+    "same_number",
     "send",
     "withdraw",
 ]

@@ -1,21 +1,28 @@
-"""Sending announcements to the targeted households' emergency contacts when their
-window opens, through notify's channels (`notify.Deliver`).
+"""Sending announcements to the targeted households' emergency contacts and confirmed
+residents when their window opens, through notify's channels (`notify.Deliver`) and
+the residents' own channel (`ResidentChannel`, when the process has one).
 
 Two steps, each safe to run from several processes at once (rows are claimed with
 SKIP LOCKED): `plan` writes one queued delivery per targeted household and contact
-position for every announcement whose window has opened; `send` takes queued ones,
-reads the contact URL from the registry at that moment (a household that withdrew
-consent has none left and is not written to) and delivers it with an idempotency key,
-retrying a transient failure on the next round up to MAX_ATTEMPTS.
+position for every announcement whose window has opened, and one per confirmed
+resident whose number is not already an emergency contact of the household; `send`
+takes queued ones, reads the contact URL from the registry (or the resident from the
+channel) at that moment (a household that withdrew consent has none left, a resident
+no longer confirmed is not written to) and delivers it with an idempotency key,
+retrying a transient failure on the next round up to MAX_ATTEMPTS. A resident's
+delivery is stored at position -(their account id): emergency contacts take the
+positions from 0, so the table needs no other key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import notify
 import registry
+from announce._channel import ResidentChannel, ResidentContact, same_number
 from announce._db import Conn, transaction
 from announce._model import Announcement
 from announce._store import audience, get
@@ -45,9 +52,10 @@ class Round:
     retrying: int
 
 
-def plan(conn: Conn, now: datetime) -> int:
+def plan(conn: Conn, now: datetime, *, residents: ResidentChannel | None = None) -> int:
     """Queue the deliveries of every announcement whose window has opened; one whose
-    window closed before it was planned is marked planned with none."""
+    window closed before it was planned is marked planned with none. Without a
+    `residents` channel only emergency contacts are written to."""
     written = 0
     with transaction(conn):
         due = conn.execute(
@@ -57,19 +65,24 @@ def plan(conn: Conn, now: datetime) -> int:
         ).fetchall()
         for announcement_id, compound, live in due:
             if live:
-                written += _queue(conn, get(conn, str(compound), int(announcement_id)), now)
+                announcement = get(conn, str(compound), int(announcement_id))
+                written += _queue(conn, announcement, now, residents)
             conn.execute(
                 "UPDATE announcements SET planned_at = %s WHERE id = %s", (now, announcement_id)
             )
     return written
 
 
-def _queue(conn: Conn, announcement: Announcement, now: datetime) -> int:
-    rows = [
-        (announcement.id, flat, position, now)
-        for flat in audience(conn, announcement)
-        for position, _ in enumerate(registry.emergency_contacts(conn, announcement.compound, flat))
-    ]
+def _queue(
+    conn: Conn, announcement: Announcement, now: datetime, residents: ResidentChannel | None
+) -> int:
+    rows = []
+    for flat in audience(conn, announcement):
+        contacts = registry.emergency_contacts(conn, announcement.compound, flat)
+        rows += [(announcement.id, flat, position, now) for position in range(len(contacts))]
+        for resident in _residents(conn, residents, announcement.compound, flat):
+            if not same_number(resident.phone, (url for _, url, _ in contacts)):
+                rows.append((announcement.id, flat, -resident.resident, now))
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO announcement_deliveries (announcement_id, flat, position, updated_at)"
@@ -79,7 +92,15 @@ def _queue(conn: Conn, announcement: Announcement, now: datetime) -> int:
     return len(rows)
 
 
-def send(conn: Conn, deliver: notify.Deliver, now: datetime) -> Round:
+def _residents(
+    conn: Conn, channel: ResidentChannel | None, compound: str, flat: str
+) -> Sequence[ResidentContact]:
+    return () if channel is None else channel.residents(conn, compound, flat)
+
+
+def send(
+    conn: Conn, deliver: notify.Deliver, now: datetime, *, residents: ResidentChannel | None = None
+) -> Round:
     """One round: up to BATCH queued deliveries of current announcements, each sent once."""
     sent = failed = retrying = 0
     with transaction(conn):
@@ -95,7 +116,10 @@ def send(conn: Conn, deliver: notify.Deliver, now: datetime) -> Round:
         ).fetchall()
         for announcement_id, compound, flat, position, attempts in rows:
             announcement = get(conn, str(compound), int(announcement_id))
-            state, error = _one(conn, deliver, announcement, str(flat), int(position))
+            if position < 0:
+                state, error = _to_resident(conn, residents, announcement, str(flat), -position)
+            else:
+                state, error = _one(conn, deliver, announcement, str(flat), int(position))
             if state == "queued" and attempts + 1 >= MAX_ATTEMPTS:
                 state = "failed"
             sent += state == "sent"
@@ -110,12 +134,14 @@ def send(conn: Conn, deliver: notify.Deliver, now: datetime) -> Round:
     return Round(0, sent, failed, retrying)
 
 
-def run_once(conn: Conn, deliver: notify.Deliver, now: datetime) -> Round:
+def run_once(
+    conn: Conn, deliver: notify.Deliver, now: datetime, *, residents: ResidentChannel | None = None
+) -> Round:
     """Plan, then send rounds until nothing is left that can go now."""
-    planned = plan(conn, now)
+    planned = plan(conn, now, residents=residents)
     total = Round(planned, 0, 0, 0)
     while True:
-        r = send(conn, deliver, now)
+        r = send(conn, deliver, now, residents=residents)
         total = Round(
             planned, total.sent + r.sent, total.failed + r.failed, total.retrying + r.retrying
         )
@@ -130,13 +156,10 @@ def _one(
     if position >= len(contacts):
         return "failed", "the household no longer has this contact"
     _, url, language = contacts[position]
-    window = _WINDOW.get(language, _WINDOW[Language.ZH]).format(
-        start=a.starts_at.isoformat(timespec="minutes"), end=a.ends_at.isoformat(timespec="minutes")
-    )
     message = notify.Message(
         idempotency_key=f"announcement-{a.id}-{a.compound}-{flat}-{position}",
         subject=a.title,
-        body=f"{a.body}\n\n{window}",
+        body=_text(a, language),
         case_id=0,  # notify's Message is a case's; an announcement belongs to no case
         case_event_id=0,
         recipient=f"household:{a.compound}/{flat}",
@@ -154,3 +177,26 @@ def _one(
     except notify.DeliveryFailed as exc:
         return ("failed" if exc.permanent else "queued"), exc.reason[:500]
     return "sent", None
+
+
+def _to_resident(
+    conn: Conn, channel: ResidentChannel | None, a: Announcement, flat: str, resident: int
+) -> tuple[str, str | None]:
+    if channel is None:
+        return "failed", "no residents' channel is configured to send it"
+    found = [r for r in channel.residents(conn, a.compound, flat) if r.resident == resident]
+    if not found:
+        return "failed", "no longer a confirmed resident of the household"
+    key = f"announcement-{a.id}-{a.compound}-resident-{resident}"
+    try:
+        channel.send(found[0], a.title, _text(a, found[0].language), key=key)
+    except notify.DeliveryFailed as exc:
+        return ("failed" if exc.permanent else "queued"), exc.reason[:500]
+    return "sent", None
+
+
+def _text(a: Announcement, language: Language) -> str:
+    window = _WINDOW.get(language, _WINDOW[Language.ZH]).format(
+        start=a.starts_at.isoformat(timespec="minutes"), end=a.ends_at.isoformat(timespec="minutes")
+    )
+    return f"{a.body}\n\n{window}"

@@ -72,7 +72,7 @@ class Announcement:
     withdrawn_at: datetime | None
     households: int  # the targeted households, counted now
     reads: int  # the households that read it
-    sent: int  # deliveries sent to households' emergency contacts
+    sent: int  # deliveries sent to households' emergency contacts and residents
     failed: int  # deliveries that failed for good
 
     def current(self, now: datetime) -> bool:

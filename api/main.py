@@ -123,6 +123,9 @@ def create_app(
                         clock,
                         every_s=config.announce_poll_s,
                         webhook_secret=config.webhook_secret,
+                        resident_channel=_announcer.ResidentChannel(outcomes.send)
+                        if config.resident_channel_ready
+                        else None,
                     )
                 )
                 tasks.start_soon(outcomes.run)

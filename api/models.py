@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain import MAX_CONTACTS, CommandBody, Device, HouseholdTag, Kind, PartyKind, StaffRole
 
@@ -585,15 +585,38 @@ class CaseDetail(CasePublic):
 
 
 class CaseCreate(_Body):
-    """A resident's report taken at the desk, or a patrol finding."""
+    """A resident's report taken at the desk or by phone, or a patrol finding. A phone
+    call may leave the caller unnamed (`reporter` then `caller`) and gives a call-back
+    number, kept apart from the case and read as an anonymous report's (audited)."""
 
     compound: Ident
     category: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,64}$")]
     description: Note
-    reporter: Ident  # a resident's pseudonymous ref, or the patrolling staff member's id
+    # a resident's pseudonymous ref, or the patrolling staff member's id
+    reporter: Ident | None = None
     source: Literal["resident", "patrol"] = "resident"
     location: Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00]*$")] | None = None
     severity: Literal["critical", "major", "minor", "warning"] = "minor"
+    channel: Literal["desk", "phone"] = "desk"
+    callback: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+    @model_validator(mode="after")
+    def _caller(self) -> CaseCreate:
+        if self.channel == "phone" and self.source != "resident":
+            raise ValueError("a phone call is a resident's report (source resident)")
+        if self.callback is not None and self.channel != "phone":
+            raise ValueError("a call-back number comes with a phone call (channel phone)")
+        if self.reporter is None and self.channel != "phone":
+            raise ValueError("reporter is required but for a phone call")
+        return self
+
+
+class CategoryPublic(BaseModel):
+    id: str
+    title: dict[str, str]  # {"zh": ..., "en": ...}
+
+
+CategoriesPublic = Page[CategoryPublic]
 
 
 class CaseActionBase(_Body):

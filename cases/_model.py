@@ -79,6 +79,13 @@ class ActionMode(StrEnum):
     FOLLOW_UP_VISIT = "follow_up_visit"
 
 
+class Channel(StrEnum):
+    """How a person's report reached the staff who typed it in (recorded when known)."""
+
+    DESK = "desk"  # in person at the service desk
+    PHONE = "phone"  # a phone call to the desk (a call-back number is kept apart)
+
+
 class CancelReason(StrEnum):
     DUPLICATE = "duplicate"
     NOT_RESPONSIBLE = "not_responsible"
@@ -155,6 +162,7 @@ class Report:
     source: Source = Source.RESIDENT
     location: str | None = None  # a standard address, or free text ("north gate")
     severity: Severity = Severity.MINOR  # urgency as the desk judged it
+    channel: Channel | None = None  # taken at the desk or by phone; None: the reporter's own
 
     def __post_init__(self) -> None:
         for name in ("compound", "category", "description", "reporter"):

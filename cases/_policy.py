@@ -90,6 +90,19 @@ REPORT_CATEGORIES = (
     "public_affairs",  # too big for one party: a lift, a parking plan (民主议事厅)
 )
 
+# The report categories as people read them (the dashboard's intake form, its filters).
+REPORT_CATEGORY_TITLES: Mapping[str, Mapping[str, str]] = {
+    "repair": {"zh": "报修", "en": "Repair"},
+    "environment": {"zh": "环境卫生", "en": "Environment"},
+    "parking": {"zh": "停车", "en": "Parking"},
+    "noise": {"zh": "噪音", "en": "Noise"},
+    "neighbour_dispute": {"zh": "邻里纠纷", "en": "Neighbour dispute"},
+    "security": {"zh": "治安", "en": "Security"},
+    "elderly_care": {"zh": "养老服务", "en": "Elderly care"},
+    "public_affairs": {"zh": "公共事务", "en": "Public affairs"},
+}
+assert set(REPORT_CATEGORY_TITLES) == set(REPORT_CATEGORIES), "a category without its titles"
+
 Parties = tuple[PartyKind, ...]
 
 DEFAULT_ROUTES: dict[tuple[str, str], Parties] = {

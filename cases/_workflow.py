@@ -144,7 +144,8 @@ class Workflow:
             }
             case_id = store.insert_case(conn, columns, dedupe=False)
             assert case_id is not None  # no fingerprint, nothing to conflict with
-            intake = self._opened(conn, case_id, actor, now)
+            taken = {} if report.channel is None else {"channel": report.channel.value}
+            intake = self._opened(conn, case_id, actor, now, taken)
         self._publish(intake.events)
         return intake
 
@@ -206,7 +207,14 @@ class Workflow:
             "updated_at": opened_at,
         }
 
-    def _opened(self, conn: Conn, case_id: int, actor: str, now: datetime) -> Intake:
+    def _opened(
+        self,
+        conn: Conn,
+        case_id: int,
+        actor: str,
+        now: datetime,
+        taken: Mapping[str, str] | None = None,
+    ) -> Intake:
         case = store.get_case(conn, case_id)
         assignments = self._dispatch(conn, case)
         store.insert_assignments(conn, case_id, assignments, now)
@@ -218,6 +226,7 @@ class Workflow:
             "grid": case.grid_id,
             "ack_due": case.ack_due.isoformat(),
             "resolve_due": case.resolve_due.isoformat(),
+            **(taken or {}),
         }
         dispatched = {"assignees": [_assignee(a) for a in assignments]}
         state = next_state(case_id, State.NEW, Transition.DISPATCHED)

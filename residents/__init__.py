@@ -8,15 +8,18 @@ with up to three photos re-encoded by `clean_photo`) opens a case through
 `cases.Workflow.intake_report`; the resident then sees their and their household's
 cases step by step in plain words (`own_cases`, `own_case`), is told the outcome
 (`deliver_outcomes`), rates it (`rate`) and may reopen it within the compound's window
-(`reopen`). Everything else is "not yours" (`NotYours`), exactly like a case that does
-not exist. The package owns its tables (migrations 0025-0027); the registry and the
-cases are read and changed only through their public functions.
+(`reopen`); the announcements to their household reach them too (the API gives
+announce `confirmed_residents`). Everything else is "not yours" (`NotYours`), exactly
+like a case that does not exist. The package owns its tables (migrations 0025-0027;
+0037 keeps the call-back numbers of reports staff took by phone, `record_phone_intake`);
+the registry and the cases are read and changed only through their public functions.
 """
 
 from residents._accounts import (
     Household,
     PendingLink,
     Resident,
+    confirmed_residents,
     decide_link,
     get_resident,
     link_of,
@@ -50,6 +53,7 @@ from residents._reports import (
     own_cases,
     photo,
     rate,
+    record_phone_intake,
     reopen,
     report,
     report_record,
@@ -84,6 +88,7 @@ __all__ = [
     "check_code",
     "clean_photo",
     "code_text",
+    "confirmed_residents",
     "decide_link",
     "deliver_outcomes",
     "get_resident",
@@ -95,6 +100,7 @@ __all__ = [
     "photo",
     "purge_photos",
     "rate",
+    "record_phone_intake",
     "reopen",
     "report",
     "report_record",

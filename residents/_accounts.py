@@ -87,6 +87,19 @@ def get_resident(conn: Conn, resident_id: int) -> Resident | None:
     return None if found is None else _resident(found)
 
 
+def confirmed_residents(conn: Conn, compound: str, flat: str) -> list[Resident]:
+    """The residents confirmed as living in the household, oldest account first: whom
+    an announcement to the household reaches through their own channel."""
+    with transaction(conn):
+        found = rows(
+            conn,
+            _SELECT + " WHERE h.compound_id = %s AND h.flat = %s AND h.confirmed_at IS NOT NULL"
+            " ORDER BY a.id",
+            (compound, flat),
+        )
+    return [_resident(r) for r in found]
+
+
 def set_language(conn: Conn, resident_id: int, language: Language) -> None:
     with transaction(conn):
         conn.execute(

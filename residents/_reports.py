@@ -276,19 +276,35 @@ class ReportRecord:
 
 
 def report_record(conn: Conn, case_id: int) -> ReportRecord | None:
+    """What a resident's report carries beside its case: made by the resident, or taken
+    by phone at the desk (`record_phone_intake`), whose caller is not named (anonymous)."""
     with transaction(conn):
         r = one(
             conn,
             "SELECT r.case_id, r.anonymous, r.callback, r.reported_at,"
             " (SELECT count(*) FROM case_photos p WHERE p.case_id = r.case_id) AS photos"
-            " FROM resident_reports r WHERE r.case_id = %s",
-            (case_id,),
+            " FROM resident_reports r WHERE r.case_id = %s"
+            " UNION ALL SELECT i.case_id, true, i.callback, i.taken_at, 0"
+            " FROM phone_intakes i WHERE i.case_id = %s",
+            (case_id, case_id),
         )
     if r is None:
         return None
     return ReportRecord(
         int(r["case_id"]), bool(r["anonymous"]), r["callback"], int(r["photos"]), r["reported_at"]
     )
+
+
+def record_phone_intake(
+    conn: Conn, case_id: int, callback: Phone, *, taken_by: str, now: datetime
+) -> None:
+    """Keep the call-back number of a report staff took by phone (its case just opened)."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO phone_intakes (case_id, callback, taken_by, taken_at)"
+            " VALUES (%s, %s, %s, %s)",
+            (case_id, callback.number, taken_by, now),
+        )
 
 
 def _mine(

@@ -75,7 +75,9 @@ class AnnouncementPublic(BaseModel):
     withdrawn_at: datetime | None
     households: int = Field(description="households in the audience now")
     reads: int = Field(description="households that read it")
-    sent: int = Field(description="messages sent to households' emergency contacts")
+    sent: int = Field(
+        description="messages sent to households' emergency contacts and confirmed residents"
+    )
     failed: int = Field(description="messages that could not be delivered")
 
 

@@ -13,6 +13,7 @@ import cases
 import domain
 import notify
 import registry
+import residents
 from api import _cases, _health
 from api._access import Permission, User
 from api._db import Conn
@@ -30,6 +31,8 @@ from api.models import (
     CaseNoticePublic,
     CasePublic,
     CasesPublic,
+    CategoriesPublic,
+    CategoryPublic,
     MergeAction,
     Message,
     NoteAction,
@@ -47,6 +50,8 @@ from api.routes._params import From, IdQuery, Limit, Offset, To
 router = APIRouter(prefix="/cases", tags=["cases"])
 Worker = Annotated[User, Depends(require(Permission.WORK_CASES))]
 CaseId = Annotated[int, Path(ge=1, le=2**62)]
+# The reporter of a phone call whose caller gave no resident ref.
+UNNAMED_CALLER = "caller"
 
 # Action routes, by the transition each records (what `allowed_actions` offers).
 ROUTES = {
@@ -126,26 +131,51 @@ def list_cases(
     return CasesPublic(data=[CasePublic.model_validate(c) for c in data], count=count)
 
 
+@router.get("/categories")
+def categories(user: Reader) -> CategoriesPublic:
+    """The categories a report is opened in (the policy's), with their titles."""
+    data = [
+        CategoryPublic(id=c, title=dict(cases.REPORT_CATEGORY_TITLES[c]))
+        for c in cases.REPORT_CATEGORIES
+    ]
+    return CategoriesPublic(data=data, count=len(data))
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> CasePublic:
-    """Open a case for a resident's report or a patrol finding; it is dispatched at once.
-    A grid worker opens cases only at a location in their grids. Refused with 422 and
-    the reason: a compound, category or location the registry and policy do not know."""
+    """Open a case for a resident's report (at the desk or by phone: `channel`, in its
+    history) or a patrol finding; it is dispatched at once. A phone call's `callback`
+    number is kept apart from the case (`GET /residents/reports/{id}`, audited). A grid
+    worker opens cases only at a location in their grids. Refused with 422 and the
+    reason: a compound, category or location the registry and policy do not know, a
+    call-back number that is not one."""
     _within_scope(conn, user, body.compound, body.location)
-    workflow = state.workflow
-    intake = workflow.intake_report(
+    callback = None if body.callback is None else _phone(body.callback)
+    intake = state.workflow.intake_report(
         conn,
         cases.Report(
             compound=body.compound,
             category=body.category,
             description=body.description,
-            reporter=body.reporter,
+            reporter=body.reporter or UNNAMED_CALLER,
             source=cases.Source(body.source),
             location=body.location,
             severity=domain.Severity(body.severity),
+            channel=cases.Channel(body.channel),
         ),
     )
+    if callback is not None:
+        residents.record_phone_intake(
+            conn, intake.case.id, callback, taken_by=user.username, now=state.clock.now()
+        )
     return CasePublic.model_validate(_cases.public(intake.case))
+
+
+def _phone(text: str) -> residents.Phone:
+    try:
+        return residents.Phone.parse(text)
+    except residents.ReportRefused as exc:
+        raise residents.ReportRefused("callback", exc.reason) from exc
 
 
 def _within_scope(conn: Conn, user: User, compound: str, location: str | None) -> None:

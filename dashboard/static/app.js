@@ -1,6 +1,7 @@
 // The monitoring-room dashboard: login, the live alarm feed (SSE over fetch, since the
 // stream needs the bearer header), the case board, the compound plan (plan.js) and the
-// KPIs (charts.js). Plain ES module, no build step; Chart.js is the vendored global `Chart`.
+// KPIs (charts.js); the case pane's handling forms and the phone-call intake are forms.js's.
+// Plain ES module, no build step; Chart.js is the vendored global `Chart`.
 
 import { barsByKey, rateBars, resizeCharts, telemetryCharts } from "./charts.js";
 import {
@@ -22,6 +23,7 @@ import {
   t,
   transitionName,
 } from "./i18n.js";
+import { caseForms, intakeForm } from "./forms.js";
 import { deviceLinks, loadPlan, planAlarm, planCases, redrawPlan } from "./plan.js";
 import { residentReport } from "./resident-report.js";
 
@@ -41,14 +43,9 @@ const BOARD_STATES = [
   ["resolved", ["resolved"]],
   ["closed", ["closed", "cancelled", "merged"]],
 ];
-const ACTIONS = ["acknowledge", "start", "record-action", "resolve", "close", "reopen", "note"];
-const MODES = [
-  "desk_reception",
-  "home_visit",
-  "on_site_emergency",
-  "joint_consultation",
-  "follow_up_visit",
-];
+// One click, or one with a note; the rest of the case's transitions are forms.js's forms.
+const ACTIONS = ["acknowledge", "start", "resolve", "close", "reopen", "note"];
+const ENDED = ["cancelled", "merged"]; // shown in the board's last column with the closed
 // What each role sees; the API filters the data itself (grids, elderly-care devices).
 const PANELS = {
   admin: ["feed", "board", "plan", "kpis"],
@@ -151,6 +148,7 @@ async function start() {
     loadPlan({ api, onDevice: openDevice, onCase: openCase }).then(() => planCases(state.cases)),
   ]);
   if (panels.includes("kpis")) loadKpis();
+  $("#intake-open").hidden = !mayWork();
   registerRedraws(panels);
   stream();
   setInterval(refreshBoard, BOARD_REFRESH_MS);
@@ -169,6 +167,7 @@ function registerRedraws(panels) {
     if (pane.hidden) return;
     if (pane.dataset.caseId) openCase(pane.dataset.caseId);
     else if (pane.dataset.device) openDevice(pane.dataset.device);
+    else if (pane.dataset.intake) openIntake();
   });
 }
 
@@ -415,12 +414,13 @@ function scheduleBoardRefresh() {
 async function refreshBoard() {
   // `open` leaves resolved cases out (they wait for the reporter's feedback and closing):
   // the board's resolved column asks for them on their own.
-  const [open, resolved, done] = await Promise.all([
+  const [open, resolved, done, ...ended] = await Promise.all([
     api("/cases?open=true&limit=200"),
     api(`/cases?state=resolved&limit=${DONE_ON_BOARD}`),
     api(`/cases?state=closed&limit=${DONE_ON_BOARD}`),
+    ...ENDED.map((s) => api(`/cases?state=${s}&limit=${DONE_ON_BOARD}`)),
   ]);
-  state.cases = [...open.data, ...resolved.data, ...done.data];
+  state.cases = [...open.data, ...resolved.data, ...done.data, ...ended.flatMap((p) => p.data)];
   drawBoard();
   settleFeedButtons();
   planCases(state.cases);
@@ -428,7 +428,8 @@ async function refreshBoard() {
   const paneCase = $("#pane").dataset.caseId;
   if (paneCase && !$("#pane").hidden) {
     const current = state.cases.find((c) => String(c.id) === paneCase);
-    if (current && String(current.version) !== $("#pane").dataset.version) openCase(current.id);
+    const stale = current && String(current.version) !== $("#pane").dataset.version;
+    if (stale && $("#pane").dataset.loading !== paneCase) openCase(current.id);
   }
 }
 
@@ -489,16 +490,26 @@ function caseTitle(c) {
 }
 
 // The pane shows what was asked for last: an earlier answer arriving later is dropped.
+// While a case is being read, the pane's `data-loading` names it: the board's refresh
+// does not ask for it again (a second re-draw would wipe a form just opened).
 let paneAsked = 0;
 
 async function openCase(id) {
   const asked = ++paneAsked;
-  const c = await api(`/cases/${id}`);
-  if (asked !== paneAsked) return;
   const pane = $("#pane");
+  pane.dataset.loading = String(id);
+  let c;
+  try {
+    c = await api(`/cases/${id}`);
+  } catch (err) {
+    if (asked === paneAsked) delete pane.dataset.loading;
+    throw err;
+  }
+  if (asked !== paneAsked) return;
   pane.dataset.caseId = String(c.id);
   pane.dataset.version = String(c.version);
   delete pane.dataset.device;
+  delete pane.dataset.intake;
   const late = overdue(c, Date.now());
   const body = [
     el("h3", { textContent: `#${c.id} ${caseTitle(c)}` }),
@@ -514,11 +525,14 @@ async function openCase(id) {
         t("location"),
         [c.compound, c.grid_id, placeName(c.flat ?? c.location) ?? c.device_id].filter(Boolean).join(" · "),
       ),
+      ...pair(t("parties"), c.assignments.map((a) => partyKindName(a.party_kind)).join(", ") || "—"),
+      ...(c.first_responsible ? pair(t("first_responsible"), c.first_responsible) : []),
+      ...(c.claimed_by ? pair(t("claimed_by"), c.claimed_by) : []),
     ]),
   ];
   if (c.description) body.push(el("p", { textContent: c.description }));
   if (c.source === "resident" && mayWork()) body.push(residentReport(c.id, state.token));
-  if (mayWork()) body.push(actionForm(c));
+  if (mayWork()) body.push(actionForm(c), caseForms(c, formsContext));
   body.push(
     el("h4", { textContent: t("history") }),
     el("ol", { className: "history" }, timeline(c)),
@@ -532,16 +546,50 @@ function timeline(c) {
   const events = c.history.map((e) => ({
     at: e.at,
     rank: 0,
-    li: el("li", {
-      textContent: `${fmtTime(e.at)} · ${actorName(e.actor)} · ${transitionName(e.transition)} → ${t(`state.${e.to_state}`)}${
-        e.detail?.note ? ` · ${e.detail.note}` : ""
-      }${e.detail?.mode ? ` · ${t(`mode.${e.detail.mode}`)}` : ""}`,
-    }),
+    li: eventItem(e),
   }));
   const notices = (c.notices ?? []).map((n) => ({ at: n.at, rank: 1, li: noticeItem(n) }));
   return [...events, ...notices]
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.rank - b.rank)
     .map((x) => x.li);
+}
+
+function eventItem(e) {
+  const parts = [fmtTime(e.at), actorName(e.actor), `${transitionName(e.transition)} → ${t(`state.${e.to_state}`)}`];
+  const li = el("li", { textContent: [...parts, ...detailWords(e.transition, e.detail ?? {})].join(" · ") });
+  li.dataset.transition = e.transition;
+  return li;
+}
+
+// What an event's detail adds for a person: the mode and its consultation, the rating
+// (and that it was taken by phone), the reason, the parties handed to, the staff named.
+function detailWords(transition, d) {
+  const words = [];
+  if (d.channel) words.push(t(`channel.${d.channel}`));
+  if (d.mode) words.push(t(`mode.${d.mode}`));
+  if (d.participants?.length) words.push(`${t("form.participants")}: ${d.participants.join(", ")}`);
+  if (d.decision) words.push(`${t("form.decision")}: ${d.decision}`);
+  if (d.rating != null) words.push(t("form.stars", { n: d.rating }));
+  if (d.by_phone) words.push(t("rated_by_phone"));
+  if (d.comment) words.push(d.comment);
+  if (transition === "cancelled" && d.reason) words.push(t(`cancel.${d.reason}`));
+  else if (d.reason) words.push(d.reason);
+  if (d.duplicate_of) words.push(t("duplicate_of", { id: d.duplicate_of }));
+  if (transition === "merged" && d.into) words.push(t("merged_into", { id: d.into }));
+  if (Array.isArray(d.to) && d.to.length) words.push(`${t("handed_to")}: ${d.to.map(assigneeName).join(", ")}`);
+  if (transition === "party_added" && d.party) words.push(assigneeName(d.party));
+  if (["assigned", "claimed"].includes(transition) && d.staff) words.push(d.staff);
+  if (d.note) words.push(d.note);
+  return words;
+}
+
+function assigneeName(a) {
+  return [partyKindName(a.party_kind), a.party, a.staff].filter(Boolean).join(" ");
+}
+
+function partyKindName(kind) {
+  const key = `party.${kind}`;
+  return t(key) === key ? kind : t(key);
 }
 
 function noticeItem(n) {
@@ -571,30 +619,42 @@ function noticeItem(n) {
 function actionForm(c) {
   const allowed = ACTIONS.filter((a) => c.allowed_actions.includes(a));
   const note = el("textarea", { rows: 2, placeholder: t("note_text") });
-  const mode = el(
-    "select",
-    {},
-    MODES.map((m) => el("option", { value: m, textContent: t(`mode.${m}`) })),
-  );
   const buttons = allowed.map((action) => {
     const b = el("button", { textContent: t(action), className: `act-${action}` });
-    b.addEventListener("click", () => act(c, action, note.value.trim(), mode.value, b));
+    b.addEventListener("click", () => act(c, action, note.value.trim(), b));
     return b;
   });
   const children = [el("div", { className: "actions" }, buttons)];
-  if (allowed.some((a) => a !== "acknowledge" && a !== "start")) {
-    children.push(note);
-    if (allowed.includes("record-action")) children.push(el("label", {}, [`${t("mode")} `, mode]));
-  }
+  if (allowed.some((a) => a !== "acknowledge" && a !== "start")) children.push(note);
   return el("div", { className: "form" }, children);
 }
 
-async function act(c, action, note, mode, button) {
+// What forms.js needs of the page: the API, the toast, and a re-read once a form acted.
+const formsContext = {
+  api,
+  toast: (text) => toast(text),
+  after: async (id) => {
+    await refreshBoard(); // re-reads the pane's case when it is on the board
+    if ($("#pane").dataset.loading !== String(id)) await openCase(id);
+  },
+};
+
+async function openIntake() {
+  const asked = ++paneAsked;
+  const form = await intakeForm(formsContext);
+  if (asked !== paneAsked) return;
+  const pane = $("#pane");
+  delete pane.dataset.caseId;
+  delete pane.dataset.device;
+  pane.dataset.intake = "1";
+  showPane([form]);
+}
+
+async function act(c, action, note, button) {
   const body = { version: c.version };
   // The API refuses these without a text (a resolution says what was done).
-  if (["record-action", "resolve", "reopen", "note"].includes(action) && !note) return toast(t("need_note"));
-  if (action === "record-action") Object.assign(body, { mode, note });
-  else if (action === "reopen") body.reason = note;
+  if (["resolve", "reopen", "note"].includes(action) && !note) return toast(t("need_note"));
+  if (action === "reopen") body.reason = note;
   else if (["resolve", "close", "note"].includes(action) && note) body.note = note;
   button.disabled = true;
   try {
@@ -618,6 +678,7 @@ async function openDevice(id) {
   if (asked !== paneAsked) return;
   const pane = $("#pane");
   delete pane.dataset.caseId;
+  delete pane.dataset.intake;
   pane.dataset.device = id;
   const charts = el("div", { className: "telemetry-charts" });
   showPane([
@@ -729,6 +790,7 @@ function pair(term, value) {
 }
 
 function showPane(children) {
+  delete $("#pane").dataset.loading;
   $("#pane-body").replaceChildren(...children);
   $("#pane").hidden = false;
 }
@@ -755,6 +817,7 @@ setLang(params.get("lang") ?? getLang()); // ?lang=en|zh for a wall screen with 
 $("#lang").addEventListener("click", () => setLang(getLang() === "zh" ? "en" : "zh")); // panels re-draw
 $("#login").addEventListener("submit", login);
 $("#logout").addEventListener("click", logout);
+$("#intake-open").addEventListener("click", () => openIntake());
 $("#pane-close").addEventListener("click", () => {
   $("#pane").hidden = true;
 });

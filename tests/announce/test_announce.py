@@ -200,3 +200,53 @@ def test_a_withdrawn_announcement_is_not_sent(conn: Conn) -> None:
     announce.withdraw(conn, "c1", published.id, now=T0)
     announce.run_once(conn, outbox, T0 + timedelta(hours=1))
     assert outbox.sent == []
+
+
+@pytest.mark.parametrize(
+    ("urls", "same"),
+    [
+        (["mailto://127.0.0.1:2525?to=8613800000001@sms.example.org"], True),
+        (["kannel://u:p@sms:13013/13800000001?from=Dayuan"], True),  # without +86
+        (["json://relay.example.org/in?to=008613800000001"], True),
+        (["mailto://127.0.0.1:2525?to=8613800000002@sms.example.org"], False),
+        (["json://relay.example.org:13013/in/0000001"], False),  # too short to be a number
+        ([], False),
+    ],
+)
+def test_a_residents_number_is_known_among_contact_urls(urls: list[str], same: bool) -> None:
+    assert announce.same_number("+8613800000001", urls) is same
+
+
+class Residents:
+    """A fake `announce.ResidentChannel`: confirmed residents per flat, and what it sent."""
+
+    def __init__(self, confirmed: dict[str, list[announce.ResidentContact]]) -> None:
+        self.confirmed = confirmed
+        self.sent: list[tuple[str, str, str]] = []  # (phone, subject, key)
+
+    def residents(self, conn: Conn, compound: str, flat: str) -> list[announce.ResidentContact]:
+        return list(self.confirmed.get(flat, []))
+
+    def send(self, contact: announce.ResidentContact, subject: str, text: str, *, key: str) -> None:
+        self.sent.append((contact.phone, subject, key))
+
+
+def test_confirmed_residents_are_written_to_once_and_only_while_confirmed(conn: Conn) -> None:
+    outbox = Outbox()
+    son = announce.ResidentContact(7, "+8613800000007", Language.EN)
+    tenant = announce.ResidentContact(8, "+8613800000008", Language.ZH)
+    channel = Residents({"3-2-301": [son], "1-1-101": [tenant]})
+    published = announce.publish(conn, draft(), actor="u", now=T0)
+    opened = T0 + timedelta(hours=1)
+
+    announce.plan(conn, opened, residents=channel)  # three contacts and two residents
+    channel.confirmed["1-1-101"] = []  # the tenant's link is ended before it is sent
+    done = announce.run_once(conn, outbox, opened, residents=channel)
+    assert (done.sent, done.failed) == (4, 1)
+    assert channel.sent == [
+        ("+8613800000007", published.title, f"announcement-{published.id}-c1-resident-7")
+    ]
+    assert announce.get(conn, "c1", published.id).failed == 1
+
+    again = announce.run_once(conn, outbox, opened + timedelta(minutes=5), residents=channel)
+    assert (again.sent, len(channel.sent)) == (0, 1)  # never twice

@@ -82,6 +82,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/alarms", None, ALL),
     ("GET", "/api/v1/alarms/1", None, ALL),
     ("GET", "/api/v1/cases", None, ALL),
+    ("GET", "/api/v1/cases/categories", None, ALL),
     ("GET", "/api/v1/cases/1", None, ALL),
     (
         "POST",
@@ -217,6 +218,7 @@ def _template(path: str) -> str:
         "/api/v1/open311/clients/1": "/api/v1/open311/clients/{client_id}",
         "/api/v1/residents/links/1": "/api/v1/residents/links/{resident_id}",
         "/api/v1/residents/reports/1": "/api/v1/residents/reports/{case_id}",
+        "/api/v1/cases/categories": "/api/v1/cases/categories",
         "/api/v1/residents/reports/1/photos/1": "/api/v1/residents/reports/{case_id}/photos/{n}",
     }
     if path in replacements:

@@ -5,13 +5,23 @@ counted once per household in the counter staff see; anything else is refused.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
 
-from tests.residents.conftest import PHONE_A, PHONE_B, SignIn
+import registry
+from api import create_app
+from domain import CompoundFile, EmergencyContact, Household, HouseholdTag
+from tests.api.conftest import FakeClock, config_for, full_registry
+from tests.fix_mqtt import Broker
+from tests.notify.conftest import Mailbox, mail_url
+from tests.residents.conftest import PHONE_A, PHONE_B, POLICY, SignIn, body_of, mails_to
 
 V1 = "/api/v1"
 MINE = f"{V1}/residents/me/announcements"
@@ -19,6 +29,7 @@ ELDER = "3-2-301"  # elderly, empty nest (building 3)
 RENTED = "1-1-101"  # rented (building 1)
 PHONE_C = "+8613800000003"
 H = dict[str, str]
+WAIT_S = 30  # for the lifespan's sender to get a notice out
 
 
 def _publish(client: httpx.Client, admin: H, title: str, age_min: int, **target: Any) -> int:
@@ -173,3 +184,95 @@ def test_tokens_of_the_other_side_are_refused(
     listed = client.get(f"{V1}/announcements", params={"compound": "c1"}, headers=resident)
     assert listed.status_code == 401
     assert _staff_reads(client, admin, notice) == 0
+
+
+PHONE_D = "+8613800000004"
+# The elder's own number is also the household's emergency contact: one message, not two.
+OWN_NUMBER_CONTACT = f"{PHONE_A.lstrip('+')}@sms.example.org"
+
+
+class TestThroughTheResidentsChannel:
+    """A published notice reaches each confirmed resident of a targeted household in
+    their own channel (here the resident channel is mail to <digits>@sms.example.org),
+    once, and nobody else."""
+
+    @pytest.fixture
+    def api_db(self, db_url: str, mailbox: Mailbox) -> str:
+        elder = Household(
+            flat=ELDER,
+            tags=[HouseholdTag.ELDERLY, HouseholdTag.EMPTY_NEST],
+            consent=True,
+            emergency_contacts=[
+                EmergencyContact(name="Elder", contact=mail_url(mailbox.port, OWN_NUMBER_CONTACT))
+            ],
+        )
+        rented = Household(flat=RENTED, tags=[HouseholdTag.RENTED])
+        base = full_registry().compounds[0]
+        changed = CompoundFile(compounds=[base.model_copy(update={"households": [elder, rented]})])
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            registry.load(conn, changed, actor="test:setup", now=datetime.now(UTC))
+        return db_url
+
+    @pytest.fixture
+    def app(self, api_db: str, broker: Broker, clock: FakeClock, mailbox: Mailbox) -> FastAPI:
+        config = config_for(
+            api_db,
+            broker,
+            resident_channel=mail_url(mailbox.port, "{digits}@sms.example.org"),
+            resident_outcome_poll_s=0.2,
+            announce_poll_s=0.2,
+        )
+        return create_app(config, clock=clock, policy=POLICY)
+
+    def test_confirmed_residents_get_it_once_and_nobody_else(
+        self,
+        client: httpx.Client,
+        admin: H,
+        confirmed: Callable[[str, str], H],
+        sign_in: SignIn,
+        mailbox: Mailbox,
+    ) -> None:
+        confirmed(PHONE_A, ELDER)  # also the household's emergency contact
+        confirmed(PHONE_C, ELDER)
+        confirmed(PHONE_D, RENTED)  # outside building 3
+        unconfirmed = sign_in(PHONE_B)
+        asked = client.post(
+            f"{V1}/residents/me/household",
+            json={"compound": "c1", "flat": ELDER},
+            headers=unconfirmed,
+        )
+        assert asked.status_code == 202, asked.text
+
+        lift = _publish(client, admin, "Lift 3 stops on Monday", 1, buildings=["3"])
+        _wait_sent(client, admin, lift, 2)  # the emergency contact and PHONE_C
+        (to_c,) = _notices(mailbox, PHONE_C, "Lift 3 stops on Monday")
+        assert "Lift 3 stops on Monday: the details." in body_of(to_c)
+        assert "From " in body_of(to_c)  # the window, in the resident's language (en)
+        assert len(_notices(mailbox, PHONE_A, "Lift 3 stops on Monday")) == 1
+        assert _notices(mailbox, PHONE_D, "Lift 3 stops on Monday") == []
+        assert _notices(mailbox, PHONE_B, "Lift 3 stops on Monday") == []
+
+        # The whole compound: now the other household's resident gets it too.
+        water = _publish(client, admin, "Water off on Tuesday", 1)
+        _wait_sent(client, admin, water, 3)
+        assert len(_notices(mailbox, PHONE_D, "Water off on Tuesday")) == 1
+        assert len(_notices(mailbox, PHONE_A, "Water off on Tuesday")) == 1
+        assert _notices(mailbox, PHONE_B, "Water off on Tuesday") == []
+
+
+def _notices(box: Mailbox, phone: str, title: str) -> list[Any]:
+    return [m for m in mails_to(box, phone) if str(m["Subject"]) == title]
+
+
+def _wait_sent(client: httpx.Client, admin: H, announcement_id: int, n: int) -> None:
+    """Until the staff's counter shows `n` messages sent (and none failed)."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        listed = client.get(f"{V1}/announcements", params={"compound": "c1"}, headers=admin)
+        (found,) = [a for a in listed.json()["data"] if a["id"] == announcement_id]
+        assert found["failed"] == 0, found
+        if found["sent"] >= n:
+            assert found["sent"] == n, found
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"announcement {announcement_id}: {found['sent']} sent, not {n}")
