@@ -44,6 +44,9 @@ class Permission(StrEnum):
     PROVISION_DEVICES = "provision_devices"  # register and retire devices, their accounts
     # Announcements to residents, and recording that a household read one: within grids.
     PUBLISH_ANNOUNCEMENTS = "publish_announcements"
+    # Residents' cars and visitors' pre-registrations (plates: personal data).
+    MANAGE_VEHICLES = "manage_vehicles"
+    SET_TARIFFS = "set_tariffs"  # what parking costs in a compound
 
 
 ROLES: dict[Permission, frozenset[StaffRole]] = {
@@ -66,6 +69,8 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.READ_AUDIT: frozenset({ADMIN}),
     Permission.READ_HEALTH: frozenset({ADMIN, CARE}),
     Permission.PUBLISH_ANNOUNCEMENTS: frozenset({ADMIN, PROPERTY, GRID}),
+    Permission.MANAGE_VEHICLES: frozenset({ADMIN, PROPERTY}),
+    Permission.SET_TARIFFS: frozenset({ADMIN}),
 }
 
 COMMAND_PERMISSION = {

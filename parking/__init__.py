@@ -22,6 +22,9 @@ from parking._stays import (
 )
 from parking._tariff import (
     DEFAULT_TARIFF,
+    MAX_FLAT_FEN,
+    MAX_FREE_MINUTES,
+    MAX_HOURLY_FEN,
     Tariff,
     fee,
     missed_fee,
@@ -33,6 +36,9 @@ from parking._tariff import (
 __all__ = [
     "BATCH",
     "DEFAULT_TARIFF",
+    "MAX_FLAT_FEN",
+    "MAX_FREE_MINUTES",
+    "MAX_HOURLY_FEN",
     "PARKING_KEEP",
     "REPEAT_WINDOW",
     "SETTLE",
