@@ -64,6 +64,8 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
             history = _resume.plan(
                 conn, demo, now=started, history=timedelta(hours=args.history_hours)
             )
+        with psycopg.connect(url, autocommit=True) as cars:
+            _register_cars(cars, demo, now=started)
         log.info("demo registry: %d added, %d changed", loaded.added, loaded.changed)
         mqtt_as, target = _broker_for(stack, settings, data, demo)
         mqtt = mqtt_as(broker.BackendRole.GATEWAY)
@@ -120,6 +122,30 @@ def _demo_compound(data: Path) -> CompoundFile:
 
 
 Accounts = Callable[[broker.BackendRole], broker.MqttEndpoint]
+
+
+def _register_cars(conn: psycopg.Connection[Any], demo: CompoundFile, *, now: datetime) -> None:
+    """The demo households register the simulated lot's resident cars (the history's
+    seed and the live run's), once: the unknown-plate overstay rule then raises for
+    visitors only, as in a compound whose residents registered their cars."""
+    for compound in demo.compounds:
+        flats = sorted(h.flat for h in compound.households)
+        if not flats or registry.vehicles(conn, compound.id):
+            continue
+        cars = {
+            p
+            for s in (0, DEMO_SEED + 1)
+            for c, p in simulators.resident_cars(demo, seed=s)
+            if c == compound.id
+        }
+        for n, plate in enumerate(sorted(cars)):
+            try:
+                registry.add_vehicle(
+                    conn, compound.id, flats[n % len(flats)], plate, actor="dayuan up", now=now
+                )
+            except (registry.PlateTaken, registry.ValueRefused):
+                continue  # a plate drawn twice, or not one the registry takes
+        log.info("demo registry: %d resident cars registered in %s", len(cars), compound.id)
 
 
 def _broker_for(
