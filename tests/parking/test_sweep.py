@@ -11,6 +11,7 @@ double reads, residents and visitors, idempotence, occupancy and retention.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -171,3 +172,37 @@ def test_stays_and_reads_purge_after_their_retention(db: Conn, db_url: str) -> N
     assert _by_plate(db) == {}
     left = db.execute("SELECT count(*) FROM parking_reads").fetchone()
     assert left == (0,)
+
+
+def test_visitor_passes_purge_30_days_after_their_window(db: Conn) -> None:
+    now = datetime.now(UTC)
+    made = registry.register_visitor(
+        db,
+        "c1",
+        VISITOR,
+        valid_from=now,
+        valid_to=now + timedelta(hours=2),
+        flat=None,
+        actor="test",
+        now=now,
+    )
+    kept_until = made.valid_to + registry.VISITOR_KEEP
+    assert registry.purge_visitor_passes(db, kept_until - timedelta(seconds=1)) == 0
+    assert registry.known_plates(db).visitors  # still there for a dispute
+    parking.sweep(db, kept_until)  # every sweep purges
+    assert not registry.known_plates(db).visitors
+
+
+def test_dayuan_parking_sweep_prints_what_it_did(
+    db: Conn, db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dayuan.cli import main
+
+    _reads(db_url, (datetime.now(UTC) - timedelta(hours=1), STRANGER, "in"))
+    monkeypatch.setenv("DAYUAN_DATABASE_URL", db_url)
+    # Reads received in the last SETTLE seconds wait: the command's clock is the wall's.
+    db.execute("UPDATE access_events SET received_at = received_at - interval '1 minute'")
+    assert main(["parking", "sweep"]) == 0
+    assert json.loads(capsys.readouterr().out)["entries"] == 1
+    assert main(["parking", "sweep"]) == 0
+    assert json.loads(capsys.readouterr().out)["reads"] == 0
