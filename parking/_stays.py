@@ -12,6 +12,9 @@ each read not taken before (`parking_reads` remembers every read it took):
 - `out` with an open stay: it closes, priced by the tariff (`parking.fee`).
 - `out` with none: the entry was missed. Recorded as an `entry_missed` stay (no entry
   time; fee: the flat missed-read fee), unless the plate left within REPEAT_WINDOW.
+- `out` older than the open stay's entry (it arrived late, after the next entry): it
+  closes the stay that entry ended `exit_missed`, priced after all, when that is the
+  plate's latest stay entered before it; otherwise it is taken as a repeat.
 
 Re-running a sweep, or two sweeps at once, pairs nothing twice. Stays and reads carry
 the retention class `parking_stay`: deleted PARKING_KEEP after the stay ended.
@@ -182,18 +185,13 @@ class _Pairing:
         found = self._open()
         if found is not None and found[1] <= self.read.ts:
             stay, entered = found
-            tariff = self.context.tariff(self.compound)
-            known = self.context.known
-            price = fee(
-                tariff,
-                entered,
-                self.read.ts,
-                resident=known.resident(self.compound, self.plate),
-                visitor=known.visitor(self.compound, self.plate, entered),
-            )
-            self._end(stay, "closed", self.read.ts, price)
+            self._end(stay, "closed", self.read.ts, self._fee(entered))
             result.exits += 1
             return "exit", stay
+        late = self._late_exit()
+        if late is not None:
+            result.exits += 1
+            return "exit", late
         left = self.conn.execute(
             "SELECT id FROM parking_stays WHERE compound_id = %s AND plate = %s"
             " AND exited_at BETWEEN %s AND %s LIMIT 1",
@@ -204,6 +202,30 @@ class _Pairing:
             return "repeat", None if left is None else int(left[0])
         result.entry_missed += 1
         return "entry_missed", self._insert("entry_missed", exited_at=self.read.ts)
+
+    def _late_exit(self) -> int | None:
+        """The stay this exit belongs to when it arrived after the plate's next entry
+        had already ended that stay `exit_missed`: it is closed and priced after all."""
+        row = self.conn.execute(
+            "SELECT id, status, entered_at FROM parking_stays WHERE compound_id = %s"
+            " AND plate = %s AND entered_at <= %s ORDER BY entered_at DESC LIMIT 1 FOR UPDATE",
+            (self.compound, self.plate, self.read.ts),
+        ).fetchone()
+        if row is None or row[1] != "exit_missed":
+            return None
+        stay, entered = int(row[0]), row[2]
+        self._end(stay, "closed", self.read.ts, self._fee(entered))
+        return stay
+
+    def _fee(self, entered: datetime) -> int:
+        known = self.context.known
+        return fee(
+            self.context.tariff(self.compound),
+            entered,
+            self.read.ts,
+            resident=known.resident(self.compound, self.plate),
+            visitor=known.visitor(self.compound, self.plate, entered),
+        )
 
     def _open(self) -> tuple[int, datetime] | None:
         row = self.conn.execute(

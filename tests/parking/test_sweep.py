@@ -206,3 +206,20 @@ def test_dayuan_parking_sweep_prints_what_it_did(
     assert json.loads(capsys.readouterr().out)["entries"] == 1
     assert main(["parking", "sweep"]) == 0
     assert json.loads(capsys.readouterr().out)["reads"] == 0
+
+
+def test_an_exit_arriving_after_the_next_entry_closes_its_own_stay(db: Conn, db_url: str) -> None:
+    #   t(h)  0 in ........ 3 out (stored late) .. 5 in
+    #   sweep 1 sees 0 in and 5 in: exit_missed; sweep 2 sees 3 out: closed, priced
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    _reads(db_url, (t0, STRANGER, "in"), (t0 + timedelta(hours=5), STRANGER, "in"))
+    assert parking.sweep(db, _later()).exit_missed == 1
+    _reads(db_url, (t0 + timedelta(hours=3), STRANGER, "out"))
+    assert parking.sweep(db, _later()).exits == 1
+    first, second = _by_plate(db)[STRANGER]
+    assert (first.status, first.exited_at, first.fee_fen) == (
+        "closed",
+        t0 + timedelta(hours=3),
+        1500,
+    )
+    assert second.status == "open"
