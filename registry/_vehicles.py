@@ -16,6 +16,12 @@ from datetime import datetime, timedelta
 from domain import InvalidPlate, KnownPlates, parse_plate
 from registry._db import Conn, reading, transaction
 from registry._errors import NotRegistered, PlateTaken, ValueRefused
+from registry._tables import _counts, _Log, _Table
+
+# Logged in registry_changes by household (or pass), never naming the plate: grid
+# workers read that log, and plates are for property staff.
+_VEHICLES = _Table("vehicles", ("flat",), personal=True)
+_VISITORS = _Table("visitor_passes", ("id",), personal=True)
 
 # Kept past a visitor's window for disputes about a fee or an overstay alarm.
 VISITOR_KEEP = timedelta(days=30)
@@ -72,10 +78,13 @@ def add_vehicle(
             " VALUES (%s, %s, %s, %s, %s)",
             (compound, plate, flat, now, actor),
         )
+        _Log(conn, compound, actor, now, _counts()).record(
+            _VEHICLES, (flat,), None, {"plate": plate}
+        )
     return Vehicle(compound, plate, flat, now, actor)
 
 
-def remove_vehicle(conn: Conn, compound: str, plate: str) -> Vehicle:
+def remove_vehicle(conn: Conn, compound: str, plate: str, *, actor: str, now: datetime) -> Vehicle:
     """Delete a registration (its retention ends with it); `NotRegistered` if none."""
     plate = checked_plate(plate)
     with transaction(conn):
@@ -84,6 +93,10 @@ def remove_vehicle(conn: Conn, compound: str, plate: str) -> Vehicle:
             " RETURNING flat, added_at, added_by",
             (compound, plate),
         ).fetchone()
+        if row is not None:
+            _Log(conn, compound, actor, now, _counts()).record(
+                _VEHICLES, (str(row[0]),), {"plate": plate}, None
+            )
     if row is None:
         raise NotRegistered("plate", f"no vehicle {plate} is registered in compound {compound}")
     return Vehicle(compound, plate, str(row[0]), row[1], str(row[2]))
@@ -129,7 +142,10 @@ def register_visitor(
             " RETURNING id",
             (compound, plate, flat, valid_from, valid_to, valid_to + VISITOR_KEEP, now, actor),
         ).fetchone()
-    assert row is not None
+        assert row is not None
+        _Log(conn, compound, actor, now, _counts()).record(
+            _VISITORS, (str(row[0]),), None, {"plate": plate, "flat": flat}
+        )
     return VisitorPass(int(row[0]), compound, plate, flat, valid_from, valid_to, now, actor)
 
 

@@ -152,7 +152,7 @@ class TariffPublic(TariffBody):
 def _compound(conn: DbDep, user: User, compound: str) -> None:
     if compound not in registry.compound_ids(conn):
         raise parking.UnknownCompound(compound)
-    if user.grid_bound and compound not in {c for c, _ in user.grids}:
+    if not user.sees_compound(compound):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"compound {compound} is not in your grids")
 
 
@@ -205,11 +205,14 @@ def add_vehicle(
 
 @router.delete("/vehicles/{compound}/{plate}", responses=REFUSALS)
 def remove_vehicle(
-    compound: CompoundPath, plate: PlatePath, user: VehicleKeeper, conn: DbDep
+    compound: CompoundPath, plate: PlatePath, user: VehicleKeeper, conn: DbDep, state: StateDep
 ) -> VehiclePublic:
     """Remove a registration; the plate is deleted with it (retention `vehicle_plate`)."""
     _compound(conn, user, compound)
-    return VehiclePublic(**_fields(registry.remove_vehicle(conn, compound, plate)))
+    gone = registry.remove_vehicle(
+        conn, compound, plate, actor=user.username, now=state.clock.now()
+    )
+    return VehiclePublic(**_fields(gone))
 
 
 @router.get("/visitors", responses=REFUSALS)

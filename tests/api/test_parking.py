@@ -88,6 +88,14 @@ def test_vehicles_are_registered_listed_and_removed(client: httpx.Client, header
     missing = client.delete(f"{V1}/vehicles/c1/{quote(RESIDENT)}", headers=staff)
     assert missing.status_code == 422
     assert "no vehicle" in missing.json()["detail"]
+    # Logged by household for the registry's readers (grid workers), never by plate.
+    log = client.get(
+        "/api/v1/registry-changes", params={"compound": "c1"}, headers=headers["grid_worker"]
+    )
+    assert log.status_code == 200, log.text
+    changes = [(c["entity"], c["key"], c["change"]) for c in log.json()["data"]]
+    assert changes[-2:] == [("vehicles", "1-1-101", "added"), ("vehicles", "1-1-101", "removed")]
+    assert RESIDENT not in log.text
 
 
 @pytest.mark.parametrize(
