@@ -48,6 +48,9 @@ class Permission(StrEnum):
     # publishing the decision: the residents' committee's work (admins and grid workers,
     # within grids), not the property company's, which is often a party to the matter.
     RUN_DELIBERATIONS = "run_deliberations"
+    # Residents' cars and visitors' pre-registrations (plates: personal data).
+    MANAGE_VEHICLES = "manage_vehicles"
+    SET_TARIFFS = "set_tariffs"  # what parking costs in a compound
 
 
 ROLES: dict[Permission, frozenset[StaffRole]] = {
@@ -71,6 +74,8 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.READ_HEALTH: frozenset({ADMIN, CARE}),
     Permission.PUBLISH_ANNOUNCEMENTS: frozenset({ADMIN, PROPERTY, GRID}),
     Permission.RUN_DELIBERATIONS: frozenset({ADMIN, GRID}),
+    Permission.MANAGE_VEHICLES: frozenset({ADMIN, PROPERTY}),
+    Permission.SET_TARIFFS: frozenset({ADMIN}),
 }
 
 COMMAND_PERMISSION = {

@@ -14,11 +14,15 @@ in the package that let it through).
     cases.CaseStoreError            503
     registry.AccessDenied           403
     registry.AlreadyRegistered      409  (move the resident out first)
+    registry.PlateTaken             409  (the plate is another household's)
     registry.DeviceTaken            409
     registry.NotRegistered          422
     registry.ValueRefused           422
     registry.RegistryError          503 (unavailable)
     announce.AnnouncementNotFound   404
+    parking.UnknownCompound         404
+    parking.InvalidTariff           422
+    parking.ParkingStoreError       503
     announce.InvalidAnnouncement    422
     announce.AnnounceStoreError     503
     reports.InvalidPeriod           422  (a month that is no month, or absurd)
@@ -64,6 +68,7 @@ import cases
 import deliberation
 import ingest
 import notify
+import parking
 import registry
 import reports
 import residents
@@ -80,6 +85,7 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (registry.AccessDenied, status.HTTP_403_FORBIDDEN),
     (registry.AlreadyRegistered, status.HTTP_409_CONFLICT),
     (registry.DeviceTaken, status.HTTP_409_CONFLICT),
+    (registry.PlateTaken, status.HTTP_409_CONFLICT),
     (registry.NotRegistered, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (registry.ValueRefused, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (registry.RegistryLoadError, status.HTTP_422_UNPROCESSABLE_CONTENT),
@@ -97,6 +103,8 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (deliberation.InvalidMatter, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (deliberation.NotEntitled, status.HTTP_403_FORBIDDEN),
     (deliberation.WrongStage, status.HTTP_409_CONFLICT),
+    (parking.UnknownCompound, status.HTTP_404_NOT_FOUND),
+    (parking.InvalidTariff, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
 
 
@@ -162,6 +170,7 @@ def install(app: FastAPI) -> None:
         residents.ResidentsError,
         reports.ReportsError,
         deliberation.DeliberationError,
+        parking.ParkingError,
     )
     for root in roots:
         app.add_exception_handler(root, _package_error)

@@ -47,6 +47,7 @@ def config_from(settings: Any) -> ApiConfig:
             c.strip() for c in settings.open311_services.split(",") if c.strip()
         ),
         announce_poll_s=settings.announce_poll_s,
+        parking_sweep_s=settings.parking_sweep_s,
         webhook_secret=(
             settings.notify_webhook_secret.get_secret_value()
             if settings.notify_webhook_secret

@@ -23,7 +23,7 @@ import broker
 import cases
 import ingest
 import notify
-from api import _announcer, _dashboard, _docs, _errors, _openapi, _residents, _users
+from api import _announcer, _dashboard, _docs, _errors, _openapi, _parking, _residents, _users
 from api._commands import Commands
 from api._config import ApiConfig
 from api._db import open_pool
@@ -45,6 +45,7 @@ from api.routes import (
     kpis,
     open311,
     ops,
+    parking,
     plan,
     provision,
     registry,
@@ -129,6 +130,9 @@ def create_app(
                     )
                 )
                 tasks.start_soon(outcomes.run)
+                tasks.start_soon(
+                    functools.partial(_parking.run, pool, clock, every_s=config.parking_sweep_s)
+                )
                 yield
                 tasks.cancel_scope.cancel()
 
@@ -168,6 +172,7 @@ def create_app(
         resident_announcements,
         deliberations,
         resident_deliberations,
+        parking,
     ):
         v1.include_router(module.router)
     v1.include_router(open311.admin)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from dayuan.settings import Settings
-from domain import CompoundFile
+from domain import CompoundFile, KnownPlates
 from gateway import Intake, Limits
 from rules import (
     AlarmBook,
@@ -55,6 +55,7 @@ from simulators import (
     Simulation,
     generate_compound,
     load_scenario,
+    resident_cars,
 )
 
 # As the engine's thread: timers are judged once a second.
@@ -143,7 +144,9 @@ def play(
 ) -> Run:
     """The simulated run through the gateway's intake and the rule evaluator."""
     ruleset = ruleset or load_rules()
-    world = World.from_compounds(compounds.compounds)
+    # The households registered their cars (the registry's vehicles): the lot's residents.
+    cars = KnownPlates.build(resident_cars(compounds, seed=seed))
+    world = World.from_compounds(compounds.compounds).with_plates(cars)
     sink = CollectingSink()
     evaluator = Evaluator(ruleset, world, AlarmBook(MemoryAlarmStore(), sink, {}))
     intake = Intake(devices=world.devices.get, limits=Limits())

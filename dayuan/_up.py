@@ -44,6 +44,7 @@ from gateway import Gateway
 log = logging.getLogger("dayuan")
 
 DEMO_SEED = 1  # the demo compound is the same on every machine
+SIM_SEED = 0  # and so is its life: the same cars, the same everyday traffic
 PROGRESS_INTERVAL_S = 10.0  # how often `up` prints what has landed
 SUPERVISOR_INTERVAL_S = 5.0  # SOS has 60 s to be acknowledged: look well within that
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name in the data dir (0600)
@@ -64,6 +65,8 @@ def up(args: argparse.Namespace, settings: Settings) -> int:
             history = _resume.plan(
                 conn, demo, now=started, history=timedelta(hours=args.history_hours)
             )
+        with psycopg.connect(url, autocommit=True) as cars:
+            _register_cars(cars, demo, now=started)
         log.info("demo registry: %d added, %d changed", loaded.added, loaded.changed)
         mqtt_as, target = _broker_for(stack, settings, data, demo)
         mqtt = mqtt_as(broker.BackendRole.GATEWAY)
@@ -120,6 +123,25 @@ def _demo_compound(data: Path) -> CompoundFile:
 
 
 Accounts = Callable[[broker.BackendRole], broker.MqttEndpoint]
+
+
+def _register_cars(conn: psycopg.Connection[Any], demo: CompoundFile, *, now: datetime) -> None:
+    """The demo households register the simulated lot's resident cars (the simulation's
+    seed), once: the unknown-plate overstay rule then raises for
+    visitors only, as in a compound whose residents registered their cars."""
+    for compound in demo.compounds:
+        flats = sorted(h.flat for h in compound.households)
+        if not flats or registry.vehicles(conn, compound.id):
+            continue
+        cars = {p for c, p in simulators.resident_cars(demo, seed=SIM_SEED) if c == compound.id}
+        for n, plate in enumerate(sorted(cars)):
+            try:
+                registry.add_vehicle(
+                    conn, compound.id, flats[n % len(flats)], plate, actor="dayuan up", now=now
+                )
+            except (registry.PlateTaken, registry.ValueRefused):
+                continue  # a plate drawn twice, or not one the registry takes
+        log.info("demo registry: %d resident cars registered in %s", len(cars), compound.id)
 
 
 def _broker_for(
@@ -226,6 +248,7 @@ def _simulate(
                 mode=mode,
                 scenario=scenario,
                 stop=sim.stop,
+                seed=SIM_SEED,
                 catch_up=now,
             )
         except Exception as exc:  # reported in the log; the product keeps running
@@ -269,6 +292,7 @@ def _api_config(settings: Settings, url: str, mqtt_as: Accounts, secret: str) ->
             c.strip() for c in settings.open311_services.split(",") if c.strip()
         ),
         announce_poll_s=settings.announce_poll_s,
+        parking_sweep_s=settings.parking_sweep_s,
         webhook_secret=(
             settings.notify_webhook_secret.get_secret_value()
             if settings.notify_webhook_secret

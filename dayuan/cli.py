@@ -133,10 +133,11 @@ def _parser() -> argparse.ArgumentParser:
 
     _bench_parser(sub)
     _register_packages(sub)
-    from dayuan import _report, _users
+    from dayuan import _parking, _report, _users
 
     _users.register(sub)
     _report.register(sub)
+    _parking.register(sub)
     return parser
 
 

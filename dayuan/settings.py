@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     # How often the API sends the announcements whose window opened (0: this API process
     # does not send them); announce.POLL_S.
     announce_poll_s: float = Field(default=30.0, ge=0)
+    # How often the API pairs new plate reads into parking stays (0: this API process does
+    # not; `dayuan parking sweep` does it by hand).
+    parking_sweep_s: float = Field(default=60.0, ge=0)
     stats_interval_s: float = 30.0  # how often a gateway logs its counters
     # `dayuan gateway` / `dayuan rules run` serve /metrics and /healthz here (0: not at all).
     metrics_port: int = 0

@@ -47,6 +47,7 @@ SCHEMA = (
     "cases",
     "notify",
     "announce",
+    "parking",
     "residents",
     "deliberation",
     "api",

@@ -33,6 +33,7 @@ from domain._errors import (
     DomainError,
     InvalidCommand,
     InvalidPayload,
+    InvalidPlate,
     InvalidTopic,
     SinkError,
     SinkRejected,
@@ -71,6 +72,13 @@ from domain._payloads import (
     Telemetry,
     data_class,
 )
+from domain._plates import (
+    MAX_PLATE_INPUT,
+    PROVINCES,
+    KnownPlates,
+    normalize_plate,
+    parse_plate,
+)
 from domain._reasons import Reason
 from domain._roster import ALL_DAYS, QuietHours, Roster, Shift, Weekday
 from domain._severity import Severity
@@ -103,8 +111,10 @@ __all__ = [
     "IDENTIFIER",
     "MAX_BATCH_ELEMENTS",
     "MAX_CONTACTS",
+    "MAX_PLATE_INPUT",
     "PERSONAL_EVENT_TYPES",
     "PREFIX",
+    "PROVINCES",
     "SUBSCRIPTION",
     "Ack",
     "BarrierPlate",
@@ -143,8 +153,10 @@ __all__ = [
     "HouseholdTag",
     "InvalidCommand",
     "InvalidPayload",
+    "InvalidPlate",
     "InvalidTopic",
     "Kind",
+    "KnownPlates",
     "Language",
     "LightDim",
     "LightFault",
@@ -180,7 +192,9 @@ __all__ = [
     "device_password",
     "is_identifier",
     "is_outbound",
+    "normalize_plate",
     "parse_command",
+    "parse_plate",
     "schema_for",
     "solar_elevation",
     "subscriptions",

@@ -4,9 +4,10 @@ DomainError
 ├── InvalidTopic        a topic that is not `dayuan/v1/<compound>/<kind>/<device>/<channel>`
 ├── InvalidPayload      bytes that are not a valid message for their topic
 │   └── InvalidCommand  a `cmd` payload that is not a valid command (for its device's kind)
-└── SinkError           raised by a `Sink` (storage behind the gateway) for a batch
-    ├── SinkUnavailable storage cannot take a batch now (down, slow, failing over): retry it
-    └── SinkRejected    storage refused the batch's content: isolate the bad message
+├── SinkError           raised by a `Sink` (storage behind the gateway) for a batch
+│   ├── SinkUnavailable storage cannot take a batch now (down, slow, failing over): retry it
+│   └── SinkRejected    storage refused the batch's content: isolate the bad message
+└── InvalidPlate        text that is no vehicle plate (plate, reason)
 """
 
 from __future__ import annotations
@@ -59,3 +60,12 @@ class SinkUnavailable(SinkError):
 
 class SinkRejected(SinkError):
     """Permanent for this content: retrying the same batch cannot help."""
+
+
+class InvalidPlate(DomainError):
+    """Not a plate: `plate` is what was given (cut to 32 characters), `reason` why."""
+
+    def __init__(self, plate: str, reason: str) -> None:
+        super().__init__(f"{plate!r} is not a vehicle plate: {reason}")
+        self.plate = plate
+        self.reason = reason

@@ -12,12 +12,20 @@ from ingest._errors import IngestError, MigrationError, StorageModeError, Storag
 from ingest._lists import dead_letters, dead_letters_by_reason, events, hourly_series, last_values
 from ingest._maintenance import MaintenanceResult, MaintenanceStatus, maintain, refresh_rollups
 from ingest._presence import DEFAULT_SILENCE_FACTOR, Presence, presence
-from ingest._reads import HistoryRow, history, newest_ts
+from ingest._reads import (
+    PLATE_READ_LATENESS,
+    HistoryRow,
+    PlateRead,
+    history,
+    newest_ts,
+    plate_reads,
+)
 from ingest._schema import Migration, StorageMode, current_mode, migrations, upgrade
 from ingest._writer import Writer, WriteResult, prepare_connection
 
 __all__ = [
     "DEFAULT_SILENCE_FACTOR",
+    "PLATE_READ_LATENESS",
     "DataClass",
     "EmbeddedDatabase",
     "HistoryRow",
@@ -26,6 +34,7 @@ __all__ = [
     "MaintenanceStatus",
     "Migration",
     "MigrationError",
+    "PlateRead",
     "Presence",
     "StorageMode",
     "StorageModeError",
@@ -46,6 +55,7 @@ __all__ = [
     "maintain",
     "migrations",
     "newest_ts",
+    "plate_reads",
     "prepare_connection",
     "presence",
     "refresh_rollups",

@@ -1,6 +1,7 @@
 """The registry, "one standard address, three actuals" (一标三实): compounds, buildings,
 units and flats, households with their seven-colour tags, residents, parties, grids and
-their teams, staff, and devices. It owns their tables (`registry/migrations`), the one
+their teams, staff, devices, and vehicles (residents' plates per household, visitors' pre-registered
+windows: `known_plates`). It owns their tables (`registry/migrations`), the one
 reader of compound files, loading a file as a diff logged in `registry_changes`, the
 small maintenance the API offers, and every read other packages make of it: the
 gateway's device references, the rules' compounds, dispatch's lookups, the API's lists
@@ -26,6 +27,7 @@ from registry._errors import (
     CompoundFileError,
     DeviceTaken,
     NotRegistered,
+    PlateTaken,
     RegistryError,
     RegistryLoadError,
     RegistryUnavailable,
@@ -88,10 +90,25 @@ from registry._tables import (
     RegistryLoad,
     ResidentDetails,
 )
+from registry._vehicles import (
+    MAX_VISITOR_WINDOW,
+    VISITOR_KEEP,
+    Vehicle,
+    VisitorPass,
+    add_vehicle,
+    known_plates,
+    purge_visitor_passes,
+    register_visitor,
+    remove_vehicle,
+    vehicles,
+    visitor_passes,
+)
 
 __all__ = [
     "EVERYTHING",
+    "MAX_VISITOR_WINDOW",
     "PERSONAL_DATA_ROLES",
+    "VISITOR_KEEP",
     "AccessDenied",
     "AlreadyRegistered",
     "CompoundFileError",
@@ -103,6 +120,7 @@ __all__ = [
     "GridKey",
     "NotRegistered",
     "Page",
+    "PlateTaken",
     "RegistryChange",
     "RegistryError",
     "RegistryLoad",
@@ -112,7 +130,10 @@ __all__ = [
     "Scope",
     "StaffQuietHours",
     "ValueRefused",
+    "Vehicle",
+    "VisitorPass",
     "add_device",
+    "add_vehicle",
     "building_page",
     "buildings_of",
     "clear_quiet_hours",
@@ -135,6 +156,7 @@ __all__ = [
     "has_building",
     "has_household",
     "household_page",
+    "known_plates",
     "load",
     "move_in",
     "move_out",
@@ -144,13 +166,16 @@ __all__ = [
     "party_of_kind",
     "party_page",
     "party_staff",
+    "purge_visitor_passes",
     "put_staff",
     "quiet_hours",
     "quiet_until",
     "read_compound_file",
     "read_resident_details",
+    "register_visitor",
     "registry_changes",
     "remove_device",
+    "remove_vehicle",
     "resident",
     "resident_page",
     "roster",
@@ -166,5 +191,7 @@ __all__ = [
     "staff_member",
     "staff_page",
     "time_zone",
+    "vehicles",
+    "visitor_passes",
     "write_compound_file",
 ]

@@ -5,6 +5,7 @@ RegistryError
 ├── RegistryLoadError     a compound file that does not fit the registry (compound, detail)
 ├── NotRegistered         the compound has no such flat, party, grid... (field, reason)
 ├── AlreadyRegistered     the resident lives at a flat already (compound, ref, flat)
+├── PlateTaken            a plate is registered already to a household (compound, plate, flat)
 ├── DeviceTaken           a device id is registered already, in some compound (device, compound)
 ├── AccessDenied          a role may not read or write personal data (actor, role, what)
 ├── ValueRefused          the database refused a value (psycopg's error is the __cause__)
@@ -49,6 +50,17 @@ class AlreadyRegistered(RegistryError):
         )
         self.compound = compound
         self.ref = ref
+        self.flat = flat
+
+
+class PlateTaken(RegistryError):
+    def __init__(self, compound: str, plate: str, flat: str) -> None:
+        super().__init__(
+            f"vehicle {plate} is registered already to household {flat} in compound {compound};"
+            " remove it there first"
+        )
+        self.compound = compound
+        self.plate = plate
         self.flat = flat
 
 

@@ -211,6 +211,9 @@ class StuckRule(_Rule):
     key: str | None = None  # an event field naming the thing tracked (a plate)
     across: Literal["device", "compound"] = "device"  # where `leave` may be seen
     exempt: list[str] = Field(default_factory=list)  # key values never tracked
+    # Plates the registry knows (`World.plates`): a resident's is never tracked, a
+    # pre-registered visitor's raises only once outside its window.
+    exempt_known: bool = False
 
 
 class CompareRule(_Rule):

@@ -323,6 +323,8 @@ class StuckLogic(Logic[StuckRule, StuckState]):
         if state is not None and state.last_change and item.at < state.last_change:
             return []  # older than what we know: out of order
         if entering:
+            if self._resident(item.device.compound, value):
+                return []  # a resident's car is never an unknown vehicle
             if state is None or state.entered_at is None:
                 state = StuckState(item.device.id, item.device.compound, item.at, item.at, value)
                 self.touch(key, state)
@@ -354,6 +356,8 @@ class StuckLogic(Logic[StuckRule, StuckState]):
         for key, state in self.states.items():
             if state.raised or state.entered_at is None or now - state.entered_at < self.rule.hold:
                 continue
+            if self._known(state, now):
+                continue  # registered since it came in, or a visitor inside their window
             state.raised = True
             self.dirty.add(key)
             values = {
@@ -366,6 +370,16 @@ class StuckLogic(Logic[StuckRule, StuckState]):
             trigger = f"stuck|{state.entered_at.isoformat()}"
             out.append(self.signal(self._subject(key, state), True, now, values, trigger))
         return out
+
+    def _resident(self, compound: str, value: str | None) -> bool:
+        return bool(
+            self.rule.exempt_known and value and self.world.plates.resident(compound, value)
+        )
+
+    def _known(self, state: StuckState, now: datetime) -> bool:
+        if not (self.rule.exempt_known and state.value):
+            return False
+        return self.world.plates.known(state.compound, state.value, now)
 
     def _subject(self, key: str, state: StuckState) -> Subject:
         device = self.world.devices.get(state.device)

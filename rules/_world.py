@@ -1,6 +1,8 @@
 """What the rules know of the world: devices with their flat, grid and household tags,
-and each compound's coordinates and time zone. Built from the compound file's models
-or read from the registry tables; immutable once built (a refresh builds a new one).
+each compound's coordinates and time zone, and the plates the compound knows
+(residents' cars, visitors' pre-registered windows: `registry.known_plates`). Built from
+the compound file's models or read from the registry tables; immutable once built (a
+refresh builds a new one).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 import registry
-from domain import DEFAULT_HEARTBEAT_S, Compound, Kind, Topic
+from domain import DEFAULT_HEARTBEAT_S, Compound, Kind, KnownPlates, Topic
 from registry import DeviceRow
 from rules._errors import RegistryUnavailable
 
@@ -56,6 +58,7 @@ class World:
     devices: dict[str, DeviceInfo] = field(default_factory=dict)
     sites: dict[str, Site] = field(default_factory=dict)
     flats: dict[str, Flat] = field(default_factory=dict)  # by Flat.key
+    plates: KnownPlates = field(default_factory=KnownPlates)
 
     def device(self, topic: Topic) -> DeviceInfo:
         """The device a message came from; a device newer than this registry gets defaults."""
@@ -74,7 +77,12 @@ class World:
         ]
 
     @classmethod
-    def build(cls, compounds: Iterable[Compound], devices: Iterable[DeviceRow]) -> World:
+    def build(
+        cls,
+        compounds: Iterable[Compound],
+        devices: Iterable[DeviceRow],
+        plates: KnownPlates | None = None,
+    ) -> World:
         sites: dict[str, Site] = {}
         flats: dict[str, Flat] = {}
         grids: dict[tuple[str, str], str] = {}
@@ -87,7 +95,10 @@ class World:
                 flat = Flat(c.id, h.flat, grid_id, frozenset(t.value for t in h.tags))
                 flats[flat.key] = flat
         infos = {d.id: _info(d, flats, grids) for d in devices}
-        return cls(infos, sites, flats)
+        return cls(infos, sites, flats, plates or KnownPlates())
+
+    def with_plates(self, plates: KnownPlates) -> World:
+        return World(self.devices, self.sites, self.flats, plates)
 
     @classmethod
     def from_compounds(cls, compounds: Iterable[Compound]) -> World:
@@ -102,7 +113,9 @@ class World:
     @classmethod
     def from_database(cls, conn: psycopg.Connection[Any]) -> World:
         try:
-            return cls.build(registry.compounds(conn), registry.devices(conn))
+            return cls.build(
+                registry.compounds(conn), registry.devices(conn), registry.known_plates(conn)
+            )
         except registry.RegistryError as exc:
             raise RegistryUnavailable(f"cannot read the registry: {exc}") from exc
 

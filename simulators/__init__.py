@@ -13,7 +13,7 @@ from pathlib import Path
 
 from domain import SunTimes, solar_elevation, sun_times
 from simulators._device import Connect, Disconnect, Item, Publish
-from simulators._engine import Incident, Simulation
+from simulators._engine import Incident, Simulation, resident_cars
 from simulators._errors import BrokerError, ScenarioError, SimulatorError
 from simulators._generate import CompoundSize, Place, Shares, generate_compound
 from simulators._manifest import DeviceRecord, Manifest, ManifestWriter, SeqRanges, read_manifest
@@ -69,6 +69,7 @@ __all__ = [
     "parse_duration",
     "parse_scenario",
     "read_manifest",
+    "resident_cars",
     "resolve_scenario",
     "run_simulation",
     "solar_elevation",

@@ -75,9 +75,7 @@ class ParkingLot:
     _plans: dict[date, list[Movement]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        rng = random.Random(f"dayuan-lot:{self.model.seed}:{self.model.compound}")
-        cars = round(self.model.capacity * CARS_PER_SPACE)
-        self.residents = tuple(sorted({_plate(rng, visitor=False) for _ in range(cars)}))
+        self.residents = resident_plates(self.model.compound, self.model.capacity, self.model.seed)
         self.inside = set(self.residents[: self.model.capacity])
         for movement in self.plan(self.model.clock.date(self.now)):
             if movement.at >= self.now:
@@ -152,10 +150,18 @@ def _resident_trips(rng: random.Random, weekend: bool) -> list[tuple[float, floa
     return []
 
 
+def resident_plates(compound: str, capacity: int, seed: int) -> tuple[str, ...]:
+    """The resident cars of a compound's lot (what its households would register)."""
+    rng = random.Random(f"dayuan-lot:{seed}:{compound}")
+    cars = round(capacity * CARS_PER_SPACE)
+    return tuple(sorted({_plate(rng, visitor=False) for _ in range(cars)}))
+
+
 def _plate(rng: random.Random, *, visitor: bool) -> str:
     province = rng.choice(PROVINCES) if visitor else "浙A"
-    length = 6 if rng.random() < 0.1 else 5  # green new-energy plates have one more character
-    return province + "".join(rng.choice(PLATE_CHARS) for _ in range(length))
+    if rng.random() < 0.1:  # green new-energy plates: D (electric) or F (hybrid), then 5
+        return province + rng.choice("DF") + "".join(rng.choice(PLATE_CHARS) for _ in range(5))
+    return province + "".join(rng.choice(PLATE_CHARS) for _ in range(5))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfoNotFoundError
 
 import domain
 from domain import Kind
-from simulators._barrier import BarrierModel, LotModel, ParkingLot
+from simulators._barrier import BarrierModel, LotModel, ParkingLot, resident_plates
 from simulators._behaviour import FAR_FUTURE, Behaviour, LocalClock
 from simulators._device import TRANSPORT_FAULTS, DeviceRuntime, Item
 from simulators._elder import ElderModel, FlatRhythm
@@ -243,3 +243,14 @@ class _Fleet:
             self.rhythms[key] = FlatRhythm(key, residents, self.clock, self.seed)
         model = ElderModel(device, key, residents, self.clock)
         return model.start(rng, self.start, self.rhythms[key], spontaneous=self.spontaneous)
+
+
+def resident_cars(compounds: domain.CompoundFile, *, seed: int = 0) -> list[tuple[str, str]]:
+    """(compound, plate) of every resident car a `Simulation` of `compounds` with `seed`
+    drives: what the households would register in the vehicle registry."""
+    return [
+        (c.id, plate)
+        for c in compounds.compounds
+        if any(d.kind is Kind.BARRIER for d in c.devices)
+        for plate in resident_plates(c.id, c.parking_spaces, seed)
+    ]

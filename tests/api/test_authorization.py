@@ -44,6 +44,21 @@ MATTER = {
 }
 DELIBERATION = "/api/v1/deliberations/c1/1"
 
+VISIT = {
+    "compound": "c1",
+    "plate": "沪AD12345",
+    "valid_from": datetime.now(UTC).isoformat(),
+    "valid_to": (datetime.now(UTC) + timedelta(hours=3)).isoformat(),
+}
+TARIFF = {
+    "free_minutes": 30,
+    "hourly_fen": 500,
+    "daily_cap_fen": 4000,
+    "residents_exempt": True,
+    "visitor_free_minutes": 120,
+    "missed_read_fee_fen": 0,
+}
+
 # (method, path, body, roles allowed)
 MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/users/me", None, ALL),
@@ -175,6 +190,20 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", f"{DELIBERATION}/publish", None, RUNNERS),
     ("POST", f"{DELIBERATION}/archive", None, RUNNERS),
     ("PUT", f"{DELIBERATION}/cases/1", None, RUNNERS),
+    ("GET", "/api/v1/parking/vehicles?compound=c1", None, OPERATORS),
+    (
+        "POST",
+        "/api/v1/parking/vehicles",
+        {"compound": "c1", "flat": "1-1-101", "plate": "浙A12345"},
+        OPERATORS,
+    ),
+    ("DELETE", "/api/v1/parking/vehicles/c1/浙A99999", None, OPERATORS),
+    ("GET", "/api/v1/parking/visitors?compound=c1", None, OPERATORS),
+    ("POST", "/api/v1/parking/visitors", VISIT, OPERATORS),
+    ("GET", "/api/v1/parking/stays?compound=c1", None, ALL),
+    ("GET", "/api/v1/parking/occupancy?compound=c1", None, ALL),
+    ("GET", "/api/v1/parking/tariff?compound=c1", None, ALL),
+    ("PUT", "/api/v1/parking/tariff?compound=c1", TARIFF, {"admin"}),
 ]
 # The resident side's own routes take residents' tokens only, never staff tokens (a 401
 # for every staff role): tests/residents walks them.
@@ -216,6 +245,7 @@ def _template(path: str) -> str:
             "/api/v1/announcements/{compound_id}/{announcement_id}/withdraw"
         ),
         "/api/v1/open311/clients/1": "/api/v1/open311/clients/{client_id}",
+        "/api/v1/parking/vehicles/c1/浙A99999": "/api/v1/parking/vehicles/{compound}/{plate}",
         "/api/v1/residents/links/1": "/api/v1/residents/links/{resident_id}",
         "/api/v1/residents/reports/1": "/api/v1/residents/reports/{case_id}",
         "/api/v1/cases/categories": "/api/v1/cases/categories",

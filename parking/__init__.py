@@ -1,0 +1,62 @@
+"""Parking and vehicles ("user pays", 享用者付费): stays paired from the barriers'
+plate reads (missed entries and exits handled), each compound's tariff and the fee of
+each stay, the lot's occupancy beside the barriers' own count, and the retention of
+stays. The vehicle registry itself (residents' plates, visitors' windows) is the
+registry's (`registry.add_vehicle`, `registry.known_plates`): the rules, below this
+package, read it there. No MQTT, no HTTP.
+"""
+
+from parking._errors import InvalidTariff, ParkingError, ParkingStoreError, UnknownCompound
+from parking._stays import (
+    BATCH,
+    PARKING_KEEP,
+    REPEAT_WINDOW,
+    SETTLE,
+    Occupancy,
+    Stay,
+    SweepResult,
+    occupancy,
+    purge,
+    stays,
+    sweep,
+)
+from parking._tariff import (
+    DEFAULT_TARIFF,
+    MAX_FLAT_FEN,
+    MAX_FREE_MINUTES,
+    MAX_HOURLY_FEN,
+    Tariff,
+    fee,
+    missed_fee,
+    set_tariff,
+    tariff_of,
+    tariffs,
+)
+
+__all__ = [
+    "BATCH",
+    "DEFAULT_TARIFF",
+    "MAX_FLAT_FEN",
+    "MAX_FREE_MINUTES",
+    "MAX_HOURLY_FEN",
+    "PARKING_KEEP",
+    "REPEAT_WINDOW",
+    "SETTLE",
+    "InvalidTariff",
+    "Occupancy",
+    "ParkingError",
+    "ParkingStoreError",
+    "Stay",
+    "SweepResult",
+    "Tariff",
+    "UnknownCompound",
+    "fee",
+    "missed_fee",
+    "occupancy",
+    "purge",
+    "set_tariff",
+    "stays",
+    "sweep",
+    "tariff_of",
+    "tariffs",
+]
