@@ -40,7 +40,17 @@ EVALUATE_WAIT_S = 5.0
 
 
 # Owners of tables, in layer order (a package's migrations may use its lower layers').
-SCHEMA = ("registry", "ingest", "rules", "cases", "notify", "announce", "residents", "api")
+SCHEMA = (
+    "registry",
+    "ingest",
+    "rules",
+    "cases",
+    "notify",
+    "announce",
+    "residents",
+    "care",
+    "api",
+)
 
 
 def upgrade(url: str, storage: str) -> ingest.StorageMode:
