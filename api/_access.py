@@ -44,6 +44,8 @@ class Permission(StrEnum):
     PROVISION_DEVICES = "provision_devices"  # register and retire devices, their accounts
     # Announcements to residents, and recording that a household read one: within grids.
     PUBLISH_ANNOUNCEMENTS = "publish_announcements"
+    # Care programmes' plans, visits, follow-ups and meals, read and recorded: within grids.
+    CARE_PROGRAMMES = "care_programmes"
 
 
 ROLES: dict[Permission, frozenset[StaffRole]] = {
@@ -66,6 +68,7 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.READ_AUDIT: frozenset({ADMIN}),
     Permission.READ_HEALTH: frozenset({ADMIN, CARE}),
     Permission.PUBLISH_ANNOUNCEMENTS: frozenset({ADMIN, PROPERTY, GRID}),
+    Permission.CARE_PROGRAMMES: frozenset({ADMIN, PROPERTY, GRID, CARE}),
 }
 
 COMMAND_PERMISSION = {

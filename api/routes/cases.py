@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
+import care
 import cases
 import domain
 import notify
@@ -30,12 +31,12 @@ from api.models import (
     CaseNoticePublic,
     CasePublic,
     CasesPublic,
+    CloseAction,
     MergeAction,
     Message,
     NoteAction,
     NotificationPublic,
     NotificationsPublic,
-    OptionalNoteAction,
     RateAction,
     ReasonAction,
     RecordAction,
@@ -327,15 +328,22 @@ def rate(
 
 @router.post("/{case_id}/close")
 def close(
-    case_id: CaseId, body: OptionalNoteAction, user: Worker, conn: DbDep, state: StateDep
+    case_id: CaseId, body: CloseAction, user: Worker, conn: DbDep, state: StateDep
 ) -> CasePublic:
-    return _act(
+    """Close a resolved case; `follow_up: true` closes it in the follow-up visit mode and
+    schedules the visit to its household at once (the care sweep would, within a minute)."""
+    closed = _act(
         conn,
         user,
         state,
         case_id,
-        lambda w, c, a: w.close(c, case_id, actor=a, version=body.version, note=body.note),
+        lambda w, c, a: w.close(
+            c, case_id, actor=a, version=body.version, note=body.note, follow_up=body.follow_up
+        ),
     )
+    if body.follow_up:
+        care.schedule_follow_ups(conn, now=state.clock.now(), policy=care.DEFAULT_CARE_POLICY)
+    return closed
 
 
 @router.post("/{case_id}/reopen")
