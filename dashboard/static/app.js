@@ -2,6 +2,7 @@
 // stream needs the bearer header), the case board, the compound plan (plan.js) and the
 // KPIs (charts.js). Plain ES module, no build step; Chart.js is the vendored global `Chart`.
 
+import { loadCare } from "./care.js";
 import { barsByKey, rateBars, resizeCharts, telemetryCharts } from "./charts.js";
 import {
   actorName,
@@ -51,12 +52,14 @@ const MODES = [
 ];
 // What each role sees; the API filters the data itself (grids, elderly-care devices).
 const PANELS = {
-  admin: ["feed", "board", "plan", "kpis"],
-  property_staff: ["feed", "board", "plan", "kpis"],
-  grid_worker: ["feed", "board", "plan", "kpis"],
-  care_responder: ["feed", "board", "plan"],
-  viewer: ["feed", "board", "plan", "kpis"],
+  admin: ["feed", "board", "plan", "kpis", "care"],
+  property_staff: ["feed", "board", "plan", "kpis", "care"],
+  grid_worker: ["feed", "board", "plan", "kpis", "care"],
+  care_responder: ["feed", "board", "plan", "care"],
+  viewer: ["feed", "board", "plan", "kpis", "care"], // the care panel's counts only
 };
+// Cases the care programmes' sweep opens: named by their category and household.
+const CARE_CATEGORIES = new Set(["care_visit_overdue", "meal_missed"]);
 const WORKERS = new Set(["admin", "property_staff", "grid_worker", "care_responder"]);
 
 const state = {
@@ -151,6 +154,9 @@ async function start() {
     loadPlan({ api, onDevice: openDevice, onCase: openCase }).then(() => planCases(state.cases)),
   ]);
   if (panels.includes("kpis")) loadKpis();
+  if (panels.includes("care")) {
+    loadCare({ api, toast, user: state.user }).catch((err) => console.error("care panel", err));
+  }
   registerRedraws(panels);
   stream();
   setInterval(refreshBoard, BOARD_REFRESH_MS);
@@ -483,6 +489,7 @@ function placeName(where) {
 // An alarm's case is named by its rule in the user's language; a reported one keeps the
 // words its reporter wrote.
 function caseTitle(c) {
+  if (CARE_CATEGORIES.has(c.category)) return `${categoryName(c.category)}: ${addressName(c.flat)}`;
   if (c.source === "alarm" && isRule(c.category)) return ruleTitle(c.category, c.title);
   const prefix = `${c.category}: `; // a report's title is "<category>: <its first line>"
   return c.title.startsWith(prefix) ? `${categoryName(c.category)}: ${c.title.slice(prefix.length)}` : c.title;
@@ -702,7 +709,7 @@ function setupRotation(panels) {
   if (wall) {
     document.body.classList.add("wall");
     document.documentElement.classList.add("wall"); // rem sizes scale with the root
-    const rotating = panels.filter((p) => p !== "feed");
+    const rotating = panels.filter((p) => p !== "feed" && p !== "care"); // care: a desk's work
     let i = 0;
     choose(rotating[0]);
     setInterval(() => choose(rotating[(i = (i + 1) % rotating.length)]), WALL_ROTATE_MS);

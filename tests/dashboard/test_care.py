@@ -1,0 +1,85 @@
+"""The care panel in headless Chromium, as a care-centre coordinator uses it: the plan
+overdue at the top with the overdue count, a visit recorded from its row and the plan
+on schedule again (the count down to 0), a missed delivery recorded from the meal row,
+and the panel in Chinese after the language switch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select
+
+from tests.api.conftest import ADMIN_PASSWORD, bearer, login
+from tests.dashboard.test_dashboard import log_in, wait
+
+ELDER = "3-2-301"
+
+
+def _text(browser: Any, css: str) -> str:
+    found = browser.find_elements(By.CSS_SELECTOR, css)
+    return str(found[0].text) if found else ""
+
+
+def test_a_coordinator_records_a_visit_and_the_plan_is_no_longer_overdue(
+    browser: Any, base_url: str, make_user: Any, client: httpx.Client
+) -> None:
+    admin = bearer(login(client, "admin", ADMIN_PASSWORD))
+    plan = {
+        "compound": "c1",
+        "flat": ELDER,
+        "tag": "empty_nest",
+        "visitor": "p-care",
+        "interval_days": 7,
+        "starts_at": (datetime.now(UTC) - timedelta(days=10)).isoformat(),
+    }
+    made = client.post("/api/v1/care/plans", json=plan, headers=admin)
+    assert made.status_code == 201, made.text
+    plan_id = made.json()["id"]
+    meals = {
+        "compound": "c1",
+        "flat": ELDER,
+        "meal": "lunch",
+        "weekdays": [1, 2, 3, 4, 5, 6, 7],
+        "deliverer": "p-care",
+    }
+    schedule = client.post("/api/v1/care/meals", json=meals, headers=admin)
+    assert schedule.status_code == 201, schedule.text
+
+    log_in(browser, base_url, make_user("care_responder"), query="?lang=en")
+    browser.find_element(By.ID, "care-toggle").click()
+    row = f"tr.care-plan[data-plan-id='{plan_id}']"
+    wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, f"{row}.overdue")))
+    assert "Overdue" in _text(browser, row)
+    assert "Building 3, unit 2, flat 301" in _text(browser, row)
+    overdue_tile = "#care-kpis [data-kpi='visits_overdue'] b"
+    assert _text(browser, overdue_tile) == "1"
+    assert not browser.find_element(By.ID, "board").is_displayed()  # the desk is the care's
+
+    browser.find_element(By.CSS_SELECTOR, f"{row} [data-action='care.record_visit']").click()
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "care-visit-form")))
+    Select(browser.find_element(By.ID, "care-outcome")).select_by_value("needs_help")
+    browser.find_element(By.ID, "care-note").send_keys("knee pain, asked for a doctor's visit")
+    browser.find_element(By.ID, "care-visit-save").click()
+
+    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"{row}.scheduled")))
+    assert "On schedule" in _text(browser, row)
+    assert "Overdue" not in _text(browser, row)
+    wait(browser).until(lambda b: _text(b, overdue_tile) == "0")
+    assert "Visit recorded" in browser.find_element(By.ID, "toast").get_attribute("textContent")
+    [visit] = client.get("/api/v1/care/visits?compound=c1", headers=admin).json()["data"]
+    assert (visit["outcome"], visit["visitor"]) == ("needs_help", "p-care")
+
+    meal_row = f"tr.care-meal[data-schedule-id='{schedule.json()['id']}']"
+    browser.find_element(By.CSS_SELECTOR, f"{meal_row} [data-action='care.missed_today']").click()
+    wait(browser).until(lambda b: "0 / 1" in _text(b, meal_row))
+    missed_tile = "#care-kpis [data-kpi='deliveries_missed'] b"
+    wait(browser).until(lambda b: _text(b, missed_tile) == "1")
+
+    browser.find_element(By.ID, "lang").click()
+    wait(browser).until(lambda b: "按计划" in _text(b, row))
+    assert "3号楼2单元301室" in _text(browser, row)
+    assert "午餐" in _text(browser, meal_row)
