@@ -149,7 +149,10 @@ function plansSection() {
         cell(p.last_visit_at ? fmtTime(p.last_visit_at, { seconds: false }) : t("care.never")),
         cell(fmtTime(p.due_at, { seconds: false })),
         el("td", {}, [status]),
-        el("td", {}, [record]),
+        el("td", {}, [
+          record,
+          button("care.end_plan", () => save(`/care/plans/${enc(p.compound)}/${p.id}/end`, undefined, "care.plan_ended")),
+        ]),
       ]),
     );
     if (view.form?.kind === "plan" && view.form.id === p.id) rows.push(visitForm(head.length));

@@ -1,7 +1,7 @@
 """The care panel in headless Chromium, as a care-centre coordinator uses it: the plan
 overdue at the top with the overdue count, a visit recorded from its row and the plan
 on schedule again (the count down to 0), a missed delivery recorded from the meal row,
-and the panel in Chinese after the language switch."""
+the panel in Chinese after the language switch, and a plan ended from its row."""
 
 from __future__ import annotations
 
@@ -83,3 +83,8 @@ def test_a_coordinator_records_a_visit_and_the_plan_is_no_longer_overdue(
     wait(browser).until(lambda b: "按计划" in _text(b, row))
     assert "3号楼2单元301室" in _text(browser, row)
     assert "午餐" in _text(browser, meal_row)
+
+    # The household no longer wants visits: the plan leaves the list, the count with it.
+    browser.find_element(By.CSS_SELECTOR, f"{row} [data-action='care.end_plan']").click()
+    wait(browser).until(lambda b: not b.find_elements(By.CSS_SELECTOR, row))
+    wait(browser).until(lambda b: _text(b, "#care-kpis [data-kpi='plans_active'] b") == "0")
