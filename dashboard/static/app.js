@@ -583,26 +583,30 @@ function actionForm(c) {
     {},
     MODES.map((m) => el("option", { value: m, textContent: t(`mode.${m}`) })),
   );
+  // Closing in the follow-up visit mode (复诊): the care programmes schedule the visit.
+  const followUp = el("input", { type: "checkbox", className: "follow-up" });
   const buttons = allowed.map((action) => {
     const b = el("button", { textContent: t(action), className: `act-${action}` });
-    b.addEventListener("click", () => act(c, action, note.value.trim(), mode.value, b));
+    b.addEventListener("click", () => act(c, action, note.value.trim(), mode.value, b, followUp.checked));
     return b;
   });
   const children = [el("div", { className: "actions" }, buttons)];
   if (allowed.some((a) => a !== "acknowledge" && a !== "start")) {
     children.push(note);
     if (allowed.includes("record-action")) children.push(el("label", {}, [`${t("mode")} `, mode]));
+    if (allowed.includes("close")) children.push(el("label", {}, [followUp, ` ${t("close_follow_up")}`]));
   }
   return el("div", { className: "form" }, children);
 }
 
-async function act(c, action, note, mode, button) {
+async function act(c, action, note, mode, button, followUp = false) {
   const body = { version: c.version };
   // The API refuses these without a text (a resolution says what was done).
   if (["record-action", "resolve", "reopen", "note"].includes(action) && !note) return toast(t("need_note"));
   if (action === "record-action") Object.assign(body, { mode, note });
   else if (action === "reopen") body.reason = note;
   else if (["resolve", "close", "note"].includes(action) && note) body.note = note;
+  if (action === "close" && followUp) body.follow_up = true;
   button.disabled = true;
   try {
     await api(`/cases/${c.id}/${action}`, { method: "POST", body });

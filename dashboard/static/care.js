@@ -30,6 +30,7 @@ export async function loadCare(context) {
   toggle.addEventListener("click", () => {
     const on = document.body.classList.toggle("care-view");
     toggle.classList.toggle("current", on);
+    if (on) refresh().catch((err) => ctx.toast(`${t("failed")}: ${err.message}`)); // as of now
   });
   view.compounds = (await ctx.api("/compounds")).data.map((c) => c.id);
   view.compound = view.compounds[0] ?? null;
@@ -52,20 +53,21 @@ function query() {
   return q.toString();
 }
 
+// The lists as of now. Only the latest of overlapping reads is drawn, and never over a
+// form someone is filling in (the form's row would be drawn anew and their words lost).
+let asked = 0;
 async function refresh() {
   if (!view.compound) return draw();
-  view.kpis = await ctx.api(`/care/kpis?${query()}`);
-  if (mayWork()) {
-    const [plans, followUps, meals] = await Promise.all([
-      ctx.api(`/care/plans?${query()}`),
-      ctx.api(`/care/follow-ups?${query()}`),
-      ctx.api(`/care/meals?${query()}`),
-    ]);
-    view.plans = plans.data;
-    view.followUps = followUps.data;
-    view.meals = meals.data;
-  }
-  draw();
+  const mine = ++asked;
+  const q = query();
+  const [kpis, plans, followUps, meals] = await Promise.all([
+    ctx.api(`/care/kpis?${q}`),
+    ...(mayWork() ? ["plans", "follow-ups", "meals"].map((p) => ctx.api(`/care/${p}?${q}`)) : []),
+  ]);
+  if (mine !== asked) return;
+  view.kpis = kpis;
+  if (plans) [view.plans, view.followUps, view.meals] = [plans.data, followUps.data, meals.data];
+  if (!view.form) draw();
 }
 
 async function save(path, body, done) {

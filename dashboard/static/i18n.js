@@ -216,6 +216,7 @@ export const STRINGS = {
     "unit.bpm": "beats/min",
     // care programmes (care.js)
     "care": "Care",
+    close_follow_up: "Close with a follow-up visit",
     "care.compound": "Compound",
     "care.grid": "Grid",
     "care.grid_all": "All grids",
@@ -483,6 +484,7 @@ export const STRINGS = {
     "unit.bpm": "次/分",
     // care programmes (care.js)
     "care": "关爱服务",
+    close_follow_up: "结案并安排复诊",
     "care.compound": "小区",
     "care.grid": "网格",
     "care.grid_all": "全部网格",
