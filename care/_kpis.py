@@ -10,7 +10,7 @@ from typing import Any
 import registry
 from care._db import Conn, transaction
 from care._model import DUE_SOON, CareKpis
-from care._store import ACTIVE, DUE, _where
+from care._store import ACTIVE, DUE, scoped
 
 _OPEN_FOLLOW_UP = "NOT EXISTS (SELECT 1 FROM care_visits v WHERE v.follow_up_id = f.id)"
 
@@ -33,10 +33,10 @@ def kpis(
         **scope.params(),
     }
     plans, follow, visits, meals = (
-        _where("p", scope),
-        _where("f", scope),
-        _where("v", scope),
-        _where("d", scope),
+        scoped("p", scope),
+        scoped("f", scope),
+        scoped("v", scope),
+        scoped("d", scope),
     )
     with transaction(conn):
         p = _counts(

@@ -21,7 +21,7 @@ from care._model import (
     MealSchedule,
     MealScheduleDraft,
 )
-from care._store import _where
+from care._store import scoped
 
 _SCHEDULE_COLUMNS = (
     "s.id, s.compound_id, s.flat, s.grid_id, s.meal, s.weekdays, s.deliverer, s.starts_on,"
@@ -98,7 +98,7 @@ def schedules(
     offset: int,
 ) -> tuple[list[MealSchedule], int]:
     """A compound's current delivery schedules the reader sees, by flat."""
-    where = _where("s", scope) + " AND s.ended_at IS NULL"
+    where = scoped("s", scope) + " AND s.ended_at IS NULL"
     params = {"compound": compound, "grid": grid, **scope.params()}
     with transaction(conn):
         found = conn.execute(
@@ -174,7 +174,7 @@ def deliveries(
     offset: int,
 ) -> tuple[list[Delivery], int]:
     """A compound's recorded deliveries the reader sees, newest day first."""
-    where = _where("d", scope) + (" AND NOT d.done" if missed_only else "")
+    where = scoped("d", scope) + (" AND NOT d.done" if missed_only else "")
     params = {"compound": compound, "grid": grid, **scope.params()}
     with transaction(conn):
         found = conn.execute(

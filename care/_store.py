@@ -45,7 +45,7 @@ _FOLLOW_UP_COLUMNS = (
 )
 
 
-def _where(alias: str, scope: registry.Scope) -> str:
+def scoped(alias: str, scope: registry.Scope) -> str:
     """A compound, an optional grid, and the reader's buildings."""
     return (
         f"{alias}.compound_id = %(compound)s"
@@ -121,12 +121,12 @@ def plans(
     offset: int,
 ) -> tuple[list[Plan], int]:
     """A compound's plans the reader sees, the most urgent first (earliest due)."""
-    where = _where("p", scope) + (f" AND {ACTIVE}" if active else "")
+    where = scoped("p", scope) + (f" AND {ACTIVE}" if active else "")
     params = {"compound": compound, "grid": grid, "now": now, **scope.params()}
     with transaction(conn):
         found = conn.execute(
             f"SELECT {_PLAN_COLUMNS} FROM care_plans p WHERE {where}"
-            " ORDER BY (p.ended_at IS NOT NULL), 15, p.id LIMIT %(limit)s OFFSET %(offset)s",
+            f" ORDER BY (p.ended_at IS NOT NULL), {DUE}, p.id LIMIT %(limit)s OFFSET %(offset)s",
             {**params, "limit": limit, "offset": offset},
         ).fetchall()
         total = conn.execute(f"SELECT count(*) FROM care_plans p WHERE {where}", params).fetchone()
@@ -192,7 +192,7 @@ def visits(
     offset: int,
 ) -> tuple[list[Visit], int]:
     """A compound's visits the reader sees, newest first (of one plan, when given)."""
-    where = _where("v", scope) + " AND (%(plan)s::bigint IS NULL OR v.plan_id = %(plan)s)"
+    where = scoped("v", scope) + " AND (%(plan)s::bigint IS NULL OR v.plan_id = %(plan)s)"
     params = {"compound": compound, "grid": grid, "plan": plan_id, **scope.params()}
     with transaction(conn):
         found = conn.execute(
@@ -227,7 +227,7 @@ def follow_ups(
     offset: int,
 ) -> tuple[list[FollowUp], int]:
     """A compound's follow-up visits the reader sees, earliest due first."""
-    where = _where("f", scope)
+    where = scoped("f", scope)
     if open_only:
         where += " AND NOT EXISTS (SELECT 1 FROM care_visits v WHERE v.follow_up_id = f.id)"
     params = {"compound": compound, "grid": grid, **scope.params()}

@@ -20,6 +20,7 @@ import care
 import registry
 from api import _health
 from api._access import Permission, User
+from api._db import Conn
 from api.deps import DbDep, Reader, StateDep, require
 from api.models import Message
 from api.routes._params import Instant, Limit, Offset
@@ -307,7 +308,7 @@ def _delivery(d: care.Delivery) -> DeliveryPublic:
     )
 
 
-def _today(conn: DbDep, compound: str, now: datetime) -> date:
+def _today(conn: Conn, compound: str, now: datetime) -> date:
     """The compound's date now, in its own time zone."""
     return now.astimezone(ZoneInfo(registry.time_zone(conn, compound))).date()
 
