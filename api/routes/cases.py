@@ -3,6 +3,7 @@ carrying the case version the caller saw (409 when someone acted first)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
@@ -45,6 +46,7 @@ from api.models import (
 )
 from api.routes._params import From, IdQuery, Limit, Offset, To
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/cases", tags=["cases"])
 Worker = Annotated[User, Depends(require(Permission.WORK_CASES))]
 CaseId = Annotated[int, Path(ge=1, le=2**62)]
@@ -342,7 +344,10 @@ def close(
         ),
     )
     if body.follow_up:
-        care.schedule_follow_ups(conn, now=state.clock.now(), policy=care.DEFAULT_CARE_POLICY)
+        try:
+            care.schedule_follow_ups(conn, now=state.clock.now(), policy=care.DEFAULT_CARE_POLICY)
+        except (care.CareError, cases.CasesError) as exc:  # closed: the sweep schedules it
+            log.warning("follow-up of case %d left to the care sweep: %s", case_id, exc)
     return closed
 
 
