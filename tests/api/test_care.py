@@ -3,10 +3,11 @@ the plan no longer overdue; refusals with their reasons (a flat not in the compo
 negative interval, a household out of the caller's grids); visit notes only for the
 roles that read health data, each read audited; viewers read the KPIs' counts and
 nothing else; a case closed in the follow-up mode lists its follow-up at once; a missed
-meal becomes a case on the board."""
+meal becomes a case on the board, once, and the running API's own sweep opens it."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -15,12 +16,15 @@ import psycopg
 from fastapi import FastAPI
 
 import care
-from tests.api.conftest import FakeClock
+from api import create_app
+from tests.api.conftest import ADMIN_PASSWORD, FakeClock, bearer, config_for, login, serve
+from tests.fix_mqtt import Broker
 
 V1 = "/api/v1/care"
 H = dict[str, dict[str, str]]
 ELDER = "3-2-301"  # elderly and empty-nest, building 3: the grid worker's grid g2
 NOTE = "blood pressure 160/100, dizzy in the mornings"
+WAIT_S = 10.0  # a few sweeps of 0.2 s, far above what one takes
 
 
 def make_plan(client: httpx.Client, headers: dict[str, str], **changes: Any) -> httpx.Response:
@@ -188,3 +192,30 @@ def test_a_missed_meal_becomes_a_case_on_the_board(
     assert board["data"][0]["flat"] == ELDER
     kpis = client.get(f"{V1}/kpis", params={"compound": "c1", "grid": "g2"}, headers=h).json()
     assert (kpis["deliveries_done"], kpis["deliveries_missed"]) == (0, 1)
+
+
+def test_the_running_api_sweeps_by_itself(
+    api_db: str, broker: Broker, clock: FakeClock, conn: psycopg.Connection[Any]
+) -> None:
+    """The lifespan's sweep, as `dayuan up` runs it: a missed meal recorded through the
+    API becomes a case with nobody running `dayuan care sweep`."""
+    app = create_app(config_for(api_db, broker, care_sweep_s=0.2), clock=clock)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as c:
+        admin = bearer(login(c, "admin", ADMIN_PASSWORD))
+        meals = {
+            "compound": "c1",
+            "flat": ELDER,
+            "meal": "dinner",
+            "weekdays": [1, 2, 3, 4, 5, 6, 7],
+            "deliverer": "p-care",
+        }
+        schedule = c.post(f"{V1}/meals", json=meals, headers=admin).json()
+        missed = {"compound": "c1", "schedule_id": schedule["id"], "done": False}
+        assert c.post(f"{V1}/deliveries", json=missed, headers=admin).status_code == 201
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            found = conn.execute("SELECT category FROM cases").fetchall()
+            if found:
+                break
+            time.sleep(0.05)
+        assert found == [("meal_missed",)]
