@@ -51,6 +51,8 @@ class Permission(StrEnum):
     # Residents' cars and visitors' pre-registrations (plates: personal data).
     MANAGE_VEHICLES = "manage_vehicles"
     SET_TARIFFS = "set_tariffs"  # what parking costs in a compound
+    # Care programmes' plans, visits, follow-ups and meals, read and recorded: within grids.
+    CARE_PROGRAMMES = "care_programmes"
 
 
 ROLES: dict[Permission, frozenset[StaffRole]] = {
@@ -76,6 +78,7 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.RUN_DELIBERATIONS: frozenset({ADMIN, GRID}),
     Permission.MANAGE_VEHICLES: frozenset({ADMIN, PROPERTY}),
     Permission.SET_TARIFFS: frozenset({ADMIN}),
+    Permission.CARE_PROGRAMMES: frozenset({ADMIN, PROPERTY, GRID, CARE}),
 }
 
 COMMAND_PERMISSION = {

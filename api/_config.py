@@ -87,6 +87,9 @@ class ApiConfig:
     announce_poll_s: float = 30.0
     # How often the lifespan pairs new plate reads into parking stays (0: never here).
     parking_sweep_s: float = 60.0
+    # How often the lifespan runs the care sweep (0: never, as when `dayuan care sweep`
+    # runs elsewhere); care.SWEEP_S.
+    care_sweep_s: float = 60.0
     # Keys the signed webhooks among households' contacts (DAYUAN_NOTIFY_WEBHOOK_SECRET).
     webhook_secret: str | None = None
     # Where residents' codes and outcomes go: a contact URL template with {phone} (E.164)

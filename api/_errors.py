@@ -25,6 +25,9 @@ in the package that let it through).
     parking.ParkingStoreError       503
     announce.InvalidAnnouncement    422
     announce.AnnounceStoreError     503
+    care.CareNotFound               404
+    care.InvalidCare                422
+    care.CareStoreError             503
     reports.InvalidPeriod           422  (a month that is no month, or absurd)
     deliberation.MatterNotFound     404
     deliberation.InvalidMatter      422
@@ -64,6 +67,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
 import announce
+import care
 import cases
 import deliberation
 import ingest
@@ -91,6 +95,8 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (registry.RegistryLoadError, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (announce.AnnouncementNotFound, status.HTTP_404_NOT_FOUND),
     (announce.InvalidAnnouncement, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (care.CareNotFound, status.HTTP_404_NOT_FOUND),
+    (care.InvalidCare, status.HTTP_422_UNPROCESSABLE_CONTENT),
     (residents.NotYours, status.HTTP_404_NOT_FOUND),
     (residents.Throttled, status.HTTP_429_TOO_MANY_REQUESTS),
     (residents.SignInRefused, status.HTTP_401_UNAUTHORIZED),
@@ -167,6 +173,7 @@ def install(app: FastAPI) -> None:
         rules.RulesError,
         notify.NotifyError,
         announce.AnnounceError,
+        care.CareError,
         residents.ResidentsError,
         reports.ReportsError,
         deliberation.DeliberationError,

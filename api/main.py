@@ -23,7 +23,17 @@ import broker
 import cases
 import ingest
 import notify
-from api import _announcer, _dashboard, _docs, _errors, _openapi, _parking, _residents, _users
+from api import (
+    _announcer,
+    _carer,
+    _dashboard,
+    _docs,
+    _errors,
+    _openapi,
+    _parking,
+    _residents,
+    _users,
+)
 from api._commands import Commands
 from api._config import ApiConfig
 from api._db import open_pool
@@ -36,6 +46,7 @@ from api.routes import (
     announcements,
     audit,
     auth,
+    care,
     contacts,
     dead_letters,
     deliberations,
@@ -133,6 +144,15 @@ def create_app(
                 tasks.start_soon(
                     functools.partial(_parking.run, pool, clock, every_s=config.parking_sweep_s)
                 )
+                tasks.start_soon(
+                    functools.partial(
+                        _carer.run,
+                        pool,
+                        app.state.dayuan.workflow,
+                        clock,
+                        every_s=config.care_sweep_s,
+                    )
+                )
                 yield
                 tasks.cancel_scope.cancel()
 
@@ -173,6 +193,7 @@ def create_app(
         deliberations,
         resident_deliberations,
         parking,
+        care,
     ):
         v1.include_router(module.router)
     v1.include_router(open311.admin)

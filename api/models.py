@@ -631,6 +631,14 @@ class OptionalNoteAction(CaseActionBase):
     note: Note | None = None
 
 
+class CloseAction(OptionalNoteAction):
+    follow_up: bool = Field(
+        False,
+        description="close in the follow-up visit mode (复诊): a visit to the case's household"
+        " is scheduled (the care programmes' follow-ups)",
+    )
+
+
 class ReasonAction(CaseActionBase):
     reason: Note
 

@@ -78,6 +78,8 @@ FACILITY_FAULTS = (
     "tailgating",
     "gate_offline",
 )
+# Raised by the care programmes' sweep (care/): a visit overdue, a meal delivery missed.
+CARE_ALERTS = ("care_visit_overdue", "meal_missed")
 SECURITY_ALARMS = ("forced_open", "gate_tamper", "repeated_denials")
 REPORT_CATEGORIES = (
     "repair",  # public facilities: stairwell lights, pipes, doors
@@ -109,6 +111,9 @@ DEFAULT_ROUTES: dict[tuple[str, str], Parties] = {
     # An elder's alarm goes to the care responders and the flat's grid worker at once.
     **{(c, ANY): (_ELDER, _GRID) for c in ELDERLY_ALARMS},
     **{(c, ANY): (_ELDER,) for c in ELDERLY_DEVICE_FAULTS},
+    # An overdue visit or a missed meal: the care responders, and the grid worker who knows
+    # the household.
+    **{(c, ANY): (_ELDER, _GRID) for c in CARE_ALERTS},
     **{(c, ANY): (_PROPERTY,) for c in FACILITY_FAULTS},
     **{(c, ANY): (_PROPERTY, _POLICE) for c in SECURITY_ALARMS},
     ("repair", ANY): (_PROPERTY,),

@@ -32,6 +32,7 @@ from cases._model import (
     SYSTEM_ACTOR,
     TOP_LEVEL,
     Action,
+    ActionMode,
     AlarmCleared,
     AlarmNotice,
     Assignment,
@@ -359,10 +360,23 @@ class Workflow:
         return self._act(conn, case_id, actor, version, steps)
 
     def close(
-        self, conn: Conn, case_id: int, *, actor: str, version: int, note: str | None = None
+        self,
+        conn: Conn,
+        case_id: int,
+        *,
+        actor: str,
+        version: int,
+        note: str | None = None,
+        follow_up: bool = False,
     ) -> Case:
+        """Close a resolved case; `follow_up` closes it in the follow-up visit mode (复诊):
+        the record says so, and the care programmes schedule a visit to its household."""
+        detail: dict[str, Any] = {"note": note}
+        if follow_up:
+            detail["mode"] = ActionMode.FOLLOW_UP_VISIT.value
+
         def steps(case: Case, now: datetime) -> list[_Step]:
-            return [_Step(Transition.CLOSED, {"note": note}, {"closed_at": now})]
+            return [_Step(Transition.CLOSED, detail, {"closed_at": now})]
 
         return self._act(conn, case_id, actor, version, steps)
 

@@ -14,6 +14,7 @@ import psycopg
 from pydantic import ValidationError
 
 import broker
+import care
 import cases
 import ingest
 import registry
@@ -47,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         registry.RegistryError,
         broker.BrokerError,
         cases.CasesError,
+        care.CareError,
         rules.RulesError,
         psycopg.OperationalError,
         RuntimeError,
@@ -133,11 +135,12 @@ def _parser() -> argparse.ArgumentParser:
 
     _bench_parser(sub)
     _register_packages(sub)
-    from dayuan import _parking, _report, _users
+    from dayuan import _care, _parking, _report, _users
 
     _users.register(sub)
     _report.register(sub)
     _parking.register(sub)
+    _care.register(sub)
     return parser
 
 

@@ -50,6 +50,7 @@ SCHEMA = (
     "parking",
     "residents",
     "deliberation",
+    "care",
     "api",
 )
 

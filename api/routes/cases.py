@@ -3,12 +3,14 @@ carrying the case version the caller saw (409 when someone acted first)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
+import care
 import cases
 import domain
 import notify
@@ -33,12 +35,12 @@ from api.models import (
     CasesPublic,
     CategoriesPublic,
     CategoryPublic,
+    CloseAction,
     MergeAction,
     Message,
     NoteAction,
     NotificationPublic,
     NotificationsPublic,
-    OptionalNoteAction,
     RateAction,
     ReasonAction,
     RecordAction,
@@ -47,6 +49,7 @@ from api.models import (
 )
 from api.routes._params import From, IdQuery, Limit, Offset, To
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/cases", tags=["cases"])
 Worker = Annotated[User, Depends(require(Permission.WORK_CASES))]
 CaseId = Annotated[int, Path(ge=1, le=2**62)]
@@ -357,15 +360,25 @@ def rate(
 
 @router.post("/{case_id}/close")
 def close(
-    case_id: CaseId, body: OptionalNoteAction, user: Worker, conn: DbDep, state: StateDep
+    case_id: CaseId, body: CloseAction, user: Worker, conn: DbDep, state: StateDep
 ) -> CasePublic:
-    return _act(
+    """Close a resolved case; `follow_up: true` closes it in the follow-up visit mode and
+    schedules the visit to its household at once (the care sweep would, within a minute)."""
+    closed = _act(
         conn,
         user,
         state,
         case_id,
-        lambda w, c, a: w.close(c, case_id, actor=a, version=body.version, note=body.note),
+        lambda w, c, a: w.close(
+            c, case_id, actor=a, version=body.version, note=body.note, follow_up=body.follow_up
+        ),
     )
+    if body.follow_up:
+        try:
+            care.schedule_follow_ups(conn, now=state.clock.now(), policy=care.DEFAULT_CARE_POLICY)
+        except (care.CareError, cases.CasesError) as exc:  # closed: the sweep schedules it
+            log.warning("follow-up of case %d left to the care sweep: %s", case_id, exc)
+    return closed
 
 
 @router.post("/{case_id}/reopen")

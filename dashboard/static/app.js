@@ -3,6 +3,7 @@
 // KPIs (charts.js); the case pane's handling forms and the phone-call intake are forms.js's.
 // Plain ES module, no build step; Chart.js is the vendored global `Chart`.
 
+import { loadCare } from "./care.js";
 import { barsByKey, rateBars, resizeCharts, telemetryCharts } from "./charts.js";
 import {
   actorName,
@@ -48,12 +49,14 @@ const ACTIONS = ["acknowledge", "start", "resolve", "close", "reopen", "note"];
 const ENDED = ["cancelled", "merged"]; // shown in the board's last column with the closed
 // What each role sees; the API filters the data itself (grids, elderly-care devices).
 const PANELS = {
-  admin: ["feed", "board", "plan", "kpis"],
-  property_staff: ["feed", "board", "plan", "kpis"],
-  grid_worker: ["feed", "board", "plan", "kpis"],
-  care_responder: ["feed", "board", "plan"],
-  viewer: ["feed", "board", "plan", "kpis"],
+  admin: ["feed", "board", "plan", "kpis", "care"],
+  property_staff: ["feed", "board", "plan", "kpis", "care"],
+  grid_worker: ["feed", "board", "plan", "kpis", "care"],
+  care_responder: ["feed", "board", "plan", "care"],
+  viewer: ["feed", "board", "plan", "kpis", "care"], // the care panel's counts only
 };
+// Cases the care programmes' sweep opens: named by their category and household.
+const CARE_CATEGORIES = new Set(["care_visit_overdue", "meal_missed"]);
 const WORKERS = new Set(["admin", "property_staff", "grid_worker", "care_responder"]);
 
 const state = {
@@ -149,6 +152,9 @@ async function start() {
   ]);
   if (panels.includes("kpis")) loadKpis();
   $("#intake-open").hidden = !mayWork();
+  if (panels.includes("care")) {
+    loadCare({ api, toast, user: state.user }).catch((err) => console.error("care panel", err));
+  }
   registerRedraws(panels);
   stream();
   setInterval(refreshBoard, BOARD_REFRESH_MS);
@@ -484,6 +490,7 @@ function placeName(where) {
 // An alarm's case is named by its rule in the user's language; a reported one keeps the
 // words its reporter wrote.
 function caseTitle(c) {
+  if (CARE_CATEGORIES.has(c.category)) return `${categoryName(c.category)}: ${addressName(c.flat)}`;
   if (c.source === "alarm" && isRule(c.category)) return ruleTitle(c.category, c.title);
   const prefix = `${c.category}: `; // a report's title is "<category>: <its first line>"
   return c.title.startsWith(prefix) ? `${categoryName(c.category)}: ${c.title.slice(prefix.length)}` : c.title;
@@ -619,13 +626,18 @@ function noticeItem(n) {
 function actionForm(c) {
   const allowed = ACTIONS.filter((a) => c.allowed_actions.includes(a));
   const note = el("textarea", { rows: 2, placeholder: t("note_text") });
+  // Closing in the follow-up visit mode (复诊): the care programmes schedule the visit.
+  const followUp = el("input", { type: "checkbox", className: "follow-up" });
   const buttons = allowed.map((action) => {
     const b = el("button", { textContent: t(action), className: `act-${action}` });
-    b.addEventListener("click", () => act(c, action, note.value.trim(), b));
+    b.addEventListener("click", () => act(c, action, note.value.trim(), b, followUp.checked));
     return b;
   });
   const children = [el("div", { className: "actions" }, buttons)];
-  if (allowed.some((a) => a !== "acknowledge" && a !== "start")) children.push(note);
+  if (allowed.some((a) => a !== "acknowledge" && a !== "start")) {
+    children.push(note);
+    if (allowed.includes("close")) children.push(el("label", {}, [followUp, ` ${t("close_follow_up")}`]));
+  }
   return el("div", { className: "form" }, children);
 }
 
@@ -650,12 +662,13 @@ async function openIntake() {
   showPane([form]);
 }
 
-async function act(c, action, note, button) {
+async function act(c, action, note, button, followUp = false) {
   const body = { version: c.version };
   // The API refuses these without a text (a resolution says what was done).
   if (["resolve", "reopen", "note"].includes(action) && !note) return toast(t("need_note"));
   if (action === "reopen") body.reason = note;
   else if (["resolve", "close", "note"].includes(action) && note) body.note = note;
+  if (action === "close" && followUp) body.follow_up = true;
   button.disabled = true;
   try {
     await api(`/cases/${c.id}/${action}`, { method: "POST", body });
@@ -763,7 +776,7 @@ function setupRotation(panels) {
   if (wall) {
     document.body.classList.add("wall");
     document.documentElement.classList.add("wall"); // rem sizes scale with the root
-    const rotating = panels.filter((p) => p !== "feed");
+    const rotating = panels.filter((p) => p !== "feed" && p !== "care"); // care: a desk's work
     let i = 0;
     choose(rotating[0]);
     setInterval(() => choose(rotating[(i = (i + 1) % rotating.length)]), WALL_ROTATE_MS);

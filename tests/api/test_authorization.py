@@ -59,6 +59,22 @@ TARIFF = {
     "missed_read_fee_fen": 0,
 }
 
+# Building 3, the grid worker's: every carer's own gets past the grids.
+CARE_PLAN = {
+    "compound": "c1",
+    "flat": "3-2-301",
+    "tag": "elderly",
+    "visitor": "p-care",
+    "interval_days": 7,
+}
+MEALS = {
+    "compound": "c1",
+    "flat": "3-2-301",
+    "meal": "lunch",
+    "weekdays": [1, 2, 3, 4, 5, 6, 7],
+    "deliverer": "p-care",
+}
+
 # (method, path, body, roles allowed)
 MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/users/me", None, ALL),
@@ -171,6 +187,22 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/announcements/c1/households/3-2-301", None, ALL),
     ("POST", "/api/v1/announcements/c1/1/reads", {"flat": "3-2-301"}, PUBLISHERS),
     ("POST", "/api/v1/announcements/c1/1/withdraw", None, PUBLISHERS),
+    ("GET", "/api/v1/care/plans?compound=c1", None, WORKERS),
+    ("POST", "/api/v1/care/plans", CARE_PLAN, WORKERS),
+    ("POST", "/api/v1/care/plans/c1/1/end", None, WORKERS),
+    ("GET", "/api/v1/care/visits?compound=c1", None, WORKERS),
+    ("POST", "/api/v1/care/visits", {"compound": "c1", "plan_id": 1, "outcome": "well"}, WORKERS),
+    ("GET", "/api/v1/care/follow-ups?compound=c1", None, WORKERS),
+    ("GET", "/api/v1/care/meals?compound=c1", None, WORKERS),
+    ("POST", "/api/v1/care/meals", MEALS, WORKERS),
+    ("GET", "/api/v1/care/deliveries?compound=c1", None, WORKERS),
+    (
+        "POST",
+        "/api/v1/care/deliveries",
+        {"compound": "c1", "schedule_id": 1, "done": True},
+        WORKERS,
+    ),
+    ("GET", "/api/v1/care/kpis?compound=c1", None, ALL),
     ("GET", "/api/v1/open311/clients", None, {"admin"}),
     ("POST", "/api/v1/open311/clients", {"name": "city"}, {"admin"}),
     ("DELETE", "/api/v1/open311/clients/1", None, {"admin"}),
@@ -244,6 +276,7 @@ def _template(path: str) -> str:
         "/api/v1/announcements/c1/1/withdraw": (
             "/api/v1/announcements/{compound_id}/{announcement_id}/withdraw"
         ),
+        "/api/v1/care/plans/c1/1/end": "/api/v1/care/plans/{compound_id}/{plan_id}/end",
         "/api/v1/open311/clients/1": "/api/v1/open311/clients/{client_id}",
         "/api/v1/parking/vehicles/c1/浙A99999": "/api/v1/parking/vehicles/{compound}/{plate}",
         "/api/v1/residents/links/1": "/api/v1/residents/links/{resident_id}",

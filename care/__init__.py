@@ -1,0 +1,110 @@
+"""Care programmes for tagged households (empty-nest, elderly, disabled): visit plans
+(who visits which flat how often, next due from the last visit), visits recorded
+against a plan or a follow-up, follow-up visits (复诊) scheduled when a case is closed
+with that mode, meal deliveries for elderly households recorded done or missed, and
+their KPIs per compound and grid. It owns its tables (`care/migrations`); it reads the
+registry and the cases only through their public functions, and it opens cases only
+through the cases workflow: the sweep (`run_once`, every SWEEP_S in the API's lifespan,
+and `dayuan care sweep`) turns an overdue visit or a missed delivery into a case exactly
+once."""
+
+from care._errors import CareError, CareNotFound, CareStoreError, InvalidCare
+from care._kpis import kpis
+from care._meals import (
+    create_schedule,
+    deliveries,
+    end_schedule,
+    get_schedule,
+    record_delivery,
+    schedules,
+)
+from care._model import (
+    CARE_TAGS,
+    DEFAULT_CARE_POLICY,
+    DELIVERY_BACKDATE,
+    DUE_SOON,
+    FOLLOW_UP_AFTER,
+    MAX_INTERVAL_DAYS,
+    MAX_NOTE,
+    MEAL_TAG,
+    MIN_INTERVAL_DAYS,
+    OVERDUE_GRACE,
+    CareKpis,
+    CarePolicy,
+    Delivery,
+    DeliveryDraft,
+    FollowUp,
+    Meal,
+    MealSchedule,
+    MealScheduleDraft,
+    Outcome,
+    Plan,
+    PlanDraft,
+    PlanStatus,
+    Sweep,
+    Visit,
+    VisitDraft,
+)
+from care._store import (
+    create_plan,
+    end_plan,
+    follow_ups,
+    get_follow_up,
+    get_plan,
+    plans,
+    record_visit,
+    visits,
+)
+from care._sweep import MEAL_MISSED, SWEEP_S, VISIT_OVERDUE, run_once, schedule_follow_ups
+
+__all__ = [
+    "CARE_TAGS",
+    "DEFAULT_CARE_POLICY",
+    "DELIVERY_BACKDATE",
+    "DUE_SOON",
+    "FOLLOW_UP_AFTER",
+    "MAX_INTERVAL_DAYS",
+    "MAX_NOTE",
+    "MEAL_MISSED",
+    "MEAL_TAG",
+    "MIN_INTERVAL_DAYS",
+    "OVERDUE_GRACE",
+    "SWEEP_S",
+    "VISIT_OVERDUE",
+    "CareError",
+    "CareKpis",
+    "CareNotFound",
+    "CarePolicy",
+    "CareStoreError",
+    "Delivery",
+    "DeliveryDraft",
+    "FollowUp",
+    "InvalidCare",
+    "Meal",
+    "MealSchedule",
+    "MealScheduleDraft",
+    "Outcome",
+    "Plan",
+    "PlanDraft",
+    "PlanStatus",
+    "Sweep",
+    "Visit",
+    "VisitDraft",
+    "create_plan",
+    "create_schedule",
+    "deliveries",
+    "end_plan",
+    "end_schedule",
+    "follow_ups",
+    "get_follow_up",
+    "get_plan",
+    "get_schedule",
+    "kpis",
+    "plans",
+    "record_delivery",
+    "record_visit",
+    "run_once",
+    "schedule_follow_ups",
+    "schedules",
+    "visits",
+]
