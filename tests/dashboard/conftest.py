@@ -105,9 +105,10 @@ def make_user(client: httpx.Client) -> Any:
     return make
 
 
-@pytest.fixture
-def browser(request: pytest.FixtureRequest, base_url: str) -> Generator[Any, None, None]:
-    """A fresh headless Chromium profile; a screenshot in test-artifacts/ on failure."""
+@pytest.fixture(scope="module")
+def chromium() -> Generator[Any, None, None]:
+    """Headless Chromium on a fresh profile, one per test module: starting it costs
+    seconds on the loaded test machine. `browser` hands it to each test clean."""
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
@@ -136,11 +137,46 @@ def browser(request: pytest.FixtureRequest, base_url: str) -> Generator[Any, Non
         try:
             yield driver
         finally:
-            if request.node.stash.get(_FAILED, False):
-                ARTIFACTS.mkdir(exist_ok=True)
-                driver.save_screenshot(str(ARTIFACTS / f"{request.node.name}.png"))
-                logs = driver.get_log("browser")
-                (ARTIFACTS / f"{request.node.name}.console.txt").write_text(
-                    "\n".join(str(entry) for entry in logs)
-                )
             driver.quit()
+
+
+@pytest.fixture
+def browser(
+    request: pytest.FixtureRequest, chromium: Any, base_url: str
+) -> Generator[Any, None, None]:
+    """The module's Chromium as a fresh one would be: one blank tab at the desk size,
+    nothing stored for the test's origin, no console messages of an earlier test; a
+    screenshot and the console in test-artifacts/ on failure. Every test has its own
+    server, so its page is of its own origin; what a port used again could find (storage,
+    cache, cookies) is cleared when the test is done."""
+    driver = chromium
+    driver.get("about:blank")
+    driver.set_window_size(*WINDOW)
+    driver.get_log("browser")  # read is gone: what follows is this test's
+    try:
+        yield driver
+    finally:
+        if request.node.stash.get(_FAILED, False):
+            ARTIFACTS.mkdir(exist_ok=True)
+            driver.save_screenshot(str(ARTIFACTS / f"{request.node.name}.png"))
+            logs = driver.get_log("browser")
+            (ARTIFACTS / f"{request.node.name}.console.txt").write_text(
+                "\n".join(str(entry) for entry in logs)
+            )
+        _reset(driver, base_url)
+
+
+def _reset(driver: Any, base_url: str) -> None:
+    """Back to one blank tab with nothing kept, before the test's server stops (a page
+    left polling it would fill the next test's console with failed requests)."""
+    for handle in driver.window_handles[1:]:
+        driver.switch_to.window(handle)
+        driver.close()
+    driver.switch_to.window(driver.window_handles[0])
+    driver.get("about:blank")
+    driver.execute_cdp_cmd(
+        "Storage.clearDataForOrigin", {"origin": base_url, "storageTypes": "all"}
+    )
+    driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    driver.get_log("browser")
