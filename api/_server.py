@@ -4,6 +4,7 @@ API beside the gateway and the simulators, and for tests that need a real server
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +19,14 @@ GRACEFUL_SHUTDOWN_S = 1
 
 @contextlib.contextmanager
 def running(app: FastAPI, *, host: str, port: int) -> Iterator[str]:
-    """Serve `app` until the block ends; yields its base URL."""
+    """Serve `app` until the block ends; yields its base URL. Port 0: a free port,
+    bound here before the server starts (no other process can take it in between)."""
+    sock: socket.socket | None = None
+    if port == 0:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, 0))
+        port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -29,12 +37,17 @@ def running(app: FastAPI, *, host: str, port: int) -> Iterator[str]:
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
     )
-    thread = threading.Thread(target=server.run, name="dayuan-api", daemon=True)
+    sockets = [sock] if sock is not None else None
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": sockets}, name="dayuan-api", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
+            if sock is not None:
+                sock.close()
             raise RuntimeError(f"the API did not start on {host}:{port}")
         time.sleep(0.02)
     try:
@@ -42,3 +55,5 @@ def running(app: FastAPI, *, host: str, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join()
+        if sock is not None:
+            sock.close()

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 import registry
 from api import ApiConfig, create_app, running
-from broker import MqttEndpoint, free_port
+from broker import MqttEndpoint
 from domain import (
     Building,
     CompoundFile,
@@ -123,7 +123,7 @@ def app(api_db: str, broker: Broker, clock: FakeClock) -> FastAPI:
 @contextlib.contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
     """The app on a real uvicorn in a thread, as `dayuan up` runs it."""
-    with running(app, host="127.0.0.1", port=free_port()) as url:
+    with running(app, host="127.0.0.1", port=0) as url:
         yield url
 
 
