@@ -46,6 +46,9 @@ BULK_SLICE = 64
 # Beyond this backlog (minutes of traffic) new ordinary messages are not evaluated, and
 # counted: memory stays bounded, urgent messages are never dropped.
 MAX_BACKLOG = 200_000
+# The stream's lag is the median of this many latest messages: one late batch from one
+# device (45 min old readings, then silence) must not hold every timer back 45 min.
+STREAM_LAG_WINDOW = 101
 # How often `wait_settled` looks again at alarm raises waiting for the store.
 SETTLE_POLL_S = 0.05
 # How long `close` waits for the engine thread to drain and stop.
@@ -74,7 +77,7 @@ class StreamTime:
     A replay of the past (`dayuan up`'s history at 600x, a broker's backlog after an
     outage) carries events hours behind the clock. Judged on the clock, every door
     opened in it is "held open" at the next tick, before its close (the next message) is
-    read. Here the stream's lag is that of the middle message of the latest batch (its
+    read. Here the stream's lag is that of the middle one of the latest messages (its
     receipt less its event time), and timers are judged at the clock less that lag: in
     live traffic that is the clock; in silence it runs on with the clock, so a missed
     heartbeat is still judged; in a replay it follows the events. The middle message,
@@ -91,11 +94,13 @@ class StreamTime:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
+        self._lags: deque[timedelta] = deque(maxlen=STREAM_LAG_WINDOW)
         self._lag = timedelta(0)
 
     def observe(self, messages: Sequence[Message]) -> None:
         if messages:
-            lags = sorted(m.received_at - min(m.ts, m.received_at) for m in messages)
+            self._lags.extend(m.received_at - min(m.ts, m.received_at) for m in messages)
+            lags = sorted(self._lags)
             self._lag = lags[len(lags) // 2]
 
     def now(self) -> datetime:

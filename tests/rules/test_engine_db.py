@@ -253,12 +253,14 @@ def test_a_replay_of_the_past_is_judged_on_its_own_time(pool: ConnectionPool[Any
     """Six hours behind the clock, a door opens and closes 10 s later (event time); the
     engine ticks between the two messages. On the wall clock the door would have been
     open for six hours: held open. On the stream's time it was open 10 s: nothing. A
-    door that opens and is never heard of again is still held open once 30 s pass. A
-    lamp whose clock runs 5 min ahead, heard beside them, moves nothing.
+    door that opens and is never heard of again is still held open once its 30 s have
+    passed on the stream's time, which runs on with the clock in silence (behind the
+    newest event by the median lag of the latest messages: here the close's, 10:00:10).
+    A lamp whose clock runs 5 min ahead, heard beside them, moves nothing.
 
-        clock   16:00:00.0      16:00:00.1          16:00:31
-        events  10:00:00 open   10:00:10 closed     (gate quiet)  10:00:40 open
-        judged  10:00:00        10:00:10            ...           10:00:40 +31 s: raise
+        clock   16:00:00.0  16:00:00.1                     +20 s     +60 s
+        events  10:00 open  10:00:10 closed, 10:00:40 open (quiet)
+        judged  10:00:00    10:00:10                       10:00:30  10:01:10: raise
     """
     clock = FakeClock(DAY + timedelta(hours=6))
     engine, sink = _open(pool, clock)
@@ -296,7 +298,7 @@ def test_a_replay_of_the_past_is_judged_on_its_own_time(pool: ConnectionPool[Any
     clock.advance(seconds=20)
     engine.tick()
     assert _of(sink, "door_held_open", ChangeKind.OPENED) == []  # 20 s of silence
-    clock.advance(seconds=11)
+    clock.advance(seconds=40)
     engine.tick()
     assert [c.device for c in _of(sink, "door_held_open", ChangeKind.OPENED)] == [PREFIX + "gate-1"]
     engine.close()
