@@ -53,6 +53,9 @@ class Permission(StrEnum):
     SET_TARIFFS = "set_tariffs"  # what parking costs in a compound
     # Care programmes' plans, visits, follow-ups and meals, read and recorded: within grids.
     CARE_PROGRAMMES = "care_programmes"
+    # Organisations and the compounds they serve: administrators read them, and the
+    # platform's administrators change them (the route checks the organisation).
+    MANAGE_ORGANISATIONS = "manage_organisations"
 
 
 ROLES: dict[Permission, frozenset[StaffRole]] = {
@@ -79,6 +82,7 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.MANAGE_VEHICLES: frozenset({ADMIN, PROPERTY}),
     Permission.SET_TARIFFS: frozenset({ADMIN}),
     Permission.CARE_PROGRAMMES: frozenset({ADMIN, PROPERTY, GRID, CARE}),
+    Permission.MANAGE_ORGANISATIONS: frozenset({ADMIN}),
 }
 
 COMMAND_PERMISSION = {
@@ -97,6 +101,9 @@ class User:
     # "compound/building" keys of the buildings in the user's grids (grid workers only).
     buildings: frozenset[str] = frozenset()
     staff_id: str | None = None  # the registry staff member the account is, if any
+    organisation: str = registry.PLATFORM  # every account belongs to one
+    # The compounds the organisation serves (with those under it); None: every compound.
+    within: frozenset[str] | None = None
 
     def may(self, permission: Permission) -> bool:
         return self.role in ROLES[permission]
@@ -122,10 +129,19 @@ class User:
     def scope(self) -> registry.Scope:
         """What this user sees, as every package's scoped reads take it."""
         if not self.grid_bound:
-            return registry.Scope(elderly_only=self.elderly_only)
+            return registry.Scope(elderly_only=self.elderly_only, within=self.within)
         return registry.Scope(
-            buildings=self.buildings, grids=self.grids, elderly_only=self.elderly_only
+            buildings=self.buildings,
+            grids=self.grids,
+            elderly_only=self.elderly_only,
+            within=self.within,
         )
+
+    @property
+    def platform(self) -> bool:
+        """Whether the account is the platform operator's (sees and may manage every
+        organisation; its admins are the platform administrators)."""
+        return self.organisation == registry.PLATFORM
 
     def sees_building(self, compound: str, address: str | None) -> bool:
         return self.scope.sees_building(compound, address)
@@ -134,5 +150,6 @@ class User:
         return self.scope.sees_grid(compound, grid)
 
     def sees_compound(self, compound: str) -> bool:
-        """A grid worker sees the compounds their grids lie in; the other roles see all."""
+        """A grid worker sees the compounds their grids lie in; the other roles all those
+        of their organisation."""
         return self.scope.sees_compound(compound)

@@ -50,14 +50,18 @@ def entries(
     end: datetime | None,
     limit: int,
     offset: int,
+    organisations: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
+    """The log, newest first: of the accounts of these organisations (None: everyone's)."""
     where = (
         " WHERE (%(actor)s::text IS NULL OR actor = %(actor)s)"
+        " AND (%(orgs)s::text[] IS NULL OR actor IN (SELECT username FROM api_users"
+        "   WHERE organisation_id = ANY(%(orgs)s)))"
         " AND (%(action)s::text IS NULL OR action = %(action)s)"
         " AND (%(start)s::timestamptz IS NULL OR at >= %(start)s)"
         " AND (%(end)s::timestamptz IS NULL OR at < %(end)s)"
     )
-    params = {"actor": actor, "action": action, "start": start, "end": end}
+    params = {"actor": actor, "action": action, "start": start, "end": end, "orgs": organisations}
     data = rows(
         conn,
         "SELECT id, at, actor, role, action, subject, route, reason, client, detail"

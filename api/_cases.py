@@ -37,6 +37,8 @@ def list_cases(
 
 
 def sees_case(user: User, case: Case) -> bool:
+    if not user.sees_compound(case.compound):
+        return False
     if user.grid_bound:
         return user.sees_grid(case.compound, case.grid_id)
     if user.elderly_only:
@@ -78,7 +80,12 @@ def redact_event(actor: str, detail: dict[str, Any]) -> tuple[str, dict[str, Any
 
 def sees_case_scope(user: User, scope: CaseScope) -> bool:
     """`cases.list_cases`'s scope in process: grid workers by (compound, grid), care
-    responders by assignment."""
+    responders by assignment; everyone within their organisation's compounds."""
+    if scope.compound is None:
+        if user.within is not None:
+            return False
+    elif not user.sees_compound(scope.compound):
+        return False
     if user.grid_bound:
         return scope.compound is not None and user.sees_grid(scope.compound, scope.grid_id)
     if user.elderly_only:

@@ -95,6 +95,8 @@ def behind(cursor: Cursor, other: Cursor) -> bool:
 
 
 def _alarm_visible(user: User, r: rules.FeedRow) -> bool:
+    if not user.sees_compound(r.compound):
+        return False
     if user.grid_bound:
         address = r.flat or r.address
         return user.sees_building(r.compound, address) if address else False

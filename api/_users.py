@@ -34,7 +34,7 @@ ADMIN_PASSWORD_IGNORED = (
 )
 # What is stored of a user; a linked user's grids and whether they are active are then
 # completed from the registry (`_linked`).
-_COLUMNS = "username, role, grids, staff_id, staff_compound, active, created_at"
+_COLUMNS = "username, role, grids, staff_id, staff_compound, active, created_at, organisation_id"
 
 
 class LastAdmin(Exception):
@@ -52,19 +52,33 @@ def active_account(conn: Conn, username: str) -> tuple[User, int] | None:
     """The active user and their current token epoch, or None."""
     found = _active(
         conn,
-        "SELECT role, grids, staff_id, staff_compound, active, token_epoch FROM api_users"
-        " WHERE username = %s AND active",
+        "SELECT role, grids, staff_id, staff_compound, active, token_epoch, organisation_id"
+        " FROM api_users WHERE username = %s AND active",
         (username,),
     )
     if not found:
         return None
     account = found[0]
-    grids = frozenset(grid_key(k) for k in account["grids"] if "/" in k)
+    organisation = str(account["organisation_id"])
+    within = registry.served_compounds(conn, organisation)
+    grids = frozenset(
+        key
+        for key in (grid_key(k) for k in account["grids"] if "/" in k)
+        if within is None or key[0] in within
+    )
     buildings: frozenset[str] = frozenset()
     role = StaffRole(account["role"])
     if role is StaffRole.GRID_WORKER and grids:
         buildings = registry.buildings_of(conn, grids)
-    user = User(username, role, grids, buildings, staff_id=account["staff_id"])
+    user = User(
+        username,
+        role,
+        grids,
+        buildings,
+        staff_id=account["staff_id"],
+        organisation=organisation,
+        within=within,
+    )
     return user, int(account["token_epoch"])
 
 
@@ -97,6 +111,14 @@ def grid_key(text: str) -> tuple[str, str]:
     return compound, grid
 
 
+def managed_organisations(conn: Conn, admin: User) -> list[str] | None:
+    """The organisations whose accounts (and their audit) `admin` manages: their own and
+    those under it; None: all (the platform's administrators)."""
+    if admin.platform:
+        return None
+    return [o.id for o in registry.organisations(conn, under=admin.organisation)]
+
+
 def password_hash_of(conn: Conn, username: str) -> str | None:
     """The active user's argon2 hash, or None."""
     found = _active(
@@ -108,16 +130,22 @@ def password_hash_of(conn: Conn, username: str) -> str | None:
     return str(found[0]["password_hash"]) if found else None
 
 
-def list_users(conn: Conn, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+def list_users(
+    conn: Conn, *, limit: int, offset: int, organisations: list[str] | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """The users (of these organisations; None: of all), by name."""
+    where = " WHERE %(orgs)s::text[] IS NULL OR organisation_id = ANY(%(orgs)s)"
+    params = {"orgs": organisations, "limit": limit, "offset": offset}
     data = _linked(
         conn,
         rows(
             conn,
-            f"SELECT {_COLUMNS} FROM api_users ORDER BY username LIMIT %s OFFSET %s",
-            (limit, offset),
+            f"SELECT {_COLUMNS} FROM api_users{where}"
+            " ORDER BY username LIMIT %(limit)s OFFSET %(offset)s",
+            params,
         ),
     )
-    total = row(conn, "SELECT count(*) AS n FROM api_users")
+    total = row(conn, f"SELECT count(*) AS n FROM api_users{where}", params)
     return data, int(total["n"]) if total else 0
 
 
@@ -143,13 +171,14 @@ def create_user(
     created_by: str | None,
     now: datetime,
     staff_compound: str | None = None,
+    organisation: str = registry.PLATFORM,
 ) -> dict[str, Any] | None:
     """The new user, or None when the name is taken. `grids` are "compound/grid" keys."""
     created = rows(
         conn,
         "INSERT INTO api_users (username, role, grids, staff_id, staff_compound, password_hash,"
-        " created_at, created_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-        f" RETURNING {_COLUMNS}",
+        " created_at, created_by, organisation_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
         (
             username,
             role.value,
@@ -159,6 +188,7 @@ def create_user(
             hash_password(password),
             now,
             created_by,
+            organisation,
         ),
     )
     return _one(conn, created)
@@ -197,10 +227,13 @@ def _keep_an_admin(conn: Conn, username: str) -> None:
     # Locking the active admins serialises concurrent demotions: the second one waits,
     # then sees the first's result and is refused.
     # (those whose staff member left are locked too, and then not counted).
+    # Per organisation: each keeps an administrator of its own.
     admins = _active(
         conn,
         "SELECT username, grids, staff_id, staff_compound, active FROM api_users"
-        " WHERE role = 'admin' AND active FOR UPDATE",
+        " WHERE role = 'admin' AND active AND organisation_id = (SELECT organisation_id"
+        " FROM api_users WHERE username = %s) FOR UPDATE",
+        (username,),
     )
     if [a["username"] for a in admins] == [username]:
         raise LastAdmin(username)

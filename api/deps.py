@@ -107,6 +107,26 @@ def require(permission: Permission) -> Callable[[User], User]:
 Reader = Annotated[User, Depends(require(Permission.READ))]
 
 
+def platform_only(user: User, what: str) -> None:
+    """403 unless the account is the platform operator's (what concerns every compound)."""
+    if not user.platform:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"{what}: the platform's administrators only"
+        )
+
+
+def in_scope(user: User, compound: str) -> None:
+    """403 with the reason unless `user` sees `compound`: their organisation serves it
+    (and, for a grid worker, their grids lie in it)."""
+    if user.sees_compound(compound):
+        return
+    if user.within is not None and compound not in user.within:
+        reason = f"compound {compound!r} is not one your organisation ({user.organisation}) serves"
+    else:
+        reason = f"compound {compound!r} is outside your grids"
+    raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
+
+
 @dataclass(frozen=True, slots=True)
 class StreamCaller:
     user: User

@@ -56,6 +56,7 @@ from api.routes import (
     kpis,
     open311,
     ops,
+    organisations,
     parking,
     plan,
     provision,
@@ -194,6 +195,7 @@ def create_app(
         resident_deliberations,
         parking,
         care,
+        organisations,
     ):
         v1.include_router(module.router)
     v1.include_router(open311.admin)

@@ -6,9 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from domain import MAX_CONTACTS, CommandBody, Device, HouseholdTag, Kind, PartyKind, StaffRole
+from domain import (
+    MAX_CONTACTS,
+    CommandBody,
+    Device,
+    HouseholdTag,
+    Kind,
+    Organisation,
+    PartyKind,
+    StaffRole,
+)
 
 T = TypeVar("T")
 
@@ -62,6 +71,8 @@ class UserCreate(_Body):
     # The staff member's compound (staff ids repeat across compounds); may be left out
     # when only one compound has a member of that id.
     staff_compound: Ident | None = None
+    # The organisation the account belongs to; left out: the creator's own.
+    organisation: Ident | None = None
 
 
 class UserUpdate(_Body):
@@ -79,6 +90,7 @@ class UserPublic(BaseModel):
     staff_compound: str | None
     active: bool
     created_at: datetime
+    organisation: str = Field(validation_alias=AliasChoices("organisation", "organisation_id"))
 
 
 UsersPublic = Page[UserPublic]
@@ -454,6 +466,45 @@ class RegistryChangePublic(BaseModel):
 class RegistryChangesPublic(BaseModel):
     data: list[RegistryChangePublic]
     next_after_id: int  # pass as `after_id` to read on (the same value when nothing came)
+
+
+# --- organisations -----------------------------------------------------------------------
+
+OrganisationKindText = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+
+class OrganisationBody(_Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    # A word: property_company, elderly_care_centre, residents_committee,
+    # owners_committee, community_police, social_organisation, subdistrict_office, ...
+    kind: OrganisationKindText
+    parent: Ident | None = None
+    compounds: list[Ident] = Field(default_factory=list, max_length=2_000)
+
+    def entry(self, organisation_id: str) -> Organisation:
+        return Organisation(
+            id=organisation_id,
+            name=self.name,
+            kind=self.kind,
+            parent=self.parent,
+            compounds=self.compounds,
+        )
+
+
+class OrganisationPublic(BaseModel):
+    id: str
+    name: str
+    kind: str
+    parent: str | None
+    compounds: list[str]  # linked directly (those under it serve their own)
+
+
+OrganisationsPublic = Page[OrganisationPublic]
+
+
+class OrganisationChangesPublic(BaseModel):
+    data: list[RegistryChangePublic]
+    count: int
 
 
 class AuditPublic(BaseModel):

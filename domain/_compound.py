@@ -145,8 +145,26 @@ class Grid(_Model):
 
 class Party(_Model):
     id: Ident
-    kind: PartyKind
+    kind: PartyKind  # its role in the routing
     name: Name
+    # The organisation this party is in the compound (it then serves the compound).
+    organisation: Ident | None = None
+
+
+# An organisation's kind is a word of its own (property_company, elderly_care_centre,
+# residents_committee, subdistrict_office, social_organisation, ...), not a fixed list.
+OrganisationKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+
+class Organisation(_Model):
+    """An organisation that owns or serves compounds; its accounts see only those (and
+    those of the organisations under it)."""
+
+    id: Ident
+    name: Name
+    kind: OrganisationKind
+    parent: Ident | None = None
+    compounds: list[Ident] = Field(default_factory=list)
 
 
 class Staff(_Model):
@@ -228,6 +246,7 @@ class Compound(_Model):
 class CompoundFile(_Model):
     format: Literal["dayuan.compound/1"] = "dayuan.compound/1"
     compounds: list[Compound]
+    organisations: list[Organisation] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> CompoundFile:

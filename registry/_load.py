@@ -21,6 +21,7 @@ from psycopg.types.json import Jsonb
 from domain import ALL_DAYS, Compound, CompoundFile, HouseholdTag, Language
 from registry._db import Conn, transaction
 from registry._errors import RegistryLoadError
+from registry._organisations import add_link, put_organisations
 from registry._tables import (
     _CONTACTS,
     _DEVICES,
@@ -43,11 +44,15 @@ def load(conn: Conn, compound_file: CompoundFile, *, actor: str, now: datetime) 
     with transaction(conn):
         before = {c.id: _current(conn, _DEVICES, c.id) for c in compound_file.compounds}
         _put_compounds(conn, compound_file)
+        put_organisations(conn, compound_file.organisations, actor=actor, now=now)
         for compound in compound_file.compounds:
             _check_references(compound)
             log = _Log(conn, compound.id, actor, now, counts)
             log.diff(_DEVICES, before[compound.id], _current(conn, _DEVICES, compound.id))
             _sync(conn, compound, log)
+            for party in compound.parties:  # a party's organisation serves the compound
+                if party.organisation is not None:
+                    add_link(conn, party.organisation, compound.id, actor=actor, now=now)
     return RegistryLoad(len(compound_file.compounds), **counts)
 
 
@@ -111,7 +116,10 @@ def _rows(c: Compound) -> dict[str, dict[Key, Row]]:
             for _, r in residents
             if r.contact is not None or r.health_notes is not None
         ],
-        "parties": [{"id": p.id, "kind": p.kind.value, "name": p.name} for p in c.parties],
+        "parties": [
+            {"id": p.id, "kind": p.kind.value, "name": p.name, "organisation_id": p.organisation}
+            for p in c.parties
+        ],
         "grids": [{"id": g.id, "name": g.name} for g in c.grids],
         "grid_buildings": [
             {"building_id": b, "grid_id": g.id} for g in c.grids for b in g.buildings

@@ -36,7 +36,7 @@ _TABLES = (
     _Table("households", ("flat",), ("tags",)),
     _Table("residents", ("ref",), ("flat", "birth_year", "lives_alone")),
     _Table("resident_details", ("ref",), ("contact", "health_notes"), personal=True),
-    _Table("parties", ("id",), ("kind", "name")),
+    _Table("parties", ("id",), ("kind", "name", "organisation_id")),
     _Table("grids", ("id",), ("name",)),
     _Table("grid_buildings", ("building_id",), ("grid_id",)),
     _Table("staff", ("id",), ("name", "role", "party_id")),

@@ -44,9 +44,10 @@ WHERE (%(compound)s::text IS NULL OR a.compound_id = %(compound)s)
 def _scoped(scope: Scope) -> str:
     if scope.grid_bound:
         return scope.address_filter("a.compound_id", "coalesce(a.flat, d.address)")
+    where = scope.within_filter("a.compound_id")
     if scope.elderly_only:
-        return " AND (a.flat IS NOT NULL OR d.kind = 'elder')"
-    return ""
+        where += " AND (a.flat IS NOT NULL OR d.kind = 'elder')"
+    return where
 
 
 @contextmanager

@@ -21,7 +21,7 @@ import registry
 from api import _health
 from api._access import Permission, User
 from api._db import Conn
-from api.deps import DbDep, Reader, StateDep, require
+from api.deps import DbDep, Reader, StateDep, in_scope, require
 from api.models import Message
 from api.routes._params import Instant, Limit, Offset
 from domain import HouseholdTag
@@ -215,10 +215,7 @@ class CareKpisPublic(BaseModel):
 
 
 def _compound_visible(user: User, compound: str) -> None:
-    if not user.sees_compound(compound):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"compound {compound!r} is outside your grids"
-        )
+    in_scope(user, compound)
 
 
 def _flat_in_grids(user: User, compound: str, flat: str) -> None:

@@ -20,7 +20,7 @@ from api import _cases, _health
 from api._access import Permission, User
 from api._db import Conn
 from api._state import AppState
-from api.deps import DbDep, Reader, StateDep, require
+from api.deps import DbDep, Reader, StateDep, in_scope, require
 from api.models import (
     AddPartyAction,
     AssignAction,
@@ -182,6 +182,7 @@ def _phone(text: str) -> residents.Phone:
 
 
 def _within_scope(conn: Conn, user: User, compound: str, location: str | None) -> None:
+    in_scope(user, compound)
     if not user.grid_bound:
         return
     grid = registry.grid_of(conn, compound, location)

@@ -23,7 +23,7 @@ import registry
 from api import _audit
 from api._access import Permission, User
 from api._db import Conn, row
-from api.deps import CurrentUser, DbDep, StateDep, client_address, purpose
+from api.deps import CurrentUser, DbDep, StateDep, client_address, in_scope, purpose
 from api.models import (
     QuietHoursBody,
     StaffContactsPublic,
@@ -51,6 +51,7 @@ def _is_self(conn: Conn, user: User, compound: str, staff_id: str) -> bool:
 
 
 def _allowed(conn: Conn, user: User, compound: str, staff_id: str) -> None:
+    in_scope(user, compound)
     if user.may(Permission.MANAGE_STAFF) or _is_self(conn, user, compound, staff_id):
         return
     raise HTTPException(

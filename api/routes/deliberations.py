@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import deliberation
 from api._access import Permission, User
-from api.deps import DbDep, Reader, StateDep, require
+from api.deps import DbDep, Reader, StateDep, in_scope, require
 from api.models import Message
 from api.routes._params import Limit, Offset
 
@@ -233,10 +233,7 @@ def _public(conn: DbDep, user: User, m: deliberation.Matter) -> DeliberationPubl
 
 
 def _compound_visible(user: User, compound: str) -> None:
-    if not user.sees_compound(compound):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"compound {compound!r} is outside your grids"
-        )
+    in_scope(user, compound)
 
 
 def _within_grids(user: User, compound: str, buildings: list[str], flats: list[str]) -> None:

@@ -39,7 +39,7 @@ from api import _open311
 from api._access import Permission, User
 from api._db import Conn
 from api._state import AppState
-from api.deps import DbDep, StateDep, connection, get_state, require
+from api.deps import DbDep, StateDep, connection, get_state, platform_only, require
 
 router = APIRouter(prefix="/open311/v2", include_in_schema=False)
 admin = APIRouter(prefix="/open311/clients", tags=["open311"])
@@ -500,6 +500,7 @@ _CLIENT_REFUSALS: dict[int | str, dict[str, Any]] = {
 @admin.get("")
 def list_clients(user: Admin, conn: DbDep) -> Open311ClientsPublic:
     """The client applications allowed to submit Open311 requests (keys never shown)."""
+    platform_only(user, "Open311 clients submit to every compound")
     data = [
         Open311ClientPublic.model_validate(c, from_attributes=True) for c in _open311.clients(conn)
     ]
@@ -511,6 +512,7 @@ def create_client(
     body: Open311ClientCreate, user: Admin, conn: DbDep, state: StateDep
 ) -> Open311ClientCreated:
     """A new client application and its `api_key`, returned this once."""
+    platform_only(user, "Open311 clients submit to every compound")
     made = _open311.create_client(conn, body.name, actor=user.username, now=state.clock.now())
     if made is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"a client named {body.name!r} exists")
@@ -524,6 +526,7 @@ def revoke_client(
     client_id: Annotated[int, Path(ge=1, le=2**62)], user: Admin, conn: DbDep, state: StateDep
 ) -> Open311ClientPublic:
     """Revoke a client's key: its next POST is refused with 403 (its requests stay)."""
+    platform_only(user, "Open311 clients submit to every compound")
     client = _open311.revoke_client(conn, client_id, now=state.clock.now())
     if client is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no Open311 client {client_id}")

@@ -12,14 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 import parking
 import registry
 from api import _audit
 from api._access import Permission, User
-from api.deps import DbDep, Reader, StateDep, client_address, purpose, require
+from api.deps import DbDep, Reader, StateDep, client_address, in_scope, purpose, require
 from api.models import Message
 from api.routes._params import Limit, Offset
 from domain import InvalidPlate, parse_plate
@@ -152,8 +152,7 @@ class TariffPublic(TariffBody):
 def _compound(conn: DbDep, user: User, compound: str) -> None:
     if compound not in registry.compound_ids(conn):
         raise parking.UnknownCompound(compound)
-    if not user.sees_compound(compound):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"compound {compound} is not in your grids")
+    in_scope(user, compound)
 
 
 def _audited(

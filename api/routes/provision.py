@@ -19,7 +19,7 @@ import broker
 import registry
 from api._access import Permission, User
 from api._state import AppState
-from api.deps import DbDep, StateDep, require
+from api.deps import DbDep, StateDep, in_scope, require
 from api.models import DeviceCreate, DeviceProvisioned
 
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -49,6 +49,8 @@ def provision(
     flat; 503: the broker did not create the account (nothing is registered)."""
     device = body.device
     _refuse_reserved(device.id)
+    if body.compound in registry.compound_ids(conn):  # an unknown one: the registry's 422
+        in_scope(user, body.compound)
     now = state.clock.now()
     registry.add_device(conn, body.compound, device, actor=user.username, now=now)
     account = _accounts(state)
@@ -76,7 +78,7 @@ def retire(
     such device; 503: the broker did not delete the account (nothing changed)."""
     _refuse_reserved(device_id)
     found = registry.device_ref(conn, device_id)
-    if found is None:
+    if found is None or not user.sees_compound(found.compound):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device_id!r}")
     account = _accounts(state)
     if account is not None:

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 import registry
 from api import _audit
 from api._access import Permission, User
-from api.deps import DbDep, Reader, StateDep, client_address, purpose, require
+from api.deps import DbDep, Reader, StateDep, client_address, in_scope, purpose, require
 from api.models import (
     BuildingPublic,
     BuildingsPublic,
@@ -364,6 +364,8 @@ def put_staff(
 ) -> StaffPublic:
     """Create (201) or update (200) a staff member: role, party and grids. A compound,
     party or grid the registry does not have: 422 with the reason."""
+    if body.compound in registry.compound_ids(conn):  # an unknown one: the registry's 422
+        in_scope(user, body.compound)
     created = registry.put_staff(
         conn,
         body.compound,
@@ -399,10 +401,7 @@ def registry_changes(
 ) -> RegistryChangesPublic:
     """Who changed what in a compound's registry, and when, oldest first; audited (the log
     names residents)."""
-    if not user.sees_compound(compound):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"compound {compound!r} is outside your grids"
-        )
+    in_scope(user, compound)
     changes = registry.registry_changes(
         conn, compound, scope=user.scope, after_id=after_id, limit=limit
     )

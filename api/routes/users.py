@@ -26,18 +26,48 @@ def me(user: CurrentUser, conn: DbDep) -> UserPublic:
 
 
 @router.get("")
-def list_users(_: Admin, conn: DbDep, limit: Limit = 100, offset: Offset = 0) -> UsersPublic:
-    data, count = _users.list_users(conn, limit=limit, offset=offset)
+def list_users(admin: Admin, conn: DbDep, limit: Limit = 100, offset: Offset = 0) -> UsersPublic:
+    """The users of the administrator's organisation and those under it (a platform
+    administrator: every user)."""
+    data, count = _users.list_users(
+        conn, limit=limit, offset=offset, organisations=_users.managed_organisations(conn, admin)
+    )
     return UsersPublic(data=[UserPublic.model_validate(u) for u in data], count=count)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+def _manages(conn: DbDep, admin: User, organisation: str) -> bool:
+    managed = _users.managed_organisations(conn, admin)
+    return managed is None or organisation in managed
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        403: {"description": "the organisation, a grid or the staff member is not the admin's"},
+        409: {"description": "the username is taken"},
+    },
+)
 def create_user(body: UserCreate, admin: Admin, conn: DbDep, state: StateDep) -> UserPublic:
+    """Create an account in an organisation: the administrator's own (the default) or
+    one under it; its grids and staff member must lie in that organisation's compounds."""
+    organisation = body.organisation or admin.organisation
+    if registry.organisation(conn, organisation) is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"no organisation {organisation!r}"
+        )
+    if not _manages(conn, admin, organisation):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"organisation {organisation!r} is not yours (nor under yours) to add accounts to",
+        )
     staff_compound = None
     if body.staff_id is not None:
         _linked_grids(body.grids)
         staff_compound = _staff_compound(conn, body.staff_id, body.staff_compound)
+        _served(conn, organisation, [staff_compound])
     _known_grids(conn, body.grids)
+    _served(conn, organisation, [_users.grid_key(g)[0] for g in body.grids])
     created = _users.create_user(
         conn,
         username=body.username,
@@ -48,6 +78,7 @@ def create_user(body: UserCreate, admin: Admin, conn: DbDep, state: StateDep) ->
         staff_compound=staff_compound,
         created_by=admin.username,
         now=state.clock.now(),
+        organisation=organisation,
     )
     if created is None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.username!r} already exists")
@@ -57,16 +88,23 @@ def create_user(body: UserCreate, admin: Admin, conn: DbDep, state: StateDep) ->
 @router.patch(
     "/{username}",
     responses={
-        404: {"description": "no such user"},
+        403: {"description": "grids outside the organisation's compounds"},
+        404: {"description": "no such user (or another organisation's)"},
         409: {"description": "the last active administrator cannot be demoted or disabled"},
     },
 )
-def update_user(username: UsernamePath, body: UserUpdate, _: Admin, conn: DbDep) -> UserPublic:
-    """Change a user; a new password revokes the user's existing tokens."""
+def update_user(username: UsernamePath, body: UserUpdate, admin: Admin, conn: DbDep) -> UserPublic:
+    """Change a user of the administrator's organisation (or one under it); a new
+    password revokes the user's existing tokens."""
     current = _users.get_user(conn, username)
-    if current is not None and current["staff_id"] is not None and body.grids is not None:
+    if current is not None and not _manages(conn, admin, current["organisation_id"]):
+        current = None  # another organisation's account is not there for this admin
+    if current is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username!r}")
+    if current["staff_id"] is not None and body.grids is not None:
         _linked_grids(body.grids)
     _known_grids(conn, body.grids or [])
+    _served(conn, current["organisation_id"], [_users.grid_key(g)[0] for g in body.grids or []])
     try:
         updated = _users.update_user(conn, username, body.model_dump(exclude_none=True))
     except _users.LastAdmin as exc:
@@ -102,6 +140,17 @@ def _staff_compound(conn: DbDep, staff_id: str, compound: str | None) -> str:
         status.HTTP_422_UNPROCESSABLE_CONTENT,
         f"no staff member {staff_id!r}{where} in the registry",
     )
+
+
+def _served(conn: DbDep, organisation: str, compounds: list[str]) -> None:
+    """Refuse grids or a staff member in compounds the organisation does not serve."""
+    within = registry.served_compounds(conn, organisation)
+    outside = sorted({c for c in compounds if within is not None and c not in within})
+    if outside:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"organisation {organisation!r} does not serve {', '.join(outside)}",
+        )
 
 
 def _known_grids(conn: DbDep, grids: list[str]) -> None:

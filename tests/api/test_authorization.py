@@ -86,6 +86,12 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
         {"admin"},
     ),
     ("PATCH", "/api/v1/users/u-viewer", {}, {"admin"}),
+    ("GET", "/api/v1/organisations", None, ALL),
+    ("GET", "/api/v1/organisations/platform", None, ALL),
+    ("GET", "/api/v1/organisations/changes", None, {"admin"}),
+    ("PUT", "/api/v1/organisations/o-x", {"name": "X", "kind": "property_company"}, {"admin"}),
+    ("PUT", "/api/v1/organisations/o-x/compounds/c1", None, {"admin"}),
+    ("DELETE", "/api/v1/organisations/o-x/compounds/c1", None, {"admin"}),
     ("GET", "/api/v1/devices", None, ALL),
     ("GET", "/api/v1/devices/sos-1", None, ALL),
     ("POST", "/api/v1/devices/light-1/commands", {"command": {"action": "on"}}, OPERATORS),
@@ -257,6 +263,11 @@ def _template(path: str) -> str:
     path = path.split("?")[0]
     replacements = {
         "/api/v1/users/u-viewer": "/api/v1/users/{username}",
+        "/api/v1/organisations/platform": "/api/v1/organisations/{organisation_id}",
+        "/api/v1/organisations/o-x": "/api/v1/organisations/{organisation_id}",
+        "/api/v1/organisations/o-x/compounds/c1": (
+            "/api/v1/organisations/{organisation_id}/compounds/{compound_id}"
+        ),
         "/api/v1/compounds/c1": "/api/v1/compounds/{compound_id}",
         "/api/v1/compounds/c1/plan": "/api/v1/compounds/{compound_id}/plan",
         "/api/v1/compounds/c1/plan/states": "/api/v1/compounds/{compound_id}/plan/states",
