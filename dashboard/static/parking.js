@@ -12,6 +12,7 @@ const PLATE_READERS = new Set(["admin", "property_staff"]); // read_access_event
 const VEHICLE_KEEPERS = new Set(["admin", "property_staff"]); // manage_vehicles
 const TARIFF_SETTERS = new Set(["admin"]); // set_tariffs
 const STAYS_PAGE = 50; // stays drawn at first; "more" asks for as many again
+const STAYS_MAX = 500; // the API's largest page: an older stay is found by its plate
 const REFRESH_MS = 30_000; // cars come and go, open stays' fees grow: re-read while shown
 const VISIT_HOURS = 4; // a new visitor pass's default window, from now
 const MISSED = new Set(["exit_missed", "entry_missed"]);
@@ -236,10 +237,10 @@ function staysSection() {
   });
   const parts = [el("h3", { textContent: t("park.stays") }), el("div", { className: "park-filters" }, filters), table("park-stays", head, rows)];
   parts.push(el("p", { className: "park-count", id: "park-stays-count", textContent: t("park.shown_of", { n: view.stays.length, count: view.staysCount }) }));
-  if (view.stays.length < view.staysCount) {
+  if (view.stays.length < view.staysCount && view.limit < STAYS_MAX) {
     parts.push(
       button("park.more", () => {
-        view.limit += STAYS_PAGE;
+        view.limit = Math.min(view.limit + STAYS_PAGE, STAYS_MAX);
         refresh().catch(failed);
       }),
     );
