@@ -1,6 +1,7 @@
 """Parking: residents' vehicles per household and visitors' pre-registrations (the
-registry's), the stays paired from the barriers' plate reads with their fees, the lot's
-occupancy beside the barriers' own count, and each compound's tariff.
+registry's), the stays paired from the barriers' plate reads with their fees, the
+takings of a period, the lot's occupancy beside the barriers' own count, and each
+compound's tariff.
 
 Plates are personal data: only admins and property staff (`read_access_events`) see
 them, and each read of them is audited; other roles get the stays without the plate.
