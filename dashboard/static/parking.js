@@ -168,10 +168,16 @@ function fieldName(field) {
 function draw() {
   const body = $("#parking-body");
   if (!view.compound) return body.replaceChildren(el("p", { className: "park-empty", textContent: t("park.none") }));
+  const typed = [...body.querySelectorAll(".park-form input")].map((i) => [i.id, i.value, i.checked]);
   const parts = [controls(), tiles(), staysSection()];
   if (readsPlates()) parts.push(vehiclesSection(), visitorsSection());
   parts.push(tariffSection());
   body.replaceChildren(...parts);
+  // A form drawn again (another language) keeps what was typed in it.
+  for (const [id, value, checked] of typed) {
+    const again = document.getElementById(id);
+    if (again) Object.assign(again, { value, checked });
+  }
 }
 
 function controls() {

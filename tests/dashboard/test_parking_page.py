@@ -294,6 +294,10 @@ def test_an_admin_changes_the_tariff_and_a_refused_one_shows_the_reason(
     browser.find_element(By.ID, "park-tariff-save").click()
     wait(browser).until(lambda b: "one hour's fee" in _text(b, "#park-tariff-error"))
     assert "At most per 24 h" in _text(browser, "#park-tariff-error")
+    browser.find_element(By.ID, "lang").click()  # the form drawn again keeps what was typed
+    wait(browser).until(lambda b: "每24小时封顶" in _text(b, "#park-tariff-form"))
+    assert browser.find_element(By.ID, "park-tariff-hourly_fen").get_attribute("value") == "70"
+    assert not browser.find_element(By.ID, "park-tariff-residents_exempt").is_selected()
 
 
 @pytest.mark.parametrize("size", [(1600, 1000), PHONE], ids=["desk", "phone"])
