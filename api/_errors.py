@@ -22,6 +22,7 @@ in the package that let it through).
     announce.AnnouncementNotFound   404
     parking.UnknownCompound         404
     parking.InvalidTariff           422
+    parking.InvalidPeriod           422
     parking.ParkingStoreError       503
     announce.InvalidAnnouncement    422
     announce.AnnounceStoreError     503
@@ -111,6 +112,7 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
     (deliberation.WrongStage, status.HTTP_409_CONFLICT),
     (parking.UnknownCompound, status.HTTP_404_NOT_FOUND),
     (parking.InvalidTariff, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (parking.InvalidPeriod, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
 
 

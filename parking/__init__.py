@@ -6,15 +6,24 @@ registry's (`registry.add_vehicle`, `registry.known_plates`): the rules, below t
 package, read it there. No MQTT, no HTTP.
 """
 
-from parking._errors import InvalidTariff, ParkingError, ParkingStoreError, UnknownCompound
+from parking._errors import (
+    InvalidPeriod,
+    InvalidTariff,
+    ParkingError,
+    ParkingStoreError,
+    UnknownCompound,
+)
 from parking._stays import (
     BATCH,
+    MAX_PERIOD,
     PARKING_KEEP,
     REPEAT_WINDOW,
     SETTLE,
+    FeeTotal,
     Occupancy,
     Stay,
     SweepResult,
+    fee_total,
     occupancy,
     purge,
     stays,
@@ -39,9 +48,12 @@ __all__ = [
     "MAX_FLAT_FEN",
     "MAX_FREE_MINUTES",
     "MAX_HOURLY_FEN",
+    "MAX_PERIOD",
     "PARKING_KEEP",
     "REPEAT_WINDOW",
     "SETTLE",
+    "FeeTotal",
+    "InvalidPeriod",
     "InvalidTariff",
     "Occupancy",
     "ParkingError",
@@ -51,6 +63,7 @@ __all__ = [
     "Tariff",
     "UnknownCompound",
     "fee",
+    "fee_total",
     "missed_fee",
     "occupancy",
     "purge",

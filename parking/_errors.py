@@ -3,6 +3,7 @@
 ParkingError
 ├── InvalidTariff       a tariff value out of its range (field, reason)
 ├── UnknownCompound     no such compound in the registry (compound)
+├── InvalidPeriod       a period of takings that cannot be (reason)
 └── ParkingStoreError   the database failed or is unreachable (psycopg's error the __cause__)
 """
 
@@ -24,6 +25,12 @@ class UnknownCompound(ParkingError):
     def __init__(self, compound: str) -> None:
         super().__init__(f"no compound {compound}")
         self.compound = compound
+
+
+class InvalidPeriod(ParkingError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class ParkingStoreError(ParkingError):

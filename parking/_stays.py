@@ -16,7 +16,9 @@ each read not taken before (`parking_reads` remembers every read it took):
   closes the stay that entry ended `exit_missed`, priced after all, when that is the
   plate's latest stay entered before it; otherwise it is taken as a repeat.
 
-Re-running a sweep, or two sweeps at once, pairs nothing twice. Stays and reads carry
+Each stay that ends keeps when (`ended_at`): the takings of a period (`fee_total`) are
+the fees of the stays that ended in it. Re-running a sweep, or two sweeps at once,
+pairs nothing twice. Stays and reads carry
 the retention class `parking_stay`: deleted PARKING_KEEP after the stay ended.
 """
 
@@ -30,7 +32,7 @@ import ingest
 import registry
 from domain import Kind, KnownPlates, normalize_plate
 from parking._db import Conn, reading, transaction
-from parking._errors import ParkingStoreError
+from parking._errors import InvalidPeriod, ParkingStoreError
 from parking._tariff import DEFAULT_TARIFF, Tariff, fee, missed_fee, tariff_of, tariffs
 
 # As the plate reads themselves (ingest's `access` class): a security review's horizon.
@@ -40,6 +42,8 @@ REPEAT_WINDOW = timedelta(minutes=2)
 # Reads received this recently are left to the next sweep: a gateway batch received
 # before them may not have committed yet, and the mark must not pass it.
 SETTLE = timedelta(seconds=30)
+# The takings of at most a year at once: a year's report, one range of the stays' index.
+MAX_PERIOD = timedelta(days=366)
 BATCH = 2000  # reads per transaction: a day's backlog of a compound in a few batches
 MARK = "plate_reads"
 _LOCK = 0x7061726B  # "park": one sweep at a time across processes
@@ -60,6 +64,23 @@ class Stay:
     resident: bool
     visitor: bool
     fee_fen: int  # closed: what it cost; open: what it would cost leaving now
+
+    def duration(self, now: datetime) -> timedelta | None:
+        """How long the car stayed (an open stay: until `now`); None when a read was
+        missed (no entry, or no exit, to measure from)."""
+        if self.entered_at is None or self.status in ("exit_missed", "entry_missed"):
+            return None
+        return max((self.exited_at or now) - self.entered_at, timedelta())
+
+
+@dataclass(frozen=True, slots=True)
+class FeeTotal:
+    compound: str
+    start: datetime
+    end: datetime
+    fee_fen: int  # the fees of the stays that ended in [start, end)
+    stays: int  # the stays that ended in it
+    charged: int  # of them, those with a fee
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,12 +263,13 @@ class _Pairing:
     def _end(self, stay: int, status: Status, exited: datetime | None, price: int) -> None:
         self.conn.execute(
             "UPDATE parking_stays SET status = %s, exited_at = %s, exit_device = %s,"
-            " fee_fen = %s, purge_after = %s WHERE id = %s",
+            " fee_fen = %s, ended_at = %s, purge_after = %s WHERE id = %s",
             (
                 status,
                 exited,
                 self.read.device if exited else None,
                 price,
+                self.read.ts,
                 self.read.ts + PARKING_KEEP,
                 stay,
             ),
@@ -265,8 +287,8 @@ class _Pairing:
         known = self.context.known
         row = self.conn.execute(
             "INSERT INTO parking_stays (compound_id, plate, status, entered_at, entry_device,"
-            " exited_at, exit_device, resident, visitor, fee_fen, purge_after)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            " exited_at, exit_device, resident, visitor, fee_fen, ended_at, purge_after)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             (
                 self.compound,
                 self.plate,
@@ -278,6 +300,7 @@ class _Pairing:
                 known.resident(self.compound, self.plate),
                 known.visitor(self.compound, self.plate, at),
                 None if status == "open" else self._missed_fee(),
+                None if status == "open" else at,
                 None if status == "open" else at + PARKING_KEEP,
             ),
         ).fetchone()
@@ -297,19 +320,25 @@ def stays(
     *,
     now: datetime,
     open_only: bool = False,
+    plate: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[Stay], int]:
     """The compound's stays, newest first, each with its fee (an open one's: leaving
-    now), and how many there are."""
+    now), and how many there are; `plate`: those whose plate holds it (normal form, so
+    "a12" finds 浙A12345)."""
     where = " WHERE compound_id = %s" + (" AND status = 'open'" if open_only else "")
+    args: tuple[object, ...] = (compound,)
+    if plate:
+        where += " AND strpos(plate, %s) > 0"
+        args += (normalize_plate(plate),)
     with reading():
         rows = conn.execute(
             _STAY + where + " ORDER BY coalesce(exited_at, entered_at) DESC, id DESC"
             " LIMIT %s OFFSET %s",
-            (compound, limit, offset),
+            (*args, limit, offset),
         ).fetchall()
-        found = conn.execute("SELECT count(*) FROM parking_stays" + where, (compound,)).fetchone()
+        found = conn.execute("SELECT count(*) FROM parking_stays" + where, args).fetchone()
     tariff = tariff_of(conn, compound) if any(r[3] == "open" for r in rows) else DEFAULT_TARIFF
     return [_stay(r, tariff, now) for r in rows], int(found[0]) if found else 0
 
@@ -334,6 +363,26 @@ def _stay(r: tuple[object, ...], tariff: Tariff, now: datetime) -> Stay:
         bool(vis),
         int(str(price)),
     )
+
+
+def fee_total(conn: Conn, compound: str, start: datetime, end: datetime) -> FeeTotal:
+    """The takings of [start, end): the fees of the compound's stays that ended in it
+    (an open stay has paid nothing yet). `InvalidPeriod` for an empty, reversed or
+    longer than MAX_PERIOD period, or a time without its offset."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidPeriod("a period's times need their UTC offset")
+    if end <= start:
+        raise InvalidPeriod("the period must end after it starts")
+    if end - start > MAX_PERIOD:
+        raise InvalidPeriod(f"a period lasts at most {MAX_PERIOD.days} days")
+    with reading():
+        row = conn.execute(
+            "SELECT coalesce(sum(fee_fen), 0), count(*), count(*) FILTER (WHERE fee_fen > 0)"
+            " FROM parking_stays WHERE compound_id = %s AND ended_at >= %s AND ended_at < %s",
+            (compound, start, end),
+        ).fetchone()
+    assert row is not None
+    return FeeTotal(compound, start, end, int(row[0]), int(row[1]), int(row[2]))
 
 
 def occupancy(conn: Conn, compound: str) -> Occupancy:

@@ -1,6 +1,7 @@
 """Parking: residents' vehicles per household and visitors' pre-registrations (the
-registry's), the stays paired from the barriers' plate reads with their fees, the lot's
-occupancy beside the barriers' own count, and each compound's tariff.
+registry's), the stays paired from the barriers' plate reads with their fees, the
+takings of a period, the lot's occupancy beside the barriers' own count, and each
+compound's tariff.
 
 Plates are personal data: only admins and property staff (`read_access_events`) see
 them, and each read of them is audited; other roles get the stays without the plate.
@@ -21,7 +22,7 @@ from api import _audit
 from api._access import Permission, User
 from api.deps import DbDep, Reader, StateDep, client_address, in_scope, purpose, require
 from api.models import Message
-from api.routes._params import Limit, Offset
+from api.routes._params import Instant, Limit, Offset
 from domain import InvalidPlate, parse_plate
 
 router = APIRouter(prefix="/parking", tags=["parking"])
@@ -34,12 +35,18 @@ CompoundQuery = Annotated[str, Query(pattern=_ID, description="the compound")]
 CompoundPath = Annotated[str, Path(pattern=_ID)]
 PlatePath = Annotated[str, Path(min_length=1, max_length=32, description="e.g. 京A12345")]
 FlatQuery = Annotated[str | None, Query(pattern=_FLAT, description="one household")]
+PlateQuery = Annotated[
+    str | None, Query(min_length=1, max_length=32, description="a plate or a part of it")
+]
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     403: {"model": Message, "description": "a role without the permission, or another grid's"},
     404: {"model": Message, "description": "no such compound"},
     409: {"model": Message, "description": "the plate is registered to a household already"},
-    422: {"model": Message, "description": "no plate, no household, or a window that cannot be"},
+    422: {
+        "model": Message,
+        "description": "no plate, no household, or a window or period that cannot be",
+    },
 }
 
 
@@ -115,6 +122,9 @@ class StayPublic(BaseModel):
     resident: bool
     visitor: bool = Field(description="a pre-registered visitor at the entry")
     fee_fen: int = Field(description="what it cost; an open stay: what leaving now costs")
+    minutes: int | None = Field(
+        description="how long (an open stay: until now); null when a read was missed"
+    )
 
 
 class StaysPublic(BaseModel):
@@ -128,6 +138,15 @@ class OccupancyPublic(BaseModel):
     barrier_occupancy: int | None = Field(description="the barriers' own newest count")
     barrier_capacity: int | None
     reported_at: datetime | None
+
+
+class FeeTotalPublic(BaseModel):
+    compound: str
+    start: datetime = Field(description="the period's start (`from`), inclusive")
+    end: datetime = Field(description="its end (`to`), exclusive")
+    fee_fen: int = Field(description="the fees of the stays that ended in the period")
+    stays: int = Field(description="the stays that ended in it")
+    charged: int = Field(description="of them, those with a fee")
 
 
 class TariffBody(BaseModel):
@@ -260,21 +279,42 @@ def list_stays(
     request: Request,
     compound: CompoundQuery,
     open_: Annotated[bool, Query(alias="open", description="only cars inside")] = False,
+    plate: PlateQuery = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> StaysPublic:
-    """Stays with their fee, newest first; the plate only for roles that may read plates
-    (audited)."""
+    """Stays with their fee and duration, newest first; the plate only for roles that
+    may read plates (audited), who may also look a plate up (a part of it will do)."""
     _compound(conn, user, compound)
+    plates = user.may(Permission.READ_ACCESS_EVENTS)
+    if plate and not plates:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "looking stays up by plate is for staff who may read plates"
+        )
     now = state.clock.now()
     found, count = parking.stays(
-        conn, compound, now=now, open_only=open_, limit=limit, offset=offset
+        conn, compound, now=now, open_only=open_, plate=plate, limit=limit, offset=offset
     )
-    plates = user.may(Permission.READ_ACCESS_EVENTS)
     if plates:
-        _audited(conn, user, request, now, "stays", f"compound={compound}", len(found))
-    data = [StayPublic(**{**_fields(s), "plate": s.plate if plates else None}) for s in found]
+        # A look-up is marked, its plate left out: the log outlives the stays' retention.
+        subject = f"compound={compound}" + (" by-plate" if plate else "")
+        _audited(conn, user, request, now, "stays", subject, len(found))
+    data = [_stay(s, now, plates) for s in found]
     return StaysPublic(data=data, count=count)
+
+
+@router.get("/fees", responses=REFUSALS)
+def get_fee_total(
+    user: Reader,
+    conn: DbDep,
+    compound: CompoundQuery,
+    start: Annotated[Instant, Query(alias="from", description="inclusive, with offset")],
+    end: Annotated[Instant, Query(alias="to", description="exclusive, with offset")],
+) -> FeeTotalPublic:
+    """The takings of a period (e.g. today, from the local midnight): the fees of the
+    stays that ended in it, at most a year; no plates."""
+    _compound(conn, user, compound)
+    return FeeTotalPublic(**_fields(parking.fee_total(conn, compound, start, end)))
 
 
 @router.get("/occupancy", responses=REFUSALS)
@@ -299,6 +339,12 @@ def put_tariff(
     tariff = parking.Tariff(**body.model_dump())
     parking.set_tariff(conn, compound, tariff, actor=user.username, now=state.clock.now())
     return TariffPublic(compound=compound, **body.model_dump())
+
+
+def _stay(s: parking.Stay, now: datetime, plates: bool) -> StayPublic:
+    took = s.duration(now)
+    minutes = None if took is None else int(took.total_seconds() // 60)
+    return StayPublic(**{**_fields(s), "plate": s.plate if plates else None}, minutes=minutes)
 
 
 def _visitor(v: registry.VisitorPass, now: datetime) -> VisitorPublic:

@@ -25,6 +25,7 @@ import {
   transitionName,
 } from "./i18n.js";
 import { caseForms, intakeForm } from "./forms.js";
+import { loadParking } from "./parking.js";
 import { deviceLinks, loadPlan, planAlarm, planCases, redrawPlan } from "./plan.js";
 import { residentReport } from "./resident-report.js";
 
@@ -55,6 +56,9 @@ const PANELS = {
   care_responder: ["feed", "board", "plan", "care"],
   viewer: ["feed", "board", "plan", "kpis", "care"], // the care panel's counts only
 };
+// Parking for every role: occupancy, stays and the tariff are everyone's to read; the
+// plates, cars and passes only reach the roles the API shows them to (parking.js).
+for (const shown of Object.values(PANELS)) shown.push("parking");
 // Cases the care programmes' sweep opens: named by their category and household.
 const CARE_CATEGORIES = new Set(["care_visit_overdue", "meal_missed"]);
 const WORKERS = new Set(["admin", "property_staff", "grid_worker", "care_responder"]);
@@ -75,9 +79,16 @@ const wall = params.get("wall") === "1";
 
 class ApiError extends Error {
   constructor(status, detail) {
-    super(detail);
+    super(detailText(detail));
     this.status = status;
+    this.detail = detail; // as the API sent it: a validation error's list of fields
   }
+}
+
+// A request the API's validation refused lists what is wrong: "field: reason" each.
+function detailText(detail) {
+  if (!Array.isArray(detail)) return detail;
+  return detail.map((d) => `${(d.loc ?? []).filter((p) => p !== "body").join(".")}: ${d.msg}`).join("; ");
 }
 
 async function api(path, { method = "GET", body } = {}) {
@@ -154,6 +165,9 @@ async function start() {
   $("#intake-open").hidden = !mayWork();
   if (panels.includes("care")) {
     loadCare({ api, toast, user: state.user }).catch((err) => console.error("care panel", err));
+  }
+  if (panels.includes("parking")) {
+    loadParking({ api, toast, user: state.user }).catch((err) => console.error("parking panel", err));
   }
   registerRedraws(panels);
   stream();
@@ -776,7 +790,7 @@ function setupRotation(panels) {
   if (wall) {
     document.body.classList.add("wall");
     document.documentElement.classList.add("wall"); // rem sizes scale with the root
-    const rotating = panels.filter((p) => p !== "feed" && p !== "care"); // care: a desk's work
+    const rotating = panels.filter((p) => p !== "feed" && p !== "care" && p !== "parking"); // desks' work
     let i = 0;
     choose(rotating[0]);
     setInterval(() => choose(rotating[(i = (i + 1) % rotating.length)]), WALL_ROTATE_MS);

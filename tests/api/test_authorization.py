@@ -239,6 +239,14 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("GET", "/api/v1/parking/visitors?compound=c1", None, OPERATORS),
     ("POST", "/api/v1/parking/visitors", VISIT, OPERATORS),
     ("GET", "/api/v1/parking/stays?compound=c1", None, ALL),
+    ("GET", "/api/v1/parking/stays?compound=c1&plate=A12", None, OPERATORS),
+    (
+        "GET",
+        "/api/v1/parking/fees?compound=c1&from=2026-12-01T00:00:00%2B08:00"
+        "&to=2026-12-02T00:00:00%2B08:00",
+        None,
+        ALL,
+    ),
     ("GET", "/api/v1/parking/occupancy?compound=c1", None, ALL),
     ("GET", "/api/v1/parking/tariff?compound=c1", None, ALL),
     ("PUT", "/api/v1/parking/tariff?compound=c1", TARIFF, {"admin"}),

@@ -239,3 +239,50 @@ def test_the_tariff_is_read_by_all_and_set_by_admins(client: httpx.Client, heade
     )
     assert cheap.status_code == 422
     assert "daily_cap_fen" in cheap.json()["detail"]
+
+
+def test_the_takings_of_a_period_and_stays_by_plate(
+    client: httpx.Client, headers: H, api_db: str, clock: FakeClock
+) -> None:
+    """Today's takings: the fees of the stays that ended in the period (a stay still
+    open has paid nothing yet); staff look a plate up by a part of it, typed loosely."""
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    _reads(
+        api_db,
+        (t0, STRANGER, "in"),
+        (t0 + timedelta(hours=2, minutes=10), STRANGER, "out"),  # 3 started hours: 15 yuan
+        (t0 + timedelta(hours=1), VISITOR, "in"),
+        (t0 + timedelta(hours=1, minutes=40), VISITOR, "out"),  # 40 min: 1 hour, 5 yuan
+        (t0 + timedelta(hours=3), RESIDENT, "in"),  # still inside
+    )
+    clock.advance(minutes=1)
+    staff, viewer = headers["property_staff"], headers["viewer"]
+    _stays(client, staff, 3)
+    period = {"compound": "c1", "from": t0.isoformat(), "to": (t0 + timedelta(hours=7)).isoformat()}
+    total = client.get(f"{V1}/fees", params=period, headers=viewer)
+    assert total.status_code == 200, total.text
+    assert {k: total.json()[k] for k in ("fee_fen", "stays", "charged")} == {
+        "fee_fen": 2000,
+        "stays": 2,
+        "charged": 2,
+    }
+    before = {**period, "to": (t0 + timedelta(hours=2)).isoformat()}  # the visitor's only
+    assert client.get(f"{V1}/fees", params=before, headers=viewer).json()["fee_fen"] == 500
+    for bad, reason in (
+        ({"to": t0.isoformat()}, "end after it starts"),
+        ({"to": (t0 + timedelta(days=400)).isoformat()}, "at most 366 days"),
+    ):
+        refused = client.get(f"{V1}/fees", params={**period, **bad}, headers=viewer)
+        assert refused.status_code == 422
+        assert reason in refused.json()["detail"]
+
+    found = client.get(f"{V1}/stays", params={"compound": "c1", "plate": "e 543"}, headers=staff)
+    assert [(s["plate"], s["minutes"]) for s in found.json()["data"]] == [(STRANGER, 130)]
+    inside = client.get(
+        f"{V1}/stays", params={"compound": "c1", "plate": RESIDENT}, headers=staff
+    ).json()["data"]
+    assert inside[0]["status"] == "open"
+    assert inside[0]["minutes"] >= 180  # until now
+    looked_up = client.get(f"{V1}/stays", params={"compound": "c1", "plate": "E5"}, headers=viewer)
+    assert looked_up.status_code == 403
+    assert "plate" in looked_up.json()["detail"]

@@ -107,6 +107,41 @@ def test_pairing_with_missed_reads(db: Conn, db_url: str) -> None:
     assert (resident.status, resident.resident, resident.fee_fen) == ("closed", True, 0)
 
 
+def test_the_takings_of_a_period_count_each_stay_when_it_ended(db: Conn, db_url: str) -> None:
+    """A stay's fee is taken when it ends: a closed one's at its exit, an exit not read
+    at the next entry that ended it, an entry not read at its exit; an open one not yet.
+
+        t(h)        0     1     2     3     4
+        stranger    in ---------- out                15 yuan at 3
+        forgetful   in ---------------------- in     20 yuan (missed) at 4
+        ghost                   out                  20 yuan (missed) at 2
+    """
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    h = lambda n: t0 + timedelta(hours=n)  # noqa: E731
+    _reads(
+        db_url,
+        (h(0), STRANGER, "in"),
+        (h(0), FORGETFUL, "in"),
+        (h(2), GHOST, "out"),
+        (h(3), STRANGER, "out"),
+        (h(4), FORGETFUL, "in"),
+    )
+    parking.sweep(db, _later())
+    takings = lambda a, b: parking.fee_total(db, "c1", h(a), h(b))  # noqa: E731
+    assert (takings(0, 5).fee_fen, takings(0, 5).stays, takings(0, 5).charged) == (5500, 3, 3)
+    assert takings(0, 2).fee_fen == 0  # nothing had ended
+    assert takings(2, 3).fee_fen == 2000  # the ghost's exit; the stranger's is the end
+    assert takings(3, 4).fee_fen == 1500
+    assert takings(4, 5).fee_fen == 2000  # the forgetful's next entry ended the first stay
+    for start, end, reason in (
+        (h(1), h(1), "end after it starts"),
+        (h(0), h(0) + parking.MAX_PERIOD + timedelta(seconds=1), "at most"),
+        (h(0).replace(tzinfo=None), h(1), "offset"),
+    ):
+        with pytest.raises(parking.InvalidPeriod, match=reason):
+            parking.fee_total(db, "c1", start, end)
+
+
 def test_a_sweep_run_again_pairs_nothing_twice(db: Conn, db_url: str) -> None:
     t0 = datetime.now(UTC) - timedelta(hours=3)
     _reads(db_url, (t0, STRANGER, "in"))
