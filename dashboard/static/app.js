@@ -4,6 +4,7 @@
 // Plain ES module, no build step; Chart.js is the vendored global `Chart`.
 
 import { loadCare } from "./care.js";
+import { loadDesk } from "./desk.js";
 import { barsByKey, rateBars, resizeCharts, telemetryCharts } from "./charts.js";
 import {
   actorName,
@@ -49,11 +50,11 @@ const ACTIONS = ["acknowledge", "start", "resolve", "close", "reopen", "note"];
 const ENDED = ["cancelled", "merged"]; // shown in the board's last column with the closed
 // What each role sees; the API filters the data itself (grids, elderly-care devices).
 const PANELS = {
-  admin: ["feed", "board", "plan", "kpis", "care"],
-  property_staff: ["feed", "board", "plan", "kpis", "care"],
-  grid_worker: ["feed", "board", "plan", "kpis", "care"],
-  care_responder: ["feed", "board", "plan", "care"],
-  viewer: ["feed", "board", "plan", "kpis", "care"], // the care panel's counts only
+  admin: ["feed", "board", "plan", "kpis", "care", "desk"],
+  property_staff: ["feed", "board", "plan", "kpis", "care", "desk"],
+  grid_worker: ["feed", "board", "plan", "kpis", "care", "desk"],
+  care_responder: ["feed", "board", "plan", "care", "desk"],
+  viewer: ["feed", "board", "plan", "kpis", "care", "desk"], // care: counts only; desk: reading
 };
 // Cases the care programmes' sweep opens: named by their category and household.
 const CARE_CATEGORIES = new Set(["care_visit_overdue", "meal_missed"]);
@@ -77,6 +78,7 @@ class ApiError extends Error {
   constructor(status, detail) {
     super(detail);
     this.status = status;
+    this.detail = detail; // FastAPI's 422 is a list of fields: the message alone loses it
   }
 }
 
@@ -154,6 +156,9 @@ async function start() {
   $("#intake-open").hidden = !mayWork();
   if (panels.includes("care")) {
     loadCare({ api, toast, user: state.user }).catch((err) => console.error("care panel", err));
+  }
+  if (panels.includes("desk")) {
+    loadDesk({ api, toast, user: state.user, openCase }).catch((err) => console.error("deliberation desk", err));
   }
   registerRedraws(panels);
   stream();
@@ -776,7 +781,7 @@ function setupRotation(panels) {
   if (wall) {
     document.body.classList.add("wall");
     document.documentElement.classList.add("wall"); // rem sizes scale with the root
-    const rotating = panels.filter((p) => p !== "feed" && p !== "care"); // care: a desk's work
+    const rotating = panels.filter((p) => p !== "feed" && p !== "care" && p !== "desk"); // a desk's work
     let i = 0;
     choose(rotating[0]);
     setInterval(() => choose(rotating[(i = (i + 1) % rotating.length)]), WALL_ROTATE_MS);
