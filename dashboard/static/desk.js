@@ -65,6 +65,16 @@ function runs() {
   return RUNNERS.has(ctx.user.role);
 }
 
+// Whether the user runs this matter: a grid worker the matters of their grids' buildings
+// and households only, as the API decides (their buildings are the ones /buildings lists).
+function runsMatter(m) {
+  if (!runs()) return false;
+  if (ctx.user.role !== "grid_worker") return true;
+  if (m.scope === "compound") return false;
+  const mine = new Set(view.buildings);
+  return [...m.buildings, ...m.flats.map((f) => f.split("-")[0])].every((b) => mine.has(b));
+}
+
 function failed(err) {
   ctx.toast(`${t("failed")}: ${reason(err)}`);
 }
@@ -236,11 +246,12 @@ function matterView(m) {
   if (m.agenda.length) {
     parts.push(el("h4", { textContent: t("desk.agenda") }), el("ol", { className: "desk-agenda", id: "desk-agenda" }, m.agenda.map((a) => el("li", { textContent: a }))));
   }
-  if (runs()) parts.push(stepsSection(m));
+  if (runsMatter(m)) parts.push(stepsSection(m));
+  else if (runs()) parts.push(el("p", { className: "desk-hint", id: "desk-not-yours", textContent: t("desk.not_yours") }));
   if (m.status !== "draft" && m.status !== "open") parts.push(tallySection(m));
   if (m.decision) parts.push(decisionSection(m));
   parts.push(participantsSection(m), opinionsSection(m));
-  if (m.status === "voting" && m.organisations_vote && runs()) parts.push(partyVoteSection(m));
+  if (m.status === "voting" && m.organisations_vote && runsMatter(m)) parts.push(partyVoteSection(m));
   parts.push(casesSection(m));
   return el("article", { className: `desk-matter ${m.status}`, id: "desk-matter", dataset: { matterId: String(m.id), status: m.status } }, parts);
 }
@@ -314,7 +325,7 @@ function participantsSection(m) {
     el("li", { className: `desk-participant ${p.kind}`, textContent: p.kind === "party" ? `${p.name} · ${t("desk.party")}` : `${addressName(p.ref)} · ${t("desk.invited")}` }),
   );
   const parts = [el("h4", { textContent: t("desk.participants") }), list("desk-participants", items)];
-  if (runs() && (m.status === "draft" || m.status === "open")) {
+  if (runsMatter(m) && (m.status === "draft" || m.status === "open")) {
     parts.push(view.form === "participants" ? participantsForm(m) : opener("participants", "desk.add_participant"));
   }
   return el("section", { className: "desk-section" }, parts);
@@ -329,7 +340,7 @@ function opinionsSection(m) {
     ]);
   });
   const parts = [el("h4", { textContent: t("desk.opinions") }), list("desk-opinions", items)];
-  if (runs() && m.status === "open") parts.push(view.form === "opinion" ? opinionForm(m) : opener("opinion", "desk.record_opinion"));
+  if (runsMatter(m) && m.status === "open") parts.push(view.form === "opinion" ? opinionForm(m) : opener("opinion", "desk.record_opinion"));
   return el("section", { className: "desk-section" }, parts);
 }
 
@@ -352,7 +363,7 @@ function casesSection(m) {
     return b;
   });
   const parts = [el("h4", { textContent: t("desk.cases") }), links.length ? el("div", { className: "desk-cases", id: "desk-cases" }, links) : el("p", { className: "desk-empty", id: "desk-cases", textContent: t("desk.no_cases") })];
-  if (runs()) parts.push(view.form === "case" ? caseForm(m) : opener("case", "desk.link_case"));
+  if (runsMatter(m)) parts.push(view.form === "case" ? caseForm(m) : opener("case", "desk.link_case"));
   return el("section", { className: "desk-section" }, parts);
 }
 

@@ -120,11 +120,17 @@ def test_a_grid_worker_runs_a_matter_from_the_form_to_the_archive(
     confirmed: Callable[[str, str], H],
 ) -> None:
     voters = [confirmed(p, f) for p, f in zip((PHONE_A, PHONE_B, PHONE_C), BUILDING_3, strict=True)]
+    square = _matter(client, admin, title="Quiet hours on the square", buildings=[])["id"]
     clerk = make_user("grid_worker", ("c1/g2",))
     log_in(browser, base_url, clerk, query="?lang=en")
     _open_desk(browser)
     assert not browser.find_element(By.ID, "board").is_displayed()  # the desk is the matter's
-    assert "Nothing here" in _text(browser, "#desk-list")
+    # The whole compound's matter is the administrator's to run: the clerk reads it.
+    click_settled(browser, (By.CSS_SELECTOR, f"tr.desk-row[data-matter-id='{square}']"))
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "desk-not-yours")))
+    assert "The whole compound" in _text(browser, ".desk-facts")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#desk-steps, [id^='desk-open-']")
+    click_settled(browser, (By.ID, "desk-back"))
 
     click_settled(browser, (By.ID, "desk-new"))
     wait(browser).until(ec.visibility_of_element_located((By.ID, "desk-new-form")))
@@ -159,7 +165,7 @@ def test_a_grid_worker_runs_a_matter_from_the_form_to_the_archive(
     assert "Buildings: Building 3" in facts
     assert "1/2" in facts
     assert "Residents' committee" in _text(browser, "#desk-participants")
-    row = "tr.desk-row"
+    row = "tr.desk-row.current"  # the matter just convened, on top of the list
     assert "Draft" in _text(browser, row)
     assert "Matter convened" in browser.find_element(By.ID, "toast").get_attribute("textContent")
     # Only the step a draft allows; nothing to vote on yet.
