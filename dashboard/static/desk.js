@@ -206,7 +206,9 @@ function listTable() {
   if (!shown.length) return el("p", { className: "desk-empty", id: "desk-list", textContent: t("desk.none") });
   const head = ["desk.title", "desk.state", "desk.scope", "desk.opinions", "desk.cast", "desk.convened"];
   const rows = shown.map((m) => {
-    const row = el("tr", { className: `desk-row ${m.status}${view.matter?.id === m.id ? " current" : ""}`, dataset: { matterId: String(m.id), status: m.status } }, [
+    const current = view.matter?.id === m.id ? " current" : "";
+    const props = { className: `desk-row ${m.status}${current}`, dataset: { matterId: String(m.id), status: m.status } };
+    const row = el("tr", props, [
       cell(m.title),
       el("td", {}, [stateBadge(m.status)]),
       cell(scopeText(m)),
@@ -223,7 +225,10 @@ function listTable() {
       el("tbody", {}, rows),
     ]),
   ];
-  if (view.count > view.matters.length) parts.push(el("p", { className: "desk-hint", textContent: t("desk.newest", { n: view.matters.length, total: view.count }) }));
+  if (view.count > view.matters.length) {
+    const newest = t("desk.newest", { n: view.matters.length, total: view.count });
+    parts.push(el("p", { className: "desk-hint", textContent: newest }));
+  }
   return el("div", {}, parts);
 }
 
@@ -244,7 +249,8 @@ function matterView(m) {
     el("p", { className: "desk-description", textContent: m.description }),
   ];
   if (m.agenda.length) {
-    parts.push(el("h4", { textContent: t("desk.agenda") }), el("ol", { className: "desk-agenda", id: "desk-agenda" }, m.agenda.map((a) => el("li", { textContent: a }))));
+    const items = m.agenda.map((a) => el("li", { textContent: a }));
+    parts.push(el("h4", { textContent: t("desk.agenda") }), el("ol", { className: "desk-agenda", id: "desk-agenda" }, items));
   }
   if (runsMatter(m)) parts.push(stepsSection(m));
   else if (runs()) parts.push(el("p", { className: "desk-hint", id: "desk-not-yours", textContent: t("desk.not_yours") }));
@@ -300,12 +306,13 @@ function tallySection(m) {
   const k = m.tally;
   const live = m.status === "voting";
   const outcome = live ? k.outcome : m.outcome ?? k.outcome;
+  const said = live ? "desk.tally.so_far" : "desk.tally.outcome";
   const line = t("desk.tally.line", { for: k.votes_for, against: k.votes_against, abstain: k.abstentions, cast: k.cast, electorate: k.electorate });
   return el("section", { className: `desk-section desk-tally${live ? " live" : ""}`, id: "desk-tally" }, [
     el("h4", { textContent: t(live ? "desk.tally.running" : "desk.tally.recorded") }),
     el("p", { className: "desk-tally-line", id: "desk-tally-line", textContent: line }),
     el("p", { className: "desk-quorum", textContent: t(k.quorate ? "desk.tally.quorate" : "desk.tally.not_quorate", { q: k.quorum }) }),
-    el("p", { className: `desk-outcome ${outcome}`, id: "desk-outcome", textContent: t(live ? "desk.tally.so_far" : "desk.tally.outcome", { outcome: t(`desk.outcome.${outcome}`) }) }),
+    el("p", { className: `desk-outcome ${outcome}`, id: "desk-outcome", textContent: t(said, { outcome: t(`desk.outcome.${outcome}`) }) }),
   ]);
 }
 
@@ -321,9 +328,10 @@ function decisionSection(m) {
 }
 
 function participantsSection(m) {
-  const items = m.participants.map((p) =>
-    el("li", { className: `desk-participant ${p.kind}`, textContent: p.kind === "party" ? `${p.name} · ${t("desk.party")}` : `${addressName(p.ref)} · ${t("desk.invited")}` }),
-  );
+  const items = m.participants.map((p) => {
+    const text = p.kind === "party" ? `${p.name} · ${t("desk.party")}` : `${addressName(p.ref)} · ${t("desk.invited")}`;
+    return el("li", { className: `desk-participant ${p.kind}`, textContent: text });
+  });
   const parts = [el("h4", { textContent: t("desk.participants") }), list("desk-participants", items)];
   if (runsMatter(m) && (m.status === "draft" || m.status === "open")) {
     parts.push(view.form === "participants" ? participantsForm(m) : opener("participants", "desk.add_participant"));
@@ -362,7 +370,10 @@ function casesSection(m) {
     b.className = "desk-case";
     return b;
   });
-  const parts = [el("h4", { textContent: t("desk.cases") }), links.length ? el("div", { className: "desk-cases", id: "desk-cases" }, links) : el("p", { className: "desk-empty", id: "desk-cases", textContent: t("desk.no_cases") })];
+  const shown = links.length
+    ? el("div", { className: "desk-cases", id: "desk-cases" }, links)
+    : el("p", { className: "desk-empty", id: "desk-cases", textContent: t("desk.no_cases") });
+  const parts = [el("h4", { textContent: t("desk.cases") }), shown];
   if (runsMatter(m)) parts.push(view.form === "case" ? caseForm(m) : opener("case", "desk.link_case"));
   return el("section", { className: "desk-section" }, parts);
 }
@@ -428,7 +439,12 @@ function newForm() {
       organisations_vote: partiesVote.box.checked,
       votes_changeable: changeable.box.checked,
     };
-    const missing = !body.title ? "desk.need.title" : !body.description ? "desk.need.description" : chosen === "buildings" && !body.buildings.length ? "desk.need.buildings" : chosen === "households" && !body.flats.length ? "desk.need.flats" : null;
+    const missing = [
+      [!body.title, "desk.need.title"],
+      [!body.description, "desk.need.description"],
+      [chosen === "buildings" && !body.buildings.length, "desk.need.buildings"],
+      [chosen === "households" && !body.flats.length, "desk.need.flats"],
+    ].find(([lacking]) => lacking)?.[1];
     if (missing) {
       error.textContent = t(missing);
       return;
@@ -486,7 +502,8 @@ function participantsForm(m) {
 
 function opinionForm(m) {
   const parties = m.participants.filter((p) => p.kind === "party");
-  const who = select("desk-opinion-author", [...parties.map((p) => [`party:${p.ref}`, p.name]), ["household", t("desk.a_household")]], parties.length ? `party:${parties[0].ref}` : "household", () => shown());
+  const authors = [...parties.map((p) => [`party:${p.ref}`, p.name]), ["household", t("desk.a_household")]];
+  const who = select("desk-opinion-author", authors, authors[0][0], () => shown());
   const flat = input("desk-opinion-flat", { placeholder: t("desk.flat_hint") });
   const flatRow = field(t("desk.household"), flat);
   const shown = () => {
@@ -609,7 +626,14 @@ function invalidField(e) {
 }
 
 function fieldName(name) {
-  const key = { title: "desk.title", description: "desk.description", agenda: "desk.agenda", decision: "desk.decision", body: "desk.opinion", quorum: "desk.quorum" }[name];
+  const key = {
+    title: "desk.title",
+    description: "desk.description",
+    agenda: "desk.agenda",
+    decision: "desk.decision",
+    body: "desk.opinion",
+    quorum: "desk.quorum",
+  }[name];
   return key ? t(key) : String(name ?? "");
 }
 

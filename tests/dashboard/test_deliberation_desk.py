@@ -14,6 +14,7 @@ phone reads the list and a matter, one at a time, without a button to act."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -267,6 +268,13 @@ def test_a_grid_worker_runs_a_matter_from_the_form_to_the_archive(
     assert "同意 2\uff0c反对 2\uff0c弃权 0\uff1a已投 4/4" in _text(browser, tally)
     assert "楼栋\uff1a3号楼" in _text(browser, ".desk-facts")
     assert "3号楼2单元301室" in _text(browser, opinions)
+    # Every word the desk adds is Chinese (titles, opinions and party names are as written).
+    added = browser.execute_script(
+        "return [...document.querySelectorAll('#desk h2, #desk h4, #desk th, #desk button,"
+        " #desk dt, #desk .desk-state, #desk .desk-tally p, #desk .desk-hint')]"
+        ".map((e) => e.innerText).join(' | ')"
+    )
+    assert re.findall(r"[A-Za-z]{2,}", added) == [], added
 
 
 def test_refusals_show_their_reason_in_the_form(
