@@ -6,7 +6,8 @@ buildings or some households - a quorum and whether parties vote and votes may c
 goes draft -> open -> voting -> decided -> archived (`create`, `open_matter`,
 `start_voting`, `close_voting`, `archive`). Participants are the registry's parties and
 invited households (`add_participants`). While it is open, residents of affected or
-invited households and the listed parties give opinions (`give_opinion`); while voting,
+invited households and the listed parties give opinions (`give_opinion`; staff record a
+party's, or a household's given to them, as `PartyVoice`/`HouseholdVoice`); while voting,
 each affected household with a confirmed resident votes once (`vote`; the household's
 vote is replaced by a later one only if the matter says votes are changeable), and so
 does each listed party when the matter says so. Closing the vote records the tally and
@@ -46,6 +47,7 @@ from deliberation._model import (
 )
 from deliberation._store import (
     DECISION_NOTICE,
+    HouseholdVoice,
     PartyVoice,
     ResidentVoice,
     Voice,
@@ -82,6 +84,7 @@ __all__ = [
     "DeliberationError",
     "DeliberationStoreError",
     "Draft",
+    "HouseholdVoice",
     "InvalidMatter",
     "Matter",
     "MatterNotFound",

@@ -71,7 +71,17 @@ class PartyVoice:
     recorded_by: str
 
 
-Voice = ResidentVoice | PartyVoice
+@dataclass(frozen=True, slots=True)
+class HouseholdVoice:
+    """A household's opinion as it gave it to the staff member running the matter (by
+    phone, at the desk, on a visit): an opinion only, never a vote, which is the
+    household's own to cast."""
+
+    flat: str
+    recorded_by: str
+
+
+Voice = ResidentVoice | PartyVoice | HouseholdVoice
 
 
 def households(conn: Conn, compound: str) -> set[str]:
@@ -454,6 +464,18 @@ def _speaker(conn: Conn, m: Matter, voice: Voice, *, voting: bool) -> tuple[str,
                 f"party {voice.party}", "on this matter only the affected households vote"
             )
         return "party", voice.party, voice.recorded_by
+    if isinstance(voice, HouseholdVoice):
+        if voting:
+            raise NotEntitled(
+                f"household {voice.flat}", "a household casts its own vote, staff do not"
+            )
+        if not (m.affects(voice.flat) or m.invited(voice.flat)):
+            raise NotEntitled(
+                f"household {voice.flat}", f"neither affected by nor invited to deliberation {m.id}"
+            )
+        if voice.flat not in households(conn, m.compound):
+            raise InvalidMatter("household", f"no such household: {voice.flat}")
+        return "household", voice.flat, voice.recorded_by
     row = conn.execute(
         "SELECT compound_id, flat FROM deliberation_voters WHERE resident_id = %s",
         (voice.resident_id,),

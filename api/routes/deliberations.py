@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 import deliberation
 from api._access import Permission, User
@@ -77,12 +77,23 @@ class ParticipantsCreate(BaseModel):
     )
 
 
-class PartyOpinionCreate(BaseModel):
+class OpinionCreate(BaseModel):
+    """A listed party's opinion, or a household's given to staff: exactly one of the two."""
+
     model_config = ConfigDict(extra="forbid")
 
-    party: PartyId
+    party: PartyId | None = None
+    household: Flat | None = Field(
+        None, description="the flat of an affected or invited household, on its behalf"
+    )
     body: str = Field(pattern=r"^[^\x00]*$", min_length=1, max_length=deliberation.MAX_OPINION)
     agenda_item: int | None = Field(None, ge=1, le=deliberation.MAX_AGENDA)
+
+    @model_validator(mode="after")
+    def _one_author(self) -> OpinionCreate:
+        if (self.party is None) == (self.household is None):
+            raise ValueError("name the party or the household the opinion is from, not both")
+        return self
 
 
 class PartyVoteCreate(BaseModel):
@@ -353,18 +364,28 @@ def open_matter(
 def party_opinion(
     compound_id: CompoundPath,
     matter_id: IdPath,
-    body: PartyOpinionCreate,
+    body: OpinionCreate,
     user: Runner,
     conn: DbDep,
     state: StateDep,
 ) -> OpinionPublic:
-    """A listed party's opinion, as its representative gave it, while the matter is open."""
+    """A listed party's opinion, as its representative gave it, or an affected or invited
+    household's, as it gave it to staff (a household's vote is its own), while the matter
+    is open. A grid worker records households of their grids only (403)."""
     _runs(conn, user, compound_id, matter_id)
+    voice: deliberation.Voice
+    if body.household is not None:
+        if not user.sees_building(compound_id, body.household):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"outside your grids: {body.household}")
+        voice = deliberation.HouseholdVoice(body.household, recorded_by=user.username)
+    else:
+        assert body.party is not None  # the model takes exactly one
+        voice = deliberation.PartyVoice(body.party, recorded_by=user.username)
     o = deliberation.give_opinion(
         conn,
         compound_id,
         matter_id,
-        deliberation.PartyVoice(body.party, recorded_by=user.username),
+        voice,
         body.body,
         agenda_item=body.agenda_item,
         now=state.clock.now(),

@@ -4,6 +4,7 @@
 // Plain ES module, no build step; Chart.js is the vendored global `Chart`.
 
 import { loadCare } from "./care.js";
+import { loadDesk } from "./desk.js";
 import { barsByKey, rateBars, resizeCharts, telemetryCharts } from "./charts.js";
 import {
   actorName,
@@ -50,11 +51,11 @@ const ACTIONS = ["acknowledge", "start", "resolve", "close", "reopen", "note"];
 const ENDED = ["cancelled", "merged"]; // shown in the board's last column with the closed
 // What each role sees; the API filters the data itself (grids, elderly-care devices).
 const PANELS = {
-  admin: ["feed", "board", "plan", "kpis", "care"],
-  property_staff: ["feed", "board", "plan", "kpis", "care"],
-  grid_worker: ["feed", "board", "plan", "kpis", "care"],
-  care_responder: ["feed", "board", "plan", "care"],
-  viewer: ["feed", "board", "plan", "kpis", "care"], // the care panel's counts only
+  admin: ["feed", "board", "plan", "kpis", "care", "desk"],
+  property_staff: ["feed", "board", "plan", "kpis", "care", "desk"],
+  grid_worker: ["feed", "board", "plan", "kpis", "care", "desk"],
+  care_responder: ["feed", "board", "plan", "care", "desk"],
+  viewer: ["feed", "board", "plan", "kpis", "care", "desk"], // care: counts only; desk: reading
 };
 // Parking for every role: occupancy, stays and the tariff are everyone's to read; the
 // plates, cars and passes only reach the roles the API shows them to (parking.js).
@@ -166,12 +167,29 @@ async function start() {
   if (panels.includes("care")) {
     loadCare({ api, toast, user: state.user }).catch((err) => console.error("care panel", err));
   }
+  desksOneAtATime();
   if (panels.includes("parking")) {
     loadParking({ api, toast, user: state.user }).catch((err) => console.error("parking panel", err));
+  }
+  if (panels.includes("desk")) {
+    loadDesk({ api, toast, user: state.user, openCase }).catch((err) => console.error("deliberation desk", err));
   }
   registerRedraws(panels);
   stream();
   setInterval(refreshBoard, BOARD_REFRESH_MS);
+}
+
+// The desk-wide views (care, parking, the deliberation desk): opening one ends the others.
+const DESK_VIEWS = ["care", "parking", "desk"];
+function desksOneAtATime() {
+  for (const view of DESK_VIEWS) {
+    $(`#${view}-toggle`)?.addEventListener("click", () => {
+      for (const other of DESK_VIEWS.filter((v) => v !== view)) {
+        document.body.classList.remove(`${other}-view`);
+        $(`#${other}-toggle`)?.classList.remove("current");
+      }
+    });
+  }
 }
 
 // What a language switch re-draws: every panel on screen, the open pane and the charts.
@@ -790,7 +808,7 @@ function setupRotation(panels) {
   if (wall) {
     document.body.classList.add("wall");
     document.documentElement.classList.add("wall"); // rem sizes scale with the root
-    const rotating = panels.filter((p) => p !== "feed" && p !== "care" && p !== "parking"); // desks' work
+    const rotating = panels.filter((p) => !["feed", "care", "parking", "desk"].includes(p)); // desks' work
     let i = 0;
     choose(rotating[0]);
     setInterval(() => choose(rotating[(i = (i + 1) % rotating.length)]), WALL_ROTATE_MS);

@@ -334,3 +334,27 @@ def test_a_grid_worker_sees_other_grids_opinions_by_building_only(
     assert (theirs["author"], theirs["author_name"], theirs["building"]) == (None, None, "1")
     (full,) = client.get(path, headers=admin).json()["opinions"]
     assert (full["author"], full["building"], full["body"]) == ("1-1-101", "1", "Bikes")
+
+
+def test_staff_record_a_households_opinion_given_to_them(client: httpx.Client, admin: H) -> None:
+    matter = _matter(client, admin, buildings=[], title="A parking plan", parties=["p-rc"])
+    m = matter["id"]
+    _step(client, admin, m, "open")
+    path = f"{V1}/deliberations/c1/{m}/opinions"
+    said = client.post(path, json={"household": "3-2-301", "body": "By phone: yes"}, headers=admin)
+    assert said.status_code == 200, said.text
+    assert (said.json()["author_kind"], said.json()["author"]) == ("household", "3-2-301")
+    both = {"household": "3-2-301", "party": "p-rc", "body": "x"}
+    assert client.post(path, json=both, headers=admin).status_code == 422
+    assert client.post(path, json={"body": "nobody's"}, headers=admin).status_code == 422
+    body = {"username": "u-g2", "password": PASSWORD, "role": "grid_worker", "grids": ["c1/g2"]}
+    assert client.post(f"{V1}/users", json=body, headers=admin).status_code == 201
+    grid = bearer(login(client, "u-g2", PASSWORD))
+    ours = _matter(client, grid, title="Bike shed", parties=[])
+    _step(client, grid, ours["id"], "open")
+    gpath = f"{V1}/deliberations/c1/{ours['id']}/opinions"
+    mine = client.post(gpath, json={"household": "3-1-101", "body": "Yes"}, headers=grid)
+    assert mine.status_code == 200, mine.text
+    theirs = client.post(gpath, json={"household": "1-1-101", "body": "x"}, headers=grid)
+    assert theirs.status_code == 403
+    assert "outside your grids: 1-1-101" in theirs.json()["detail"]

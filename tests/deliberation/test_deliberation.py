@@ -191,6 +191,30 @@ def test_who_may_not_vote_is_refused_with_the_reason(db: Conn, resident: Link) -
         d.archive(db, "c1", matter.id, actor="u", now=T0)
 
 
+def test_staff_record_a_households_opinion_on_its_behalf_but_never_its_vote(db: Conn) -> None:
+    matter = lift(db)
+    d.add_participants(db, "c1", matter.id, flats=[ELSEWHERE], actor="u", now=T0)
+    d.open_matter(db, "c1", matter.id, now=T0)
+    phoned = d.HouseholdVoice("3-2-301", recorded_by="u-clerk")
+    said = d.give_opinion(db, "c1", matter.id, phoned, "We need it: we are 80.", now=T0)
+    assert (said.author_kind, said.author, said.recorded_by) == ("household", "3-2-301", "u-clerk")
+    invited = d.HouseholdVoice(ELSEWHERE, recorded_by="u-clerk")
+    d.give_opinion(db, "c1", matter.id, invited, "Mind our light.", now=T0)
+    with pytest.raises(d.InvalidMatter, match="no such household: 3-9-999"):
+        d.give_opinion(db, "c1", matter.id, d.HouseholdVoice("3-9-999", "u"), "x", now=T0)
+    d.start_voting(db, "c1", matter.id, now=T0)
+    with pytest.raises(d.NotEntitled, match="casts its own vote"):
+        d.vote(db, "c1", matter.id, phoned, d.Choice.FOR, now=T0)
+    assert d.get(db, "c1", matter.id).tally.cast == 0
+
+
+def test_a_household_outside_the_matter_is_not_recorded(db: Conn) -> None:
+    matter = lift(db)
+    d.open_matter(db, "c1", matter.id, now=T0)
+    with pytest.raises(d.NotEntitled, match="neither affected by nor invited"):
+        d.give_opinion(db, "c1", matter.id, d.HouseholdVoice(ELSEWHERE, "u"), "x", now=T0)
+
+
 def test_a_changeable_vote_is_replaced_and_parties_vote_when_the_matter_says(
     db: Conn, resident: Link
 ) -> None:
