@@ -72,6 +72,8 @@ class _Step:
 
 
 Steps = Callable[[Case, datetime], list[_Step]]
+# What another package writes inside an intake's transaction, given the new case's id.
+Alongside = Callable[[Conn, int], None]
 
 
 class Workflow:
@@ -125,8 +127,12 @@ class Workflow:
             intakes.append(intake)
         return intakes
 
-    def intake_report(self, conn: Conn, report: Report) -> Intake:
-        """Open a case for a resident's report or a patrol finding."""
+    def intake_report(
+        self, conn: Conn, report: Report, *, alongside: Alongside | None = None
+    ) -> Intake:
+        """Open a case for a resident's report or a patrol finding. `alongside(conn,
+        case_id)` writes what another package keeps of the intake (a phone call's
+        call-back number) inside the case's transaction: if it fails, no case opens."""
         now = self._clock.now()
         flat = report.location if report.location and _FLAT.match(report.location) else None
         title = f"{report.category}: {report.description.strip().splitlines()[0][:80]}"
@@ -147,6 +153,8 @@ class Workflow:
             assert case_id is not None  # no fingerprint, nothing to conflict with
             taken = {} if report.channel is None else {"channel": report.channel.value}
             intake = self._opened(conn, case_id, actor, now, taken)
+            if alongside is not None:
+                alongside(conn, case_id)
         self._publish(intake.events)
         return intake
 

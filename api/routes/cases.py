@@ -154,6 +154,14 @@ def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> Case
     call-back number that is not one."""
     _within_scope(conn, user, body.compound, body.location)
     callback = None if body.callback is None else _phone(body.callback)
+
+    def keep_callback(tx: Conn, case_id: int) -> None:
+        # In the case's own transaction: a case never opens without its call-back number.
+        assert callback is not None
+        residents.record_phone_intake(
+            tx, case_id, callback, taken_by=user.username, now=state.clock.now()
+        )
+
     intake = state.workflow.intake_report(
         conn,
         cases.Report(
@@ -166,11 +174,8 @@ def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> Case
             severity=domain.Severity(body.severity),
             channel=cases.Channel(body.channel),
         ),
+        alongside=None if callback is None else keep_callback,
     )
-    if callback is not None:
-        residents.record_phone_intake(
-            conn, intake.case.id, callback, taken_by=user.username, now=state.clock.now()
-        )
     return CasePublic.model_validate(_cases.public(intake.case))
 
 
