@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
+import care
 import registry
 from cases import AlarmNotice
 from domain import (
@@ -405,8 +406,6 @@ def test_care_sweep_cases_reach_the_grid_and_property_staff_without_health_notes
     household's grid (g2) and property staff see the case under its own category and
     title, and find it by category; the deliverer's note (which may say how the elder
     was) is not in the case they read."""
-    import care  # noqa: PLC0415 - only this test drives the care sweep
-
     flat, note = "3-2-301", "found her dizzy, blood pressure 170/105"
     admin = headers["admin"]
     start = (datetime.now(UTC) - timedelta(days=10)).isoformat()
