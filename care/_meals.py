@@ -118,17 +118,29 @@ def record_delivery(
     """One scheduled day's delivery, done or missed; `today` is the compound's date."""
     schedule = get_schedule(conn, draft.compound, draft.schedule_id)
     if schedule.ended_at is not None:
-        raise InvalidCare("schedule_id", f"meal schedule {schedule.id} has ended")
+        raise InvalidCare(
+            "schedule_id",
+            f"meal schedule {schedule.id} has ended",
+            code="care.schedule_ended",
+            schedule_id=schedule.id,
+        )
     if draft.day > today:
-        raise InvalidCare("day", f"{draft.day} has not come yet")
+        raise InvalidCare(
+            "day", f"{draft.day} has not come yet", code="care.in_future", day=str(draft.day)
+        )
     if draft.day < max(schedule.starts_on, today - DELIVERY_BACKDATE):
         raise InvalidCare(
             "day",
             f"before the schedule started or over {DELIVERY_BACKDATE.days} days back",
+            code="care.too_far_back",
+            days=DELIVERY_BACKDATE.days,
         )
     if draft.day.isoweekday() not in schedule.weekdays:
         raise InvalidCare(
-            "day", f"{draft.day} is not one of the schedule's days {list(schedule.weekdays)}"
+            "day",
+            f"{draft.day} is not one of the schedule's days {list(schedule.weekdays)}",
+            code="care.day_off_schedule",
+            day=str(draft.day),
         )
     with transaction(conn):
         row = conn.execute(
@@ -148,7 +160,12 @@ def record_delivery(
             ),
         ).fetchone()
     if row is None:
-        raise InvalidCare("day", f"the delivery of {draft.day} is recorded already")
+        raise InvalidCare(
+            "day",
+            f"the delivery of {draft.day} is recorded already",
+            code="care.recorded_already",
+            day=str(draft.day),
+        )
     return _one_delivery(conn, int(row[0]))
 
 

@@ -79,7 +79,7 @@ def _flat(value: str) -> None:
 
 def _name(name: str, value: str) -> None:
     if not value.strip():
-        raise InvalidCare(name, "must not be empty")
+        raise InvalidCare(name, "must not be empty", code="care.empty")
     if len(value) > MAX_NAME:
         raise InvalidCare(name, f"at most {MAX_NAME} characters")
 
@@ -115,11 +115,15 @@ class PlanDraft:
                 "interval_days",
                 f"must be {MIN_INTERVAL_DAYS} to {MAX_INTERVAL_DAYS} days,"
                 f" not {self.interval_days}",
+                code="care.interval_range",
+                low=MIN_INTERVAL_DAYS,
+                high=MAX_INTERVAL_DAYS,
+                value=self.interval_days,
             )
         _aware("starts_at", self.starts_at)
         _aware("ends_at", self.ends_at)
         if self.ends_at is not None and self.ends_at <= self.starts_at:
-            raise InvalidCare("ends_at", "must be after starts_at")
+            raise InvalidCare("ends_at", "must be after starts_at", code="care.ends_before_start")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +176,11 @@ class VisitDraft:
         _aware("visited_at", self.visited_at)
         _note(self.note)
         if (self.plan_id is None) == (self.follow_up_id is None):
-            raise InvalidCare("plan_id", "a visit answers either a plan or a follow-up")
+            raise InvalidCare(
+                "plan_id",
+                "a visit answers either a plan or a follow-up",
+                code="care.plan_or_follow_up",
+            )
 
 
 @dataclass(frozen=True, slots=True)

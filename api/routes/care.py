@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 import care
@@ -21,6 +21,7 @@ import registry
 from api import _health
 from api._access import Permission, User
 from api._db import Conn
+from api._errors import Refusal
 from api.deps import DbDep, Reader, StateDep, require
 from api.models import Message
 from api.routes._params import Instant, Limit, Offset
@@ -216,14 +217,22 @@ class CareKpisPublic(BaseModel):
 
 def _compound_visible(user: User, compound: str) -> None:
     if not user.sees_compound(compound):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, f"compound {compound!r} is outside your grids"
+        raise Refusal(
+            status.HTTP_403_FORBIDDEN,
+            f"compound {compound!r} is outside your grids",
+            "care.outside_grids",
+            where=compound,
         )
 
 
 def _flat_in_grids(user: User, compound: str, flat: str) -> None:
     if not user.sees_building(compound, flat):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{flat} is outside your grids")
+        raise Refusal(
+            status.HTTP_403_FORBIDDEN,
+            f"{flat} is outside your grids",
+            "care.outside_grids",
+            where=flat,
+        )
 
 
 def _plan(p: care.Plan, now: datetime) -> PlanPublic:
@@ -410,7 +419,9 @@ def record_visit(body: VisitCreate, user: Carer, conn: DbDep, state: StateDep) -
     reason: both or neither named, an ended plan, a follow-up visited already, a visit
     in the future or before the plan, a visitor who does not serve the compound."""
     if (body.plan_id is None) == (body.follow_up_id is None):
-        raise care.InvalidCare("plan_id", "a visit answers either a plan or a follow-up")
+        raise care.InvalidCare(
+            "plan_id", "a visit answers either a plan or a follow-up", code="care.plan_or_follow_up"
+        )
     if body.plan_id is not None:
         target = care.get_plan(conn, body.compound, body.plan_id)
         flat, default = target.flat, target.visitor
@@ -421,7 +432,9 @@ def record_visit(body: VisitCreate, user: Carer, conn: DbDep, state: StateDep) -
     _flat_in_grids(user, body.compound, flat)
     visitor = body.visitor or user.staff_id or default
     if visitor is None:
-        raise care.InvalidCare("visitor", "name who went (a staff member or a party)")
+        raise care.InvalidCare(
+            "visitor", "name who went (a staff member or a party)", code="care.no_visitor"
+        )
     now = state.clock.now()
     draft = care.VisitDraft(
         compound=body.compound,

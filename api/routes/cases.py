@@ -19,6 +19,7 @@ import residents
 from api import _cases, _health
 from api._access import Permission, User
 from api._db import Conn
+from api._errors import Refusal
 from api._state import AppState
 from api.deps import DbDep, Reader, StateDep, require
 from api.models import (
@@ -196,7 +197,12 @@ def _within_scope(conn: Conn, user: User, compound: str, location: str | None) -
             if location
             else f"a case in {compound!r} without a location"
         )
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{where} is outside your grids")
+        raise Refusal(
+            status.HTTP_403_FORBIDDEN,
+            f"{where} is outside your grids",
+            "case.outside_grids",
+            where=location or compound,
+        )
 
 
 @router.get("/{case_id}")
@@ -510,10 +516,11 @@ def claim(
     registry staff member serving the case's compound."""
     staff_id = user.staff_id
     if staff_id is None:
-        raise HTTPException(
+        raise Refusal(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"{user.username} is not linked to a registry staff member (the account's"
             " staff_id): only staff can claim a case",
+            "case.claim_unlinked",
         )
     return _act(
         conn,

@@ -17,6 +17,7 @@ import {
   kindName,
   metricName,
   onLanguageChange,
+  refusal,
   roleName,
   ruleTitle,
   setLang,
@@ -73,10 +74,14 @@ const wall = params.get("wall") === "1";
 
 // --- the API ---------------------------------------------------------------------------
 
+// `code` and `params`: the refusal's machine code beside its sentence (cases', care's),
+// for refusal() in i18n.js to say it in the reader's language.
 class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, code = null, params = null) {
     super(detail);
     this.status = status;
+    this.code = code;
+    this.params = params;
   }
 }
 
@@ -95,7 +100,9 @@ async function api(path, { method = "GET", body } = {}) {
   const data = response.headers.get("content-type")?.includes("json")
     ? await response.json()
     : null;
-  if (!response.ok) throw new ApiError(response.status, data?.detail ?? response.statusText);
+  if (!response.ok) {
+    throw new ApiError(response.status, data?.detail ?? response.statusText, data?.code, data?.params);
+  }
   return data;
 }
 
@@ -364,7 +371,7 @@ async function ackFromFeed(alarm, button) {
     toast(t("no_case"));
     button.disabled = false;
   } catch (err) {
-    toast(`${t("failed")}: ${err.message}`);
+    toast(`${t("failed")}: ${refusal(err)}`);
     button.disabled = false;
   }
 }
@@ -674,7 +681,9 @@ async function act(c, action, note, button, followUp = false) {
     await api(`/cases/${c.id}/${action}`, { method: "POST", body });
     toast(`#${c.id} ${t(action)}: ${t("done")}`);
   } catch (err) {
-    toast(err.status === 409 ? t("stale") : `${t("failed")}: ${err.message}`);
+    // Only a version conflict is "someone acted first"; another 409 says its own reason.
+    const stale = err.status === 409 && (!err.code || err.code === "case.version_conflict");
+    toast(stale ? t("stale") : `${t("failed")}: ${refusal(err)}`);
   }
   await refreshBoard();
   await openCase(c.id);

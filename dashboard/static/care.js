@@ -4,7 +4,7 @@
 // delivery from its row, and starts a plan for a tagged household. Viewers see the
 // counts only (the API gives them nothing else). No build step: a plain ES module.
 
-import { addressName, fmtTime, onLanguageChange, t } from "./i18n.js";
+import { addressName, fmtTime, onLanguageChange, refusal, t } from "./i18n.js";
 
 const WRITERS = new Set(["admin", "property_staff", "grid_worker", "care_responder"]);
 const OUTCOMES = ["well", "needs_help", "not_home"];
@@ -30,7 +30,7 @@ export async function loadCare(context) {
   toggle.addEventListener("click", () => {
     const on = document.body.classList.toggle("care-view");
     toggle.classList.toggle("current", on);
-    if (on) refresh().catch((err) => ctx.toast(`${t("failed")}: ${err.message}`)); // as of now
+    if (on) refresh().catch((err) => ctx.toast(`${t("failed")}: ${refusal(err)}`)); // as of now
   });
   view.compounds = (await ctx.api("/compounds")).data.map((c) => c.id);
   view.compound = view.compounds[0] ?? null;
@@ -76,7 +76,7 @@ async function save(path, body, done) {
     view.form = null;
     ctx.toast(t(done));
   } catch (err) {
-    ctx.toast(`${t("failed")}: ${err.message}`);
+    ctx.toast(`${t("failed")}: ${refusal(err)}`);
     return;
   }
   await refresh();
