@@ -1,14 +1,17 @@
 """The care KPIs of a compound (or one grid) under a reader's `registry.Scope`: plans
 active, visits due and overdue now, visits made and on time since a date, follow-ups
-open, meal deliveries done and missed. Counts only: no household is named."""
+open, meal deliveries done, missed and not recorded (a scheduled day whose window closed
+with no record). Counts only: no household is named."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import registry
 from care._db import Conn, transaction
+from care._meals import unrecorded
 from care._model import DUE_SOON, CareKpis
 from care._store import ACTIVE, DUE, scoped
 
@@ -65,6 +68,8 @@ def kpis(
             f" FROM care_meal_deliveries d WHERE {meals} AND d.day >= %(since)s::date",
             params,
         )
+    first = since.astimezone(ZoneInfo(registry.time_zone(conn, compound))).date()
+    missing = unrecorded(conn, scope, compound=compound, grid=grid, first=first, closed_by=now)
     return CareKpis(
         compound=compound,
         grid=grid,
@@ -77,6 +82,7 @@ def kpis(
         follow_ups_open=int(f[0]),
         deliveries_done=int(d[0]),
         deliveries_missed=int(d[1]),
+        deliveries_unrecorded=len(missing),
     )
 
 

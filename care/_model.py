@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from care._errors import InvalidCare
@@ -35,6 +35,14 @@ OVERDUE_GRACE = timedelta(days=2)
 FOLLOW_UP_AFTER = timedelta(days=7)
 # A delivery may be recorded for a day up to a week back (the deliverer's paper round).
 DELIVERY_BACKDATE = timedelta(days=7)
+
+# When a meal's delivery window closes, in the compound's local time: a scheduled day
+# without a record (done or missed) is "not recorded" from then on.
+MEAL_WINDOW_CLOSES = {"breakfast": time(10), "lunch": time(14), "dinner": time(20)}
+# A day still not recorded this long after its window closed becomes a case like a
+# missed meal: the deliverer records on the way back, and two hours still leave the
+# evening to check on the elder the same day.
+UNRECORDED_GRACE = timedelta(hours=2)
 
 _FLAT = re.compile(r"^[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}$")
 
@@ -253,6 +261,9 @@ class MealSchedule:
     ended_at: datetime | None
     done: int
     missed: int
+    # Scheduled days within DELIVERY_BACKDATE (still recordable) whose window closed
+    # with nothing recorded, oldest first; empty where no `now` was given.
+    unrecorded: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +306,7 @@ class CareKpis:
     follow_ups_open: int
     deliveries_done: int
     deliveries_missed: int
+    deliveries_unrecorded: int = 0  # scheduled days since `since`, window closed, no record
 
     @property
     def on_time_rate(self) -> float | None:
@@ -306,3 +318,4 @@ class Sweep:
     follow_ups: int  # scheduled from closed cases
     visit_cases: int  # overdue visits turned into cases
     meal_cases: int  # missed deliveries turned into cases
+    unrecorded_cases: int = 0  # days not recorded past the grace turned into cases

@@ -165,6 +165,10 @@ class SchedulePublic(BaseModel):
     starts_on: date
     done: int
     missed: int
+    unrecorded: list[date] = Field(
+        description="scheduled days of the last week whose window closed with nothing"
+        " recorded (not recorded: a case after care.UNRECORDED_GRACE)"
+    )
 
 
 class SchedulesPublic(BaseModel):
@@ -213,6 +217,9 @@ class CareKpisPublic(BaseModel):
     follow_ups_open: int
     deliveries_done: int
     deliveries_missed: int
+    deliveries_unrecorded: int = Field(
+        description="scheduled days since `since` whose window closed with nothing recorded"
+    )
 
 
 def _compound_visible(user: User, compound: str) -> None:
@@ -299,6 +306,7 @@ def _schedule(s: care.MealSchedule) -> SchedulePublic:
         starts_on=s.starts_on,
         done=s.done,
         missed=s.missed,
+        unrecorded=list(s.unrecorded),
     )
 
 
@@ -479,15 +487,23 @@ def list_follow_ups(
 def list_schedules(
     user: Carer,
     conn: DbDep,
+    state: StateDep,
     compound: CompoundQuery,
     grid: GridQuery = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> SchedulesPublic:
-    """A compound's current meal delivery schedules the caller sees, by flat."""
+    """A compound's current meal delivery schedules the caller sees, by flat, each with
+    its days not recorded."""
     _compound_visible(user, compound)
     data, count = care.schedules(
-        conn, user.scope, compound=compound, grid=grid, limit=limit, offset=offset
+        conn,
+        user.scope,
+        compound=compound,
+        grid=grid,
+        limit=limit,
+        offset=offset,
+        now=state.clock.now(),
     )
     return SchedulesPublic(data=[_schedule(s) for s in data], count=count)
 
@@ -593,4 +609,5 @@ def kpis(
         follow_ups_open=k.follow_ups_open,
         deliveries_done=k.deliveries_done,
         deliveries_missed=k.deliveries_missed,
+        deliveries_unrecorded=k.deliveries_unrecorded,
     )

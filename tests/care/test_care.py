@@ -239,6 +239,53 @@ def test_a_missed_meal_becomes_one_case(conn: Conn, workflow: cases.Workflow) ->
     assert "lunch" in case.title
 
 
+def test_a_day_nobody_recorded_is_flagged_then_becomes_one_case(
+    conn: Conn, workflow: cases.Workflow
+) -> None:
+    """Lunch every day, its window closing at 14:00 in Shanghai (06:00 UTC); the schedule
+    made on 28 Nov at 16:00, after that day's window; 29 Nov recorded done.
+
+        28 Nov    29 Nov    30 Nov    1 Dec 06:00 closes   08:00 (T0)
+        made      done      nothing   nothing
+                            |-- not recorded --------------|
+                            case at 30 Nov 08:00 (grace 2 h), 1 Dec's at 08:00
+    """
+    draft = care.MealScheduleDraft(
+        compound="c1",
+        flat=ELDER,
+        meal=care.Meal.LUNCH,
+        weekdays=(1, 2, 3, 4, 5, 6, 7),
+        deliverer="p-care",
+        starts_on=date(2026, 11, 1),
+    )
+    s = care.create_schedule(conn, draft, actor="coordinator", now=T0 - timedelta(days=3))
+    deliver(conn, s.id, date(2026, 11, 29), done=True)
+    [listed], _ = care.schedules(
+        conn, EVERYTHING, compound="c1", grid="g2", limit=10, offset=0, now=T0
+    )
+    assert listed.unrecorded == (date(2026, 11, 30), date(2026, 12, 1))
+    since = T0 - timedelta(days=30)
+    k = care.kpis(conn, EVERYTHING, compound="c1", grid="g2", now=T0, since=since)
+    assert (k.deliveries_done, k.deliveries_missed, k.deliveries_unrecorded) == (1, 0, 2)
+
+    assert care.run_once(conn, workflow, T0 - timedelta(hours=1)).unrecorded_cases == 1
+    assert care.run_once(conn, workflow, T0).unrecorded_cases == 1  # 1 Dec, 2 h past 14:00
+    assert care.run_once(conn, workflow, T0).unrecorded_cases == 0
+    deliver(conn, s.id, date(2026, 12, 1), done=False)  # recorded late, as missed
+    again = care.run_once(conn, workflow, T0 + timedelta(minutes=5))
+    assert (again.meal_cases, again.unrecorded_cases) == (0, 0)  # its case is open already
+    found = care_cases(conn)
+    assert sorted(c.title for c in found) == [
+        f"Meal delivery not recorded at {ELDER} (lunch, 2026-11-30)",
+        f"Meal delivery not recorded at {ELDER} (lunch, 2026-12-01)",
+    ]
+    assert {c.category for c in found} == {"meal_missed"}
+    [after], _ = care.schedules(
+        conn, EVERYTHING, compound="c1", grid="g2", limit=10, offset=0, now=T0
+    )
+    assert after.unrecorded == (date(2026, 11, 30),)
+
+
 def test_a_sweep_that_died_after_its_claim_opens_the_case_on_a_later_pass(
     conn: Conn, workflow: cases.Workflow, clock: FakeClock
 ) -> None:
