@@ -9,7 +9,7 @@ and `dayuan care sweep`) turns an overdue visit, a missed delivery or a schedule
 left unrecorded past its window and grace into a case exactly once."""
 
 from care._errors import CareError, CareNotFound, CareStoreError, InvalidCare
-from care._kpis import kpis
+from care._kpis import kpis, kpis_by_grid
 from care._meals import (
     Unrecorded,
     create_schedule,
@@ -107,6 +107,7 @@ __all__ = [
     "get_plan",
     "get_schedule",
     "kpis",
+    "kpis_by_grid",
     "plans",
     "record_delivery",
     "record_visit",

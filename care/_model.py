@@ -307,6 +307,7 @@ class CareKpis:
     deliveries_done: int
     deliveries_missed: int
     deliveries_unrecorded: int = 0  # scheduled days since `since`, window closed, no record
+    until: datetime | None = None  # visits and deliveries before it; None: up to now
 
     @property
     def on_time_rate(self) -> float | None:

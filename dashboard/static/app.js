@@ -743,6 +743,36 @@ async function loadKpis() {
     { label: t("closure_rate"), data: rows.map((r) => 100 * (r.closure_rate ?? 0)) },
     { label: t("on_time_rate"), data: rows.map((r) => 100 * (r.on_time_rate ?? 0)) },
   ]);
+  $("#kpi-care").replaceChildren(...careByGrid(page.care ?? []));
+}
+
+// The care programmes of each grid in the caller's scope (GET /kpis's `care`), a row a
+// grid: the same figures as the care panel's tiles.
+const CARE_COLUMNS = [
+  "plans_active",
+  "visits_overdue",
+  "on_time_rate",
+  "follow_ups_open",
+  "deliveries_done",
+  "deliveries_missed",
+  "deliveries_unrecorded",
+];
+
+function careByGrid(grids) {
+  if (!grids.length) return [];
+  const several = new Set(grids.map((g) => g.compound)).size > 1; // grid ids repeat across compounds
+  const value = (g, k) => (k === "on_time_rate" ? (g[k] == null ? "—" : pct(g[k])) : String(g[k]));
+  const head = el("tr", {}, [el("th", { textContent: t("care.grid") }), ...CARE_COLUMNS.map((k) => el("th", { textContent: t(`care.kpi.${k}`) }))]);
+  const rows = grids.map((g) =>
+    withData(el("tr", {}, [
+      el("td", { textContent: several ? `${g.compound} ${gridLabel(g.grid)}` : gridLabel(g.grid) }),
+      ...CARE_COLUMNS.map((k) => withData(el("td", { textContent: value(g, k) }), { kpi: k })),
+    ]), { key: g.key }),
+  );
+  return [
+    el("h3", { textContent: t("kpi.care_by_grid") }),
+    el("table", { className: "care-table", id: "kpi-care-table" }, [el("thead", {}, [head]), el("tbody", {}, rows)]),
+  ];
 }
 
 function drawOpenCharts() {
@@ -800,6 +830,11 @@ function setupRotation(panels) {
 }
 
 // --- small helpers ----------------------------------------------------------------------
+
+function withData(node, data) {
+  Object.assign(node.dataset, data);
+  return node;
+}
 
 function el(tag, props = {}, children = []) {
   const node = Object.assign(document.createElement(tag), props);

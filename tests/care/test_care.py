@@ -206,6 +206,33 @@ def test_the_kpis_count_plans_visits_and_meals_of_a_grid(conn: Conn) -> None:
     assert (later.visits_overdue, later.visits_due) == (1, 2)
 
 
+def test_the_kpis_of_every_grid_at_once_in_the_readers_scope(conn: Conn) -> None:
+    """What the main KPIs and the monthly evaluation show per grid: the same figures as
+    `kpis` for one grid, every grid with care in one call, a grid worker's grids only."""
+    conn.execute("UPDATE households SET tags = '{elderly}' WHERE flat = %s", (RENTED,))
+    plan(conn)  # g2, overdue
+    plan(conn, flat=RENTED, tag=HouseholdTag.ELDERLY, days_ago=1)  # g1, due in 6 days
+    s = schedule(conn)
+    deliver(conn, s.id, T0.date(), done=False)
+    deliver(conn, s.id, T0.date() - timedelta(days=5), done=True)
+    since, until = T0 - timedelta(days=30), T0 + timedelta(hours=1)
+    rows = care.kpis_by_grid(conn, EVERYTHING, compound="c1", now=T0, since=since, until=until)
+    assert [(k.compound, k.grid) for k in rows] == [("c1", "g1"), ("c1", "g2")]
+    g1, g2 = rows
+    assert (g1.plans_active, g1.visits_overdue, g1.deliveries_missed) == (1, 0, 0)
+    assert (g2.plans_active, g2.visits_overdue) == (1, 1)
+    assert (g2.deliveries_done, g2.deliveries_missed, g2.deliveries_unrecorded) == (1, 1, 0)
+    one = care.kpis(conn, EVERYTHING, compound="c1", grid="g2", now=T0, since=since)
+    assert (one.plans_active, one.visits_overdue, one.deliveries_missed) == (1, 1, 1)
+    before = care.kpis_by_grid(
+        conn, EVERYTHING, compound="c1", now=T0, since=since, until=T0 - timedelta(days=1)
+    )
+    assert [k.deliveries_missed for k in before] == [0, 0]  # the missed day is after `until`
+    worker = registry.Scope(buildings=frozenset({"c1/3"}), grids=frozenset({("c1", "g2")}))
+    seen = care.kpis_by_grid(conn, worker, compound=None, now=T0, since=since, until=until)
+    assert [(k.compound, k.grid, k.visits_overdue) for k in seen] == [("c1", "g2", 1)]
+
+
 def test_an_overdue_visit_becomes_one_case_across_sweeps_and_restarts(
     conn: Conn, care_db: str, workflow: cases.Workflow, clock: FakeClock
 ) -> None:
