@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 import care
 import cases
@@ -87,8 +87,11 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 def _visible(conn: Conn, user: User, case_id: int) -> cases.Case:
     case = cases.get_case(conn, case_id)
     if not _cases.sees_case(user, case):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"case {case_id} does not exist (or not yours)"
+        raise Refusal(
+            status.HTTP_404_NOT_FOUND,
+            f"case {case_id} does not exist (or not yours)",
+            "case.not_found",
+            case_id=case_id,
         )
     return case
 

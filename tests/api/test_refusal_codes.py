@@ -39,6 +39,12 @@ def test_a_refused_transition_names_its_code(client: httpx.Client, headers: H) -
         "case_id": case["id"],
         "party": "p-property",
     }
+    hidden = client.get(f"{V1}/cases/{case['id']}", headers=headers["grid_worker"])  # g1's
+    assert hidden.status_code == 404, hidden.text
+    assert (hidden.json()["code"], hidden.json()["params"]) == (
+        "case.not_found",
+        {"case_id": case["id"]},
+    )
     stale = client.post(
         f"{V1}/cases/{case['id']}/acknowledge", json={"version": case["version"] + 5}, headers=admin
     ).json()
