@@ -490,3 +490,11 @@ def test_the_evaluation_report_shows_each_grids_care_programmes(
         assert section in g2
         assert "g2\n1\n0\n1\n0\n-\n0\n0\n1\n0" in g2
         assert section not in g1  # no plan, follow-up or schedule in g1
+    by_party = client.get(
+        f"{V1}/reports/evaluation.pdf",
+        params={"compound": "c1", "month": month, "by": "party"},
+        headers=admin,
+    )
+    first = _pages(by_party.content)[0]  # the grids' care on the first page all the same
+    assert "各网格养老服务" in first
+    assert "g2\n1\n0\n1\n0\n-\n0\n0\n1\n0" in first
