@@ -31,13 +31,14 @@ async def run(
     while True:
         try:
             done = await anyio.to_thread.run_sync(sweep_round, pool, workflow, clock)
-            if done.follow_ups or done.visit_cases or done.meal_cases:
+            if done.follow_ups or done.visit_cases or done.meal_cases or done.unrecorded_cases:
                 log.info(
-                    "care: %d follow-ups scheduled, %d overdue visits and %d missed meals"
-                    " became cases",
+                    "care: %d follow-ups scheduled, %d overdue visits, %d missed meals and"
+                    " %d meals not recorded became cases",
                     done.follow_ups,
                     done.visit_cases,
                     done.meal_cases,
+                    done.unrecorded_cases,
                 )
         except (care.CareError, cases.CasesError, PoolTimeout) as exc:
             log.warning("care sweep failed this round: %s", exc)

@@ -50,6 +50,11 @@ in the package that let it through).
     psycopg.OperationalError        503
     psycopg_pool.PoolTimeout        503
 
+Beside `detail`, the refusals of the packages that give one (`cases`, `care`) carry a stable
+machine `code` ("case.party_already") and its `params` (the ids and values the sentence
+names), as do the routes' own refusals raised as `Refusal`: the dashboard says the known
+codes in the reader's language and shows `detail` for the others. `detail` stays as it is.
+
 A request that fails validation is FastAPI's 422, except that an error's `input` longer
 than MAX_ECHOED_INPUT characters (as JSON) is left out: the answer says what is wrong
 without sending a large body back.
@@ -58,10 +63,11 @@ without sending a large body back.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -119,8 +125,26 @@ _CODES: tuple[tuple[type[Exception], int], ...] = (
 MAX_ECHOED_INPUT = 100  # characters of JSON: a wrong id or number, not a document
 
 
+class Refusal(HTTPException):
+    """A route's own refusal with its machine code, answered like a package's."""
+
+    def __init__(self, status_code: int, detail: str, code: str, **params: str | int | None):
+        super().__init__(status_code, detail)
+        self.code = code
+        self.params = params
+
+
 def _json(code: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=code)
+
+
+def _coded(exc: Exception) -> dict[str, Any]:
+    """`detail`, and the code and params of a package refusal that has them."""
+    body: dict[str, Any] = {"detail": str(exc)}
+    if isinstance(exc, cases.CasesError | care.CareError):
+        params: Mapping[str, Any] = exc.params
+        body["code"], body["params"] = exc.code, jsonable_encoder(dict(params))
+    return body
 
 
 async def _package_error(_: Request, exc: Exception) -> JSONResponse:
@@ -134,10 +158,16 @@ async def _package_error(_: Request, exc: Exception) -> JSONResponse:
                 )
             if isinstance(exc, cases.VersionConflict):
                 return JSONResponse(
-                    {"detail": str(exc), "current_version": exc.actual}, status_code=code
+                    {**_coded(exc), "current_version": exc.actual}, status_code=code
                 )
-            return _json(code, str(exc))
+            return JSONResponse(_coded(exc), status_code=code)
     return _unavailable_response()
+
+
+async def _refusal(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Refusal)
+    body = {"detail": exc.detail, "code": exc.code, "params": jsonable_encoder(exc.params)}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:
@@ -168,6 +198,7 @@ async def _invalid(_: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(Refusal, _refusal)
     roots = (
         cases.CasesError,
         registry.RegistryError,

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import HTTPException, Request, status
 
+import care
 import cases
 import registry
 import reports
@@ -61,6 +62,16 @@ def timezone(conn: Conn, compound: str | None, asked: str | None) -> str:
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"{asked!r} is not a known time zone"
         ) from exc
     return asked
+
+
+def care_of_month(
+    conn: Conn, scope: registry.Scope, *, compound: str, month: reports.Month, now: datetime
+) -> dict[str, care.CareKpis]:
+    """The grids' care figures of the month, for the evaluation ("compound/grid" keys):
+    composed here since `reports` and `care` are siblings."""
+    since, until = month.bounds(registry.time_zone(conn, compound))
+    found = care.kpis_by_grid(conn, scope, compound=compound, now=now, since=since, until=until)
+    return {f"{k.compound}/{k.grid or '-'}": k for k in found}
 
 
 def renamed(user: User) -> tuple[str, frozenset[str]] | None:

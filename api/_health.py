@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import Request
 
+import care
 from api import _audit
 from api._access import User
 from api._db import Conn
@@ -31,8 +32,15 @@ HELP_EVENTS = frozenset({"sos", "fall"})
 # Elderly-care alarms whose rule and title say only that help or a visit is needed; any
 # other (vital-sign rules, and any rule added later) is shown to the roles without health
 # access under a neutral name, since "heart rate out of range" is itself a reading.
-PLAIN_ALARMS = frozenset(
-    {"sos", "fall", "inactivity", "morning_inactivity", "low_battery", "elder_device_offline"}
+# The care sweep's cases (a visit overdue, a meal missed) are routine work, not readings:
+# the household's grid worker and property staff see them by name, their values (the
+# deliverer's note may say how the elder was) withheld like any elderly-care alarm's.
+CARE_SWEEP = frozenset({care.VISIT_OVERDUE, care.MEAL_MISSED})
+PLAIN_ALARMS = (
+    frozenset(
+        {"sos", "fall", "inactivity", "morning_inactivity", "low_battery", "elder_device_offline"}
+    )
+    | CARE_SWEEP
 )
 NEUTRAL_RULE = "elderly_care"
 NEUTRAL_TITLE = "Elderly-care alarm: a resident may need help"

@@ -19,7 +19,15 @@ ERROR = {
     "title": "Error",
     "type": "object",
     "required": ["detail"],
-    "properties": {"detail": {"type": "string", "description": "what is wrong, for a person"}},
+    "properties": {
+        "detail": {"type": "string", "description": "what is wrong, for a person"},
+        "code": {
+            "type": "string",
+            "description": "the refusal's stable machine code (cases' and care's), e.g."
+            " `case.party_already`, for an interface to say it in its own language",
+        },
+        "params": {"type": "object", "description": "the ids and values `detail` names"},
+    },
 }
 _BY_KIND = {
     "401": "no valid bearer token (missing, expired, revoked, or the account is disabled)",

@@ -20,6 +20,7 @@ from api import _users
 from api._access import Permission, User
 from api._config import Network
 from api._db import Conn
+from api._errors import Refusal
 from api._state import AppState
 from api.security import Claims, InvalidToken, read_token
 
@@ -115,16 +116,26 @@ def platform_only(user: User, what: str) -> None:
         )
 
 
-def in_scope(user: User, compound: str) -> None:
-    """403 with the reason unless `user` sees `compound`: their organisation serves it
-    (and, for a grid worker, their grids lie in it)."""
+def in_scope(user: User, compound: str, *, package: str = "scope") -> None:
+    """403 with the reason (and its code, `<package>.outside_organisation` or
+    `<package>.outside_grids`) unless `user` sees `compound`: their organisation serves
+    it and, for a grid worker, their grids lie in it."""
     if user.sees_compound(compound):
         return
     if user.within is not None and compound not in user.within:
-        reason = f"compound {compound!r} is not one your organisation ({user.organisation}) serves"
-    else:
-        reason = f"compound {compound!r} is outside your grids"
-    raise HTTPException(status.HTTP_403_FORBIDDEN, reason)
+        raise Refusal(
+            status.HTTP_403_FORBIDDEN,
+            f"compound {compound!r} is not one your organisation ({user.organisation}) serves",
+            f"{package}.outside_organisation",
+            where=compound,
+            organisation=user.organisation,
+        )
+    raise Refusal(
+        status.HTTP_403_FORBIDDEN,
+        f"compound {compound!r} is outside your grids",
+        f"{package}.outside_grids",
+        where=compound,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -766,7 +766,29 @@ class KpiPublic(BaseModel):
     resolve_median_s: float | None
 
 
-KpisPublic = Page[KpiPublic]
+class CareGridKpiPublic(BaseModel):
+    """A grid's care programmes (care.kpis_by_grid): due and overdue now, visits and
+    meal deliveries in the KPIs' [from, to). Counts only."""
+
+    key: str = Field(description='the grid as "compound/grid" ("compound/-": no grid)')
+    compound: str
+    grid: str | None
+    plans_active: int
+    visits_due: int = Field(description="plans and follow-ups due within a day")
+    visits_overdue: int
+    visits_recorded: int
+    visits_on_time: int
+    on_time_rate: float | None = Field(description="none when no visit was recorded")
+    follow_ups_open: int
+    deliveries_done: int
+    deliveries_missed: int
+    deliveries_unrecorded: int = Field(description="scheduled days with nothing recorded")
+
+
+class KpisPublic(Page[KpiPublic]):
+    care: list[CareGridKpiPublic] = Field(
+        default_factory=list, description="the care programmes' figures, per grid in scope"
+    )
 
 
 # --- the compound plan (GET /compounds/{id}/plan) ----------------------------------------

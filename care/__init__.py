@@ -5,18 +5,20 @@ with that mode, meal deliveries for elderly households recorded done or missed, 
 their KPIs per compound and grid. It owns its tables (`care/migrations`); it reads the
 registry and the cases only through their public functions, and it opens cases only
 through the cases workflow: the sweep (`run_once`, every SWEEP_S in the API's lifespan,
-and `dayuan care sweep`) turns an overdue visit or a missed delivery into a case exactly
-once."""
+and `dayuan care sweep`) turns an overdue visit, a missed delivery or a scheduled day
+left unrecorded past its window and grace into a case exactly once."""
 
 from care._errors import CareError, CareNotFound, CareStoreError, InvalidCare
-from care._kpis import kpis
+from care._kpis import kpis, kpis_by_grid
 from care._meals import (
+    Unrecorded,
     create_schedule,
     deliveries,
     end_schedule,
     get_schedule,
     record_delivery,
     schedules,
+    unrecorded,
 )
 from care._model import (
     CARE_TAGS,
@@ -27,8 +29,10 @@ from care._model import (
     MAX_INTERVAL_DAYS,
     MAX_NOTE,
     MEAL_TAG,
+    MEAL_WINDOW_CLOSES,
     MIN_INTERVAL_DAYS,
     OVERDUE_GRACE,
+    UNRECORDED_GRACE,
     CareKpis,
     CarePolicy,
     Delivery,
@@ -67,9 +71,11 @@ __all__ = [
     "MAX_NOTE",
     "MEAL_MISSED",
     "MEAL_TAG",
+    "MEAL_WINDOW_CLOSES",
     "MIN_INTERVAL_DAYS",
     "OVERDUE_GRACE",
     "SWEEP_S",
+    "UNRECORDED_GRACE",
     "VISIT_OVERDUE",
     "CareError",
     "CareKpis",
@@ -88,6 +94,7 @@ __all__ = [
     "PlanDraft",
     "PlanStatus",
     "Sweep",
+    "Unrecorded",
     "Visit",
     "VisitDraft",
     "create_plan",
@@ -100,11 +107,13 @@ __all__ = [
     "get_plan",
     "get_schedule",
     "kpis",
+    "kpis_by_grid",
     "plans",
     "record_delivery",
     "record_visit",
     "run_once",
     "schedule_follow_ups",
     "schedules",
+    "unrecorded",
     "visits",
 ]

@@ -12,7 +12,9 @@ from domain import HouseholdTag
 
 def compound_known(conn: Conn, compound: str) -> None:
     if compound not in registry.compound_ids(conn):
-        raise InvalidCare("compound", f"no compound {compound!r}")
+        raise InvalidCare(
+            "compound", f"no compound {compound!r}", code="care.no_compound", compound=compound
+        )
 
 
 def household_tags(conn: Conn, compound: str, flat: str) -> set[HouseholdTag]:
@@ -29,13 +31,25 @@ def household_tags(conn: Conn, compound: str, flat: str) -> set[HouseholdTag]:
                 return {HouseholdTag(t) for t in r["tags"]}
         offset += page
         if offset >= total or not rows:
-            raise InvalidCare("flat", f"{compound} has no household at {flat}")
+            raise InvalidCare(
+                "flat",
+                f"{compound} has no household at {flat}",
+                code="care.no_household",
+                compound=compound,
+                flat=flat,
+            )
 
 
 def tagged(conn: Conn, compound: str, flat: str, tag: HouseholdTag) -> str | None:
     """The household's grid, once it is known to carry `tag`."""
     if tag not in household_tags(conn, compound, flat):
-        raise InvalidCare("tag", f"household {flat} is not tagged {tag.value}")
+        raise InvalidCare(
+            "tag",
+            f"household {flat} is not tagged {tag.value}",
+            code="care.not_tagged",
+            flat=flat,
+            tag=tag.value,
+        )
     return registry.grid_of(conn, compound, flat)
 
 
@@ -44,4 +58,10 @@ def serves(conn: Conn, compound: str, field: str, who: str) -> None:
     if registry.staff_member(conn, compound, who) is None and (
         registry.party(conn, compound, who) is None
     ):
-        raise InvalidCare(field, f"no staff member or party {who!r} serves {compound}")
+        raise InvalidCare(
+            field,
+            f"no staff member or party {who!r} serves {compound}",
+            code="care.not_serving",
+            who=who,
+            compound=compound,
+        )

@@ -1,12 +1,19 @@
 """Meal deliveries in SQL: a delivery schedule per elderly household (weekdays, meal,
 deliverer), one record per scheduled day (done or missed, once), and the lists under a
-reader's `registry.Scope`. A missed delivery is what the sweep turns into a case."""
+reader's `registry.Scope`. A missed delivery is what the sweep turns into a case.
+
+A scheduled day nobody recorded is "not recorded" once its meal's window has closed
+(`MEAL_WINDOW_CLOSES`, the compound's local time): a day on the schedule's weekdays, on
+or after `starts_on`, whose window closed after the schedule was created and before it
+ended, with no record. `unrecorded` finds them for the lists, the KPIs and the sweep."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import registry
 from care import _household as household
@@ -15,6 +22,7 @@ from care._errors import CareNotFound, InvalidCare
 from care._model import (
     DELIVERY_BACKDATE,
     MEAL_TAG,
+    MEAL_WINDOW_CLOSES,
     Delivery,
     DeliveryDraft,
     Meal,
@@ -33,6 +41,95 @@ _DELIVERY_COLUMNS = (
     "d.id, d.schedule_id, d.compound_id, d.flat, d.grid_id, s.meal, d.day, d.done, d.note,"
     " d.recorded_by, d.recorded_at"
 )
+
+
+# A scheduled day's window close as an instant: the local date and time in the zone.
+_CLOSES = "((g.day::date + w.closes) AT TIME ZONE %(tz)s)"
+_UNRECORDED = f"""
+SELECT s.id, s.compound_id, s.flat, s.grid_id, s.meal, g.day::date, {_CLOSES}
+FROM care_meal_schedules s
+JOIN (VALUES ('breakfast', %(breakfast)s::time), ('lunch', %(lunch)s::time),
+             ('dinner', %(dinner)s::time)) w(meal, closes) ON w.meal = s.meal
+CROSS JOIN LATERAL generate_series(greatest(s.starts_on, %(first)s::date)::timestamp,
+                                   %(last)s::date::timestamp, interval '1 day') g(day)
+WHERE {{where}}
+  AND extract(isodow FROM g.day)::smallint = ANY(s.weekdays)
+  AND {_CLOSES} <= %(closed_by)s AND {_CLOSES} > s.created_at
+  AND (s.ended_at IS NULL OR {_CLOSES} <= s.ended_at)
+  AND NOT EXISTS (SELECT 1 FROM care_meal_deliveries d
+                  WHERE d.schedule_id = s.id AND d.day = g.day::date)
+ORDER BY g.day, s.id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Unrecorded:
+    """A scheduled day with nothing recorded after its window closed (at `closed_at`)."""
+
+    schedule_id: int
+    compound: str
+    flat: str
+    grid: str | None
+    meal: str
+    day: date
+    closed_at: datetime
+
+
+def unrecorded(
+    conn: Conn,
+    scope: registry.Scope,
+    *,
+    compound: str,
+    grid: str | None,
+    first: date,
+    closed_by: datetime,
+    schedule_id: int | None = None,
+) -> list[Unrecorded]:
+    """The compound's scheduled days from `first` whose window closed by `closed_by`
+    with no record, that the reader sees (one schedule's with `schedule_id`)."""
+    zone = registry.time_zone(conn, compound)
+    where = scoped("s", scope) + (" AND s.id = %(schedule)s" if schedule_id is not None else "")
+    params = {
+        "compound": compound,
+        "grid": grid,
+        "schedule": schedule_id,
+        "tz": zone,
+        "first": first,
+        "last": closed_by.astimezone(ZoneInfo(zone)).date(),
+        "closed_by": closed_by,
+        **{meal: closes for meal, closes in MEAL_WINDOW_CLOSES.items()},
+        **scope.params(),
+    }
+    with transaction(conn):
+        rows = conn.execute(_UNRECORDED.format(where=where), params).fetchall()
+    return [Unrecorded(int(r[0]), str(r[1]), str(r[2]), r[3], str(r[4]), r[5], r[6]) for r in rows]
+
+
+def _recordable(conn: Conn, compound: str, now: datetime) -> date:
+    """The first day a delivery may still be recorded for (the compound's date)."""
+    return now.astimezone(ZoneInfo(registry.time_zone(conn, compound))).date() - DELIVERY_BACKDATE
+
+
+def _with_unrecorded(
+    conn: Conn, found: list[MealSchedule], scope: registry.Scope, now: datetime | None
+) -> list[MealSchedule]:
+    if now is None or not found:
+        return found
+    compound = found[0].compound
+    days: dict[int, list[date]] = {}
+    ids = {s.id for s in found}
+    for u in unrecorded(
+        conn,
+        scope,
+        compound=compound,
+        grid=None,
+        first=_recordable(conn, compound, now),
+        closed_by=now,
+        schedule_id=found[0].id if len(found) == 1 else None,
+    ):
+        if u.schedule_id in ids:
+            days.setdefault(u.schedule_id, []).append(u.day)
+    return [replace(s, unrecorded=tuple(days.get(s.id, ()))) for s in found]
 
 
 def create_schedule(
@@ -59,10 +156,13 @@ def create_schedule(
             ),
         ).fetchone()
     assert row is not None
-    return get_schedule(conn, draft.compound, int(row[0]))
+    return get_schedule(conn, draft.compound, int(row[0]), now=now)
 
 
-def get_schedule(conn: Conn, compound: str, schedule_id: int) -> MealSchedule:
+def get_schedule(
+    conn: Conn, compound: str, schedule_id: int, *, now: datetime | None = None
+) -> MealSchedule:
+    """One schedule; with `now`, its days not recorded as of then."""
     with transaction(conn):
         row = conn.execute(
             f"SELECT {_SCHEDULE_COLUMNS} FROM care_meal_schedules s"
@@ -71,7 +171,7 @@ def get_schedule(conn: Conn, compound: str, schedule_id: int) -> MealSchedule:
         ).fetchone()
     if row is None:
         raise CareNotFound("meal schedule", schedule_id)
-    return _schedule(row)
+    return _with_unrecorded(conn, [_schedule(row)], registry.EVERYTHING, now)[0]
 
 
 def end_schedule(
@@ -85,7 +185,7 @@ def end_schedule(
         ).fetchone()
     if found is None:
         raise CareNotFound("meal schedule", schedule_id)
-    return get_schedule(conn, compound, schedule_id)
+    return get_schedule(conn, compound, schedule_id, now=now)
 
 
 def schedules(
@@ -96,8 +196,10 @@ def schedules(
     grid: str | None,
     limit: int,
     offset: int,
+    now: datetime | None = None,
 ) -> tuple[list[MealSchedule], int]:
-    """A compound's current delivery schedules the reader sees, by flat."""
+    """A compound's current delivery schedules the reader sees, by flat; with `now`,
+    each with its days not recorded as of then."""
     where = scoped("s", scope) + " AND s.ended_at IS NULL"
     params = {"compound": compound, "grid": grid, **scope.params()}
     with transaction(conn):
@@ -109,7 +211,8 @@ def schedules(
         total = conn.execute(
             f"SELECT count(*) FROM care_meal_schedules s WHERE {where}", params
         ).fetchone()
-    return [_schedule(r) for r in found], int(total[0]) if total else 0
+    listed = _with_unrecorded(conn, [_schedule(r) for r in found], scope, now)
+    return listed, int(total[0]) if total else 0
 
 
 def record_delivery(
@@ -118,17 +221,29 @@ def record_delivery(
     """One scheduled day's delivery, done or missed; `today` is the compound's date."""
     schedule = get_schedule(conn, draft.compound, draft.schedule_id)
     if schedule.ended_at is not None:
-        raise InvalidCare("schedule_id", f"meal schedule {schedule.id} has ended")
+        raise InvalidCare(
+            "schedule_id",
+            f"meal schedule {schedule.id} has ended",
+            code="care.schedule_ended",
+            schedule_id=schedule.id,
+        )
     if draft.day > today:
-        raise InvalidCare("day", f"{draft.day} has not come yet")
+        raise InvalidCare(
+            "day", f"{draft.day} has not come yet", code="care.in_future", day=str(draft.day)
+        )
     if draft.day < max(schedule.starts_on, today - DELIVERY_BACKDATE):
         raise InvalidCare(
             "day",
             f"before the schedule started or over {DELIVERY_BACKDATE.days} days back",
+            code="care.too_far_back",
+            days=DELIVERY_BACKDATE.days,
         )
     if draft.day.isoweekday() not in schedule.weekdays:
         raise InvalidCare(
-            "day", f"{draft.day} is not one of the schedule's days {list(schedule.weekdays)}"
+            "day",
+            f"{draft.day} is not one of the schedule's days {list(schedule.weekdays)}",
+            code="care.day_off_schedule",
+            day=str(draft.day),
         )
     with transaction(conn):
         row = conn.execute(
@@ -148,7 +263,12 @@ def record_delivery(
             ),
         ).fetchone()
     if row is None:
-        raise InvalidCare("day", f"the delivery of {draft.day} is recorded already")
+        raise InvalidCare(
+            "day",
+            f"the delivery of {draft.day} is recorded already",
+            code="care.recorded_already",
+            day=str(draft.day),
+        )
     return _one_delivery(conn, int(row[0]))
 
 

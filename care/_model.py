@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from care._errors import InvalidCare
@@ -35,6 +35,14 @@ OVERDUE_GRACE = timedelta(days=2)
 FOLLOW_UP_AFTER = timedelta(days=7)
 # A delivery may be recorded for a day up to a week back (the deliverer's paper round).
 DELIVERY_BACKDATE = timedelta(days=7)
+
+# When a meal's delivery window closes, in the compound's local time: a scheduled day
+# without a record (done or missed) is "not recorded" from then on.
+MEAL_WINDOW_CLOSES = {"breakfast": time(10), "lunch": time(14), "dinner": time(20)}
+# A day still not recorded this long after its window closed becomes a case like a
+# missed meal: the deliverer records on the way back, and two hours still leave the
+# evening to check on the elder the same day.
+UNRECORDED_GRACE = timedelta(hours=2)
 
 _FLAT = re.compile(r"^[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}$")
 
@@ -79,7 +87,7 @@ def _flat(value: str) -> None:
 
 def _name(name: str, value: str) -> None:
     if not value.strip():
-        raise InvalidCare(name, "must not be empty")
+        raise InvalidCare(name, "must not be empty", code="care.empty")
     if len(value) > MAX_NAME:
         raise InvalidCare(name, f"at most {MAX_NAME} characters")
 
@@ -115,11 +123,15 @@ class PlanDraft:
                 "interval_days",
                 f"must be {MIN_INTERVAL_DAYS} to {MAX_INTERVAL_DAYS} days,"
                 f" not {self.interval_days}",
+                code="care.interval_range",
+                low=MIN_INTERVAL_DAYS,
+                high=MAX_INTERVAL_DAYS,
+                value=self.interval_days,
             )
         _aware("starts_at", self.starts_at)
         _aware("ends_at", self.ends_at)
         if self.ends_at is not None and self.ends_at <= self.starts_at:
-            raise InvalidCare("ends_at", "must be after starts_at")
+            raise InvalidCare("ends_at", "must be after starts_at", code="care.ends_before_start")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +184,11 @@ class VisitDraft:
         _aware("visited_at", self.visited_at)
         _note(self.note)
         if (self.plan_id is None) == (self.follow_up_id is None):
-            raise InvalidCare("plan_id", "a visit answers either a plan or a follow-up")
+            raise InvalidCare(
+                "plan_id",
+                "a visit answers either a plan or a follow-up",
+                code="care.plan_or_follow_up",
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +261,9 @@ class MealSchedule:
     ended_at: datetime | None
     done: int
     missed: int
+    # Scheduled days within DELIVERY_BACKDATE (still recordable) whose window closed
+    # with nothing recorded, oldest first; empty where no `now` was given.
+    unrecorded: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +306,8 @@ class CareKpis:
     follow_ups_open: int
     deliveries_done: int
     deliveries_missed: int
+    deliveries_unrecorded: int = 0  # scheduled days since `since`, window closed, no record
+    until: datetime | None = None  # visits and deliveries before it; None: up to now
 
     @property
     def on_time_rate(self) -> float | None:
@@ -298,3 +319,4 @@ class Sweep:
     follow_ups: int  # scheduled from closed cases
     visit_cases: int  # overdue visits turned into cases
     meal_cases: int  # missed deliveries turned into cases
+    unrecorded_cases: int = 0  # days not recorded past the grace turned into cases

@@ -60,9 +60,14 @@ def create_plan(conn: Conn, draft: PlanDraft, *, actor: str, now: datetime) -> P
     grid = household.tagged(conn, draft.compound, draft.flat, draft.tag)
     household.serves(conn, draft.compound, "visitor", draft.visitor)
     if draft.starts_at < now - MAX_BACKDATE:
-        raise InvalidCare("starts_at", f"at most {MAX_BACKDATE.days} days back")
+        raise InvalidCare(
+            "starts_at",
+            f"at most {MAX_BACKDATE.days} days back",
+            code="care.too_far_back",
+            days=MAX_BACKDATE.days,
+        )
     if draft.ends_at is not None and draft.ends_at <= now:
-        raise InvalidCare("ends_at", "must lie in the future")
+        raise InvalidCare("ends_at", "must lie in the future", code="care.ends_in_past")
     with transaction(conn):
         row = conn.execute(
             "INSERT INTO care_plans (compound_id, flat, grid_id, tag, visitor, interval_days,"
@@ -137,7 +142,7 @@ def record_visit(conn: Conn, draft: VisitDraft, *, actor: str, now: datetime) ->
     """A visit made for an active plan, or for a follow-up not visited yet. Its due time
     is the one it answered (the plan's, or the follow-up's), for the on-time rate."""
     if draft.visited_at > now + CLOCK_SLACK:
-        raise InvalidCare("visited_at", "lies in the future")
+        raise InvalidCare("visited_at", "lies in the future", code="care.in_future")
     if draft.plan_id is not None:
         plan = get_plan(conn, draft.compound, draft.plan_id)
         if not plan.active(now):

@@ -6,7 +6,9 @@ lifespan and by `dayuan care sweep`.
    `CarePolicy.follow_up_after` later (once per closing: `close_event_id` is unique).
 2. Overdue visits and missed meals become cases (categories `care_visit_overdue` and
    `meal_missed`), like an inactivity alarm: a plan's visit overdue by the compound's
-   grace, a follow-up overdue by it, a delivery recorded missed.
+   grace, a follow-up overdue by it, a delivery recorded missed, and a scheduled day
+   still not recorded UNRECORDED_GRACE after its window closed (one case per day: a
+   "missed" recorded for that day later opens no second one).
 
 Exactly once: each case is first claimed as a row of `care_alerts` (its primary key is
 the plan and due time, the follow-up or the delivery) in a committed transaction, then
@@ -19,15 +21,17 @@ Several sweeps may run at once: the claim is one INSERT ... ON CONFLICT DO NOTHI
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from psycopg.types.json import Jsonb
 
 import cases
 import registry
 from care._db import Conn, transaction
-from care._model import DEFAULT_CARE_POLICY, CarePolicy, Sweep
+from care._meals import unrecorded
+from care._model import DEFAULT_CARE_POLICY, DELIVERY_BACKDATE, UNRECORDED_GRACE, CarePolicy, Sweep
 from care._store import ACTIVE, DUE
 from domain import Severity
 
@@ -56,8 +60,9 @@ def run_once(
     visit_cases = _overdue_plans(conn, workflow, now, policy)
     visit_cases += _overdue_follow_ups(conn, workflow, now, policy)
     meal_cases = _missed_meals(conn, workflow, now)
+    unrecorded_cases = _unrecorded_meals(conn, workflow, now)
     _retry_unlinked(conn, workflow, now)
-    return Sweep(follow_ups, visit_cases, meal_cases)
+    return Sweep(follow_ups, visit_cases, meal_cases, unrecorded_cases)
 
 
 def schedule_follow_ups(conn: Conn, *, now: datetime, policy: CarePolicy) -> int:
@@ -165,9 +170,10 @@ def _missed_meals(conn: Conn, workflow: cases.Workflow, now: datetime) -> int:
         rows = conn.execute(
             "SELECT d.id, d.compound_id, d.flat, s.meal, d.day, d.note FROM care_meal_deliveries d"
             " JOIN care_meal_schedules s ON s.id = d.schedule_id WHERE NOT d.done"
-            " AND NOT EXISTS (SELECT 1 FROM care_alerts a WHERE a.kind = %s"
-            " AND a.subject = 'delivery:' || d.id) ORDER BY d.id",
-            (MEAL_MISSED,),
+            " AND NOT EXISTS (SELECT 1 FROM care_alerts a WHERE a.kind = %(kind)s"
+            " AND a.subject IN ('delivery:' || d.id, " + _UNRECORDED_SUBJECT + "))"
+            " ORDER BY d.id",
+            {"kind": MEAL_MISSED},
         ).fetchall()
     raised = 0
     for delivery_id, compound, flat, meal, day, note in rows:
@@ -184,6 +190,49 @@ def _missed_meals(conn: Conn, workflow: cases.Workflow, now: datetime) -> int:
             detail,
             now,
         )
+    return raised
+
+
+# The subject of a day not recorded, as SQL over a delivery `d` and in Python.
+_UNRECORDED_SUBJECT = "'unrecorded:' || d.schedule_id || '@' || to_char(d.day, 'YYYY-MM-DD')"
+
+
+def _unrecorded_subject(schedule_id: int, day: date) -> str:
+    return f"unrecorded:{schedule_id}@{day.isoformat()}"
+
+
+def _unrecorded_meals(conn: Conn, workflow: cases.Workflow, now: datetime) -> int:
+    """A case per scheduled day still not recorded UNRECORDED_GRACE after its window
+    closed, among the days a delivery may still be recorded for."""
+    with transaction(conn):
+        compounds = conn.execute(
+            "SELECT DISTINCT compound_id FROM care_meal_schedules"
+            " WHERE ended_at IS NULL OR ended_at > %s ORDER BY 1",
+            (now - DELIVERY_BACKDATE - timedelta(days=1),),
+        ).fetchall()
+    raised = 0
+    for (compound,) in compounds:
+        zone = ZoneInfo(registry.time_zone(conn, compound))
+        first = now.astimezone(zone).date() - DELIVERY_BACKDATE
+        for u in unrecorded(
+            conn,
+            registry.EVERYTHING,
+            compound=compound,
+            grid=None,
+            first=first,
+            closed_by=now - UNRECORDED_GRACE,
+        ):
+            detail = {
+                "schedule_id": u.schedule_id,
+                "meal": u.meal,
+                "day": u.day.isoformat(),
+                "unrecorded": True,
+            }
+            title = f"Meal delivery not recorded at {u.flat} ({u.meal}, {u.day.isoformat()})"
+            subject = _unrecorded_subject(u.schedule_id, u.day)
+            raised += _raise(
+                conn, workflow, MEAL_MISSED, subject, compound, u.flat, title, detail, now
+            )
     return raised
 
 

@@ -81,7 +81,7 @@ from cases._stream import (
     topic_for,
 )
 from cases._supervisor import Supervisor
-from cases._workflow import Workflow
+from cases._workflow import Alongside, Workflow
 
 __all__ = [
     "ANY",
@@ -100,6 +100,7 @@ __all__ = [
     "AlarmCleared",
     "AlarmNotice",
     "AlarmsToCases",
+    "Alongside",
     "AlreadyClaimed",
     "Assignment",
     "CancelReason",

@@ -58,7 +58,7 @@ def next_state(case_id: int, state: State, transition: Transition) -> State:
         raise IllegalTransition(case_id, state, "opened")  # only intake creates a case
     allowed, target = _RULES[transition]
     if state not in allowed:
-        raise IllegalTransition(case_id, state, _verb(transition))
+        raise IllegalTransition(case_id, state, _verb(transition), transition.value)
     return state if target is None else target
 
 

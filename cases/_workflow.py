@@ -72,6 +72,8 @@ class _Step:
 
 
 Steps = Callable[[Case, datetime], list[_Step]]
+# What another package writes inside an intake's transaction, given the new case's id.
+Alongside = Callable[[Conn, int], None]
 
 
 class Workflow:
@@ -125,8 +127,12 @@ class Workflow:
             intakes.append(intake)
         return intakes
 
-    def intake_report(self, conn: Conn, report: Report) -> Intake:
-        """Open a case for a resident's report or a patrol finding."""
+    def intake_report(
+        self, conn: Conn, report: Report, *, alongside: Alongside | None = None
+    ) -> Intake:
+        """Open a case for a resident's report or a patrol finding. `alongside(conn,
+        case_id)` writes what another package keeps of the intake (a phone call's
+        call-back number) inside the case's transaction: if it fails, no case opens."""
         now = self._clock.now()
         flat = report.location if report.location and _FLAT.match(report.location) else None
         title = f"{report.category}: {report.description.strip().splitlines()[0][:80]}"
@@ -147,6 +153,8 @@ class Workflow:
             assert case_id is not None  # no fingerprint, nothing to conflict with
             taken = {} if report.channel is None else {"channel": report.channel.value}
             intake = self._opened(conn, case_id, actor, now, taken)
+            if alongside is not None:
+                alongside(conn, case_id)
         self._publish(intake.events)
         return intake
 
@@ -342,7 +350,9 @@ class Workflow:
         (`actor` is `resident:<reporter>`); staff record one for them only from a phone
         call (`by_phone`), and the history says so."""
         if not 1 <= rating <= 5:
-            raise InvalidRequest("rating", f"must be 1 to 5, not {rating}")
+            raise InvalidRequest(
+                "rating", f"must be 1 to 5, not {rating}", code="case.rating_range", rating=rating
+            )
 
         def steps(case: Case, now: datetime) -> list[_Step]:
             next_state(case.id, case.state, Transition.RATED)  # a state refusal comes first
@@ -352,6 +362,8 @@ class Workflow:
                     "by_phone",
                     f"case {case.id} is a resident's report: the resident rates it themself;"
                     " staff record a rating only as taken in a phone call (by_phone)",
+                    code="case.rated_by_resident",
+                    case_id=case.id,
                 )
             detail = {"rating": rating, "comment": comment, "by_phone": by_phone and not own}
             changes = {"rating": rating, "rating_comment": comment}
@@ -451,7 +463,12 @@ class Workflow:
             if len(set(kinds)) != len(kinds):
                 raise InvalidRequest("parties", "a case takes one party of each kind")
             if {(a.party_kind, a.party_id) for a in new} == _parties_of(case):
-                raise InvalidRequest("parties", f"case {case.id} is with exactly these already")
+                raise InvalidRequest(
+                    "parties",
+                    f"case {case.id} is with exactly these already",
+                    code="case.parties_unchanged",
+                    case_id=case.id,
+                )
             store.remove_assignments(conn, case.id, [a.party_kind for a in case.assignments])
             store.insert_assignments(conn, case.id, new, now)
             return [
@@ -480,13 +497,23 @@ class Workflow:
             leaving = _leaving(case, from_kind)
             target = _party_assignment(conn, case, party)
             if target.party_id == leaving.party_id:
-                raise InvalidRequest("party", f"case {case.id} is with {party} already")
+                raise InvalidRequest(
+                    "party",
+                    f"case {case.id} is with {party} already",
+                    code="case.party_already",
+                    case_id=case.id,
+                    party=party,
+                )
             others = {a.party_kind: a for a in case.assignments if a is not leaving}
             if (same := others.get(target.party_kind)) is not None:
                 raise InvalidRequest(
                     "party",
                     f"case {case.id} already has a {target.party_kind} ({same.party_id}):"
                     " transfer that share instead",
+                    code="case.party_kind_taken",
+                    case_id=case.id,
+                    kind=target.party_kind,
+                    party=same.party_id,
                 )
             store.remove_assignments(conn, case.id, [leaving.party_kind])
             store.insert_assignments(conn, case.id, [target], now)
@@ -515,6 +542,10 @@ class Workflow:
                         "party",
                         f"case {case.id} already has a {a.party_kind} ({a.party_id}):"
                         " transfer it instead",
+                        code="case.party_kind_taken",
+                        case_id=case.id,
+                        kind=a.party_kind,
+                        party=a.party_id,
                     )
             store.insert_assignments(conn, case.id, [added], now)
             return [_Step(Transition.PARTY_ADDED, {"party": _assignee(added), "note": note})]
@@ -569,7 +600,9 @@ class Workflow:
         _required("actor", actor)
         _required("note", note)
         if into == case_id:
-            raise InvalidRequest("into", "a case cannot be merged into itself")
+            raise InvalidRequest(
+                "into", "a case cannot be merged into itself", code="case.merge_self"
+            )
         now = self._clock.now()
         with transaction(conn):
             locked = {i: store.lock_case(conn, i) for i in sorted((case_id, into))}
@@ -583,6 +616,7 @@ class Workflow:
                     "into",
                     f"case {into} is in compound {survivor.compound}, case {case_id} in"
                     f" {duplicate.compound}: cases merge only within a compound",
+                    code="case.merge_compound",
                 )
             alarms = store.move_alarms(conn, case_id, into)
             ended = _Step(
@@ -748,7 +782,12 @@ def _party_assignment(conn: Conn, case: Case, party_id: str) -> Assignment:
     """The assignment of a registry party to the case; refused unless it serves the compound."""
     found = registry.party(conn, case.compound, party_id)
     if found is None:
-        raise InvalidRequest("party", f"{party_id} is not a party serving compound {case.compound}")
+        raise InvalidRequest(
+            "party",
+            f"{party_id} is not a party serving compound {case.compound}",
+            code="case.party_unknown",
+            party=party_id,
+        )
     kind = str(found["kind"])
     worker = None
     if kind == PartyKind.GRID_TEAM.value:
@@ -776,7 +815,10 @@ def _staff(conn: Conn, case: Case, staff_id: str) -> dict[str, Any]:
     member = registry.staff_member(conn, case.compound, staff_id)
     if member is None:
         raise InvalidRequest(
-            "staff_id", f"{staff_id} is not staff serving compound {case.compound}"
+            "staff_id",
+            f"{staff_id} is not staff serving compound {case.compound}",
+            code="case.staff_unknown",
+            staff_id=staff_id,
         )
     return member
 
@@ -806,7 +848,7 @@ def _reporter_actor(report: Report) -> str:
 
 def _required(name: str, value: str) -> None:
     if not value.strip():
-        raise InvalidRequest(name, "must not be empty")
+        raise InvalidRequest(name, "must not be empty", code="case.empty")
 
 
 def _missed_notice(r: Mapping[str, Any]) -> AlarmNotice:

@@ -44,7 +44,8 @@ def sweep(args: argparse.Namespace, settings: Settings) -> int:
             done = care.run_once(conn, workflow, clock.now())
             print(
                 f"care sweep: {done.follow_ups} follow-up(s) scheduled, {done.visit_cases}"
-                f" overdue visit(s) and {done.meal_cases} missed meal(s) became cases",
+                f" overdue visit(s), {done.meal_cases} missed meal(s) and"
+                f" {done.unrecorded_cases} meal(s) not recorded became cases",
                 flush=True,
             )
             if args.every <= 0 or stop.wait(args.every):

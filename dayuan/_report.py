@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 
 import cases
+import registry
 from dayuan._users import _database
 from dayuan.settings import Settings
 from domain import SystemClock
@@ -30,19 +31,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def evaluation(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the parser registers this command for every process, and a gateway
     # should not load openpyxl and ReportLab to start.
+    import care
     import reports
 
     try:
         month = reports.Month.parse(args.month)
     except reports.InvalidPeriod as exc:
         raise ValueError(str(exc)) from exc
+    now = SystemClock().now()
     with _database(settings) as url, psycopg.connect(url, autocommit=True) as conn:
+        # `reports` and `care` are siblings: the console composes them, as the API does.
+        since, until = month.bounds(registry.time_zone(conn, args.compound))
+        grids = care.kpis_by_grid(
+            conn, registry.EVERYTHING, compound=args.compound, now=now, since=since, until=until
+        )
         found = reports.evaluate(
             conn,
             compound=args.compound,
             month=month,
             by=cases.KpiDimension(args.by),
-            now=SystemClock().now(),
+            now=now,
+            care={f"{k.compound}/{k.grid or '-'}": k for k in grids},
         )
     args.out.write_bytes(reports.render(found, args.lang))
     sections = len(found.sections)

@@ -5,7 +5,15 @@ figure comes from `cases.kpis` and every case from `cases.list_cases`/`iter_case
 what a reader may see is the caller's `registry.Scope`, decided by the API."""
 
 from reports._errors import InvalidPeriod, ReportsError
-from reports._evaluation import MAX_LISTED, Evaluation, Listed, Redact, Section, evaluate
+from reports._evaluation import (
+    MAX_LISTED,
+    CareCounts,
+    Evaluation,
+    Listed,
+    Redact,
+    Section,
+    evaluate,
+)
 from reports._month import Month
 from reports._pdf import FONT, render
 from reports._tables import (
@@ -24,6 +32,7 @@ __all__ = [
     "KPI_COLUMNS",
     "MAX_LISTED",
     "SHEETS",
+    "CareCounts",
     "Column",
     "Evaluation",
     "InvalidPeriod",

@@ -1,13 +1,19 @@
 """The month's evaluation (考核) of a compound per grid or per party: every figure from
 `cases.kpis` (never computed a second way), the overdue and escalated cases from
 `cases.list_cases`, names from the registry. What the PDF shows, gathered apart from
-how it is drawn."""
+how it is drawn.
+
+The care programmes' figures per grid are passed in (`care`, keyed "compound/grid"):
+`reports` and `care` are siblings and neither imports the other, so the layer above
+both (the API, the console) asks `care.kpis_by_grid` for the month and hands the values
+over; `CareCounts` is the shape this package reads of them (`care.CareKpis` has it)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import cases
 import registry
@@ -20,6 +26,30 @@ MAX_LISTED = 100
 _NAMES_LIMIT = 500
 
 Redact = Callable[[Sequence[cases.Case]], Sequence[cases.Case]]
+
+
+class CareCounts(Protocol):
+    """A grid's care programmes as the report prints them: due and overdue when it was
+    generated, visits and meal deliveries in the month."""
+
+    @property
+    def plans_active(self) -> int: ...
+    @property
+    def visits_due(self) -> int: ...
+    @property
+    def visits_overdue(self) -> int: ...
+    @property
+    def visits_recorded(self) -> int: ...
+    @property
+    def on_time_rate(self) -> float | None: ...
+    @property
+    def follow_ups_open(self) -> int: ...
+    @property
+    def deliveries_done(self) -> int: ...
+    @property
+    def deliveries_missed(self) -> int: ...
+    @property
+    def deliveries_unrecorded(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +67,7 @@ class Section:
     staff: tuple[tuple[str, cases.Kpi], ...]  # (the person's name, their KPIs)
     overdue: Listed | None  # None: cases without a grid, not listable by grid
     escalated: Listed | None
+    care: CareCounts | None = None  # a grid's care programmes, when given and it has any
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +82,8 @@ class Evaluation:
     generated_at: datetime
     overall: cases.Kpi | None
     sections: tuple[Section, ...]
+    # The grids' care programmes (the grid's name, its figures), when they were given.
+    care: tuple[tuple[str, CareCounts], ...] = ()
 
 
 def evaluate(
@@ -65,10 +98,12 @@ def evaluate(
     withheld_as: str = "withheld",
     renamed: tuple[str, Collection[str]] | None = None,
     redact: Redact = lambda found: found,
+    care: Mapping[str, CareCounts] | None = None,
 ) -> Evaluation:
     """The evaluation of `compound`'s cases received in `month` (in the compound's time
     zone) that `scope` sees, one section per grid (every grid in scope, with or without
-    cases) or per party (every party that received a case)."""
+    cases) or per party (every party that received a case); with `care` ("compound/grid"
+    -> the grid's care figures of the month), a table of them, and one per grid section."""
     if by not in (cases.KpiDimension.GRID, cases.KpiDimension.PARTY):
         raise ValueError("the evaluation is by grid or by party")
     zone = registry.time_zone(conn, compound)
@@ -110,8 +145,13 @@ def evaluate(
                 ),
                 overdue=lister.listed(by, key, overdue=True),
                 escalated=lister.listed(by, key, overdue=False),
+                care=(care or {}).get(key) if by is cases.KpiDimension.GRID else None,
             )
         )
+    if by is cases.KpiDimension.GRID or not care:
+        grid_names = names
+    else:
+        grid_names = _names(conn, compound, cases.KpiDimension.GRID, scope)
     return Evaluation(
         compound=compound,
         compound_name=_compound_name(conn, compound),
@@ -123,6 +163,10 @@ def evaluate(
         generated_at=now,
         overall=overall[0] if overall else None,
         sections=tuple(sections),
+        care=tuple(
+            (grid_names.get(key) or _fallback_name(key), figures)
+            for key, figures in sorted((care or {}).items())
+        ),
     )
 
 

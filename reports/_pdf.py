@@ -36,7 +36,7 @@ from reportlab.platypus import (
 )
 
 import cases
-from reports._evaluation import Evaluation, Listed, Section
+from reports._evaluation import CareCounts, Evaluation, Listed, Section
 from reports._tables import Language
 from reports._text import TEXT
 
@@ -95,6 +95,13 @@ def render(evaluation: Evaluation, language: Language) -> bytes:
     story.append(_table(_figures_rows(rows, t), font, styles, FIGURES))
     if rows:
         story += [Spacer(1, 4 * mm), _rates_chart(evaluation.sections, t, font)]
+    if evaluation.care:
+        story += [
+            Spacer(1, 4 * mm),
+            Paragraph(t["care_overview"], styles.h2),
+            _table(_care_rows(evaluation.care, t), font, styles, FIGURES),
+            Paragraph(t["care_note"], styles.small),
+        ]
     for section in evaluation.sections:
         story += [PageBreak(), *_section(section, t, font, styles, zone)]
     doc.build(
@@ -188,6 +195,38 @@ def _figures_rows(rows: Sequence[tuple[str, cases.Kpi | None]], t: dict[str, str
     return [head, *body]
 
 
+def _care_rows(rows: Sequence[tuple[str, CareCounts]], t: dict[str, str]) -> list[Any]:
+    """The care programmes' figures, a grid a row: as many columns as the figures'."""
+    head = [
+        t["name"],
+        t["care_plans"],
+        t["care_due"],
+        t["care_overdue"],
+        t["care_visits"],
+        t["care_on_time"],
+        t["care_follow_ups"],
+        t["care_done"],
+        t["care_missed"],
+        t["care_unrecorded"],
+    ]
+    body = [
+        [
+            name,
+            str(k.plans_active),
+            str(k.visits_due),
+            str(k.visits_overdue),
+            str(k.visits_recorded),
+            _rate(k.on_time_rate),
+            str(k.follow_ups_open),
+            str(k.deliveries_done),
+            str(k.deliveries_missed),
+            str(k.deliveries_unrecorded),
+        ]
+        for name, k in rows
+    ]
+    return [head, *body]
+
+
 def _table(
     rows: list[Any], font: str, styles: _Styles, widths: Sequence[float] | None = None
 ) -> Any:
@@ -218,6 +257,11 @@ def _section(
     out.append(_table(_figures_rows([(s.name, s.totals)], t), font, styles, FIGURES))
     if s.totals is None:
         out.append(Paragraph(t["no_cases"], styles.body))
+    if s.care is not None:
+        out += [
+            Paragraph(t["care"], styles.h3),
+            _table(_care_rows([(s.name, s.care)], t), font, styles, FIGURES),
+        ]
     if s.categories:
         head = [t["category"], t["received"], t["closed"], t["on_time_rate"], t["satisfaction"]]
         rows = [

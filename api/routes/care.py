@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 import care
@@ -21,6 +21,7 @@ import registry
 from api import _health
 from api._access import Permission, User
 from api._db import Conn
+from api._errors import Refusal
 from api.deps import DbDep, Reader, StateDep, in_scope, require
 from api.models import Message
 from api.routes._params import Instant, Limit, Offset
@@ -164,6 +165,10 @@ class SchedulePublic(BaseModel):
     starts_on: date
     done: int
     missed: int
+    unrecorded: list[date] = Field(
+        description="scheduled days of the last week whose window closed with nothing"
+        " recorded (not recorded: a case after care.UNRECORDED_GRACE)"
+    )
 
 
 class SchedulesPublic(BaseModel):
@@ -212,15 +217,23 @@ class CareKpisPublic(BaseModel):
     follow_ups_open: int
     deliveries_done: int
     deliveries_missed: int
+    deliveries_unrecorded: int = Field(
+        description="scheduled days since `since` whose window closed with nothing recorded"
+    )
 
 
 def _compound_visible(user: User, compound: str) -> None:
-    in_scope(user, compound)
+    in_scope(user, compound, package="care")
 
 
 def _flat_in_grids(user: User, compound: str, flat: str) -> None:
     if not user.sees_building(compound, flat):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{flat} is outside your grids")
+        raise Refusal(
+            status.HTTP_403_FORBIDDEN,
+            f"{flat} is outside your grids",
+            "care.outside_grids",
+            where=flat,
+        )
 
 
 def _plan(p: care.Plan, now: datetime) -> PlanPublic:
@@ -287,6 +300,7 @@ def _schedule(s: care.MealSchedule) -> SchedulePublic:
         starts_on=s.starts_on,
         done=s.done,
         missed=s.missed,
+        unrecorded=list(s.unrecorded),
     )
 
 
@@ -407,7 +421,9 @@ def record_visit(body: VisitCreate, user: Carer, conn: DbDep, state: StateDep) -
     reason: both or neither named, an ended plan, a follow-up visited already, a visit
     in the future or before the plan, a visitor who does not serve the compound."""
     if (body.plan_id is None) == (body.follow_up_id is None):
-        raise care.InvalidCare("plan_id", "a visit answers either a plan or a follow-up")
+        raise care.InvalidCare(
+            "plan_id", "a visit answers either a plan or a follow-up", code="care.plan_or_follow_up"
+        )
     if body.plan_id is not None:
         target = care.get_plan(conn, body.compound, body.plan_id)
         flat, default = target.flat, target.visitor
@@ -418,7 +434,9 @@ def record_visit(body: VisitCreate, user: Carer, conn: DbDep, state: StateDep) -
     _flat_in_grids(user, body.compound, flat)
     visitor = body.visitor or user.staff_id or default
     if visitor is None:
-        raise care.InvalidCare("visitor", "name who went (a staff member or a party)")
+        raise care.InvalidCare(
+            "visitor", "name who went (a staff member or a party)", code="care.no_visitor"
+        )
     now = state.clock.now()
     draft = care.VisitDraft(
         compound=body.compound,
@@ -463,15 +481,23 @@ def list_follow_ups(
 def list_schedules(
     user: Carer,
     conn: DbDep,
+    state: StateDep,
     compound: CompoundQuery,
     grid: GridQuery = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> SchedulesPublic:
-    """A compound's current meal delivery schedules the caller sees, by flat."""
+    """A compound's current meal delivery schedules the caller sees, by flat, each with
+    its days not recorded."""
     _compound_visible(user, compound)
     data, count = care.schedules(
-        conn, user.scope, compound=compound, grid=grid, limit=limit, offset=offset
+        conn,
+        user.scope,
+        compound=compound,
+        grid=grid,
+        limit=limit,
+        offset=offset,
+        now=state.clock.now(),
     )
     return SchedulesPublic(data=[_schedule(s) for s in data], count=count)
 
@@ -577,4 +603,5 @@ def kpis(
         follow_ups_open=k.follow_ups_open,
         deliveries_done=k.deliveries_done,
         deliveries_missed=k.deliveries_missed,
+        deliveries_unrecorded=k.deliveries_unrecorded,
     )

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 import care
 import cases
@@ -19,6 +19,7 @@ import residents
 from api import _cases, _health
 from api._access import Permission, User
 from api._db import Conn
+from api._errors import Refusal
 from api._state import AppState
 from api.deps import DbDep, Reader, StateDep, in_scope, require
 from api.models import (
@@ -86,8 +87,11 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 def _visible(conn: Conn, user: User, case_id: int) -> cases.Case:
     case = cases.get_case(conn, case_id)
     if not _cases.sees_case(user, case):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"case {case_id} does not exist (or not yours)"
+        raise Refusal(
+            status.HTTP_404_NOT_FOUND,
+            f"case {case_id} does not exist (or not yours)",
+            "case.not_found",
+            case_id=case_id,
         )
     return case
 
@@ -154,6 +158,14 @@ def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> Case
     call-back number that is not one."""
     _within_scope(conn, user, body.compound, body.location)
     callback = None if body.callback is None else _phone(body.callback)
+
+    def keep_callback(tx: Conn, case_id: int) -> None:
+        # In the case's own transaction: a case never opens without its call-back number.
+        assert callback is not None
+        residents.record_phone_intake(
+            tx, case_id, callback, taken_by=user.username, now=state.clock.now()
+        )
+
     intake = state.workflow.intake_report(
         conn,
         cases.Report(
@@ -166,11 +178,8 @@ def report(body: CaseCreate, user: Worker, conn: DbDep, state: StateDep) -> Case
             severity=domain.Severity(body.severity),
             channel=cases.Channel(body.channel),
         ),
+        alongside=None if callback is None else keep_callback,
     )
-    if callback is not None:
-        residents.record_phone_intake(
-            conn, intake.case.id, callback, taken_by=user.username, now=state.clock.now()
-        )
     return CasePublic.model_validate(_cases.public(intake.case))
 
 
@@ -182,7 +191,7 @@ def _phone(text: str) -> residents.Phone:
 
 
 def _within_scope(conn: Conn, user: User, compound: str, location: str | None) -> None:
-    in_scope(user, compound)
+    in_scope(user, compound, package="case")
     if not user.grid_bound:
         return
     grid = registry.grid_of(conn, compound, location)
@@ -192,7 +201,12 @@ def _within_scope(conn: Conn, user: User, compound: str, location: str | None) -
             if location
             else f"a case in {compound!r} without a location"
         )
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{where} is outside your grids")
+        raise Refusal(
+            status.HTTP_403_FORBIDDEN,
+            f"{where} is outside your grids",
+            "case.outside_grids",
+            where=location or compound,
+        )
 
 
 @router.get("/{case_id}")
@@ -506,10 +520,11 @@ def claim(
     registry staff member serving the case's compound."""
     staff_id = user.staff_id
     if staff_id is None:
-        raise HTTPException(
+        raise Refusal(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"{user.username} is not linked to a registry staff member (the account's"
             " staff_id): only staff can claim a case",
+            "case.claim_unlinked",
         )
     return _act(
         conn,

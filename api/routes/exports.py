@@ -321,7 +321,8 @@ def evaluation_report(
     """The month's evaluation (考核) of `compound` per grid or per party, as PDF: the
     compound's figures, each grid's or party's (cases by category with a chart, the
     on-time and closure rates, median response and resolution, satisfaction, per-person
-    KPIs of the staff, the overdue and escalated cases listed), in the caller's scope
+    KPIs of the staff, the overdue and escalated cases listed, the grids' care programmes:
+    visits, meals delivered, missed and not recorded in the month), in the caller's scope
     (a grid worker: their grids). 403 outside it; 422 for a month that is no month or
     outside 2000-2199."""
     user = caller.user
@@ -341,6 +342,7 @@ def evaluation_report(
             withheld_as=_health.NEUTRAL_RULE,
             renamed=_exports.renamed(user),
             redact=_exports.redactor(conn, user),
+            care=_exports.care_of_month(conn, user.scope, compound=compound, month=parsed, now=now),
         )
         _exports.audit(
             conn,

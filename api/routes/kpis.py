@@ -1,4 +1,5 @@
-"""KPIs of the governance loop, computed by `cases.kpis`."""
+"""KPIs of the governance loop, computed by `cases.kpis`, with the care programmes'
+figures per grid (`care.kpis_by_grid`) beside them."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+import care
 import cases
 from api import _cases, _health
 from api.deps import DbDep, Reader, StateDep
-from api.models import KpiPublic, KpisPublic
+from api.models import CareGridKpiPublic, KpiPublic, KpisPublic
 from api.routes._params import IdQuery, Instant
 
 router = APIRouter(prefix="/kpis", tags=["kpis"])
@@ -32,7 +34,9 @@ def kpis(
 ) -> KpisPublic:
     """Cases received in [from, to) (default: the last 30 days) in the caller's scope (a
     grid worker: their grids' cases), grouped `by` (a grid as "compound/grid"), optionally
-    bucketed by `period` in `timezone`. Refused with 422 and the reason: `to` not after
+    bucketed by `period` in `timezone`; `care`: the care programmes' figures of each grid
+    in scope (visits and deliveries in [from, to), due and overdue now), whatever `by`
+    and `period`. Refused with 422 and the reason: `to` not after
     `from`, or more than 3700 days after it; a `timezone` that is no IANA zone."""
     end = end or state.clock.now()
     start = start or end - timedelta(days=30)
@@ -53,4 +57,29 @@ def kpis(
         withheld=_cases.withheld_categories(conn, user),
         withheld_as=_health.NEUTRAL_RULE,
     )
-    return KpisPublic(data=[KpiPublic.model_validate(asdict(k)) for k in rows], count=len(rows))
+    grids = care.kpis_by_grid(
+        conn, user.scope, compound=compound, now=state.clock.now(), since=start, until=end
+    )
+    return KpisPublic(
+        data=[KpiPublic.model_validate(asdict(k)) for k in rows],
+        count=len(rows),
+        care=[_care(k) for k in grids],
+    )
+
+
+def _care(k: care.CareKpis) -> CareGridKpiPublic:
+    return CareGridKpiPublic(
+        key=f"{k.compound}/{k.grid or '-'}",
+        compound=k.compound,
+        grid=k.grid,
+        plans_active=k.plans_active,
+        visits_due=k.visits_due,
+        visits_overdue=k.visits_overdue,
+        visits_recorded=k.visits_recorded,
+        visits_on_time=k.visits_on_time,
+        on_time_rate=k.on_time_rate,
+        follow_ups_open=k.follow_ups_open,
+        deliveries_done=k.deliveries_done,
+        deliveries_missed=k.deliveries_missed,
+        deliveries_unrecorded=k.deliveries_unrecorded,
+    )

@@ -18,6 +18,7 @@ import {
   kindName,
   metricName,
   onLanguageChange,
+  refusal,
   roleName,
   ruleTitle,
   setLang,
@@ -78,11 +79,15 @@ const wall = params.get("wall") === "1";
 
 // --- the API ---------------------------------------------------------------------------
 
+// `code` and `params`: the refusal's machine code beside its sentence (cases', care's),
+// for refusal() in i18n.js to say it in the reader's language.
 class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, code = null, params = null) {
     super(detailText(detail));
     this.status = status;
     this.detail = detail; // as the API sent it: a validation error's list of fields
+    this.code = code;
+    this.params = params;
   }
 }
 
@@ -107,7 +112,9 @@ async function api(path, { method = "GET", body } = {}) {
   const data = response.headers.get("content-type")?.includes("json")
     ? await response.json()
     : null;
-  if (!response.ok) throw new ApiError(response.status, data?.detail ?? response.statusText);
+  if (!response.ok) {
+    throw new ApiError(response.status, data?.detail ?? response.statusText, data?.code, data?.params);
+  }
   return data;
 }
 
@@ -396,7 +403,7 @@ async function ackFromFeed(alarm, button) {
     toast(t("no_case"));
     button.disabled = false;
   } catch (err) {
-    toast(`${t("failed")}: ${err.message}`);
+    toast(`${t("failed")}: ${refusal(err)}`);
     button.disabled = false;
   }
 }
@@ -706,7 +713,9 @@ async function act(c, action, note, button, followUp = false) {
     await api(`/cases/${c.id}/${action}`, { method: "POST", body });
     toast(`#${c.id} ${t(action)}: ${t("done")}`);
   } catch (err) {
-    toast(err.status === 409 ? t("stale") : `${t("failed")}: ${err.message}`);
+    // Only a version conflict is "someone acted first"; another 409 says its own reason.
+    const stale = err.status === 409 && (!err.code || err.code === "case.version_conflict");
+    toast(stale ? t("stale") : `${t("failed")}: ${refusal(err)}`);
   }
   await refreshBoard();
   await openCase(c.id);
@@ -766,6 +775,36 @@ async function loadKpis() {
     { label: t("closure_rate"), data: rows.map((r) => 100 * (r.closure_rate ?? 0)) },
     { label: t("on_time_rate"), data: rows.map((r) => 100 * (r.on_time_rate ?? 0)) },
   ]);
+  $("#kpi-care").replaceChildren(...careByGrid(page.care ?? []));
+}
+
+// The care programmes of each grid in the caller's scope (GET /kpis's `care`), a row a
+// grid: the same figures as the care panel's tiles.
+const CARE_COLUMNS = [
+  "plans_active",
+  "visits_overdue",
+  "on_time_rate",
+  "follow_ups_open",
+  "deliveries_done",
+  "deliveries_missed",
+  "deliveries_unrecorded",
+];
+
+function careByGrid(grids) {
+  if (!grids.length) return [];
+  const several = new Set(grids.map((g) => g.compound)).size > 1; // grid ids repeat across compounds
+  const value = (g, k) => (k === "on_time_rate" ? (g[k] == null ? "—" : pct(g[k])) : String(g[k]));
+  const head = el("tr", {}, [el("th", { textContent: t("care.grid") }), ...CARE_COLUMNS.map((k) => el("th", { textContent: t(`care.kpi.${k}`) }))]);
+  const rows = grids.map((g) =>
+    withData(el("tr", {}, [
+      el("td", { textContent: several ? `${g.compound} ${gridLabel(g.grid)}` : gridLabel(g.grid) }),
+      ...CARE_COLUMNS.map((k) => withData(el("td", { textContent: value(g, k) }), { kpi: k })),
+    ]), { key: g.key }),
+  );
+  return [
+    el("h3", { textContent: t("kpi.care_by_grid") }),
+    el("table", { className: "care-table", id: "kpi-care-table" }, [el("thead", {}, [head]), el("tbody", {}, rows)]),
+  ];
 }
 
 function drawOpenCharts() {
@@ -823,6 +862,11 @@ function setupRotation(panels) {
 }
 
 // --- small helpers ----------------------------------------------------------------------
+
+function withData(node, data) {
+  Object.assign(node.dataset, data);
+  return node;
+}
 
 function el(tag, props = {}, children = []) {
   const node = Object.assign(document.createElement(tag), props);

@@ -4,7 +4,7 @@
 // delivery from its row, and starts a plan for a tagged household. Viewers see the
 // counts only (the API gives them nothing else). No build step: a plain ES module.
 
-import { addressName, fmtTime, onLanguageChange, t } from "./i18n.js";
+import { addressName, fmtTime, onLanguageChange, refusal, t } from "./i18n.js";
 
 const WRITERS = new Set(["admin", "property_staff", "grid_worker", "care_responder"]);
 const OUTCOMES = ["well", "needs_help", "not_home"];
@@ -17,7 +17,11 @@ const KPIS = [
   "follow_ups_open",
   "deliveries_done",
   "deliveries_missed",
+  "deliveries_unrecorded",
 ];
+
+// The tiles drawn as an alert when not zero: work someone has to do now.
+const ALERTING = new Set(["visits_overdue", "deliveries_unrecorded"]);
 
 let ctx = null; // { api, toast, user } from app.js
 const view = { compound: null, grid: "", compounds: [], grids: [], plans: [], followUps: [], meals: [], kpis: null, form: null };
@@ -30,7 +34,7 @@ export async function loadCare(context) {
   toggle.addEventListener("click", () => {
     const on = document.body.classList.toggle("care-view");
     toggle.classList.toggle("current", on);
-    if (on) refresh().catch((err) => ctx.toast(`${t("failed")}: ${err.message}`)); // as of now
+    if (on) refresh().catch((err) => ctx.toast(`${t("failed")}: ${refusal(err)}`)); // as of now
   });
   view.compounds = (await ctx.api("/compounds")).data.map((c) => c.id);
   view.compound = view.compounds[0] ?? null;
@@ -76,7 +80,7 @@ async function save(path, body, done) {
     view.form = null;
     ctx.toast(t(done));
   } catch (err) {
-    ctx.toast(`${t("failed")}: ${err.message}`);
+    ctx.toast(`${t("failed")}: ${refusal(err)}`);
     return;
   }
   await refresh();
@@ -125,7 +129,7 @@ function tiles() {
     "div",
     { id: "care-kpis", className: "care-tiles" },
     KPIS.map((name) =>
-      el("div", { className: `tile${name === "visits_overdue" && k[name] ? " alert" : ""}`, dataset: { kpi: name } }, [
+      el("div", { className: `tile${ALERTING.has(name) && k[name] ? " alert" : ""}`, dataset: { kpi: name } }, [
         el("b", { textContent: value(name) }),
         el("span", { textContent: t(`care.kpi.${name}`) }),
       ]),
@@ -194,14 +198,15 @@ function followUpsSection() {
 }
 
 function mealsSection() {
-  const head = ["care.household", "care.meal", "care.days", "care.deliverer", "care.done_missed", ""];
+  const head = ["care.household", "care.meal", "care.days", "care.deliverer", "care.done_missed", "care.unrecorded", ""];
   const rows = view.meals.map((m) =>
-    el("tr", { className: "care-meal", dataset: { scheduleId: String(m.id) } }, [
+    el("tr", { className: `care-meal${m.unrecorded.length ? " unrecorded" : ""}`, dataset: { scheduleId: String(m.id) } }, [
       cell(addressName(m.flat)),
       cell(t(`care.meal.${m.meal}`)),
       cell(m.weekdays.map((d) => t(`care.day.${d}`)).join(" ")),
       cell(m.deliverer),
       cell(`${m.done} / ${m.missed}`),
+      el("td", { className: "care-unrecorded", textContent: m.unrecorded.map(dayText).join(", ") || "—" }),
       el("td", {}, [
         button("care.delivered_today", () => delivery(m, true)),
         button("care.missed_today", () => delivery(m, false)),
@@ -293,6 +298,13 @@ function cancel() {
     view.form = null;
     draw();
   });
+}
+
+// A compound's date ("2026-12-01", already the compound's day): "12月1日" / "1 Dec",
+// read from its parts so that the browser's time zone cannot move it.
+function dayText(iso) {
+  const [, m, d] = iso.split("-").map(Number);
+  return t("care.day_date", { m, d, mon: t(`month.${m}`) });
 }
 
 function cell(text) {

@@ -8,7 +8,7 @@
 // case's compound). `ctx` is app.js's: `api`, `toast` and `after(caseId)` (the board and
 // the pane re-read).
 
-import { getLang, t } from "./i18n.js";
+import { getLang, refusal, t } from "./i18n.js";
 
 const FORMS = ["record-action", "rate", "cancel", "redispatch", "transfer", "assign", "claim", "add-party", "merge"];
 const MODES = ["desk_reception", "home_visit", "on_site_emergency", "joint_consultation", "follow_up_visit"];
@@ -57,7 +57,9 @@ async function openForm(c, action, slot, ctx) {
       await ctx.api(`/cases/${c.id}/${action}`, { method: "POST", body: { version: c.version, ...payload } });
     } catch (err) {
       submit.disabled = false;
-      error.textContent = err.status === 409 ? t("stale") : `${t("form.refused")}: ${err.message}`;
+      // Only a version conflict is "someone acted first"; another 409 says its own reason.
+      const stale = err.status === 409 && (!err.code || err.code === "case.version_conflict");
+      error.textContent = stale ? t("stale") : `${t("form.refused")}: ${refusal(err)}`;
       return;
     }
     ctx.toast(`#${c.id} ${t(`form.${action}`)}: ${t("done")}`);
@@ -249,7 +251,7 @@ export async function intakeForm(ctx) {
       made = await ctx.api("/cases", { method: "POST", body });
     } catch (err) {
       submit.disabled = false;
-      error.textContent = `${t("form.refused")}: ${err.message}`;
+      error.textContent = `${t("form.refused")}: ${refusal(err)}`;
       return;
     }
     ctx.toast(`#${made.id} ${t("intake.done")}`);

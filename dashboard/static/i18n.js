@@ -490,6 +490,10 @@ export const STRINGS = {
     "care.kpi.follow_ups_open": "Follow-ups open",
     "care.kpi.deliveries_done": "Meals delivered (30 days)",
     "care.kpi.deliveries_missed": "Meals missed (30 days)",
+    "care.kpi.deliveries_unrecorded": "Meals not recorded (30 days)",
+    "kpi.care_by_grid": "Care programmes by grid",
+    "care.unrecorded": "Not recorded",
+    "care.day_date": "{d} {mon}",
     "care.day.1": "Mon",
     "care.day.2": "Tue",
     "care.day.3": "Wed",
@@ -1062,6 +1066,10 @@ export const STRINGS = {
     "care.kpi.follow_ups_open": "待复诊",
     "care.kpi.deliveries_done": "已送餐（30天）",
     "care.kpi.deliveries_missed": "漏送餐（30天）",
+    "care.kpi.deliveries_unrecorded": "未登记送餐（30天）",
+    "kpi.care_by_grid": "各网格养老服务",
+    "care.unrecorded": "未登记",
+    "care.day_date": "{m}月{d}日",
     "care.day.1": "周一",
     "care.day.2": "周二",
     "care.day.3": "周三",
@@ -1157,6 +1165,46 @@ export const STRINGS = {
     "park.n_minutes": "{n}分钟",
     "park.hours_minutes": "{h}小时{m}分钟",
     "park.days_hours": "{d}天{h}小时",
+    // The API's refusals by their `code` (see refusal() below); in English the API's own
+    // sentence is shown, and so is it here for any code without a line.
+    "refusal.case.not_found": "工单 #{case_id} 不存在",
+    "refusal.case.illegal_transition": "工单 #{case_id} 当前为“{state}”，不能{transition}",
+    "refusal.case.version_conflict": "工单 #{case_id} 已被他人更新，请刷新后重试",
+    "refusal.case.duplicate_open": "工单 #{case_id} 无法重新打开：已有同一告警的未结工单",
+    "refusal.case.already_claimed": "工单 #{case_id} 已被 {claimed_by} 认领：请联系对方，或由派单员指派",
+    "refusal.case.rating_range": "评价须为 1 到 5 星，不是 {rating}",
+    "refusal.case.rated_by_resident": "工单 #{case_id} 是居民报事：由居民本人评价，工作人员只能登记电话回访的评价",
+    "refusal.case.parties_unchanged": "工单 #{case_id} 已由这些单位承办",
+    "refusal.case.party_already": "工单 #{case_id} 已由 {party} 承办",
+    "refusal.case.party_kind_taken": "工单 #{case_id} 已有{kind}（{party}）：请转办该单位的部分",
+    "refusal.case.party_unknown": "{party} 不是为本小区服务的单位",
+    "refusal.case.staff_unknown": "{staff_id} 不是为本小区服务的工作人员",
+    "refusal.case.merge_self": "工单不能并入自身",
+    "refusal.case.merge_compound": "只能合并同一小区的工单",
+    "refusal.case.empty": "请填写{field}",
+    "refusal.case.outside_grids": "{where} 不在您的网格内",
+    "refusal.case.claim_unlinked": "您的账号未关联登记的工作人员，不能认领工单",
+    "refusal.care.not_found": "该小区没有编号为 {item_id} 的记录",
+    "refusal.care.no_compound": "没有小区 {compound}",
+    "refusal.care.no_household": "{compound} 在 {flat} 没有登记住户",
+    "refusal.care.not_tagged": "住户 {flat} 没有“{tag}”标签",
+    "refusal.care.not_serving": "{who} 不是为本小区服务的工作人员或单位",
+    "refusal.care.interval_range": "探访间隔须为 {low} 到 {high} 天，不是 {value}",
+    "refusal.care.ends_before_start": "结束时间须晚于开始时间",
+    "refusal.care.ends_in_past": "结束时间须在将来",
+    "refusal.care.too_far_back": "最多只能补记 {days} 天前的记录",
+    "refusal.care.in_future": "时间不能在将来",
+    "refusal.care.schedule_ended": "送餐安排 {schedule_id} 已结束",
+    "refusal.care.day_off_schedule": "{day} 不是送餐日",
+    "refusal.care.recorded_already": "{day} 的送餐已登记过",
+    "refusal.care.plan_or_follow_up": "一次探访只对应一个探访计划或一次复诊",
+    "refusal.care.no_visitor": "请填写探访人",
+    "refusal.care.empty": "请填写{field}",
+    "refusal.care.outside_grids": "{where} 不在您的网格内",
+    "refusal.care.outside_organisation": "{where} 不是您的单位（{organisation}）服务的小区",
+    "refusal.case.outside_organisation": "{where} 不是您的单位（{organisation}）服务的小区",
+    "refusal.scope.outside_grids": "{where} 不在您的网格内",
+    "refusal.scope.outside_organisation": "{where} 不是您的单位（{organisation}）服务的小区",
   },
 };
 
@@ -1232,6 +1280,24 @@ export function setRuleTitles(rules) {
 export function ruleTitle(ruleId, fallback) {
   const titles = ruleTitles.get(ruleId);
   return titles?.[lang] ?? titles?.en ?? fallback ?? ruleId;
+}
+
+// A refusal of the API (an ApiError) as the reader's language says it: by its stable
+// `code` and `params` when this language has a line for it, else the API's own sentence
+// (`detail`, in English). The names inside (a state, a transition, a party kind, a tag)
+// are said in the same language.
+export function refusal(err) {
+  const key = `refusal.${err.code}`;
+  if (!err.code || lang === "en" || !(key in STRINGS[lang])) return err.message;
+  const p = err.params ?? {};
+  const named = (prefix, value) => (value && has(`${prefix}.${value}`) ? t(`${prefix}.${value}`) : value);
+  return t(key, {
+    ...p,
+    state: named("state", p.state),
+    transition: p.transition ? transitionName(p.transition) : p.transition,
+    kind: named("party", p.kind),
+    tag: named("tag", p.tag),
+  });
 }
 
 export function isRule(id) {

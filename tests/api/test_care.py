@@ -219,3 +219,41 @@ def test_the_running_api_sweeps_by_itself(
                 break
             time.sleep(0.05)
         assert found == [("meal_missed",)]
+
+
+def test_the_main_kpis_carry_each_grids_care_figures_in_scope(
+    client: httpx.Client, headers: H, clock: FakeClock, conn: psycopg.Connection[Any]
+) -> None:
+    """`GET /kpis` answers the care programmes per grid beside the cases' figures: what
+    `GET /care/kpis` says of one grid, for every grid the caller sees (a grid worker of
+    g2: g2 only)."""
+    conn.execute("UPDATE households SET tags = '{elderly}' WHERE flat = '1-1-101'")
+    admin = headers["admin"]
+    start = (clock.now() - timedelta(days=10)).isoformat()
+    assert make_plan(client, admin, starts_at=start).status_code == 201  # g2, overdue
+    other = make_plan(client, admin, flat="1-1-101", tag="elderly")  # g1, due in a week
+    assert other.status_code == 201, other.text
+    meals = {"compound": "c1", "flat": ELDER, "meal": "lunch", "weekdays": [1, 2, 3, 4, 5, 6, 7]}
+    schedule = client.post(f"{V1}/meals", json=meals | {"deliverer": "p-care"}, headers=admin)
+    missed = {"compound": "c1", "schedule_id": schedule.json()["id"], "done": False}
+    assert client.post(f"{V1}/deliveries", json=missed, headers=admin).status_code == 201
+
+    answer = client.get("/api/v1/kpis", params={"by": "grid"}, headers=headers["viewer"])
+    assert answer.status_code == 200, answer.text
+    by_grid = {k["key"]: k for k in answer.json()["care"]}
+    assert set(by_grid) == {"c1/g1", "c1/g2"}
+    g2 = by_grid["c1/g2"]
+    assert (g2["plans_active"], g2["visits_overdue"]) == (1, 1)
+    assert (g2["deliveries_done"], g2["deliveries_missed"], g2["deliveries_unrecorded"]) == (
+        0,
+        1,
+        0,
+    )
+    assert (by_grid["c1/g1"]["plans_active"], by_grid["c1/g1"]["visits_overdue"]) == (1, 0)
+    one = client.get(
+        f"{V1}/kpis", params={"compound": "c1", "grid": "g2"}, headers=headers["viewer"]
+    ).json()
+    assert {k: g2[k] for k in one if k in g2} == {k: one[k] for k in one if k in g2}
+
+    worker = client.get("/api/v1/kpis", headers=headers["grid_worker"]).json()
+    assert [k["key"] for k in worker["care"]] == ["c1/g2"]

@@ -449,3 +449,52 @@ def test_a_large_export_streams_every_case(
     assert len(set(ids)) == count
     assert ids == sorted(ids)
     assert {r["description"] for r in rows} == {f"report {i}" for i in range(count)}
+
+
+def test_the_evaluation_report_shows_each_grids_care_programmes(
+    client: httpx.Client, headers: dict[str, H], month: str, clock: FakeClock
+) -> None:
+    """The grids' care figures of the month: a table on the first page, and each grid's
+    in its section (g2: an overdue visit, a meal missed; g1: no care at all)."""
+    admin = headers["admin"]
+    plan = {
+        "compound": "c1",
+        "flat": "3-2-301",
+        "tag": "empty_nest",
+        "visitor": "s-care",
+        "interval_days": 7,
+        "starts_at": (clock.now() - timedelta(days=10)).isoformat(),
+    }
+    assert client.post(f"{V1}/care/plans", json=plan, headers=admin).status_code == 201
+    meals = {"compound": "c1", "flat": "3-2-301", "meal": "dinner", "weekdays": list(range(1, 8))}
+    made = client.post(f"{V1}/care/meals", json=meals | {"deliverer": "p-care"}, headers=admin)
+    missed = {"compound": "c1", "schedule_id": made.json()["id"], "done": False}
+    assert client.post(f"{V1}/care/deliveries", json=missed, headers=admin).status_code == 201
+
+    for lang, overview, section in (
+        ("zh", "各网格养老服务", "养老服务"),
+        ("en", "Care programmes by grid", "Care programmes"),
+    ):
+        response = client.get(
+            f"{V1}/reports/evaluation.pdf",
+            params={"compound": "c1", "month": month, "by": "grid", "lang": lang},
+            headers=admin,
+        )
+        assert response.status_code == 200, response.text
+        pages = _pages(response.content)
+        assert overview in pages[0]
+        # g2's row: 1 plan, 0 due, 1 overdue, 0 visits, no rate, 0 follow-ups, 0 / 1 / 0 meals
+        assert "g2\n1\n0\n1\n0\n-\n0\n0\n1\n0" in pages[0], pages[0]
+        g1 = next(p for p in pages[1:] if _heads(p, "g1"))
+        g2 = next(p for p in pages[1:] if _heads(p, "g2"))
+        assert section in g2
+        assert "g2\n1\n0\n1\n0\n-\n0\n0\n1\n0" in g2
+        assert section not in g1  # no plan, follow-up or schedule in g1
+    by_party = client.get(
+        f"{V1}/reports/evaluation.pdf",
+        params={"compound": "c1", "month": month, "by": "party"},
+        headers=admin,
+    )
+    first = _pages(by_party.content)[0]  # the grids' care on the first page all the same
+    assert "各网格养老服务" in first
+    assert "g2\n1\n0\n1\n0\n-\n0\n0\n1\n0" in first

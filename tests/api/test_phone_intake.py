@@ -87,3 +87,29 @@ def test_the_categories_have_titles_in_both_languages(
     assert found["repair"] == {"zh": "报修", "en": "Repair"}
     assert found["neighbour_dispute"] == {"zh": "邻里纠纷", "en": "Neighbour dispute"}
     assert len(found) == listed.json()["count"] == 8
+
+
+def test_a_failed_call_back_write_leaves_no_case_either(
+    client: httpx.Client, headers: dict[str, H], conn: Conn
+) -> None:
+    """The case and its call-back number are one transaction: when the second write
+    fails, the desk is told, and no case without its number is left behind."""
+    admin = headers["admin"]
+    cases_before = client.get(f"{V1}/cases", headers=admin).json()["count"]
+    conn.execute(
+        "CREATE FUNCTION refuse_intake() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN RAISE EXCEPTION 'disk full' USING ERRCODE = '53100'; END $$"
+    )
+    conn.execute(
+        "CREATE TRIGGER refuse_intake BEFORE INSERT ON phone_intakes"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_intake()"
+    )
+    refused = client.post(f"{V1}/cases", json=CALL, headers=admin)
+    assert refused.status_code == 503, refused.text
+    assert client.get(f"{V1}/cases", headers=admin).json()["count"] == cases_before
+    assert conn.execute("SELECT count(*) FROM phone_intakes").fetchone() == (0,)
+
+    conn.execute("DROP TRIGGER refuse_intake ON phone_intakes")
+    made = client.post(f"{V1}/cases", json=CALL, headers=admin)
+    assert made.status_code == 201, made.text
+    assert client.get(f"{V1}/cases", headers=admin).json()["count"] == cases_before + 1

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
+import care
 import registry
 from cases import AlarmNotice
 from domain import (
@@ -396,3 +397,45 @@ def test_a_category_filter_cannot_confirm_a_reading_to_roles_without_health_acce
     assert vital in ids("property_staff", "elderly_care")
     assert world["cases"]["c1"] in ids("property_staff", "noise")  # other cases as they are
     assert vital in ids("care_responder", "heart_rate_out_of_range")
+
+
+def test_care_sweep_cases_reach_the_grid_and_property_staff_without_health_notes(
+    client: httpx.Client, headers: H, app: FastAPI, conn: Conn
+) -> None:
+    """A missed meal or an overdue visit is not a health reading: the grid worker of the
+    household's grid (g2) and property staff see the case under its own category and
+    title, and find it by category; the deliverer's note (which may say how the elder
+    was) is not in the case they read."""
+    flat, note = "3-2-301", "found her dizzy, blood pressure 170/105"
+    admin = headers["admin"]
+    start = (datetime.now(UTC) - timedelta(days=10)).isoformat()
+    plan = {"compound": "c1", "flat": flat, "tag": "empty_nest", "visitor": "s-care"}
+    made = client.post(
+        f"{V1}/care/plans", json=plan | {"interval_days": 7, "starts_at": start}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    meals = {"compound": "c1", "flat": flat, "meal": "lunch", "weekdays": [1, 2, 3, 4, 5, 6, 7]}
+    schedule = client.post(f"{V1}/care/meals", json=meals | {"deliverer": "p-care"}, headers=admin)
+    assert schedule.status_code == 201, schedule.text
+    missed = {"compound": "c1", "schedule_id": schedule.json()["id"], "done": False, "note": note}
+    assert client.post(f"{V1}/care/deliveries", json=missed, headers=admin).status_code == 201
+    state = app.state.dayuan
+    care.run_once(conn, state.workflow, state.clock.now())
+
+    for role in ("grid_worker", "property_staff", "care_responder"):
+        for category in ("meal_missed", "care_visit_overdue"):
+            found = client.get(
+                f"{V1}/cases", params={"category": category}, headers=headers[role]
+            ).json()
+            assert found["count"] == 1, (role, category, found)
+            [case] = found["data"]
+            assert (case["category"], case["flat"]) == (category, flat), role
+            assert "Elderly-care alarm" not in case["title"], role
+            detail = client.get(f"{V1}/cases/{case['id']}", headers=headers[role])
+            assert detail.status_code == 200, detail.text
+            assert detail.json()["category"] == category
+            if role == "care_responder":
+                continue
+            assert note not in detail.text, role
+            board = client.get(f"{V1}/cases", headers=headers[role]).text
+            assert note not in board, role

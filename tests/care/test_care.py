@@ -206,6 +206,33 @@ def test_the_kpis_count_plans_visits_and_meals_of_a_grid(conn: Conn) -> None:
     assert (later.visits_overdue, later.visits_due) == (1, 2)
 
 
+def test_the_kpis_of_every_grid_at_once_in_the_readers_scope(conn: Conn) -> None:
+    """What the main KPIs and the monthly evaluation show per grid: the same figures as
+    `kpis` for one grid, every grid with care in one call, a grid worker's grids only."""
+    conn.execute("UPDATE households SET tags = '{elderly}' WHERE flat = %s", (RENTED,))
+    plan(conn)  # g2, overdue
+    plan(conn, flat=RENTED, tag=HouseholdTag.ELDERLY, days_ago=1)  # g1, due in 6 days
+    s = schedule(conn)
+    deliver(conn, s.id, T0.date(), done=False)
+    deliver(conn, s.id, T0.date() - timedelta(days=5), done=True)
+    since, until = T0 - timedelta(days=30), T0 + timedelta(hours=1)
+    rows = care.kpis_by_grid(conn, EVERYTHING, compound="c1", now=T0, since=since, until=until)
+    assert [(k.compound, k.grid) for k in rows] == [("c1", "g1"), ("c1", "g2")]
+    g1, g2 = rows
+    assert (g1.plans_active, g1.visits_overdue, g1.deliveries_missed) == (1, 0, 0)
+    assert (g2.plans_active, g2.visits_overdue) == (1, 1)
+    assert (g2.deliveries_done, g2.deliveries_missed, g2.deliveries_unrecorded) == (1, 1, 0)
+    one = care.kpis(conn, EVERYTHING, compound="c1", grid="g2", now=T0, since=since)
+    assert (one.plans_active, one.visits_overdue, one.deliveries_missed) == (1, 1, 1)
+    before = care.kpis_by_grid(
+        conn, EVERYTHING, compound="c1", now=T0, since=since, until=T0 - timedelta(days=1)
+    )
+    assert [k.deliveries_missed for k in before] == [0, 0]  # the missed day is after `until`
+    worker = registry.Scope(buildings=frozenset({"c1/3"}), grids=frozenset({("c1", "g2")}))
+    seen = care.kpis_by_grid(conn, worker, compound=None, now=T0, since=since, until=until)
+    assert [(k.compound, k.grid, k.visits_overdue) for k in seen] == [("c1", "g2", 1)]
+
+
 def test_an_overdue_visit_becomes_one_case_across_sweeps_and_restarts(
     conn: Conn, care_db: str, workflow: cases.Workflow, clock: FakeClock
 ) -> None:
@@ -237,6 +264,53 @@ def test_a_missed_meal_becomes_one_case(conn: Conn, workflow: cases.Workflow) ->
     [case] = care_cases(conn)
     assert case.category == "meal_missed"
     assert "lunch" in case.title
+
+
+def test_a_day_nobody_recorded_is_flagged_then_becomes_one_case(
+    conn: Conn, workflow: cases.Workflow
+) -> None:
+    """Lunch every day, its window closing at 14:00 in Shanghai (06:00 UTC); the schedule
+    made on 28 Nov at 16:00, after that day's window; 29 Nov recorded done.
+
+        28 Nov    29 Nov    30 Nov    1 Dec 06:00 closes   08:00 (T0)
+        made      done      nothing   nothing
+                            |-- not recorded --------------|
+                            case at 30 Nov 08:00 (grace 2 h), 1 Dec's at 08:00
+    """
+    draft = care.MealScheduleDraft(
+        compound="c1",
+        flat=ELDER,
+        meal=care.Meal.LUNCH,
+        weekdays=(1, 2, 3, 4, 5, 6, 7),
+        deliverer="p-care",
+        starts_on=date(2026, 11, 1),
+    )
+    s = care.create_schedule(conn, draft, actor="coordinator", now=T0 - timedelta(days=3))
+    deliver(conn, s.id, date(2026, 11, 29), done=True)
+    [listed], _ = care.schedules(
+        conn, EVERYTHING, compound="c1", grid="g2", limit=10, offset=0, now=T0
+    )
+    assert listed.unrecorded == (date(2026, 11, 30), date(2026, 12, 1))
+    since = T0 - timedelta(days=30)
+    k = care.kpis(conn, EVERYTHING, compound="c1", grid="g2", now=T0, since=since)
+    assert (k.deliveries_done, k.deliveries_missed, k.deliveries_unrecorded) == (1, 0, 2)
+
+    assert care.run_once(conn, workflow, T0 - timedelta(hours=1)).unrecorded_cases == 1
+    assert care.run_once(conn, workflow, T0).unrecorded_cases == 1  # 1 Dec, 2 h past 14:00
+    assert care.run_once(conn, workflow, T0).unrecorded_cases == 0
+    deliver(conn, s.id, date(2026, 12, 1), done=False)  # recorded late, as missed
+    again = care.run_once(conn, workflow, T0 + timedelta(minutes=5))
+    assert (again.meal_cases, again.unrecorded_cases) == (0, 0)  # its case is open already
+    found = care_cases(conn)
+    assert sorted(c.title for c in found) == [
+        f"Meal delivery not recorded at {ELDER} (lunch, 2026-11-30)",
+        f"Meal delivery not recorded at {ELDER} (lunch, 2026-12-01)",
+    ]
+    assert {c.category for c in found} == {"meal_missed"}
+    [after], _ = care.schedules(
+        conn, EVERYTHING, compound="c1", grid="g2", limit=10, offset=0, now=T0
+    )
+    assert after.unrecorded == (date(2026, 11, 30),)
 
 
 def test_a_sweep_that_died_after_its_claim_opens_the_case_on_a_later_pass(

@@ -38,7 +38,10 @@ def test_the_sweep_command_opens_the_case_of_a_missed_meal_once(conn: Conn, care
     s = care.create_schedule(conn, draft, actor="coordinator", now=T0)
     day = care.DeliveryDraft(compound="c1", schedule_id=s.id, day=T0.date(), done=False)
     care.record_delivery(conn, day, actor="p-care", today=T0.date(), now=T0)
-    assert "1 missed meal(s) became cases" in _sweep(care_db)
-    assert "0 missed meal(s) became cases" in _sweep(care_db)
+    # Ended at once: the command sweeps at the wall clock's time, and the days after T0
+    # would otherwise be days nobody recorded, each a case of its own.
+    care.end_schedule(conn, "c1", s.id, actor="coordinator", now=T0)
+    assert "1 missed meal(s) and 0 meal(s) not recorded became cases" in _sweep(care_db)
+    assert "0 missed meal(s) and 0 meal(s) not recorded became cases" in _sweep(care_db)
     found = conn.execute("SELECT category, flat FROM cases").fetchall()
     assert found == [("meal_missed", "3-2-301")]

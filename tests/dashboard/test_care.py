@@ -1,14 +1,18 @@
 """The care panel in headless Chromium, as a care-centre coordinator uses it: the plan
 overdue at the top with the overdue count, a visit recorded from its row and the plan
 on schedule again (the count down to 0), a missed delivery recorded from the meal row,
-the panel in Chinese after the language switch, and a plan ended from its row."""
+the panel in Chinese after the language switch, and a plan ended from its row; the days
+of a meal schedule nobody recorded, named on its row and counted on a tile; each grid's
+care figures in the KPI panel."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+from fastapi import FastAPI
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
@@ -134,3 +138,69 @@ def test_a_case_closed_with_a_follow_up_visit_lists_the_visit_on_the_care_panel(
     assert f"#{case['id']}" in _text(browser, follow)
     assert "Building 3, unit 2, flat 301" in _text(browser, follow)
     assert _text(browser, "#care-kpis [data-kpi='follow_ups_open'] b") == "1"
+
+
+def test_the_days_nobody_recorded_show_on_the_meal_row_and_a_tile(
+    browser: Any, base_url: str, make_user: Any, client: httpx.Client, app: FastAPI
+) -> None:
+    """Lunch on the weekdays of the day before yesterday and of yesterday (Shanghai), the
+    schedule made three days ago: both days' windows closed with nothing recorded."""
+    admin = bearer(login(client, "admin", ADMIN_PASSWORD))
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    days = [today - timedelta(days=2), today - timedelta(days=1)]
+    meals = {
+        "compound": "c1",
+        "flat": ELDER,
+        "meal": "lunch",
+        "weekdays": [d.isoweekday() for d in days],
+        "deliverer": "p-care",
+        "starts_on": (today - timedelta(days=3)).isoformat(),
+    }
+    clock = app.state.dayuan.clock
+    clock.advance(days=-3)  # the coordinator made it three days ago
+    schedule = client.post("/api/v1/care/meals", json=meals, headers=admin)
+    clock.advance(days=3)
+    assert schedule.status_code == 201, schedule.text
+
+    log_in(browser, base_url, make_user("care_responder"))
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "care-toggle")))
+    browser.find_element(By.ID, "care-toggle").click()
+    row = f"tr.care-meal.unrecorded[data-schedule-id='{schedule.json()['id']}']"
+    wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, row)))
+    shown = _text(browser, f"{row} .care-unrecorded")
+    assert shown == ", ".join(f"{d.month}月{d.day}日" for d in days)
+    tile = "#care-kpis [data-kpi='deliveries_unrecorded']"
+    wait(browser).until(lambda b: _text(b, f"{tile} b") == "2")
+    assert "未登记送餐" in _text(browser, tile)
+    assert browser.find_elements(By.CSS_SELECTOR, f"{tile}.alert")
+
+
+def test_the_kpi_panel_shows_each_grids_care_programmes(
+    browser: Any, base_url: str, make_user: Any, client: httpx.Client
+) -> None:
+    admin = bearer(login(client, "admin", ADMIN_PASSWORD))
+    plan = {
+        "compound": "c1",
+        "flat": ELDER,
+        "tag": "empty_nest",
+        "visitor": "p-care",
+        "interval_days": 7,
+        "starts_at": (datetime.now(UTC) - timedelta(days=10)).isoformat(),
+    }
+    assert client.post("/api/v1/care/plans", json=plan, headers=admin).status_code == 201
+    meals = {"compound": "c1", "flat": ELDER, "meal": "lunch", "weekdays": list(range(1, 8))}
+    made = client.post("/api/v1/care/meals", json=meals | {"deliverer": "p-care"}, headers=admin)
+    missed = {"compound": "c1", "schedule_id": made.json()["id"], "done": False}
+    assert client.post("/api/v1/care/deliveries", json=missed, headers=admin).status_code == 201
+
+    log_in(browser, base_url, make_user("property_staff"))
+    row = "#kpi-care-table tr[data-key='c1/g2']"
+    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, row)))
+    assert "各网格养老服务" in _text(browser, "#kpi-care")
+    assert _text(browser, f"{row} td:first-child") == "网格2"
+    assert _text(browser, f"{row} [data-kpi='visits_overdue']") == "1"
+    assert _text(browser, f"{row} [data-kpi='deliveries_missed']") == "1"
+    assert _text(browser, f"{row} [data-kpi='deliveries_unrecorded']") == "0"
+    browser.find_element(By.ID, "lang").click()
+    wait(browser).until(lambda b: "Care programmes by grid" in _text(b, "#kpi-care"))
+    assert _text(browser, f"{row} td:first-child") == "Grid 2"

@@ -2,9 +2,9 @@
 desk uses them: a phone call logged becomes a case on the board; a joint consultation
 with two participants and its decision, and a rating taken by phone, show on the
 timeline; a cancelled case moves to the board's last column; a transfer the API refuses
-shows the API's reason in the form; a case is assigned, claimed (the pane names who is
-first responsible), given a co-handling party, and a duplicate merged into it; a
-re-dispatch replaces its parties."""
+shows the API's reason in the form (in Chinese on the Chinese screen, from its code); a
+case is assigned, claimed (the pane names who is first responsible), given a co-handling
+party, and a duplicate merged into it; a re-dispatch replaces its parties."""
 
 from __future__ import annotations
 
@@ -184,6 +184,25 @@ def test_a_refused_transfer_shows_the_apis_reason_in_the_form(
     line = history_line(browser, "transferred")
     assert "wrong party" in line
     assert "Residents' committee p-rc" in line
+
+
+def test_a_refused_transfer_says_why_in_chinese_on_the_chinese_screen(
+    browser: Any, base_url: str, make_user: Any, client: httpx.Client, admin: H
+) -> None:
+    """The API's refusal comes with its machine code: the Chinese screen says the reason
+    in Chinese, naming the case and the party, not the API's English sentence."""
+    case = report(client, admin, "单元门闭门器坏了")  # with p-property
+    log_in(browser, base_url, make_user("property_staff"))
+    form = open_form(browser, case["id"], "transfer")
+    Select(form.find_element(By.NAME, "party")).select_by_value("p-property")
+    form.find_element(By.NAME, "reason").send_keys("转错了")
+    form.find_element(By.CSS_SELECTOR, "button.submit").click()
+
+    error = (By.CSS_SELECTOR, "#pane form[data-action='transfer'] .error")
+    wait(browser).until(lambda b: b.find_element(*error).text)
+    shown = browser.find_element(*error).text
+    assert f"未通过: 工单 #{case['id']} 已由 p-property 承办" in shown
+    assert "already" not in shown
 
 
 def test_assign_claim_add_a_party_and_merge_from_the_pane(
