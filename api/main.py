@@ -51,6 +51,7 @@ from api.routes import (
     dead_letters,
     deliberations,
     devices,
+    district,
     events,
     exports,
     kpis,
@@ -194,6 +195,7 @@ def create_app(
         resident_deliberations,
         parking,
         care,
+        district,
     ):
         v1.include_router(module.router)
     v1.include_router(open311.admin)
