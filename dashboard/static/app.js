@@ -4,6 +4,7 @@
 // Plain ES module, no build step; Chart.js is the vendored global `Chart`.
 
 import { loadCare } from "./care.js";
+import { leaveDistrict, setupDistrict, showDistrict } from "./district.js";
 import { barsByKey, rateBars, resizeCharts, telemetryCharts } from "./charts.js";
 import {
   actorName,
@@ -25,7 +26,7 @@ import {
   transitionName,
 } from "./i18n.js";
 import { caseForms, intakeForm } from "./forms.js";
-import { deviceLinks, loadPlan, planAlarm, planCases, redrawPlan } from "./plan.js";
+import { deviceLinks, loadPlan, planAlarm, planCases, redrawPlan, showPlanOf } from "./plan.js";
 import { residentReport } from "./resident-report.js";
 
 const API = "/api/v1";
@@ -49,11 +50,11 @@ const ACTIONS = ["acknowledge", "start", "resolve", "close", "reopen", "note"];
 const ENDED = ["cancelled", "merged"]; // shown in the board's last column with the closed
 // What each role sees; the API filters the data itself (grids, elderly-care devices).
 const PANELS = {
-  admin: ["feed", "board", "plan", "kpis", "care"],
-  property_staff: ["feed", "board", "plan", "kpis", "care"],
-  grid_worker: ["feed", "board", "plan", "kpis", "care"],
+  admin: ["feed", "board", "plan", "kpis", "care", "district"],
+  property_staff: ["feed", "board", "plan", "kpis", "care", "district"],
+  grid_worker: ["feed", "board", "plan", "kpis", "care", "district"],
   care_responder: ["feed", "board", "plan", "care"],
-  viewer: ["feed", "board", "plan", "kpis", "care"], // the care panel's counts only
+  viewer: ["feed", "board", "plan", "kpis", "care", "district"], // the care panel's counts only
 };
 // Cases the care programmes' sweep opens: named by their category and household.
 const CARE_CATEGORIES = new Set(["care_visit_overdue", "meal_missed"]);
@@ -155,6 +156,7 @@ async function start() {
   if (panels.includes("care")) {
     loadCare({ api, toast, user: state.user }).catch((err) => console.error("care panel", err));
   }
+  if (panels.includes("district")) setupDistrict({ api, toast, wall, onCompound: openCompoundPlan });
   registerRedraws(panels);
   stream();
   setInterval(refreshBoard, BOARD_REFRESH_MS);
@@ -179,6 +181,14 @@ function registerRedraws(panels) {
 
 function mayWork() {
   return WORKERS.has(state.user?.role);
+}
+
+// The district view's drill-down: the desk's panels back, with that compound's plan.
+async function openCompoundPlan(compound) {
+  leaveDistrict();
+  choosePanel("plan");
+  await showPlanOf(compound);
+  planCases(state.cases);
 }
 
 // --- the live feed ---------------------------------------------------------------------
@@ -767,18 +777,22 @@ new ResizeObserver(() => {
   document.documentElement.style.setProperty("--header-h", `${header.offsetHeight}px`);
 }).observe(header);
 
+let choosePanel = () => {}; // the phone's tab or the wall's panel shown; setupRotation's
+
 function setupRotation(panels) {
   const choose = (name) => {
     for (const p of document.querySelectorAll("main .panel")) p.classList.toggle("current", p.dataset.panel === name);
     for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("current", b.dataset.panel === name);
     resizeCharts();
+    if (name === "district") showDistrict(); // read when shown, not on every desk's start
   };
+  choosePanel = choose;
   if (wall) {
     document.body.classList.add("wall");
     document.documentElement.classList.add("wall"); // rem sizes scale with the root
     const rotating = panels.filter((p) => p !== "feed" && p !== "care"); // care: a desk's work
-    let i = 0;
-    choose(rotating[0]);
+    let i = Math.max(0, rotating.indexOf(params.get("panel"))); // ?panel=district: a command centre's first
+    choose(rotating[i]);
     setInterval(() => choose(rotating[(i = (i + 1) % rotating.length)]), WALL_ROTATE_MS);
     return;
   }

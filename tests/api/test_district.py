@@ -23,7 +23,7 @@ from domain import Compound, CompoundFile
 from tests.api.conftest import Conn, FakeClock, full_registry
 
 H = dict[str, dict[str, str]]
-PLACES = {"c2": (31.25, 121.45), "c3": (31.21, 121.52), "c4": (31.30, 121.40)}
+PLACES = {"c2": (30.29, 120.19), "c3": (30.25, 120.21), "c4": (30.31, 120.12)}
 
 
 def district_file() -> CompoundFile:
