@@ -22,6 +22,7 @@ const R_BASE = 22; // one open critical case; more grow the marker by their squa
 const R_STEP = 10;
 const R_MAX = 56;
 const MAP_LABELS = 8; // the worst compounds named on the map; the rest by hovering
+const LABEL_PX = 22; // a name's font size in the map's units (style.css .district-label)
 export const SLA_STATES = ["overdue", "due_soon", "on_time", "clear"]; // worst first
 
 let ctx = null; // { api, toast, onCompound, wall } from app.js
@@ -142,6 +143,17 @@ function map(rows) {
   svg.append(svgEl("title", {}, t("district.map")));
   // The worst drawn last, so that no quiet compound covers it.
   const order = [...rows].sort((a, b) => SLA_STATES.indexOf(b.sla) - SLA_STATES.indexOf(a.sla) || a.critical - b.critical);
+  const labels = svgEl("g", { class: "district-labels" });
+  // A name is written only where it covers no other name (a rough box: CJK characters
+  // are square, Latin ones about half as wide).
+  const boxes = [];
+  const placed = (x, y, r) => {
+    const width = [...r.name].reduce((n, ch) => n + (ch > "\u2e80" ? LABEL_PX : LABEL_PX * 0.55), 0);
+    const box = { x0: x - width - radius(r) - 5, x1: x + width + radius(r) + 5, y0: y - LABEL_PX, y1: y + LABEL_PX };
+    if (boxes.some((b) => b.x0 < box.x1 && box.x0 < b.x1 && b.y0 < box.y1 && box.y0 < b.y1)) return false;
+    boxes.push(box);
+    return true;
+  };
   const named = new Set(rows.filter((r) => r.sla !== "clear").slice(0, MAP_LABELS).map((r) => r.compound));
   for (const r of order) {
     const [x, y] = at(r);
@@ -149,14 +161,15 @@ function map(rows) {
     g.append(svgEl("title", {}, summary(r)));
     g.append(svgEl("circle", { r: radius(r).toFixed(1) }));
     if (r.critical) g.append(svgEl("text", { dy: "0.35em" }, String(r.critical)));
-    if (named.has(r.compound)) {
+    if (named.has(r.compound) && placed(x, y, r)) {
       const left = x > w * 0.7; // named on the side with room, never cut at the edge
-      const dx = (left ? -1 : 1) * (radius(r) + 5);
-      g.append(svgEl("text", { class: `district-label${left ? " left" : ""}`, x: dx.toFixed(1), dy: "0.35em" }, r.name));
+      const lx = x + (left ? -1 : 1) * (radius(r) + 5);
+      labels.append(svgEl("text", { class: `district-label${left ? " left" : ""}`, x: lx.toFixed(1), y: y.toFixed(1), dy: "0.35em" }, r.name));
     }
     g.addEventListener("click", () => ctx.onCompound(r.compound));
     svg.append(g);
   }
+  svg.append(labels); // over every marker: a name is never hidden under a neighbour
   return el("div", { className: "district-map" }, [svg, legend()]);
 }
 

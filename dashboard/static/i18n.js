@@ -15,6 +15,7 @@ export const STRINGS = {
     kpis: "KPIs",
     // the district view (district.js)
     district: "District",
+    "district.tab": "District", // the phone's tab: six tabs share one row
     "district.none": "No compound to show",
     "district.map": "Map of the compounds",
     "district.worst": "Compounds, worst SLA first",
@@ -402,6 +403,7 @@ export const STRINGS = {
     kpis: "考核指标",
     // the district view (district.js)
     district: "辖区总览",
+    "district.tab": "辖区",
     "district.none": "没有可显示的小区",
     "district.map": "小区分布图",
     "district.worst": "各小区（时限最紧的在前）",
