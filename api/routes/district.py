@@ -1,8 +1,10 @@
 """The district view: every compound the caller sees with where it lies and how its
 cases stand now (open, critical, overdue, the nearest deadline, the on-time rate), worst
-SLA first, in one read for a district's map and list. The registry gives the compounds
-and their places, `cases.compound_cases` the counts in one query over all of them; both
-under the caller's `registry.Scope` (a grid worker: their grids' compounds and cases)."""
+SLA first, in one read for a district's map and list (never paged: a district is a few
+hundred compounds, a whole city a few thousand). The registry gives the compounds and
+their places (`registry.compound_places`), `cases.compound_cases` the counts in one
+query over all of them; both under the caller's `registry.Scope` (a grid worker: their
+grids' compounds and cases)."""
 
 from __future__ import annotations
 
@@ -20,9 +22,6 @@ from api.models import Message
 router = APIRouter(prefix="/district", tags=["district"])
 # The on-time rate counts the cases received this many days back, as `/kpis` by default.
 ON_TIME_DAYS = 30
-# Compounds read in one page: a city's district is a few hundred, a whole city a few
-# thousand; the map is drawn from one answer, never paged.
-MAX_COMPOUNDS = 5000
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     503: {"model": Message, "description": "the registry or the cases could not be read"},
@@ -68,8 +67,7 @@ def district(user: Reader, conn: DbDep, state: StateDep) -> DistrictPublic:
     the care centre); the on-time rate is the KPIs' over the last 30 days."""
     now = state.clock.now()
     since = now - timedelta(days=ON_TIME_DAYS)
-    places, _ = registry.compound_page(conn, user.scope, limit=MAX_COMPOUNDS, offset=0)
-    by_id = {str(p["id"]): p for p in places}
+    by_id = {str(p["id"]): p for p in registry.compound_places(conn, user.scope)}
     found = {
         s.compound: s
         for s in cases.compound_cases(conn, scope=user.scope, now=now, since=since)
