@@ -1,7 +1,8 @@
 """The district view in headless Chromium, as a community office uses it: four compounds
 on the map, the one with an overdue critical case first in the list and marked on the
 map, a click on it opening that compound's plan, the view in Chinese after the switch;
-and the wall's district panel, the map and the list large, the KPI tables left out.
+the wall's district panel, the map and the list large, the KPI tables left out; and a
+grid worker's phone, where it is a tab showing their one compound.
 
 Ten minutes after the cases were opened:
 
@@ -30,6 +31,7 @@ from tests.dashboard.test_dashboard import click_settled, log_in, wait
 from tests.fix_mqtt import Broker
 
 WALL = (1920, 1080)
+PHONE = (390, 844)
 ROWS = "#district-body tr.district-row"
 
 
@@ -167,3 +169,16 @@ def test_the_wall_shows_the_map_and_the_worst_list_large(
         "font-size"
     )
     assert float(row.removesuffix("px")) >= 20  # the wall's large type
+
+
+def test_on_a_phone_the_district_is_a_tab(
+    district: None, browser: Any, base_url: str, make_user: Any
+) -> None:
+    browser.set_window_size(*PHONE)
+    log_in(browser, base_url, make_user("grid_worker", ("c3/g2",)), query="?lang=en")
+    assert not browser.find_element(By.ID, "district-toggle").is_displayed()
+    browser.find_element(By.CSS_SELECTOR, "#tabs button[data-panel='district']").click()
+    # A grid worker of c3's g2: their one compound, its overdue case.
+    wait(browser).until(lambda b: _listed(b) == ["c3"])
+    assert browser.find_element(By.CSS_SELECTOR, "#district-body svg").is_displayed()
+    assert "Overdue" in _text(browser, f"{ROWS}:first-child")
