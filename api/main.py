@@ -51,6 +51,7 @@ from api.routes import (
     dead_letters,
     deliberations,
     devices,
+    district,
     events,
     exports,
     kpis,
@@ -196,6 +197,7 @@ def create_app(
         parking,
         care,
         organisations,
+        district,
     ):
         v1.include_router(module.router)
     v1.include_router(open311.admin)

@@ -7,7 +7,7 @@ against an SLA table with an escalation ladder, rated by the reporter, and evalu
 by KPIs computed in SQL. `AlarmsToCases` is the rules' alarm sink that cases provide:
 the product's main hand-off. Dispatch reads the registry through its public functions;
 others read the cases through these (`get_case`, `case_events`, `list_cases` under a
-reader's `registry.Scope`, `case_scopes`, `count_by_state`, ...), never in SQL.
+reader's `registry.Scope`, `case_scopes`, `count_by_state`, `compound_cases`, ...), never in SQL.
 Time always comes from a `domain.Clock` or a `now` argument.
 """
 
@@ -80,6 +80,7 @@ from cases._stream import (
     event_document,
     topic_for,
 )
+from cases._summary import DUE_SOON, CompoundCases, SlaState, compound_cases
 from cases._supervisor import Supervisor
 from cases._workflow import Alongside, Workflow
 
@@ -88,6 +89,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_ROUTES",
     "DEFAULT_SLA",
+    "DUE_SOON",
     "ITER_BATCH",
     "LADDER",
     "NOTIFY_CHANNEL",
@@ -113,6 +115,7 @@ __all__ = [
     "CaseValueRefused",
     "CasesError",
     "Channel",
+    "CompoundCases",
     "Deadlines",
     "DuplicateOpenCase",
     "IllegalTransition",
@@ -127,6 +130,7 @@ __all__ = [
     "Report",
     "ResidentPolicy",
     "Rung",
+    "SlaState",
     "Source",
     "State",
     "Supervisor",
@@ -136,6 +140,7 @@ __all__ = [
     "allowed_in",
     "case_events",
     "case_scopes",
+    "compound_cases",
     "count_by_state",
     "elderly_alarm_cases",
     "elderly_alarm_categories",

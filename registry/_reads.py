@@ -101,6 +101,18 @@ def compound_ids(conn: Conn) -> list[str]:
     return [str(r["id"]) for r in _rows(conn, "SELECT id FROM compounds ORDER BY id")]
 
 
+def compound_places(conn: Conn, scope: Scope) -> list[dict[str, Any]]:
+    """Every compound `scope` sees with where it lies (`id`, `name`, `lat`, `lon`), by id:
+    a district's map in one read, without `compound_page`'s per-compound device counts."""
+    return _rows(
+        conn,
+        "SELECT c.id, c.name, c.lat, c.lon FROM compounds c WHERE true"
+        + scope.compound_filter("c.id")
+        + " ORDER BY c.id",
+        scope.params(),
+    )
+
+
 # --- lookups for dispatch --------------------------------------------------------------
 
 

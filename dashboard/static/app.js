@@ -5,6 +5,7 @@
 
 import { loadCare } from "./care.js";
 import { loadDesk } from "./desk.js";
+import { leaveDistrict, setupDistrict, showDistrict } from "./district.js";
 import { barsByKey, rateBars, resizeCharts, telemetryCharts } from "./charts.js";
 import {
   actorName,
@@ -28,7 +29,7 @@ import {
 } from "./i18n.js";
 import { caseForms, intakeForm } from "./forms.js";
 import { loadParking } from "./parking.js";
-import { deviceLinks, loadPlan, planAlarm, planCases, redrawPlan } from "./plan.js";
+import { deviceLinks, loadPlan, planAlarm, planCases, redrawPlan, showPlanOf } from "./plan.js";
 import { residentReport } from "./resident-report.js";
 
 const API = "/api/v1";
@@ -52,11 +53,11 @@ const ACTIONS = ["acknowledge", "start", "resolve", "close", "reopen", "note"];
 const ENDED = ["cancelled", "merged"]; // shown in the board's last column with the closed
 // What each role sees; the API filters the data itself (grids, elderly-care devices).
 const PANELS = {
-  admin: ["feed", "board", "plan", "kpis", "care", "desk"],
-  property_staff: ["feed", "board", "plan", "kpis", "care", "desk"],
-  grid_worker: ["feed", "board", "plan", "kpis", "care", "desk"],
+  admin: ["feed", "board", "plan", "kpis", "care", "desk", "district"],
+  property_staff: ["feed", "board", "plan", "kpis", "care", "desk", "district"],
+  grid_worker: ["feed", "board", "plan", "kpis", "care", "desk", "district"],
   care_responder: ["feed", "board", "plan", "care", "desk"],
-  viewer: ["feed", "board", "plan", "kpis", "care", "desk"], // care: counts only; desk: reading
+  viewer: ["feed", "board", "plan", "kpis", "care", "desk", "district"], // care: counts only; desk: reading
 };
 // Parking for every role: occupancy, stays and the tariff are everyone's to read; the
 // plates, cars and passes only reach the roles the API shows them to (parking.js).
@@ -181,13 +182,14 @@ async function start() {
   if (panels.includes("desk")) {
     loadDesk({ api, toast, user: state.user, openCase }).catch((err) => console.error("deliberation desk", err));
   }
+  if (panels.includes("district")) setupDistrict({ api, toast, wall, onCompound: openCompoundPlan });
   registerRedraws(panels);
   stream();
   setInterval(refreshBoard, BOARD_REFRESH_MS);
 }
 
-// The desk-wide views (care, parking, the deliberation desk): opening one ends the others.
-const DESK_VIEWS = ["care", "parking", "desk"];
+// The desk-wide views (care, parking, the deliberation desk, the district): opening one ends the others.
+const DESK_VIEWS = ["care", "parking", "desk", "district"];
 function desksOneAtATime() {
   for (const view of DESK_VIEWS) {
     $(`#${view}-toggle`)?.addEventListener("click", () => {
@@ -218,6 +220,14 @@ function registerRedraws(panels) {
 
 function mayWork() {
   return WORKERS.has(state.user?.role);
+}
+
+// The district view's drill-down: the desk's panels back, with that compound's plan.
+async function openCompoundPlan(compound) {
+  leaveDistrict();
+  choosePanel("plan");
+  await showPlanOf(compound);
+  planCases(state.cases);
 }
 
 // --- the live feed ---------------------------------------------------------------------
@@ -838,18 +848,22 @@ new ResizeObserver(() => {
   document.documentElement.style.setProperty("--header-h", `${header.offsetHeight}px`);
 }).observe(header);
 
+let choosePanel = () => {}; // the phone's tab or the wall's panel shown; setupRotation's
+
 function setupRotation(panels) {
   const choose = (name) => {
     for (const p of document.querySelectorAll("main .panel")) p.classList.toggle("current", p.dataset.panel === name);
     for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("current", b.dataset.panel === name);
     resizeCharts();
+    if (name === "district") showDistrict(); // read when shown, not on every desk's start
   };
+  choosePanel = choose;
   if (wall) {
     document.body.classList.add("wall");
     document.documentElement.classList.add("wall"); // rem sizes scale with the root
     const rotating = panels.filter((p) => !["feed", "care", "parking", "desk"].includes(p)); // desks' work
-    let i = 0;
-    choose(rotating[0]);
+    let i = Math.max(0, rotating.indexOf(params.get("panel"))); // ?panel=district: a command centre's first
+    choose(rotating[i]);
     setInterval(() => choose(rotating[(i = (i + 1) % rotating.length)]), WALL_ROTATE_MS);
     return;
   }

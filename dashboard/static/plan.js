@@ -65,6 +65,13 @@ async function show(compound) {
   draw();
 }
 
+// The district view's drill-down: this compound's plan (listed in the selector if the
+// first page of compounds left it out).
+export async function showPlanOf(compound) {
+  if (!plan.compounds.includes(compound)) plan.compounds.push(compound);
+  await show(compound);
+}
+
 export async function refreshPlanStates() {
   if (!plan.compound) return;
   const page = await plan.api(`/compounds/${encodeURIComponent(plan.compound)}/plan/states`);

@@ -180,6 +180,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("PUT", "/api/v1/staff/c1/s-care/quiet-hours", {"quiet_hours": None}, {"admin"}),
     ("DELETE", "/api/v1/staff/c1/s-care/quiet-hours", None, {"admin"}),
     ("GET", "/api/v1/kpis", None, ALL),
+    ("GET", "/api/v1/district", None, ALL),
     ("GET", "/api/v1/rules", None, ALL),
     ("GET", "/api/v1/exports/cases.csv", None, ALL),
     ("GET", "/api/v1/exports/cases.xlsx", None, ALL),
