@@ -162,7 +162,66 @@ def generate_compound(
     compounds = [
         _Builder(index, size, shares, place, seed).build() for index in range(size.compounds)
     ]
-    return domain.CompoundFile.model_validate({"compounds": compounds})
+    return domain.CompoundFile.model_validate(
+        {"compounds": compounds, "organisations": organisations(size.compounds)}
+    )
+
+
+# How a city's organisations split its compounds (DOMAIN.md: a community of old compounds
+# holds ~3,000 households, five compounds of the reference size; a subdistrict 196
+# compounds). Each compound's parties are these organisations' presence in it.
+COMMUNITY_SPAN = 5  # compounds per community: one residents' committee, one care centre
+PROPERTY_SPAN = 10  # compounds per property company (one company runs several)
+POLICE_SPAN = 20  # compounds per community police station
+SUBDISTRICT_SPAN = 196  # compounds per subdistrict office, above its communities
+
+
+def compound_id(index: int, compounds: int) -> str:
+    width = max(3, len(str(compounds)))
+    return f"C{index + 1:0{width}d}"
+
+
+def _organisation_of(kind: PartyKind, index: int, compounds: int) -> str:
+    """The organisation that is compound `index`'s party of `kind`."""
+    if kind is PartyKind.PROPERTY_COMPANY:
+        return f"property-{index // PROPERTY_SPAN + 1:03d}"
+    if kind is PartyKind.RESIDENTS_COMMITTEE:
+        return f"community-{index // COMMUNITY_SPAN + 1:03d}"
+    if kind is PartyKind.ELDERLY_CARE_CENTRE:
+        return f"care-{index // COMMUNITY_SPAN + 1:03d}"
+    if kind is PartyKind.COMMUNITY_POLICE:
+        return f"police-{index // POLICE_SPAN + 1:03d}"
+    return f"{compound_id(index, compounds)}-owners"  # the compound's own
+
+
+def organisations(compounds: int) -> list[dict[str, Any]]:
+    """The organisations of `compounds` generated compounds."""
+    found: dict[str, dict[str, Any]] = {}
+    names = {
+        PartyKind.PROPERTY_COMPANY: ("property_company", "Property company"),
+        PartyKind.RESIDENTS_COMMITTEE: ("residents_committee", "Community residents' committee"),
+        PartyKind.ELDERLY_CARE_CENTRE: ("elderly_care_centre", "Elderly-care centre"),
+        PartyKind.COMMUNITY_POLICE: ("community_police", "Community police station"),
+        PartyKind.OWNERS_COMMITTEE: ("owners_committee", "Owners' committee"),
+    }
+    for index in range(compounds):
+        office = f"subdistrict-{index // SUBDISTRICT_SPAN + 1:02d}"
+        found.setdefault(
+            office,
+            {
+                "id": office,
+                "name": f"Subdistrict office {office[-2:]}",
+                "kind": "subdistrict_office",
+            },
+        )
+        for kind, (word, label) in names.items():
+            org = _organisation_of(kind, index, compounds)
+            entry = found.setdefault(
+                org, {"id": org, "name": f"{label} {org.rsplit('-', 1)[-1]}", "kind": word}
+            )
+            if kind is PartyKind.RESIDENTS_COMMITTEE:
+                entry["parent"] = office
+    return list(found.values())
 
 
 @dataclass
@@ -194,8 +253,7 @@ class _Builder:
         self.place = place
         self.index = index
         self.size = self._vary(size, index)
-        width = max(3, len(str(size.compounds)))
-        self.cid = f"C{index + 1:0{width}d}"
+        self.cid = compound_id(index, size.compounds)
         self.cols = max(1, round(math.sqrt(self.size.buildings / 2)))
         self.rows = math.ceil(self.size.buildings / self.cols)
 
@@ -409,7 +467,15 @@ class _Builder:
             (f"{c}-care", PartyKind.ELDERLY_CARE_CENTRE, "elderly-care centre"),
             (f"{c}-police", PartyKind.COMMUNITY_POLICE, "community police"),
         ]
-        parties = [{"id": i, "kind": k.value, "name": f"{c} {name}"} for i, k, name in fixed]
+        parties = [
+            {
+                "id": i,
+                "kind": k.value,
+                "name": f"{c} {name}",
+                "organisation": _organisation_of(k, self.index, self.size.compounds),
+            }
+            for i, k, name in fixed
+        ]
         parties += [
             {
                 "id": f"{c}-grid{g}-team",
