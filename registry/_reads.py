@@ -69,15 +69,94 @@ def device_ref(conn: Conn, device_id: str) -> DeviceRef | None:
 
 
 def compounds(conn: Conn) -> list[Compound]:
-    """Every compound as its compound file described it, without its devices."""
+    """Every compound without its devices: its buildings, households (tags and residents,
+    no details) and grids as the tables hold them now (a change made through the API
+    counts at once), the rest as its compound file described it."""
     found = _rows(conn, "SELECT id, name, lat, lon, timezone, document FROM compounds")
-    return [_compound(r) for r in found]
+    now = _current_parts(conn)
+    return [_compound(r, {k: v.get(r["id"], []) for k, v in now.items()}) for r in found]
 
 
-def _compound(r: dict[str, Any]) -> Compound:
+def _current_parts(conn: Conn) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Buildings, households and grids by compound, from their tables."""
+    parts: dict[str, dict[str, list[dict[str, Any]]]] = {
+        "buildings": {},
+        "households": {},
+        "grids": {},
+    }
+    units: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in _rows(
+        conn,
+        "SELECT u.compound_id, u.building_id, u.id,"
+        " coalesce(array_agg(f.flat ORDER BY f.flat) FILTER (WHERE f.flat IS NOT NULL), '{}')"
+        " AS flats FROM units u LEFT JOIN flats f ON (f.compound_id, f.building_id, f.unit_id)"
+        " = (u.compound_id, u.building_id, u.id) GROUP BY u.compound_id, u.building_id, u.id"
+        " ORDER BY u.compound_id, u.building_id, u.id",
+    ):
+        key = (r["compound_id"], r["building_id"])
+        units.setdefault(key, []).append({"id": r["id"], "flats": list(r["flats"])})
+    for r in _rows(
+        conn,
+        "SELECT compound_id, id, name, floors, x, y, width, depth FROM buildings"
+        " ORDER BY compound_id, id",
+    ):
+        building = {k: r[k] for k in ("id", "name", "floors", "x", "y", "width", "depth")}
+        building["units"] = units.get((r["compound_id"], r["id"]), [])
+        parts["buildings"].setdefault(r["compound_id"], []).append(building)
+    residents: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in _rows(
+        conn,
+        "SELECT compound_id, flat, ref, birth_year, lives_alone FROM residents"
+        " ORDER BY compound_id, flat, ref",
+    ):
+        person = {"ref": r["ref"], "birth_year": r["birth_year"], "lives_alone": r["lives_alone"]}
+        residents.setdefault((r["compound_id"], r["flat"]), []).append(person)
+    for r in _rows(conn, "SELECT compound_id, flat, tags FROM households ORDER BY 1, 2"):
+        parts["households"].setdefault(r["compound_id"], []).append(
+            {
+                "flat": r["flat"],
+                "tags": list(r["tags"]),
+                "residents": residents.get((r["compound_id"], r["flat"]), []),
+            }
+        )
+    teams: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in _rows(
+        conn,
+        "SELECT compound_id, grid_id, staff_id, role FROM grid_members ORDER BY 1, 2, 3",
+    ):
+        team = teams.setdefault((r["compound_id"], r["grid_id"]), {"volunteers": []})
+        if r["role"] == "volunteer":
+            team["volunteers"].append(r["staff_id"])
+        else:
+            team[r["role"]] = r["staff_id"]
+    for r in _rows(
+        conn,
+        "SELECT g.compound_id, g.id, g.name, coalesce(array_agg(b.building_id ORDER BY"
+        " b.building_id) FILTER (WHERE b.building_id IS NOT NULL), '{}') AS buildings"
+        " FROM grids g LEFT JOIN grid_buildings b ON (b.compound_id, b.grid_id) ="
+        " (g.compound_id, g.id) GROUP BY g.compound_id, g.id ORDER BY 1, 2",
+    ):
+        parts["grids"].setdefault(r["compound_id"], []).append(
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "buildings": list(r["buildings"]),
+                "team": teams.get((r["compound_id"], r["id"]), {}),
+            }
+        )
+    return parts
+
+
+def _compound(r: dict[str, Any], now: dict[str, list[dict[str, Any]]]) -> Compound:
     document = dict(r["document"] or {})
     document.update(
-        id=r["id"], name=r["name"], lat=r["lat"], lon=r["lon"], timezone=r["timezone"], devices=[]
+        id=r["id"],
+        name=r["name"],
+        lat=r["lat"],
+        lon=r["lon"],
+        timezone=r["timezone"],
+        devices=[],
+        **now,
     )
     return Compound.model_validate(document)
 

@@ -113,3 +113,24 @@ def test_refusals_name_the_field_and_change_nothing(cc: Conn) -> None:
     with pytest.raises(registry.NotRegistered, match="compound: no compound c9"):
         registry.put_staff(cc, "c9", "s-x", name="X", role=StaffRole.VIEWER, actor="a", now=LATER)
     assert _since_setup(cc) == []
+
+
+def test_what_maintenance_changes_is_the_registry_the_rules_read(cc: Conn) -> None:
+    """The rules' picture (`registry.compounds`, refreshed every minute) follows the
+    tables: a flat tagged vacant through the API is vacant to the inactivity rule, a
+    resident moved in is in their household, without reloading the compound file."""
+    registry.set_household_tags(
+        cc, COMPOUND, ELDER_FLAT, [HouseholdTag.VACANT], actor="a", now=LATER
+    )
+    registry.move_in(cc, COMPOUND, "r-new", "2-1-101", birth_year=1950, actor="a", now=LATER)
+    (found,) = [c for c in registry.compounds(cc) if c.id == COMPOUND]
+    households = {h.flat: h for h in found.households}
+    assert households[ELDER_FLAT].tags == [HouseholdTag.VACANT]
+    assert [r.ref for r in households["2-1-101"].residents] == ["r-new"]
+    assert all(
+        r.health_notes is None and r.contact is None for h in found.households for r in h.residents
+    )
+    assert {g.id: g.buildings for g in found.grids} == {
+        g.id: g.buildings for g in compound_file().compounds[0].grids
+    }
+    assert [b.id for b in found.buildings] == [b.id for b in compound_file().compounds[0].buildings]
