@@ -56,6 +56,9 @@ class Permission(StrEnum):
     # Organisations and the compounds they serve: administrators read them, and the
     # platform's administrators change them (the route checks the organisation).
     MANAGE_ORGANISATIONS = "manage_organisations"
+    # Compounds' records, buildings with their units and flats, grids: administrators of
+    # an organisation serving the compound (a new compound: the platform's).
+    MAINTAIN_STRUCTURE = "maintain_structure"
 
 
 ROLES: dict[Permission, frozenset[StaffRole]] = {
@@ -83,6 +86,7 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.SET_TARIFFS: frozenset({ADMIN}),
     Permission.CARE_PROGRAMMES: frozenset({ADMIN, PROPERTY, GRID, CARE}),
     Permission.MANAGE_ORGANISATIONS: frozenset({ADMIN}),
+    Permission.MAINTAIN_STRUCTURE: frozenset({ADMIN}),
 }
 
 COMMAND_PERMISSION = {

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain import (
     MAX_CONTACTS,
+    Building,
     CommandBody,
     Device,
     HouseholdTag,
@@ -17,6 +19,7 @@ from domain import (
     Organisation,
     PartyKind,
     StaffRole,
+    Unit,
 )
 
 T = TypeVar("T")
@@ -396,6 +399,52 @@ class StaffPut(_Body):
     role: StaffRole
     party: Ident | None = None
     grids: list[Ident] = Field(default_factory=list, max_length=100)
+
+
+class CompoundPut(_Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    address: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "Asia/Shanghai"
+    parking_spaces: Annotated[int, Field(ge=0, le=100_000)] = 0
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> CompoundPut:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {self.timezone!r}") from exc
+        return self
+
+
+class BuildingPut(_Body):
+    """A building with its units (stairwells) and their flats: the lists replace the
+    current ones (a flat with a household is not removed: 422)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    floors: Annotated[int, Field(ge=1, le=100)] = 6
+    x: Annotated[float, Field(ge=-100_000, le=100_000)] = 0.0
+    y: Annotated[float, Field(ge=-100_000, le=100_000)] = 0.0
+    width: Annotated[float, Field(gt=0, le=10_000)] = 12.0
+    depth: Annotated[float, Field(gt=0, le=10_000)] = 60.0
+    units: list[Unit] = Field(default_factory=list, max_length=50)
+
+    def building(self, building_id: str) -> Building:
+        return Building(id=building_id, **self.model_dump())
+
+
+class GridPut(_Body):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    buildings: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,16}$")]] = Field(
+        default_factory=list, max_length=500
+    )
+
+
+class CompoundChanged(BaseModel):
+    compound: str
+    id: str  # the compound's, building's or grid's
+    created: bool
 
 
 # A contact point as the compound file takes it (domain.ContactUrl); the route also asks

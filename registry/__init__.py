@@ -98,6 +98,7 @@ from registry._reads import (
     staff_page,
 )
 from registry._scope import EVERYTHING, GridKey, Scope
+from registry._structure import put_building, put_compound, put_grid
 from registry._tables import (
     PERSONAL_DATA_ROLES,
     RegistryChange,
@@ -189,6 +190,9 @@ __all__ = [
     "party_page",
     "party_staff",
     "purge_visitor_passes",
+    "put_building",
+    "put_compound",
+    "put_grid",
     "put_organisation",
     "put_staff",
     "quiet_hours",

@@ -14,22 +14,35 @@ grids, by grid workers.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 import registry
 from api import _audit
 from api._access import Permission, User
-from api.deps import DbDep, Reader, StateDep, client_address, in_scope, purpose, require
+from api.deps import (
+    DbDep,
+    Reader,
+    StateDep,
+    client_address,
+    in_scope,
+    platform_only,
+    purpose,
+    require,
+)
 from api.models import (
     BuildingPublic,
+    BuildingPut,
     BuildingsPublic,
+    CompoundChanged,
     CompoundPublic,
+    CompoundPut,
     CompoundsPublic,
     FlatPublic,
     FlatsPublic,
     GridPublic,
+    GridPut,
     GridsPublic,
     HouseholdPublic,
     HouseholdsPublic,
@@ -56,6 +69,8 @@ DetailReader = Annotated[User, Depends(require(Permission.READ_RESIDENT_DETAILS)
 Maintainer = Annotated[User, Depends(require(Permission.MAINTAIN_HOUSEHOLDS))]
 DetailWriter = Annotated[User, Depends(require(Permission.WRITE_RESIDENT_DETAILS))]
 StaffManager = Annotated[User, Depends(require(Permission.MANAGE_STAFF))]
+StructureKeeper = Annotated[User, Depends(require(Permission.MAINTAIN_STRUCTURE))]
+ShortIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,16}$")]
 ChangeReader = Annotated[User, Depends(require(Permission.READ_REGISTRY_CHANGES))]
 FlatPath = Annotated[
     str, Path(pattern=r"^[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}-[A-Za-z0-9_]{1,16}$")
@@ -77,6 +92,87 @@ def compound(compound_id: IdPath, user: Reader, conn: DbDep) -> CompoundPublic:
     if data:
         return CompoundPublic.model_validate(data[0])
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"no compound {compound_id!r}")
+
+
+_STRUCTURE_REFUSALS: dict[int | str, dict[str, Any]] = {
+    201: {"description": "created", "model": CompoundChanged},
+    403: {
+        "description": "outside the administrator's organisation; a new compound: the platform's"
+    },
+    422: {"description": "an unknown compound or building, or a flat with a household"},
+}
+
+
+@router.put("/compounds/{compound_id}", responses=_STRUCTURE_REFUSALS)
+def put_compound(
+    compound_id: IdPath,
+    body: CompoundPut,
+    user: StructureKeeper,
+    conn: DbDep,
+    state: StateDep,
+    response: Response,
+) -> CompoundChanged:
+    """Create (201, the platform's administrators; then link it to its organisations with
+    PUT /organisations/{id}/compounds/{compound_id}) or change (200, an administrator of an
+    organisation serving it) a compound's record. Logged in its registry changes."""
+    if compound_id in registry.compound_ids(conn):
+        in_scope(user, compound_id)
+    else:
+        platform_only(user, "a new compound")
+    created = registry.put_compound(
+        conn, compound_id, body.model_dump(), actor=user.username, now=state.clock.now()
+    )
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return CompoundChanged(compound=compound_id, id=compound_id, created=created)
+
+
+@router.put("/compounds/{compound_id}/buildings/{building_id}", responses=_STRUCTURE_REFUSALS)
+def put_building(
+    compound_id: IdPath,
+    building_id: ShortIdPath,
+    body: BuildingPut,
+    user: StructureKeeper,
+    conn: DbDep,
+    state: StateDep,
+    response: Response,
+) -> CompoundChanged:
+    """Create (201) or change (200) a building with its units and flats (the lists
+    replace the current ones; a flat with a household stays: 422, move it out first)."""
+    in_scope(user, compound_id)
+    created = registry.put_building(
+        conn, compound_id, body.building(building_id), actor=user.username, now=state.clock.now()
+    )
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return CompoundChanged(compound=compound_id, id=building_id, created=created)
+
+
+@router.put("/compounds/{compound_id}/grids/{grid_id}", responses=_STRUCTURE_REFUSALS)
+def put_grid(
+    compound_id: IdPath,
+    grid_id: IdPath,
+    body: GridPut,
+    user: StructureKeeper,
+    conn: DbDep,
+    state: StateDep,
+    response: Response,
+) -> CompoundChanged:
+    """Create (201) or change (200) a grid and the buildings it holds (a building listed
+    leaves the grid it was in). Its team is its staff's (PUT /staff/{id})."""
+    in_scope(user, compound_id)
+    created = registry.put_grid(
+        conn,
+        compound_id,
+        grid_id,
+        name=body.name,
+        buildings=body.buildings,
+        actor=user.username,
+        now=state.clock.now(),
+    )
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return CompoundChanged(compound=compound_id, id=grid_id, created=created)
 
 
 @router.get("/buildings")
@@ -353,7 +449,14 @@ def move_out(
         raise missing
 
 
-@router.put("/staff/{staff_id}")
+@router.put(
+    "/staff/{staff_id}",
+    responses={
+        201: {"description": "created", "model": StaffPublic},
+        403: {"description": "a compound outside the administrator's organisation"},
+        422: {"description": "a compound, party or grid the registry does not have"},
+    },
+)
 def put_staff(
     staff_id: IdPath,
     body: StaffPut,

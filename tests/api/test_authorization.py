@@ -168,6 +168,14 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("POST", "/api/v1/residents", NEWCOMER, MAINTAINERS),
     ("DELETE", "/api/v1/residents/c1/r-new", None, MAINTAINERS),
     ("PUT", "/api/v1/staff/s-new", {"compound": "c1", "name": "N", "role": "viewer"}, {"admin"}),
+    ("PUT", "/api/v1/compounds/c1", {"name": "C1", "lat": 30.0, "lon": 120.0}, {"admin"}),
+    (
+        "PUT",
+        "/api/v1/compounds/c1/buildings/9",
+        {"units": [{"id": "1", "flats": ["101"]}]},
+        {"admin"},
+    ),
+    ("PUT", "/api/v1/compounds/c1/grids/g9", {"buildings": ["9"]}, {"admin"}),
     ("GET", "/api/v1/registry-changes?compound=c1", None, MAINTAINERS),
     ("GET", "/api/v1/grids", None, ALL),
     ("GET", "/api/v1/parties", None, ALL),
@@ -278,6 +286,8 @@ def _template(path: str) -> str:
             "/api/v1/organisations/{organisation_id}/compounds/{compound_id}"
         ),
         "/api/v1/compounds/c1": "/api/v1/compounds/{compound_id}",
+        "/api/v1/compounds/c1/buildings/9": "/api/v1/compounds/{compound_id}/buildings/{building_id}",
+        "/api/v1/compounds/c1/grids/g9": "/api/v1/compounds/{compound_id}/grids/{grid_id}",
         "/api/v1/compounds/c1/plan": "/api/v1/compounds/{compound_id}/plan",
         "/api/v1/compounds/c1/plan/states": "/api/v1/compounds/{compound_id}/plan/states",
         "/api/v1/alarms/1": "/api/v1/alarms/{alarm_id}",
