@@ -286,7 +286,9 @@ def _template(path: str) -> str:
             "/api/v1/organisations/{organisation_id}/compounds/{compound_id}"
         ),
         "/api/v1/compounds/c1": "/api/v1/compounds/{compound_id}",
-        "/api/v1/compounds/c1/buildings/9": "/api/v1/compounds/{compound_id}/buildings/{building_id}",
+        "/api/v1/compounds/c1/buildings/9": (
+            "/api/v1/compounds/{compound_id}/buildings/{building_id}"
+        ),
         "/api/v1/compounds/c1/grids/g9": "/api/v1/compounds/{compound_id}/grids/{grid_id}",
         "/api/v1/compounds/c1/plan": "/api/v1/compounds/{compound_id}/plan",
         "/api/v1/compounds/c1/plan/states": "/api/v1/compounds/{compound_id}/plan/states",
