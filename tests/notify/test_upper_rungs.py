@@ -13,7 +13,6 @@ notifier on a fake clock, deliveries to a real HTTP receiver; times are the comp
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -153,7 +152,8 @@ def test_a_case_climbing_to_the_subdistrict_reaches_the_offices_person_on_duty(
     assert on_duty in told
     assert told.isdisjoint(set(OFFICE) - {on_duty})  # the others of the office: not woken
     said = [p.json()["title"] for p in receiver.posts if p.path == f"/{on_duty}"]
-    assert len(said) == 1 and "已升级" in said[0]  # Chinese, the staff's default language
+    assert len(said) == 1
+    assert "已升级" in said[0]  # Chinese, the staff's default language
 
 
 def test_the_community_rung_reaches_the_committee_serving_the_compound(
