@@ -418,6 +418,9 @@ class _Builder:
             }
             for g in range(1, grids + 1)
         ]
+        # The escalation ladder's top rung (issue 20): the subdistrict office in the compound.
+        office = {"id": f"{c}-sub", "kind": PartyKind.SUBDISTRICT_OFFICE.value}
+        parties.append({**office, "name": f"{c} subdistrict office"})
         return parties
 
     def grids_and_staff(
@@ -438,6 +441,7 @@ class _Builder:
         responders = max(2, math.ceil(elder_flats / 30))  # ~30 elderly flats per responder
         staff += _staff(c, "property", "property staff", StaffRole.PROPERTY_STAFF, property_staff)
         staff += _staff(c, "care", "care responder", StaffRole.CARE_RESPONDER, responders)
+        staff += _staff(c, "sub", "subdistrict supervisor", StaffRole.SUPERVISOR, 1)
         grids = []
         for g in range(1, grid_count + 1):
             first = (g - 1) * s.buildings_per_grid + 1
