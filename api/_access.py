@@ -19,6 +19,7 @@ PROPERTY = StaffRole.PROPERTY_STAFF
 GRID = StaffRole.GRID_WORKER
 CARE = StaffRole.CARE_RESPONDER
 VIEWER = StaffRole.VIEWER
+SUPERVISOR = StaffRole.SUPERVISOR
 EVERYONE = frozenset(StaffRole)
 
 
@@ -59,6 +60,9 @@ class Permission(StrEnum):
     # Compounds' records, buildings with their units and flats, grids: administrators of
     # an organisation serving the compound (a new compound: the platform's).
     MAINTAIN_STRUCTURE = "maintain_structure"
+    # An upper rung (a residents' committee, a subdistrict office) taking a case on for
+    # its own party: their supervisors, and their organisation's administrators.
+    TAKE_OVER_CASES = "take_over_cases"
 
 
 ROLES: dict[Permission, frozenset[StaffRole]] = {
@@ -67,7 +71,7 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.READ_RESIDENT_DETAILS: frozenset({ADMIN, CARE}),
     Permission.READ_ACCESS_EVENTS: frozenset({ADMIN, PROPERTY}),
     Permission.READ_DEAD_LETTERS: frozenset({ADMIN, PROPERTY}),
-    Permission.WORK_CASES: frozenset({ADMIN, PROPERTY, GRID, CARE}),
+    Permission.WORK_CASES: frozenset({ADMIN, PROPERTY, GRID, CARE, SUPERVISOR}),
     Permission.COMMAND_LIGHT: frozenset({ADMIN, PROPERTY}),
     Permission.COMMAND_BARRIER: frozenset({ADMIN, PROPERTY}),
     Permission.COMMAND_GATE: frozenset({ADMIN, PROPERTY}),
@@ -87,6 +91,7 @@ ROLES: dict[Permission, frozenset[StaffRole]] = {
     Permission.CARE_PROGRAMMES: frozenset({ADMIN, PROPERTY, GRID, CARE}),
     Permission.MANAGE_ORGANISATIONS: frozenset({ADMIN}),
     Permission.MAINTAIN_STRUCTURE: frozenset({ADMIN}),
+    Permission.TAKE_OVER_CASES: frozenset({ADMIN, SUPERVISOR}),
 }
 
 COMMAND_PERMISSION = {

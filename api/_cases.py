@@ -21,6 +21,7 @@ def public(case: Case) -> dict[str, Any]:
     """A case's fields as the API's models take them (its assignments apart)."""
     fields = asdict(case)
     fields.pop("assignments")
+    fields["rung"] = case.rung.value
     return fields
 
 

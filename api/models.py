@@ -598,6 +598,8 @@ class CasePublic(BaseModel):
     ack_due: datetime
     resolve_due: datetime
     escalation_level: int
+    # The ladder's rung it has climbed to: assignee, grid_lead, community, subdistrict.
+    rung: Literal["assignee", "grid_lead", "community", "subdistrict"] = "assignee"
     description: str | None
     device_id: str | None
     flat: str | None
@@ -769,6 +771,12 @@ class RedispatchAction(CaseActionBase):
     """Every party replaced (the dispatch was wrong); registry party ids of the compound."""
 
     parties: list[Ident] = Field(min_length=1, max_length=6)
+    reason: Note
+
+
+class TakeOverAction(CaseActionBase):
+    """The caller's organisation takes the case on, with the reason (on the timeline)."""
+
     reason: Note
 
 

@@ -16,7 +16,7 @@ import psycopg
 
 import registry
 from cases._db import Conn, translated
-from cases._model import OPEN_STATES, Assignment, Case, Source, State
+from cases._model import LADDER, OPEN_STATES, Assignment, Case, Rung, Source, State
 from cases._store import CASE_COLUMNS, case_of
 from domain import Severity
 
@@ -51,6 +51,7 @@ WHERE (%(compound)s::text IS NULL OR c.compound_id = %(compound)s)
         AND (c.resolved_at > c.resolve_due
              OR (c.resolved_at IS NULL AND c.resolve_due < %(overdue_at)s))))
   AND (%(escalated)s::boolean IS NULL OR (c.escalations > 0) = %(escalated)s)
+  AND (%(level)s::smallint IS NULL OR c.escalation_level = %(level)s)
 """.replace("{elderly}", _ELDERLY_ALARM)
 # Rows per query of `iter_cases`: a page of a large export held in memory at a time.
 ITER_BATCH = 500
@@ -63,7 +64,8 @@ class CaseFilter:
     `party` is a party id of the compound, or a grid team's `grid_team:<grid>` (the KPIs'
     party keys without the compound); `overdue_at`: the cases due (not cancelled or
     merged) not resolved by their `resolve_due`, as of that instant; `escalated`: the
-    cases with (True) or without (False) an escalation."""
+    cases with (True) or without (False) an escalation; `rung`: the cases that have climbed
+    to that rung of the ladder (and no further)."""
 
     compound: str | None = None
     state: State | None = None
@@ -77,6 +79,7 @@ class CaseFilter:
     party: str | None = None
     overdue_at: datetime | None = None
     escalated: bool | None = None
+    rung: Rung | None = None
 
     def params(self) -> dict[str, Any]:
         enums = {"state": self.state, "severity": self.severity, "source": self.source}
@@ -90,6 +93,7 @@ class CaseFilter:
             "party": self.party,
             "overdue_at": self.overdue_at,
             "escalated": self.escalated,
+            "level": None if self.rung is None else LADDER.index(self.rung),
             **{k: None if v is None else v.value for k, v in enums.items()},
         }
 

@@ -592,6 +592,49 @@ class Workflow:
 
         return self._act(conn, case_id, actor, version, steps)
 
+    def take_over(
+        self,
+        conn: Conn,
+        case_id: int,
+        *,
+        actor: str,
+        version: int,
+        party: str,
+        reason: str,
+        staff_id: str | None = None,
+    ) -> Case:
+        """An upper rung takes the case on (接管): every party replaced by `party` (the
+        taking organisation's in the compound) and, with `staff_id` (one of its staff),
+        that person claims it; one transaction, a re-dispatch and a claim on the timeline,
+        both marked `take_over` with the rung the case had reached."""
+        _required("reason", reason)
+
+        def steps(case: Case, now: datetime) -> list[_Step]:
+            next_state(case.id, case.state, Transition.REDISPATCHED)
+            new = _party_assignment(conn, case, party)
+            if _parties_of(case) == {(new.party_kind, new.party_id)}:
+                raise InvalidRequest("party", f"case {case.id} is with {party} alone already")
+            store.remove_assignments(conn, case.id, [a.party_kind for a in case.assignments])
+            store.insert_assignments(conn, case.id, [new], now)
+            handover = self._handover(
+                case, now, Transition.REDISPATCHED, reason, case.assignments, [new]
+            )
+            marked = {"take_over": True, "rung": case.rung.value}
+            taken = [_Step(handover.transition, {**handover.detail, **marked}, handover.changes)]
+            if staff_id is None:
+                return taken
+            if _staff(conn, case, staff_id)["party_id"] != party:
+                raise InvalidRequest("staff_id", f"{staff_id} is not of party {party}")
+            store.assign_staff(conn, case.id, new.party_kind, staff_id)
+            detail = {"staff": staff_id, "party_kind": new.party_kind, **marked}
+            changes = {
+                "claimed_by": staff_id,
+                "first_responsible": case.first_responsible or staff_id,
+            }
+            return [*taken, _Step(Transition.CLAIMED, detail, changes)]
+
+        return self._act(conn, case_id, actor, version, steps)
+
     def merge(
         self, conn: Conn, case_id: int, *, actor: str, version: int, into: int, note: str
     ) -> Case:
@@ -773,9 +816,12 @@ def _notify(conn: Conn, case: Case, rung: Rung) -> dict[str, Any]:
         cadre = registry.grid_member(conn, case.compound, case.grid_id, "cadre")
         return {"grid": case.grid_id, "staff": cadre}
     if rung is Rung.COMMUNITY:
-        rc = registry.party_of_kind(conn, case.compound, PartyKind.RESIDENTS_COMMITTEE.value)
-        return {"party": rc}
-    return {"level": Rung.SUBDISTRICT.value}
+        return {"party": registry.community_party(conn, case.compound)}
+    # The subdistrict office over the compound's community (registry._ladder).
+    return {
+        "level": Rung.SUBDISTRICT.value,
+        "party": registry.subdistrict_party(conn, case.compound),
+    }
 
 
 def _party_assignment(conn: Conn, case: Case, party_id: str) -> Assignment:

@@ -61,6 +61,8 @@ class PartyKind(StrEnum):
     ELDERLY_CARE_CENTRE = "elderly_care_centre"
     COMMUNITY_POLICE = "community_police"
     GRID_TEAM = "grid_team"
+    # The escalation ladder's top rung: the office above the compound's community.
+    SUBDISTRICT_OFFICE = "subdistrict_office"
 
 
 class StaffRole(StrEnum):
@@ -69,6 +71,9 @@ class StaffRole(StrEnum):
     GRID_WORKER = "grid_worker"
     CARE_RESPONDER = "care_responder"
     VIEWER = "viewer"
+    # The upper rungs' people (a residents' committee, a subdistrict office): they see
+    # their compounds' cases and act on them, take them over, and nothing else.
+    SUPERVISOR = "supervisor"
 
 
 class Language(StrEnum):

@@ -64,15 +64,16 @@ def recipients_of(conn: Conn, compound: str, staff: list[str]) -> list[Recipient
 def staff_call_list(conn: Conn, case: cases.Case, now: datetime) -> list[str]:
     """The call list: of each party the case went to, those on duty `now` and then its
     roster's fallback list (without a roster: its whole staff), then the grid team, then
-    the escalation ladder's people (the grid lead, the community's staff)."""
+    the escalation ladder's people (the grid lead, the community's staff, the
+    subdistrict office's)."""
     staff: list[str] = []
     for a in case.assignments:
         staff += _on_call(conn, case, a.party_id, now)
     staff += registry.grid_team(conn, case.compound, case.grid_id)
     lead = registry.grid_member(conn, case.compound, case.grid_id, "cadre")
     staff += [lead] if lead else []
-    community = registry.party_of_kind(conn, case.compound, "residents_committee")
-    staff += _on_call(conn, case, community, now)
+    staff += _on_call(conn, case, registry.community_party(conn, case.compound), now)
+    staff += _on_call(conn, case, registry.subdistrict_party(conn, case.compound), now)
     return list(dict.fromkeys(staff))
 
 
@@ -87,8 +88,8 @@ def _on_call(conn: Conn, case: cases.Case, party: str | None, at: datetime) -> l
 
 
 def _escalation_staff(conn: Conn, case: cases.Case, event: cases.CaseEvent) -> list[str]:
-    # Who the workflow named in the escalation record (cases._workflow._notify);
-    # the subdistrict rung names nobody yet.
+    # Who the workflow named in the escalation record (cases._workflow._notify): the
+    # grid lead, or the community's or the subdistrict office's party.
     named = event.detail.get("notify") or {}
     if named.get("staff"):
         return [str(named["staff"])]

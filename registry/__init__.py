@@ -34,6 +34,7 @@ from registry._errors import (
     ValueRefused,
 )
 from registry._files import read_compound_file, write_compound_file
+from registry._ladder import community_party, organisation_party, subdistrict_party
 from registry._load import load
 from registry._maintain import (
     add_device,
@@ -154,6 +155,7 @@ __all__ = [
     "building_page",
     "buildings_of",
     "clear_quiet_hours",
+    "community_party",
     "compound_ids",
     "compound_page",
     "compound_places",
@@ -184,6 +186,7 @@ __all__ = [
     "on_duty",
     "organisation",
     "organisation_changes",
+    "organisation_party",
     "organisations",
     "party",
     "party_of_kind",
@@ -219,6 +222,7 @@ __all__ = [
     "staff_languages",
     "staff_member",
     "staff_page",
+    "subdistrict_party",
     "time_zone",
     "unlink",
     "vehicles",

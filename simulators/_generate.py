@@ -191,6 +191,8 @@ def _organisation_of(kind: PartyKind, index: int, compounds: int) -> str:
         return f"care-{index // COMMUNITY_SPAN + 1:03d}"
     if kind is PartyKind.COMMUNITY_POLICE:
         return f"police-{index // POLICE_SPAN + 1:03d}"
+    if kind is PartyKind.SUBDISTRICT_OFFICE:
+        return f"subdistrict-{index // SUBDISTRICT_SPAN + 1:02d}"
     return f"{compound_id(index, compounds)}-owners"  # the compound's own
 
 
@@ -484,6 +486,12 @@ class _Builder:
             }
             for g in range(1, grids + 1)
         ]
+        # The escalation ladder's top rung (issue 20): the subdistrict office in the compound.
+        office = {"id": f"{c}-sub", "kind": PartyKind.SUBDISTRICT_OFFICE.value}
+        organisation = _organisation_of(
+            PartyKind.SUBDISTRICT_OFFICE, self.index, self.size.compounds
+        )
+        parties.append({**office, "name": f"{c} subdistrict office", "organisation": organisation})
         return parties
 
     def grids_and_staff(
@@ -504,6 +512,7 @@ class _Builder:
         responders = max(2, math.ceil(elder_flats / 30))  # ~30 elderly flats per responder
         staff += _staff(c, "property", "property staff", StaffRole.PROPERTY_STAFF, property_staff)
         staff += _staff(c, "care", "care responder", StaffRole.CARE_RESPONDER, responders)
+        staff += _staff(c, "sub", "subdistrict supervisor", StaffRole.SUPERVISOR, 1)
         grids = []
         for g in range(1, grid_count + 1):
             first = (g - 1) * s.buildings_per_grid + 1

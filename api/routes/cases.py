@@ -46,6 +46,7 @@ from api.models import (
     ReasonAction,
     RecordAction,
     RedispatchAction,
+    TakeOverAction,
     TransferAction,
 )
 from api.routes._params import From, IdQuery, Limit, Offset, To
@@ -53,6 +54,7 @@ from api.routes._params import From, IdQuery, Limit, Offset, To
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/cases", tags=["cases"])
 Worker = Annotated[User, Depends(require(Permission.WORK_CASES))]
+Supervisor = Annotated[User, Depends(require(Permission.TAKE_OVER_CASES))]
 CaseId = Annotated[int, Path(ge=1, le=2**62)]
 # The reporter of a phone call whose caller gave no resident ref.
 UNNAMED_CALLER = "caller"
@@ -120,9 +122,14 @@ def list_cases(
     grid: IdQuery = None,
     start: From = None,
     end: To = None,
+    escalated: bool | None = None,
+    rung: Literal["assignee", "grid_lead", "community", "subdistrict"] | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> CasesPublic:
+    """The cases in the caller's scope; `escalated`: those with (or without) an escalation,
+    `rung`: those that climbed to that rung of the ladder (a subdistrict office's desk:
+    `rung=subdistrict`)."""
     filters = cases.CaseFilter(
         compound=compound,
         state=None if state is None else cases.State(state),
@@ -133,6 +140,8 @@ def list_cases(
         open=open_,
         start=start,
         end=end,
+        escalated=escalated,
+        rung=None if rung is None else cases.Rung(rung),
     )
     data, count = _cases.list_cases(conn, user, filters=filters, limit=limit, offset=offset)
     return CasesPublic(data=[CasePublic.model_validate(c) for c in data], count=count)
@@ -532,6 +541,63 @@ def claim(
         state,
         case_id,
         lambda w, c, a: w.claim(c, case_id, actor=a, version=body.version, staff_id=staff_id),
+    )
+
+
+TAKE_OVER_REFUSALS: dict[int | str, dict[str, Any]] = {
+    **REFUSALS,
+    403: {"model": Message, "description": "the case is outside the organisation's compounds"},
+    422: {"model": Message, "description": "the organisation has no party in the compound"},
+}
+
+
+@router.post("/{case_id}/take-over", responses=TAKE_OVER_REFUSALS)
+def take_over(
+    case_id: CaseId, body: TakeOverAction, user: Supervisor, conn: DbDep, state: StateDep
+) -> CasePublic:
+    """The caller's organisation (a residents' committee, a subdistrict office: an upper
+    rung of the ladder) takes the case on: its party in the compound replaces every party,
+    and the caller, if a staff member of it, claims the case; the reason is on the
+    timeline."""
+    case = cases.get_case(conn, case_id)
+    if not user.sees_compound(case.compound):
+        raise Refusal(
+            status.HTTP_403_FORBIDDEN,
+            f"case {case_id} is not in a compound your organisation ({user.organisation})"
+            " serves: it cannot take the case over",
+            "case.take_over_outside",
+            case_id=case_id,
+            organisation=user.organisation,
+        )
+    party = registry.organisation_party(conn, case.compound, user.organisation)
+    if party is None:
+        raise Refusal(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"your organisation ({user.organisation}) has no party in compound"
+            f" {case.compound} to take the case over as (the compound file's"
+            " parties[].organisation)",
+            "case.take_over_no_party",
+            organisation=user.organisation,
+            compound=case.compound,
+        )
+    # The caller claims it when they are that party's staff member in this compound (staff
+    # ids are per compound: an office's person may be registered in some of its compounds).
+    member = user.staff_id and registry.staff_member(conn, case.compound, user.staff_id)
+    claimant = user.staff_id if member and member["party_id"] == party else None
+    return _act(
+        conn,
+        user,
+        state,
+        case_id,
+        lambda w, c, a: w.take_over(
+            c,
+            case_id,
+            actor=a,
+            version=body.version,
+            party=party,
+            reason=body.reason,
+            staff_id=claimant,
+        ),
     )
 
 

@@ -58,13 +58,14 @@ const PANELS = {
   grid_worker: ["feed", "board", "plan", "kpis", "care", "desk", "district"],
   care_responder: ["feed", "board", "plan", "care", "desk"],
   viewer: ["feed", "board", "plan", "kpis", "care", "desk", "district"], // care: counts only; desk: reading
+  supervisor: ["feed", "board", "plan", "kpis", "desk", "district"], // an upper rung: its compounds' cases
 };
 // Parking for every role: occupancy, stays and the tariff are everyone's to read; the
 // plates, cars and passes only reach the roles the API shows them to (parking.js).
 for (const shown of Object.values(PANELS)) shown.push("parking");
 // Cases the care programmes' sweep opens: named by their category and household.
 const CARE_CATEGORIES = new Set(["care_visit_overdue", "meal_missed"]);
-const WORKERS = new Set(["admin", "property_staff", "grid_worker", "care_responder"]);
+const WORKERS = new Set(["admin", "property_staff", "grid_worker", "care_responder", "supervisor"]);
 
 const state = {
   token: sessionStorage.getItem("dayuan.token"),
@@ -521,6 +522,7 @@ function caseCard(c, now) {
       el("b", { textContent: `#${c.id} ` }),
       el("span", { textContent: caseTitle(c) }),
       late ? el("span", { className: "badge", textContent: ` ${t("overdue")}` }) : "",
+      climbed(c) ? el("span", { className: "badge rung", textContent: ` ${t(`rung.${c.rung}`)}` }) : "",
     ]),
     el("div", { className: "due", textContent: `${t(late ?? due)} ${fmtTime(c[late ?? due])}` }),
   ]);
@@ -528,6 +530,11 @@ function caseCard(c, now) {
   li.dataset.state = c.state;
   li.addEventListener("click", () => openCase(c.id));
   return li;
+}
+
+// Whether the case has climbed the escalation ladder (its rung is above the assignee).
+function climbed(c) {
+  return Boolean(c.rung) && c.rung !== "assignee";
 }
 
 // A flat or location: a registry address ("3-2-301") in words, free text as written.
@@ -584,6 +591,7 @@ async function openCase(id) {
       ...pair(t("parties"), c.assignments.map((a) => partyKindName(a.party_kind)).join(", ") || "—"),
       ...(c.first_responsible ? pair(t("first_responsible"), c.first_responsible) : []),
       ...(c.claimed_by ? pair(t("claimed_by"), c.claimed_by) : []),
+      ...(climbed(c) ? pair(t("rung"), t(`rung.${c.rung}`)) : []),
     ]),
   ];
   if (c.description) body.push(el("p", { textContent: c.description }));
@@ -635,6 +643,7 @@ function detailWords(transition, d) {
   if (Array.isArray(d.to) && d.to.length) words.push(`${t("handed_to")}: ${d.to.map(assigneeName).join(", ")}`);
   if (transition === "party_added" && d.party) words.push(assigneeName(d.party));
   if (["assigned", "claimed"].includes(transition) && d.staff) words.push(d.staff);
+  if (d.take_over) words.push(t("taken_over"));
   if (d.note) words.push(d.note);
   return words;
 }
@@ -694,6 +703,9 @@ function actionForm(c) {
 const formsContext = {
   api,
   toast: (text) => toast(text),
+  // A take-over is an organisation's own: a supervisor, or an administrator not the platform's.
+  mayTakeOver: () =>
+    state.user?.role === "supervisor" || (state.user?.role === "admin" && state.user?.organisation !== "platform"),
   after: async (id) => {
     await refreshBoard(); // re-reads the pane's case when it is on the board
     if ($("#pane").dataset.loading !== String(id)) await openCase(id);

@@ -1,8 +1,8 @@
 // The case pane's handling forms and the phone-call intake form (issue 19). Each handling
 // transition the case allows that needs more than a click (record an action, a joint
 // consultation with its participants and decision, rate on behalf of a caller, cancel,
-// re-dispatch, transfer, assign, claim, add a party, merge) gets a button that opens its
-// form; a form posts to `POST /cases/{id}/<transition>` with the version the pane showed
+// re-dispatch, transfer, assign, claim, add a party, merge; take over for an upper
+// rung's account, issue 20) gets a button that opens its form; a form posts to `POST /cases/{id}/<transition>` with the version the pane showed
 // and, when the API refuses, shows the API's reason in the form itself. The party and
 // staff lists come from the registry when a form opens (`/parties`, `/staff` of the
 // case's compound). `ctx` is app.js's: `api`, `toast` and `after(caseId)` (the board and
@@ -22,6 +22,8 @@ const REGISTRY_PAGE = 100; // parties and staff of one compound: a few dozen at 
 // The row of form buttons for what the case allows, and the place its open form goes.
 export function caseForms(c, ctx) {
   const allowed = FORMS.filter((a) => c.allowed_actions.includes(a));
+  // An upper rung's account (a committee's, an office's) takes a case it may re-dispatch.
+  if (ctx.mayTakeOver?.() && c.allowed_actions.includes("redispatch")) allowed.push("take-over");
   const slot = el("div", { className: "case-form-slot" });
   const buttons = allowed.map((action) => {
     const b = el("button", { type: "button", className: `open-${action}`, textContent: t(`form.${action}`) });
@@ -183,6 +185,13 @@ const BUILDERS = {
     fields: [el("p", { className: "hint", textContent: t("form.claim.hint") })],
     body: () => ({}),
   }),
+  "take-over": () => {
+    const reason = textarea("reason", t("form.reason"));
+    return {
+      fields: [el("p", { className: "hint", textContent: t("form.take-over.hint") }), label(t("form.reason"), reason)],
+      body: () => (reason.value.trim() ? { reason: reason.value.trim() } : "form.need.reason"),
+    };
+  },
   "add-party": (c, { parties }) => {
     const party = select(parties.map(partyOption), "party");
     const note = textarea("note", t("note_text"));

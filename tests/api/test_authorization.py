@@ -17,6 +17,10 @@ from tests.api.conftest import ROLES
 ALL = set(ROLES)
 OPERATORS = {"admin", "property_staff"}
 WORKERS = {"admin", "property_staff", "grid_worker", "care_responder"}
+# Case work: the workers and the upper rungs' supervisors (a committee's, an office's).
+CASE_WORKERS = WORKERS | {"supervisor"}
+# Taking a case over for one's organisation's party: supervisors and administrators.
+TAKERS = {"admin", "supervisor"}
 CASE = {"version": 1, "note": "n"}
 MAINTAINERS = {"admin", "grid_worker"}
 CARERS = {"admin", "care_responder"}
@@ -131,10 +135,10 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
             "reporter": "r-1",
             "location": "3-2-301",
         },
-        WORKERS,
+        CASE_WORKERS,
     ),
     *(
-        ("POST", f"/api/v1/cases/1/{action}", body, WORKERS)
+        ("POST", f"/api/v1/cases/1/{action}", body, CASE_WORKERS)
         for action, body in [
             ("acknowledge", {"version": 1}),
             ("start", {"version": 1}),
@@ -153,6 +157,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
             ("merge", {"version": 1, "into": 2, "note": "n"}),
         ]
     ),
+    ("POST", "/api/v1/cases/1/take-over", {"version": 1, "reason": "r"}, TAKERS),
     ("GET", "/api/v1/cases/1/notifications", None, ALL),
     ("GET", "/api/v1/compounds", None, ALL),
     ("GET", "/api/v1/compounds/c1", None, ALL),
@@ -223,7 +228,7 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
     ("DELETE", "/api/v1/open311/clients/1", None, {"admin"}),
     ("GET", "/api/v1/residents/links?compound=c1", None, MAINTAINERS),
     ("POST", "/api/v1/residents/links/1", {"confirm": True}, MAINTAINERS),
-    ("GET", "/api/v1/residents/reports/1", None, WORKERS),
+    ("GET", "/api/v1/residents/reports/1", None, CASE_WORKERS),
     ("GET", "/api/v1/residents/reports/1/photos/1", None, ALL),
     ("GET", "/api/v1/deliberations?compound=c1", None, ALL),
     ("POST", "/api/v1/deliberations", MATTER, RUNNERS),

@@ -45,7 +45,7 @@ from tests.factories import now_ms
 V1 = "/api/v1"
 H = dict[str, dict[str, str]]
 Conn = psycopg.Connection[Any]
-NOT_HEALTH = ("property_staff", "viewer", "grid_worker")
+NOT_HEALTH = ("property_staff", "viewer", "grid_worker", "supervisor")
 # Readings distinctive enough to be searched for in any response.
 HEART, SPO2, TEMP, CONFIDENCE, ROOM = 61.5, 93.25, 36.65, 0.8125, "bedroom_c1"
 HEALTH_TEXT = ("Heart rate", "heart_rate", "spo2", ROOM)

@@ -29,7 +29,7 @@ def test_an_unanswered_sos_climbs_the_ladder(
     assert climbed == [
         (60, "grid_lead", {"grid": "g2", "staff": "s-cadre2"}),
         (120, "community", {"party": "p-rc"}),
-        (180, "subdistrict", {"level": "subdistrict"}),
+        (180, "subdistrict", {"level": "subdistrict", "party": None}),
     ]
     case = cases.get_case(cc, case.id)
     assert (case.escalation_level, case.escalations, case.rung) == (3, 3, cases.Rung.SUBDISTRICT)
