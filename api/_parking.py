@@ -29,11 +29,13 @@ async def run(pool: ConnectionPool, clock: Clock, *, every_s: float) -> None:
             done = await anyio.to_thread.run_sync(sweep_round, pool, clock)
             if done.reads:
                 log.info(
-                    "parking: %d plate reads, %d entries, %d exits, %d missed",
+                    "parking: %d plate reads, %d entries, %d exits, %d missed,"
+                    " %d residents' cars parked before the records began",
                     done.reads,
                     done.entries,
                     done.exits,
                     done.exit_missed + done.entry_missed,
+                    done.entered_before,
                 )
         except (parking.ParkingError, PoolTimeout) as exc:
             log.warning("parking sweep failed this round: %s", exc)

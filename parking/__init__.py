@@ -15,6 +15,7 @@ from parking._errors import (
 )
 from parking._stays import (
     BATCH,
+    BEFORE_RECORDS,
     MAX_PERIOD,
     PARKING_KEEP,
     REPEAT_WINDOW,
@@ -44,6 +45,7 @@ from parking._tariff import (
 
 __all__ = [
     "BATCH",
+    "BEFORE_RECORDS",
     "DEFAULT_TARIFF",
     "MAX_FLAT_FEN",
     "MAX_FREE_MINUTES",

@@ -11,7 +11,10 @@ each read not taken before (`parking_reads` remembers every read it took):
   REPEAT_WINDOW of the entry is the camera reading the car twice: taken as a repeat.
 - `out` with an open stay: it closes, priced by the tariff (`parking.fee`).
 - `out` with none: the entry was missed. Recorded as an `entry_missed` stay (no entry
-  time; fee: the flat missed-read fee), unless the plate left within REPEAT_WINDOW.
+  time; fee: the flat missed-read fee), unless the plate left within REPEAT_WINDOW, or
+  it is a resident's car never seen before leaving within BEFORE_RECORDS of the
+  compound's first read: it was parked before the records began (`entered_before`, no
+  fee), as most residents' cars are on a new installation's first morning.
 - `out` older than the open stay's entry (it arrived late, after the next entry): it
   closes the stay that entry ended `exit_missed`, priced after all, when that is the
   plate's latest stay entered before it; otherwise it is taken as a repeat.
@@ -24,7 +27,7 @@ the retention class `parking_stay`: deleted PARKING_KEEP after the stay ended.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -46,9 +49,12 @@ SETTLE = timedelta(seconds=30)
 MAX_PERIOD = timedelta(days=366)
 BATCH = 2000  # reads per transaction: a day's backlog of a compound in a few batches
 MARK = "plate_reads"
+# A resident's car leaves at least once a day or so: one unseen before and leaving within
+# this long of the compound's first read was parked before the pairing began.
+BEFORE_RECORDS = timedelta(hours=24)
 _LOCK = 0x7061726B  # "park": one sweep at a time across processes
 
-Status = Literal["open", "closed", "exit_missed", "entry_missed"]
+Status = Literal["open", "closed", "exit_missed", "entry_missed", "entered_before"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +74,11 @@ class Stay:
     def duration(self, now: datetime) -> timedelta | None:
         """How long the car stayed (an open stay: until `now`); None when a read was
         missed (no entry, or no exit, to measure from)."""
-        if self.entered_at is None or self.status in ("exit_missed", "entry_missed"):
+        if self.entered_at is None or self.status in (
+            "exit_missed",
+            "entry_missed",
+            "entered_before",
+        ):
             return None
         return max((self.exited_at or now) - self.entered_at, timedelta())
 
@@ -99,6 +109,7 @@ class SweepResult:
     exits: int = 0
     exit_missed: int = 0
     entry_missed: int = 0
+    entered_before: int = 0  # residents' cars parked before the records began
     repeats: int = 0
     skipped: int = 0  # reads of a device the registry has no barrier for
     purged: int = 0
@@ -109,9 +120,19 @@ class _Context:
     barriers: dict[str, str]  # barrier device -> compound
     known: KnownPlates
     tariffs: dict[str, Tariff]
+    first_reads: dict[str, datetime] = field(default_factory=dict)  # by compound
 
     def tariff(self, compound: str) -> Tariff:
         return self.tariffs.get(compound, DEFAULT_TARIFF)
+
+    def first_read(self, conn: Conn, compound: str, this: datetime) -> datetime:
+        """When the compound's pairing began: its earliest read taken (or this one)."""
+        if compound not in self.first_reads:
+            row = conn.execute(
+                "SELECT min(ts) FROM parking_reads WHERE compound_id = %s", (compound,)
+            ).fetchone()
+            self.first_reads[compound] = row[0] if row and row[0] else this
+        return min(self.first_reads[compound], this)
 
 
 def sweep(conn: Conn, now: datetime) -> SweepResult:
@@ -221,8 +242,24 @@ class _Pairing:
         if left is not None or found is not None:
             result.repeats += 1  # seen leaving twice, or an exit older than the open entry
             return "repeat", None if left is None else int(left[0])
+        if self._before_records():
+            result.entered_before += 1
+            return "entered_before", self._insert("entered_before", exited_at=self.read.ts)
         result.entry_missed += 1
         return "entry_missed", self._insert("entry_missed", exited_at=self.read.ts)
+
+    def _before_records(self) -> bool:
+        """A resident's car never seen, leaving in the first BEFORE_RECORDS of pairing."""
+        if not self.context.known.resident(self.compound, self.plate):
+            return False
+        began = self.context.first_read(self.conn, self.compound, self.read.ts)
+        if self.read.ts - began >= BEFORE_RECORDS:
+            return False
+        seen = self.conn.execute(
+            "SELECT 1 FROM parking_stays WHERE compound_id = %s AND plate = %s LIMIT 1",
+            (self.compound, self.plate),
+        ).fetchone()
+        return seen is None
 
     def _late_exit(self) -> int | None:
         """The stay this exit belongs to when it arrived after the plate's next entry
@@ -299,7 +336,11 @@ class _Pairing:
                 self.read.device if exited_at else None,
                 known.resident(self.compound, self.plate),
                 known.visitor(self.compound, self.plate, at),
-                None if status == "open" else self._missed_fee(),
+                None
+                if status == "open"
+                else 0
+                if status == "entered_before"
+                else self._missed_fee(),
                 None if status == "open" else at,
                 None if status == "open" else at + PARKING_KEEP,
             ),

@@ -114,7 +114,10 @@ class StayPublic(BaseModel):
     id: int
     compound: str
     plate: str | None = Field(description="only for roles that may read plates")
-    status: str = Field(description="open, closed, exit_missed or entry_missed")
+    status: str = Field(
+        description="open, closed, exit_missed, entry_missed or entered_before (a resident's"
+        " car parked before the records began)"
+    )
     entered_at: datetime | None
     exited_at: datetime | None
     entry_device: str | None

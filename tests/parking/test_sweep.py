@@ -107,6 +107,36 @@ def test_pairing_with_missed_reads(db: Conn, db_url: str) -> None:
     assert (resident.status, resident.resident, resident.fee_fen) == ("closed", True, 0)
 
 
+def test_residents_cars_parked_before_the_records_began_are_not_missed_reads(
+    db: Conn, db_url: str
+) -> None:
+    """A new installation's first morning: residents' cars leave that were parked before
+    the first read. Never seen, leaving within BEFORE_RECORDS of the compound's first
+    read: `entered_before`, no fee. A stranger's car then, or a resident's car later, is
+    a missed entry as before."""
+    early, late = "浙A66666", "浙A77777"
+    now = datetime.now(UTC)
+    for plate in (early, late):
+        registry.add_vehicle(db, "c1", "1-1-101", plate, actor="test", now=now)
+    t0 = now.replace(microsecond=0) - parking.BEFORE_RECORDS - timedelta(hours=6)
+    h = lambda n: t0 + timedelta(hours=n)  # noqa: E731
+    _reads(
+        db_url,
+        (h(0), STRANGER, "in"),  # the compound's first read: the pairing begins
+        (h(1), early, "out"),
+        (h(2), GHOST, "out"),
+        (h(25), late, "out"),
+    )
+    done = parking.sweep(db, _later())
+    assert (done.entered_before, done.entry_missed) == (1, 2)
+    stays = _by_plate(db)
+    [before] = stays[early]
+    assert (before.status, before.entered_at, before.fee_fen) == ("entered_before", None, 0)
+    assert before.duration(now) is None
+    assert stays[GHOST][0].status == "entry_missed"
+    assert stays[late][0].status == "entry_missed"
+
+
 def test_the_takings_of_a_period_count_each_stay_when_it_ended(db: Conn, db_url: str) -> None:
     """A stay's fee is taken when it ends: a closed one's at its exit, an exit not read
     at the next entry that ended it, an entry not read at its exit; an open one not yet.
