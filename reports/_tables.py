@@ -60,6 +60,7 @@ CASE_COLUMNS: tuple[Column, ...] = (
     _c("ack_due", "datetime", "响应时限", "Acknowledge by"),
     _c("resolve_due", "datetime", "办结时限", "Resolve by"),
     _c("escalation_level", "int", "督办层级", "Escalation level"),
+    _c("rung", "text", "督办至", "Escalated to"),
     _c("description", "text", "描述", "Description"),
     _c("device_id", "text", "设备", "Device"),
     _c("flat", "text", "房屋", "Flat"),
