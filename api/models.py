@@ -40,6 +40,13 @@ class Page(BaseModel, Generic[T]):
     count: int  # all matches, not only this page
 
 
+class CursorPage(Page[T], Generic[T]):
+    """A page of a list walked by keyset: `next_cursor` asks for the page after this one
+    (None: this is the last)."""
+
+    next_cursor: str | None = None
+
+
 class Message(BaseModel):
     detail: str
 
@@ -114,7 +121,7 @@ class DevicePublic(BaseModel):
     y: float | None = None
 
 
-DevicesPublic = Page[DevicePublic]
+DevicesPublic = CursorPage[DevicePublic]
 
 
 class DeviceCreate(BaseModel):
@@ -183,7 +190,7 @@ class EventPublic(BaseModel):
     redacted: bool = False  # an elderly-care event: its data withheld from the caller's role
 
 
-EventsPublic = Page[EventPublic]
+EventsPublic = CursorPage[EventPublic]
 
 
 class AlarmPublic(BaseModel):
@@ -207,7 +214,7 @@ class AlarmPublic(BaseModel):
     redacted: bool = False  # its trigger values (health readings) withheld from the caller
 
 
-AlarmsPublic = Page[AlarmPublic]
+AlarmsPublic = CursorPage[AlarmPublic]
 
 
 class ReasonCount(BaseModel):
@@ -308,7 +315,7 @@ class HouseholdPublic(BaseModel):
     tags: list[HouseholdTag]
 
 
-HouseholdsPublic = Page[HouseholdPublic]
+HouseholdsPublic = CursorPage[HouseholdPublic]
 
 
 class ResidentPublic(BaseModel):
@@ -319,7 +326,7 @@ class ResidentPublic(BaseModel):
     lives_alone: bool
 
 
-ResidentsPublic = Page[ResidentPublic]
+ResidentsPublic = CursorPage[ResidentPublic]
 
 
 class ResidentDetails(ResidentPublic):
@@ -520,7 +527,7 @@ class AuditPublic(BaseModel):
     detail: dict[str, Any]
 
 
-AuditsPublic = Page[AuditPublic]
+AuditsPublic = CursorPage[AuditPublic]
 
 
 # --- cases ------------------------------------------------------------------------------
@@ -567,7 +574,7 @@ class CasePublic(BaseModel):
     merged_into: int | None = None  # a merged duplicate: the case it lives on in
 
 
-CasesPublic = Page[CasePublic]
+CasesPublic = CursorPage[CasePublic]
 
 
 class CaseEventPublic(BaseModel):
