@@ -1,5 +1,5 @@
 """Dayuan's benchmarks, drills and run checks: what measures or exercises the product
-rather than being it. `dayuan bench ingest|layout|rollups|rules|alarms|faults|notify|brokers`,
+rather than being it. `dayuan bench ingest|layout|rollups|rules|alarms|faults|notify|brokers|api`,
 `dayuan drill` and `dayuan manifest check` are wired by `dayuan.cli` to the commands
 here; each is `command(args, settings) -> int` and prints JSON. The benchmarks build
 their own broker, database and processes through `dayuan.wiring` (and `dayuan.cli
@@ -10,6 +10,7 @@ gateway` subprocesses), so this package sits between the CLI and the rest of `da
 catalogue against a simulated run's incidents (`dayuan bench alarms`, and its test)."""
 
 from bench._alarms import alarm_quality, bench_alarms
+from bench._api import bench_api
 from bench._brokers import bench_brokers
 from bench._drill import drill
 from bench._faults import Plan, run_scenario
@@ -31,6 +32,7 @@ __all__ = [
     "account",
     "alarm_quality",
     "bench_alarms",
+    "bench_api",
     "bench_broker_save",
     "bench_brokers",
     "bench_faults",
