@@ -284,6 +284,7 @@ def _measure(url: str, requests: int, cases: int) -> dict[str, Any]:
                 routes[name] = "absent"  # a route this build does not have (the district's)
                 continue
             routes[name] = _timed(_getter(client, route["path"], route["params"], h), requests)
+            print(f"{name}: {routes[name]}", file=sys.stderr)  # progress; stdout is the JSON
     return {"baseline": baseline, "routes": routes}
 
 
