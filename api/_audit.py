@@ -51,8 +51,10 @@ def entries(
     limit: int,
     offset: int,
     organisations: list[str] | None = None,
+    before: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """The log, newest first: of the accounts of these organisations (None: everyone's)."""
+    """The log, newest first: of the accounts of these organisations (None: everyone's);
+    with `before`, the entries of a smaller id (a keyset page; the count of them all)."""
     where = (
         " WHERE (%(actor)s::text IS NULL OR actor = %(actor)s)"
         " AND (%(orgs)s::text[] IS NULL OR actor IN (SELECT username FROM api_users"
@@ -65,8 +67,10 @@ def entries(
     data = rows(
         conn,
         "SELECT id, at, actor, role, action, subject, route, reason, client, detail"
-        f" FROM api_audit{where} ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s",
-        {**params, "limit": limit, "offset": offset},
+        f" FROM api_audit{where}"
+        + ("" if before is None else " AND id < %(before)s")
+        + " ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s",
+        {**params, "limit": limit, "offset": offset, "before": before},
     )
     total = row(conn, f"SELECT count(*) AS n FROM api_audit{where}", params)
     return data, int(total["n"]) if total else 0

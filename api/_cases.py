@@ -26,11 +26,23 @@ def public(case: Case) -> dict[str, Any]:
 
 
 def list_cases(
-    conn: Conn, user: User, *, filters: cases.CaseFilter, limit: int, offset: int
+    conn: Conn,
+    user: User,
+    *,
+    filters: cases.CaseFilter,
+    limit: int,
+    offset: int,
+    before: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     renamed = None if user.reads_health else (_health.NEUTRAL_RULE, _health.PLAIN_ALARMS)
     found, total = cases.list_cases(
-        conn, scope=user.scope, filters=filters, limit=limit, offset=offset, renamed=renamed
+        conn,
+        scope=user.scope,
+        filters=filters,
+        limit=limit,
+        offset=offset,
+        renamed=renamed,
+        before=before,
     )
     data = [public(c) for c in found]
     redact_cases(conn, user, data)

@@ -30,6 +30,7 @@ def events(
     filters: dict[str, str | None],
     limit: int,
     offset: int,
+    after: ingest.EventKey | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Without health access, elderly-care devices show only their help events (SOS,
     fall), and those without their data (`redacted`)."""
@@ -45,6 +46,7 @@ def events(
         offset=offset,
         quiet_kind=quiet,
         loud_types=_health.HELP_EVENTS,
+        after=after,
     )
     if not user.reads_health:
         for e in data:
@@ -54,11 +56,23 @@ def events(
 
 
 def alarms(
-    conn: Conn, user: User, *, filters: dict[str, Any], limit: int, offset: int
+    conn: Conn,
+    user: User,
+    *,
+    filters: dict[str, Any],
+    limit: int,
+    offset: int,
+    before: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     renamed = None if user.reads_health else (_health.NEUTRAL_RULE, _health.PLAIN_ALARMS)
     data, total = rules.alarm_page(
-        conn, user.scope, filters=filters, limit=limit, offset=offset, renamed=renamed
+        conn,
+        user.scope,
+        filters=filters,
+        limit=limit,
+        offset=offset,
+        renamed=renamed,
+        before=before,
     )
     if not user.reads_health:
         for a in data:

@@ -43,6 +43,13 @@ class Page(BaseModel, Generic[T]):
     count: int  # all matches, not only this page
 
 
+class CursorPage(Page[T], Generic[T]):
+    """A page of a list walked by keyset: `next_cursor` asks for the page after this one
+    (None: this is the last)."""
+
+    next_cursor: str | None = None
+
+
 class Message(BaseModel):
     detail: str
 
@@ -117,7 +124,7 @@ class DevicePublic(BaseModel):
     y: float | None = None
 
 
-DevicesPublic = Page[DevicePublic]
+DevicesPublic = CursorPage[DevicePublic]
 
 
 class DeviceCreate(BaseModel):
@@ -186,7 +193,7 @@ class EventPublic(BaseModel):
     redacted: bool = False  # an elderly-care event: its data withheld from the caller's role
 
 
-EventsPublic = Page[EventPublic]
+EventsPublic = CursorPage[EventPublic]
 
 
 class AlarmPublic(BaseModel):
@@ -210,7 +217,7 @@ class AlarmPublic(BaseModel):
     redacted: bool = False  # its trigger values (health readings) withheld from the caller
 
 
-AlarmsPublic = Page[AlarmPublic]
+AlarmsPublic = CursorPage[AlarmPublic]
 
 
 class ReasonCount(BaseModel):
@@ -311,7 +318,7 @@ class HouseholdPublic(BaseModel):
     tags: list[HouseholdTag]
 
 
-HouseholdsPublic = Page[HouseholdPublic]
+HouseholdsPublic = CursorPage[HouseholdPublic]
 
 
 class ResidentPublic(BaseModel):
@@ -322,7 +329,7 @@ class ResidentPublic(BaseModel):
     lives_alone: bool
 
 
-ResidentsPublic = Page[ResidentPublic]
+ResidentsPublic = CursorPage[ResidentPublic]
 
 
 class ResidentDetails(ResidentPublic):
@@ -569,7 +576,7 @@ class AuditPublic(BaseModel):
     detail: dict[str, Any]
 
 
-AuditsPublic = Page[AuditPublic]
+AuditsPublic = CursorPage[AuditPublic]
 
 
 # --- cases ------------------------------------------------------------------------------
@@ -618,7 +625,7 @@ class CasePublic(BaseModel):
     merged_into: int | None = None  # a merged duplicate: the case it lives on in
 
 
-CasesPublic = Page[CasePublic]
+CasesPublic = CursorPage[CasePublic]
 
 
 class CaseEventPublic(BaseModel):

@@ -1,6 +1,6 @@
 """Dayuan's benchmarks, drills and run checks: what measures or exercises the product
 rather than being it. `dayuan bench ingest|layout|rollups|rules|alarms|faults|notify|brokers|
-district`, `dayuan drill` and `dayuan manifest check` are wired by `dayuan.cli` to the commands
+district|api`, `dayuan drill` and `dayuan manifest check` are wired by `dayuan.cli` to the commands
 here; each is `command(args, settings) -> int` and prints JSON. The benchmarks build
 their own broker, database and processes through `dayuan.wiring` (and `dayuan.cli
 gateway` subprocesses), so this package sits between the CLI and the rest of `dayuan`
@@ -10,6 +10,7 @@ gateway` subprocesses), so this package sits between the CLI and the rest of `da
 catalogue against a simulated run's incidents (`dayuan bench alarms`, and its test)."""
 
 from bench._alarms import alarm_quality, bench_alarms
+from bench._api import bench_api
 from bench._brokers import bench_brokers
 from bench._district import bench_district
 from bench._drill import drill
@@ -32,6 +33,7 @@ __all__ = [
     "account",
     "alarm_quality",
     "bench_alarms",
+    "bench_api",
     "bench_broker_save",
     "bench_brokers",
     "bench_district",

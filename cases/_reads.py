@@ -135,11 +135,14 @@ def list_cases(
     limit: int,
     offset: int,
     renamed: tuple[str, Collection[str]] | None = None,
+    before: int | None = None,
 ) -> tuple[list[Case], int]:
-    """The cases `scope` sees that match `filters`, newest first, and how many there are
-    in all. With `renamed` = (name, kept), the reader knows elderly-care alarm cases of
-    categories (rule ids) other than `kept` only as `name`: the category filter matches
-    them by that name, never by their own (a count cannot confirm a reading's rule)."""
+    """The cases `scope` sees that match `filters`, newest first (by id, which grows with
+    `opened_at`), and how many there are in all; with `before`, only those of a smaller
+    id (a keyset page: the count is still of them all). With `renamed` = (name, kept),
+    the reader knows elderly-care alarm cases of categories (rule ids) other than `kept`
+    only as `name`: the category filter matches them by that name, never by their own (a
+    count cannot confirm a reading's rule)."""
     where = _LIST + _scope_filter(scope)
     neutral, plain = renamed if renamed is not None else (None, ())
     params = {
@@ -151,8 +154,10 @@ def list_cases(
     }
     with _reading("listing the cases failed"):
         found = conn.execute(
-            f"SELECT {CASE_COLUMNS} {where} ORDER BY c.id DESC LIMIT %(limit)s OFFSET %(offset)s",
-            {**params, "limit": limit, "offset": offset},
+            f"SELECT {CASE_COLUMNS} {where}"
+            + ("" if before is None else " AND c.id < %(before)s")
+            + " ORDER BY c.id DESC LIMIT %(limit)s OFFSET %(offset)s",
+            {**params, "limit": limit, "offset": offset, "before": before},
         ).fetchall()
         total = conn.execute(f"SELECT count(*) {where}", params).fetchone()
         assignments = _assignments(conn, [int(r[0]) for r in found])

@@ -203,6 +203,11 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     alm.add_argument("--start", help="ISO instant with offset (default: a fixed local midnight)")
     alm.add_argument("--seed", type=int, default=0, help="compound and simulation seed")
     alm.set_defaults(func=_lazy(_bench, "bench_alarms"))
+    api = bench.add_parser("api", help="p50/p99 of the main list and KPI routes at district scale")
+    api.add_argument("--compounds", type=int, default=196, help="the generated district's size")
+    api.add_argument("--cases", type=int, default=150_000, help="a district's year (alarms: 2x)")
+    api.add_argument("--requests", type=int, default=200, help="timed requests per route")
+    api.set_defaults(func=_lazy(_bench, "bench_api"))
 
 
 def _faults_parser(bench: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,7 +9,14 @@ from ingest._acks import StoredAck, acks_for
 from ingest._classes import DataClass, data_classes
 from ingest._embedded import EmbeddedDatabase, embedded_postgres, start_pgserver
 from ingest._errors import IngestError, MigrationError, StorageModeError, StorageUnavailable
-from ingest._lists import dead_letters, dead_letters_by_reason, events, hourly_series, last_values
+from ingest._lists import (
+    EventKey,
+    dead_letters,
+    dead_letters_by_reason,
+    events,
+    hourly_series,
+    last_values,
+)
 from ingest._maintenance import MaintenanceResult, MaintenanceStatus, maintain, refresh_rollups
 from ingest._presence import DEFAULT_SILENCE_FACTOR, Presence, presence
 from ingest._reads import (
@@ -28,6 +35,7 @@ __all__ = [
     "PLATE_READ_LATENESS",
     "DataClass",
     "EmbeddedDatabase",
+    "EventKey",
     "HistoryRow",
     "IngestError",
     "MaintenanceResult",

@@ -102,6 +102,20 @@ WHERE e.ts >= %(start)s AND e.ts < %(end)s
 """
 # Devices of the `quiet_kind` show only their `loud_types` of event (the API's privacy).
 _QUIET = " AND (d.kind <> %(quiet_kind)s OR e.type = ANY(%(loud_types)s))"
+# An event's place in the list's order: (ts, device_id, type, seq).
+EventKey = tuple[datetime, str, str, int]
+# After that place: older, or as old and later in (device, type, seq). The plain
+# `ts <= k` lets the (ts DESC, ...) index bound the scan.
+_AFTER = (
+    " AND e.ts <= %(k_ts)s AND (e.ts < %(k_ts)s OR (e.device_id, e.type, e.seq)"
+    " > (%(k_device)s, %(k_type)s, %(k_seq)s))"
+)
+
+
+def _after(key: EventKey | None) -> dict[str, Any]:
+    if key is None:
+        return {}
+    return dict(zip(("k_ts", "k_device", "k_type", "k_seq"), key, strict=True))
 
 
 def events(
@@ -116,11 +130,14 @@ def events(
     offset: int,
     quiet_kind: str | None = None,
     loud_types: Collection[str] = (),
+    after: EventKey | None = None,
 ) -> tuple[Rows, int]:
     """A page of events (or access events) with ts in [start, end) of the devices the
-    reader sees, newest first, and how many there are. `filters`: device, compound, kind,
-    type, channel (None: any). With `quiet_kind`, that kind's devices show only events of
-    the `loud_types`."""
+    reader sees, newest first (then by device, type and seq: the table's unique key), and
+    how many there are. `filters`: device, compound, kind, type, channel (None: any). With
+    `quiet_kind`, that kind's devices show only events of the `loud_types`. With `after`
+    (ts, device, type, seq, -1 for none), only the events after that one in this order
+    (a keyset page; the count is still of them all)."""
     where = _EVENTS.format(table=table) + scope.device_filter("d")
     if quiet_kind is not None:
         where += _QUIET
@@ -136,8 +153,9 @@ def events(
         conn,
         "SELECT e.device_id, d.compound_id AS compound, d.kind, e.ts, e.type,"
         " nullif(e.seq, -1) AS seq, e.channel, e.data, e.received_at"
-        f" {where} ORDER BY e.ts DESC, e.device_id LIMIT %(limit)s OFFSET %(offset)s",
-        {**params, "limit": limit, "offset": offset},
+        f" {where}{'' if after is None else _AFTER}"
+        " ORDER BY e.ts DESC, e.device_id, e.type, e.seq LIMIT %(limit)s OFFSET %(offset)s",
+        {**params, "limit": limit, "offset": offset, **_after(after)},
     )
     return data, _count(conn, f"SELECT count(*) AS n {where}", params)
 

@@ -390,11 +390,25 @@ def buildings_of(conn: Conn, grids: Collection[GridKey]) -> frozenset[str]:
 
 
 def _page(
-    conn: Conn, select: str, frm: str, order: str, params: dict[str, Any], limit: int, offset: int
+    conn: Conn,
+    select: str,
+    frm: str,
+    order: str,
+    params: dict[str, Any],
+    limit: int,
+    offset: int,
+    after: tuple[str, ...] | None = None,
 ) -> Page:
+    """A page in `order` (ascending columns, unique together) and the count of them all;
+    with `after`, a keyset page: the rows after that value of `order`."""
+    keyset = ""
+    if after is not None:
+        marks = ", ".join(f"%(k{i})s" for i in range(len(after)))
+        keyset = f" AND ({order}) > ({marks})"
+        params = {**params, **{f"k{i}": v for i, v in enumerate(after)}}
     data = _rows(
         conn,
-        f"SELECT {select} {frm} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s",
+        f"SELECT {select} {frm}{keyset} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s",
         {**params, "limit": limit, "offset": offset},
     )
     total = _one(conn, f"SELECT count(*) AS n {frm}", params)
@@ -447,8 +461,16 @@ def flat_page(
 
 
 def household_page(
-    conn: Conn, scope: Scope, *, compound: str | None, tag: str | None, limit: int, offset: int
+    conn: Conn,
+    scope: Scope,
+    *,
+    compound: str | None,
+    tag: str | None,
+    limit: int,
+    offset: int,
+    after: tuple[str, str] | None = None,
 ) -> Page:
+    """Households by (compound, flat); with `after`, those after that pair."""
     frm = (
         f"FROM households h WHERE {_IN_COMPOUND.format(a='h')}"
         " AND (%(tag)s::text IS NULL OR %(tag)s = ANY(h.tags))"
@@ -456,12 +478,20 @@ def household_page(
     )
     params = {"compound": compound, "tag": tag, **scope.params()}
     select = "h.compound_id AS compound, h.flat, h.tags"
-    return _page(conn, select, frm, "h.compound_id, h.flat", params, limit, offset)
+    return _page(conn, select, frm, "h.compound_id, h.flat", params, limit, offset, after)
 
 
 def resident_page(
-    conn: Conn, scope: Scope, *, compound: str | None, flat: str | None, limit: int, offset: int
+    conn: Conn,
+    scope: Scope,
+    *,
+    compound: str | None,
+    flat: str | None,
+    limit: int,
+    offset: int,
+    after: tuple[str, str, str] | None = None,
 ) -> Page:
+    """Residents by (compound, flat, ref); with `after`, those after that triple."""
     frm = (
         f"FROM residents r WHERE {_IN_COMPOUND.format(a='r')}"
         " AND (%(flat)s::text IS NULL OR r.flat = %(flat)s)"
@@ -469,7 +499,7 @@ def resident_page(
     )
     params = {"compound": compound, "flat": flat, **scope.params()}
     select = "r.compound_id AS compound, r.ref, r.flat, r.birth_year, r.lives_alone"
-    return _page(conn, select, frm, "r.compound_id, r.flat, r.ref", params, limit, offset)
+    return _page(conn, select, frm, "r.compound_id, r.flat, r.ref", params, limit, offset, after)
 
 
 def resident(conn: Conn, scope: Scope, compound: str, ref: str) -> dict[str, Any] | None:

@@ -72,8 +72,10 @@ def alarm_page(
     limit: int,
     offset: int,
     renamed: tuple[str, Collection[str]] | None = None,
+    before: int | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of the alarms the reader sees, newest first, and how many there are.
+    """A page of the alarms the reader sees, newest first (by id), and how many there are
+    (with `before`: only alarms of a smaller id, a keyset page; the count of them all).
     `filters` (None: any): compound, severity, rule, device, id, start and end (of
     opened_at), open. Each row says whether it is `elderly_care` (of a flat, or of an
     elderly-care device). With `renamed` = (name, kept), the reader knows elderly-care
@@ -84,8 +86,10 @@ def alarm_page(
     params = {**filters, **scope.params(), "neutral": neutral, "plain": sorted(plain)}
     data = _rows(
         conn,
-        f"SELECT {_COLUMNS} {where} ORDER BY a.id DESC LIMIT %(limit)s OFFSET %(offset)s",
-        {**params, "limit": limit, "offset": offset},
+        f"SELECT {_COLUMNS} {where}"
+        + ("" if before is None else " AND a.id < %(before)s")
+        + " ORDER BY a.id DESC LIMIT %(limit)s OFFSET %(offset)s",
+        {**params, "limit": limit, "offset": offset, "before": before},
     )
     total = _rows(conn, f"SELECT count(*) AS n {where}", params)
     return data, int(total[0]["n"]) if total else 0

@@ -27,3 +27,11 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000, description="rows to skip")]
 IdQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 From = Annotated[Instant | None, Query(alias="from", description="inclusive, with offset")]
 To = Annotated[Instant | None, Query(alias="to", description="exclusive, with offset")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_-]{1,1000}\.[A-Za-z0-9_-]{22}$",
+        description="the `next_cursor` of the previous page: walks the list (keyset)",
+    ),
+]

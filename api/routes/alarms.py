@@ -6,12 +6,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 
-from api import _health, _history
+from api import _cursor, _health, _history
 from api._access import User
 from api._db import Conn
 from api.deps import DbDep, Reader, StateDep
 from api.models import AlarmPublic, AlarmsPublic
-from api.routes._params import From, IdQuery, Limit, Offset, To
+from api.routes._params import Cursor, From, IdQuery, Limit, Offset, To
 
 router = APIRouter(prefix="/alarms", tags=["alarms"])
 _EMPTY = {
@@ -41,6 +41,7 @@ def list_alarms(
     end: To = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> AlarmsPublic:
     filters = {
         **_EMPTY,
@@ -54,10 +55,22 @@ def list_alarms(
     }
     """Alarms in the caller's scope. An elderly-care alarm is shown to every role (the
     monitoring room must act on it), its trigger values (health readings) only to care
-    responders and administrators, audited; for the rest they are `redacted`."""
-    data, count = _history.alarms(conn, user, filters=filters, limit=limit, offset=offset)
+    responders and administrators, audited; for the rest they are `redacted`. Newest
+    first (by id); walk the list with `cursor` (the previous page's `next_cursor`)."""
+    before = _cursor.decode_id(state.key, "alarms", cursor)
+    found, count = _history.alarms(
+        conn,
+        user,
+        filters=filters,
+        limit=limit + 1,
+        offset=offset,
+        before=before,
+    )
+    data, next_cursor = _cursor.page(state.key, "alarms", found, limit, lambda a: (a["id"],))
     _audit_health(conn, user, request, state, data, "GET /api/v1/alarms")
-    return AlarmsPublic(data=[AlarmPublic.model_validate(a) for a in data], count=count)
+    return AlarmsPublic(
+        data=[AlarmPublic.model_validate(a) for a in data], count=count, next_cursor=next_cursor
+    )
 
 
 @router.get("/{alarm_id}")

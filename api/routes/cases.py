@@ -16,7 +16,7 @@ import domain
 import notify
 import registry
 import residents
-from api import _cases, _health
+from api import _cases, _cursor, _health
 from api._access import Permission, User
 from api._db import Conn
 from api._errors import Refusal
@@ -49,7 +49,7 @@ from api.models import (
     TakeOverAction,
     TransferAction,
 )
-from api.routes._params import From, IdQuery, Limit, Offset, To
+from api.routes._params import Cursor, From, IdQuery, Limit, Offset, To
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -102,6 +102,7 @@ def _visible(conn: Conn, user: User, case_id: int) -> cases.Case:
 def list_cases(
     user: Reader,
     conn: DbDep,
+    app: StateDep,
     state: Literal[
         "new",
         "dispatched",
@@ -126,10 +127,14 @@ def list_cases(
     rung: Literal["assignee", "grid_lead", "community", "subdistrict"] | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> CasesPublic:
-    """The cases in the caller's scope; `escalated`: those with (or without) an escalation,
-    `rung`: those that climbed to that rung of the ladder (a subdistrict office's desk:
-    `rung=subdistrict`)."""
+    """The cases in the caller's scope, newest first (by id); `escalated`: those with (or
+    without) an escalation, `rung`: those that climbed to that rung of the ladder (a
+    subdistrict office's desk: `rung=subdistrict`). `offset` for a small page, `cursor`
+    (the previous page's `next_cursor`) to walk the list: no case is skipped or repeated
+    while cases are opened meanwhile, and a deep page costs what the first does."""
+    before = _cursor.decode_id(app.key, "cases", cursor)
     filters = cases.CaseFilter(
         compound=compound,
         state=None if state is None else cases.State(state),
@@ -143,8 +148,18 @@ def list_cases(
         escalated=escalated,
         rung=None if rung is None else cases.Rung(rung),
     )
-    data, count = _cases.list_cases(conn, user, filters=filters, limit=limit, offset=offset)
-    return CasesPublic(data=[CasePublic.model_validate(c) for c in data], count=count)
+    found, count = _cases.list_cases(
+        conn,
+        user,
+        filters=filters,
+        limit=limit + 1,
+        offset=offset,
+        before=before,
+    )
+    data, next_cursor = _cursor.page(app.key, "cases", found, limit, lambda c: (c["id"],))
+    return CasesPublic(
+        data=[CasePublic.model_validate(c) for c in data], count=count, next_cursor=next_cursor
+    )
 
 
 @router.get("/categories")

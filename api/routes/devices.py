@@ -8,7 +8,7 @@ import anyio
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
 import ingest
-from api import _audit, _devices, _health
+from api import _audit, _cursor, _devices, _health
 from api._access import COMMAND_PERMISSION, Permission, User
 from api._commands import BrokerUnavailable, command, commands_of
 from api._db import Conn
@@ -23,7 +23,7 @@ from api.models import (
     DevicesPublic,
     LastValue,
 )
-from api.routes._params import IdQuery, Limit, Offset
+from api.routes._params import Cursor, IdQuery, Limit, Offset
 from domain import ACTIONS, Kind
 
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -54,7 +54,10 @@ def list_devices(
     status_: Annotated[Literal["online", "offline"] | None, Query(alias="status")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> DevicesPublic:
+    """Devices in id order; walk them with `cursor` (the previous page's `next_cursor`)."""
+    after = _cursor.decode(state.key, "devices", cursor)
     found = _devices.devices(
         conn,
         user,
@@ -65,8 +68,15 @@ def list_devices(
         grid=grid,
         online=None if status_ is None else status_ == "online",
     )
-    page = found[offset : offset + limit]
-    return DevicesPublic(data=[DevicePublic.model_validate(d) for d in page], count=len(found))
+    rest = found if after is None else [d for d in found if d["id"] > after[0]]
+    page, next_cursor = _cursor.page(
+        state.key, "devices", rest[offset : offset + limit + 1], limit, lambda d: (d["id"],)
+    )
+    return DevicesPublic(
+        data=[DevicePublic.model_validate(d) for d in page],
+        count=len(found),
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/{device_id}")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
-from api import _audit, _health, _history
+import ingest
+from api import _audit, _cursor, _health, _history
 from api._access import Permission, User
 from api._db import Conn
 from api.deps import DbDep, Reader, StateDep, client_address, purpose, require
 from api.models import EventPublic, EventsPublic
-from api.routes._params import From, IdQuery, Limit, Offset, To
+from api.routes._params import Cursor, From, IdQuery, Limit, Offset, To
 from domain import Kind
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -36,26 +37,37 @@ def _window(
     return start, end
 
 
+def _key(event: dict[str, Any]) -> _cursor.Key:
+    seq = event["seq"]
+    return (event["ts"], event["device_id"], event["type"], -1 if seq is None else seq)
+
+
 def _read(
     conn: Conn,
     user: User,
     table: Literal["events", "access_events"],
     window: tuple[datetime, datetime],
     filters: dict[str, str | None],
-    limit: int,
-    offset: int,
+    paging: tuple[int, int, str | None, str],
 ) -> EventsPublic:
-    data, count = _history.events(
+    """`paging`: limit, offset, cursor and the key that signs cursors."""
+    limit, offset, cursor, secret = paging
+    after = _cursor.decode(secret, table, cursor)
+    found, count = _history.events(
         conn,
         user,
         table=table,
         start=window[0],
         end=window[1],
         filters=filters,
-        limit=limit,
+        limit=limit + 1,
         offset=offset,
+        after=None if after is None else cast(ingest.EventKey, after),
     )
-    return EventsPublic(data=[EventPublic.model_validate(e) for e in data], count=count)
+    data, next_cursor = _cursor.page(secret, table, found, limit, _key)
+    return EventsPublic(
+        data=[EventPublic.model_validate(e) for e in data], count=count, next_cursor=next_cursor
+    )
 
 
 @router.get("")
@@ -73,9 +85,11 @@ def list_events(
     channel: ChannelQuery = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> EventsPublic:
-    """Events that name no person (default: the last 24 hours; at most 31 days, and `to`
-    after `from`: 422 otherwise). Of
+    """Events that name no person, newest first (default: the last 24 hours; at most 31
+    days, and `to` after `from`: 422 otherwise; walking by `cursor`, give `to` so that the
+    window does not move on). Of
     elderly-care devices, care responders and administrators see every event (audited);
     the other roles see SOS and fall events without their data (`redacted`), nothing else."""
     now = state.clock.now()
@@ -87,7 +101,7 @@ def list_events(
         "type": type_,
         "channel": channel,
     }
-    page = _read(conn, user, "events", window, filters, limit, offset)
+    page = _read(conn, user, "events", window, filters, (limit, offset, cursor, state.key))
     elderly = [e.device_id for e in page.data if e.kind == _health.ELDER]
     if elderly and user.reads_health:
         _health.record_read(
@@ -116,13 +130,15 @@ def list_access_events(
     type_: Annotated[Literal["access", "plate"] | None, Query(alias="type")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> EventsPublic:
     """Gate access (person refs) and plate reads: personal data; every read is audited.
     At most 31 days, `to` after `from` (422 otherwise)."""
     now = state.clock.now()
     window = _window(start, end, now)
     filters = {"device": device, "compound": compound, "kind": None, "type": type_, "channel": None}
-    page = _read(conn, user, "access_events", window, filters, limit, offset)
+    paging = (limit, offset, cursor, state.key)
+    page = _read(conn, user, "access_events", window, filters, paging)
     _audit.record(
         conn,
         user,

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 
 import registry
-from api import _audit
+from api import _audit, _cursor
 from api._access import Permission, User
 from api.deps import (
     DbDep,
@@ -60,7 +60,7 @@ from api.models import (
     StaffPut,
     StaffsPublic,
 )
-from api.routes._params import IdQuery, Limit, Offset
+from api.routes._params import Cursor, IdQuery, Limit, Offset
 from domain import HouseholdTag, PartyKind, StaffRole
 
 router = APIRouter(tags=["registry"])
@@ -204,20 +204,32 @@ def flats(
 def households(
     user: Reader,
     conn: DbDep,
+    state: StateDep,
     compound: IdQuery = None,
     tag: HouseholdTag | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> HouseholdsPublic:
-    data, count = registry.household_page(
+    """Households by compound and flat; walk them with `cursor` (`next_cursor`)."""
+    after = _cursor.decode(state.key, "households", cursor)
+    found, count = registry.household_page(
         conn,
         user.scope,
         compound=compound,
         tag=tag.value if tag else None,
-        limit=limit,
+        limit=limit + 1,
         offset=offset,
+        after=None if after is None else (str(after[0]), str(after[1])),
     )
-    return HouseholdsPublic(data=[HouseholdPublic.model_validate(h) for h in data], count=count)
+    data, next_cursor = _cursor.page(
+        state.key, "households", found, limit, lambda h: (h["compound"], h["flat"])
+    )
+    return HouseholdsPublic(
+        data=[HouseholdPublic.model_validate(h) for h in data],
+        count=count,
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/residents")
@@ -230,10 +242,22 @@ def residents(
     flat: Address = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    cursor: Cursor = None,
 ) -> ResidentsPublic:
-    """Who lives where, pseudonymously (no contact or health details); audited."""
-    data, count = registry.resident_page(
-        conn, user.scope, compound=compound, flat=flat, limit=limit, offset=offset
+    """Who lives where, pseudonymously (no contact or health details), by compound, flat
+    and ref (walk them with `cursor`); audited."""
+    after = _cursor.decode(state.key, "residents", cursor)
+    found, count = registry.resident_page(
+        conn,
+        user.scope,
+        compound=compound,
+        flat=flat,
+        limit=limit + 1,
+        offset=offset,
+        after=None if after is None else (str(after[0]), str(after[1]), str(after[2])),
+    )
+    data, next_cursor = _cursor.page(
+        state.key, "residents", found, limit, lambda r: (r["compound"], r["flat"], r["ref"])
     )
     _audit.record(
         conn,
@@ -246,7 +270,11 @@ def residents(
         now=state.clock.now(),
         detail={"refs": [r["ref"] for r in data]},
     )
-    return ResidentsPublic(data=[ResidentPublic.model_validate(r) for r in data], count=count)
+    return ResidentsPublic(
+        data=[ResidentPublic.model_validate(r) for r in data],
+        count=count,
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/residents/{compound_id}/{ref}/details")
