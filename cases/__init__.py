@@ -24,6 +24,7 @@ from cases._errors import (
     PolicyFileError,
     VersionConflict,
 )
+from cases._history import PastCase, copy_cases
 from cases._kpis import Kpi, KpiDimension, kpis
 from cases._model import (
     LADDER,
@@ -120,6 +121,7 @@ __all__ = [
     "Kpi",
     "KpiDimension",
     "NoPublisher",
+    "PastCase",
     "Policy",
     "PolicyFileError",
     "Publisher",
@@ -135,6 +137,7 @@ __all__ = [
     "allowed_in",
     "case_events",
     "case_scopes",
+    "copy_cases",
     "count_by_state",
     "elderly_alarm_cases",
     "elderly_alarm_categories",
