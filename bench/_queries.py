@@ -158,12 +158,24 @@ def _load_telemetry(url: str, template: Template, start: datetime, days: int) ->
 def _past_cases(
     district: CompoundFile, start: datetime, days: int, per_day: float, now: datetime
 ) -> Iterator[cases.PastCase]:
+    """The district's cases day by day, in the order they were opened (as the table
+    receives them: its heap is in time order, which is what a range scan meets)."""
     rng = random.Random(21)
-    for compound in district.compounds:
-        grids: list[str | None] = [g.id for g in compound.grids] or [None]
-        for _ in range(round(per_day * days)):
-            opened = start + timedelta(seconds=rng.uniform(0, days * 86400))
-            yield _past_case(rng, compound.id, rng.choice(grids), opened, now)
+    grids: dict[str, list[str | None]] = {
+        c.id: [g.id for g in c.grids] or [None] for c in district.compounds
+    }
+    owed = dict.fromkeys(grids, 0.0)
+    for d in range(days):
+        day = start + timedelta(days=d)
+        opened: list[tuple[datetime, str]] = []
+        for compound in grids:
+            owed[compound] += per_day
+            count, owed[compound] = int(owed[compound]), owed[compound] % 1
+            opened += [
+                (day + timedelta(seconds=rng.uniform(0, 86400)), compound) for _ in range(count)
+            ]
+        for at, compound in sorted(opened):
+            yield _past_case(rng, compound, rng.choice(grids[compound]), at, now)
 
 
 def _past_case(
