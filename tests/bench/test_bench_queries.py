@@ -41,6 +41,7 @@ def test_bench_queries_loads_a_small_history_and_times_every_read() -> None:
     assert set(result["ms"]) == READS
     for figures in result["ms"].values():
         assert figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+        assert figures["samples"] == 3
     # The series answered with the device's 7 keys (the light's), as the route did.
     assert result["series_keys"] == 7
     assert {"series_30d", "kpis_by_compound_365d"} <= set(result["plans"])
