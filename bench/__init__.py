@@ -1,6 +1,7 @@
 """Dayuan's benchmarks, drills and run checks: what measures or exercises the product
-rather than being it. `dayuan bench ingest|layout|rollups|rules|alarms|faults|notify|brokers|
-district|api`, `dayuan drill` and `dayuan manifest check` are wired by `dayuan.cli` to the commands
+rather than being it. `dayuan bench
+ingest|layout|rollups|queries|rules|alarms|faults|notify|brokers|district|api`, `dayuan drill`
+and `dayuan manifest check` are wired by `dayuan.cli` to the commands
 here; each is `command(args, settings) -> int` and prints JSON. The benchmarks build
 their own broker, database and processes through `dayuan.wiring` (and `dayuan.cli
 gateway` subprocesses), so this package sits between the CLI and the rest of `dayuan`
@@ -20,6 +21,7 @@ from bench._layout import bench_layout
 from bench._manifest import ManifestAccount, account, manifest_check
 from bench._notify import bench_notify
 from bench._process_faults import ProcessPlan, bench_faults, run_process_scenario
+from bench._queries import bench_queries
 from bench._rabbitmq import RabbitNode, rabbitmq_installed
 from bench._rollups import bench_rollups
 from bench._rules import bench_rules
@@ -41,6 +43,7 @@ __all__ = [
     "bench_ingest",
     "bench_layout",
     "bench_notify",
+    "bench_queries",
     "bench_rollups",
     "bench_rules",
     "drill",

@@ -24,6 +24,7 @@ from cases._errors import (
     PolicyFileError,
     VersionConflict,
 )
+from cases._history import PastCase, copy_cases
 from cases._kpis import Kpi, KpiDimension, kpis
 from cases._model import (
     LADDER,
@@ -124,6 +125,7 @@ __all__ = [
     "Kpi",
     "KpiDimension",
     "NoPublisher",
+    "PastCase",
     "Policy",
     "PolicyFileError",
     "Publisher",
@@ -141,6 +143,7 @@ __all__ = [
     "case_events",
     "case_scopes",
     "compound_cases",
+    "copy_cases",
     "count_by_state",
     "elderly_alarm_cases",
     "elderly_alarm_categories",

@@ -187,6 +187,15 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     rol.add_argument("--statements", type=int, default=40, help="statements timed per case")
     rol.add_argument("--history-devices", type=int, default=200, help="for the refresh")
     rol.set_defaults(func=_lazy(_bench, "bench_rollups"))
+    qry = bench.add_parser("queries", help="a device's series and a district's KPIs on a year")
+    qry.add_argument("--days", type=int, default=365, help="days of history")
+    qry.add_argument(
+        "--per-hour", type=int, default=1, help="raw readings kept per series-hour (0: all)"
+    )
+    qry.add_argument("--compounds", type=int, default=196, help="compounds of the district")
+    qry.add_argument("--cases-per-day", type=float, default=20.0, help="per compound")
+    qry.add_argument("--runs", type=int, default=200, help="timed calls per query")
+    qry.set_defaults(func=_lazy(_bench, "bench_queries"))
     rul = bench.add_parser(
         "rules", help="rule engine throughput and SOS-to-alarm latency under load"
     )

@@ -1,11 +1,13 @@
 """Storage: the time series (TimescaleDB or plain PostgreSQL), the batch writer behind
 the gateway's `domain.Sink` port, device presence, maintenance of the plain-PostgreSQL
-path, the history the rules replay, the acks devices stored and the pages others list
-(last values, hourly series, events, dead letters), the one migration runner every
-package's migrations go through, and the embedded PostgreSQL of development.
+path, the history the rules replay, a history bulk-copied in (`copy_telemetry`), the
+acks devices stored and the pages others list (last values, hourly series, events, dead
+letters), the one migration runner every package's migrations go through, and the
+embedded PostgreSQL of development.
 """
 
 from ingest._acks import StoredAck, acks_for
+from ingest._bulk import TelemetryRow, copy_telemetry
 from ingest._classes import DataClass, data_classes
 from ingest._embedded import EmbeddedDatabase, embedded_postgres, start_pgserver
 from ingest._errors import IngestError, MigrationError, StorageModeError, StorageUnavailable
@@ -48,9 +50,11 @@ __all__ = [
     "StorageModeError",
     "StorageUnavailable",
     "StoredAck",
+    "TelemetryRow",
     "WriteResult",
     "Writer",
     "acks_for",
+    "copy_telemetry",
     "current_mode",
     "data_classes",
     "dead_letters",
