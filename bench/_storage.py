@@ -177,6 +177,10 @@ def _hourly_ms(conn: psycopg.Connection[Any], device: str, start: datetime) -> f
     return round(statistics.median(times), 2)
 
 
+def _hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
 def _rollup(
     conn: psycopg.Connection[Any], mode: ingest.StorageMode, start: datetime, end: datetime
 ) -> None:
@@ -184,7 +188,7 @@ def _rollup(
     if mode is ingest.StorageMode.TIMESCALEDB:
         conn.execute(
             "CALL refresh_continuous_aggregate('telemetry_hourly', %s, %s)",
-            (start - timedelta(hours=1), end - timedelta(hours=1)),
+            (_hour(start - timedelta(hours=1)), _hour(end)),  # whole buckets only
         )
     else:
         ingest.refresh_rollups(conn)
