@@ -136,7 +136,7 @@ def storage_mode(request: pytest.FixtureRequest) -> str:
     """Plain PostgreSQL by default; tests that matter on both modes override `params`."""
     mode = str(request.param)
     if mode == "timescaledb" and not timescaledb_available():
-        pytest.skip("TimescaleDB is not installed on the test server")
+        pytest.skip("TimescaleDB is not installed and preloaded on the test server")
     return mode
 
 
