@@ -1,7 +1,7 @@
 """Dayuan's benchmarks, drills and run checks: what measures or exercises the product
 rather than being it. `dayuan bench
-ingest|layout|rollups|queries|rules|alarms|faults|notify|brokers|district|api`, `dayuan drill`
-and `dayuan manifest check` are wired by `dayuan.cli` to the commands
+ingest|layout|rollups|queries|storage|rules|alarms|faults|notify|brokers|district|api`,
+`dayuan drill` and `dayuan manifest check` are wired by `dayuan.cli` to the commands
 here; each is `command(args, settings) -> int` and prints JSON. The benchmarks build
 their own broker, database and processes through `dayuan.wiring` (and `dayuan.cli
 gateway` subprocesses), so this package sits between the CLI and the rest of `dayuan`
@@ -26,6 +26,7 @@ from bench._rabbitmq import RabbitNode, rabbitmq_installed
 from bench._rollups import bench_rollups
 from bench._rules import bench_rules
 from bench._save import bench_broker_save
+from bench._storage import bench_storage
 
 __all__ = [
     "ManifestAccount",
@@ -46,6 +47,7 @@ __all__ = [
     "bench_queries",
     "bench_rollups",
     "bench_rules",
+    "bench_storage",
     "drill",
     "manifest_check",
     "rabbitmq_installed",

@@ -196,6 +196,18 @@ def _bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     qry.add_argument("--cases-per-day", type=float, default=20.0, help="per compound")
     qry.add_argument("--runs", type=int, default=200, help="timed calls per query")
     qry.set_defaults(func=_lazy(_bench, "bench_queries"))
+    sto = bench.add_parser(
+        "storage", help="bytes per telemetry point, before and after compression"
+    )
+    sto.add_argument(
+        "--days", type=float, default=4.0, help="simulated days of the reference compound"
+    )
+    sto.add_argument("--seed", type=int, default=0)
+    sto.add_argument("--mode", choices=["auto", "timescaledb", "postgres"], default="auto")
+    sto.add_argument(
+        "--variants", action="store_true", help="also measure candidate layouts (TimescaleDB)"
+    )
+    sto.set_defaults(func=_lazy(_bench, "bench_storage"))
     rul = bench.add_parser(
         "rules", help="rule engine throughput and SOS-to-alarm latency under load"
     )

@@ -9,6 +9,7 @@ database, for the tests of migrating itself."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -49,6 +50,12 @@ def _name(url: str) -> str:
 # test machine's disk), and drops requested together share one: a test's database is
 # dropped on one of these threads while the next tests run.
 DROP_THREADS = 4
+# On a server with TimescaleDB preloaded, its background-worker launcher connects for a
+# moment to every database it has not seen (to look for the extension), the template
+# included, and a database in use cannot be copied ("being accessed by other users").
+# The copy is tried again until that session is gone; longer is a template really in use.
+TEMPLATE_BUSY_S = 15.0
+TEMPLATE_RETRY_S = 0.1
 
 
 class Databases:
@@ -63,8 +70,16 @@ class Databases:
     def create(self, template: str | None = None) -> str:
         name = f"dayuan_test_{RUN}_{len(self._created)}"
         copy = "" if template is None else f' TEMPLATE "{template}"'
+        deadline = time.monotonic() + TEMPLATE_BUSY_S
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"{copy}')
+            while True:
+                try:
+                    conn.execute(f'CREATE DATABASE "{name}"{copy}')
+                    break
+                except psycopg.errors.ObjectInUse:
+                    if template is None or time.monotonic() > deadline:
+                        raise
+                    time.sleep(TEMPLATE_RETRY_S)
         self._created.append(name)
         return _url(name)
 
@@ -121,7 +136,7 @@ def storage_mode(request: pytest.FixtureRequest) -> str:
     """Plain PostgreSQL by default; tests that matter on both modes override `params`."""
     mode = str(request.param)
     if mode == "timescaledb" and not timescaledb_available():
-        pytest.skip("TimescaleDB is not installed on the test server")
+        pytest.skip("TimescaleDB is not installed and preloaded on the test server")
     return mode
 
 
