@@ -171,9 +171,10 @@ def bench_notify(args: argparse.Namespace, settings: Settings) -> int:
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dayuan-notify-")))
         db_url = stack.enter_context(_ingest.database(settings, work))
-        reference = simulators.generate_compound(seed=0).compounds[0]
+        generated = simulators.generate_compound(seed=0)
+        reference = generated.compounds[0]
         receiver = stack.enter_context(_receiver([s.id for s in reference.staff]))
-        run = _prepare(stack, work, db_url, receiver, reference, args.publishers)
+        run = _prepare(stack, work, db_url, receiver, generated, args.publishers)
         _ingest._start_gateway(stack, db_url, run.broker, 0, work)  # once subscribed
         result: dict[str, Any] = {
             "benchmark": "notify",
@@ -206,9 +207,10 @@ def _prepare(
     work: Path,
     db_url: str,
     receiver: _Receiver,
-    reference: Compound,
+    generated: CompoundFile,
     publishers: int,
 ) -> _Run:
+    reference = generated.compounds[0]
     staff = [s.model_copy(update={"contacts": [receiver.url(s.id)]}) for s in reference.staff]
     compound = reference.model_copy(update={"staff": staff})
     lights = [f"bench-{i}" for i in range(publishers)]
@@ -219,7 +221,8 @@ def _prepare(
         lon=120.16,
         devices=[Device(id=d, kind=Kind.LIGHT, model="led_light") for d in lights],
     )
-    file = CompoundFile(compounds=[compound, background])
+    # With the generated organisations: the reference compound's parties name them.
+    file = CompoundFile(compounds=[compound, background], organisations=generated.organisations)
     port, fleet, secret = free_port(), Account("notify-fleet", _pw()), _pw()
     entries = [DeviceEntry(d.id, c.id, Kind(d.kind)) for c in file.compounds for d in c.devices]
     conf = write_config(

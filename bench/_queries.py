@@ -91,7 +91,8 @@ def _registry(conn: psycopg.Connection[Any], compounds: int, now: datetime) -> C
     if compounds > 1:
         small = CompoundSize(compounds=compounds, buildings=1, parking_spaces=10)
         district = generate_compound(seed=0, size=small)
-        rest = CompoundFile(compounds=district.compounds[1:])
+        # With the district's organisations: the small compounds' parties name them.
+        rest = CompoundFile(compounds=district.compounds[1:], organisations=district.organisations)
         registry.load(conn, rest, actor="bench:queries", now=now)
         return CompoundFile(compounds=[*reference.compounds, *rest.compounds])
     return reference
