@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -30,11 +29,10 @@ import httpx
 import psycopg
 from psycopg import sql
 
-import ingest
 import registry
 import simulators
+from bench._ingest import scratch_database
 from dayuan.settings import Settings
-from dayuan.wiring import SCHEMA
 
 GOAL_P99_MS = 200.0
 # A district's year: 196 compounds x ~2.1 cases a day (reports, patrol findings, alarm
@@ -53,25 +51,6 @@ SECRET = "bench-token-secret-of-enough-length-for-hs256"  # noqa: S105
 QUIET_S = 24 * 3600.0
 # The API migrates nothing here (the bench did) and starts in seconds; a loaded machine.
 STARTUP_S = 120.0
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[str]:
-    if settings.database_url is None:
-        raise RuntimeError("set DAYUAN_DATABASE_URL to the server to measure on")
-    info = psycopg.conninfo.conninfo_to_dict(settings.database_url)
-    admin = psycopg.conninfo.make_conninfo(**{**info, "dbname": "postgres"})  # type: ignore[arg-type]
-    name = f"dayuan_api_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = psycopg.conninfo.make_conninfo(**{**info, "dbname": name})  # type: ignore[arg-type]
-        with psycopg.connect(url, autocommit=True) as conn:
-            ingest.upgrade(conn, packages=SCHEMA, requested="postgres")
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 _CASES = """
@@ -306,7 +285,7 @@ def _get(client: httpx.Client, path: str, params: dict[str, Any], h: dict[str, s
 
 def bench_api(args: argparse.Namespace, settings: Settings) -> int:
     now = datetime.now(UTC)
-    with _database(settings) as url:
+    with scratch_database(settings, prefix="dayuan_api", migrate="postgres") as url:
         started = time.perf_counter()
         counts = _fill(url, args.compounds, args.cases, now)
         filled_s = time.perf_counter() - started

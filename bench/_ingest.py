@@ -22,7 +22,8 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -127,18 +128,34 @@ def database(settings: Settings, work: Path) -> Any:
             with ingest.embedded_postgres(work / "pg", database="bench") as db:
                 yield db.url
             return
-        name = f"dayuan_bench_{uuid.uuid4().hex[:8]}"
-        info = psycopg.conninfo.conninfo_to_dict(settings.database_url)
-        admin = psycopg.conninfo.make_conninfo(**{**info, "dbname": "postgres"})  # type: ignore[arg-type]
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield psycopg.conninfo.make_conninfo(**{**info, "dbname": name})  # type: ignore[arg-type]
-        finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with scratch_database(settings, prefix="dayuan_bench") as url:
+            yield url
 
     return fresh()
+
+
+@contextmanager
+def scratch_database(
+    settings: Settings, *, prefix: str, migrate: str | None = None
+) -> Iterator[str]:
+    """A database of its own on DAYUAN_DATABASE_URL's server (migrated in storage mode
+    `migrate` when given), dropped afterwards."""
+    if settings.database_url is None:
+        raise RuntimeError("set DAYUAN_DATABASE_URL to the server to measure on")
+    info = psycopg.conninfo.conninfo_to_dict(settings.database_url)
+    admin = psycopg.conninfo.make_conninfo(**{**info, "dbname": "postgres"})  # type: ignore[arg-type]
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = psycopg.conninfo.make_conninfo(**{**info, "dbname": name})  # type: ignore[arg-type]
+        if migrate is not None:
+            with psycopg.connect(url, autocommit=True) as conn:
+                ingest.upgrade(conn, packages=wiring.SCHEMA, requested=migrate)
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _load_files(work: Path, devices: list[str], per: int) -> list[tuple[str, Path]]:

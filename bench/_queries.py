@@ -29,7 +29,6 @@ import json
 import random
 import statistics
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -42,8 +41,8 @@ import cases
 import ingest
 import registry
 from api import ApiConfig, create_app, running
+from bench._ingest import scratch_database
 from dayuan.settings import Settings
-from dayuan.wiring import SCHEMA
 from domain import CompoundFile, Telemetry
 from gateway import Intake, Limits
 from rules import World
@@ -63,25 +62,6 @@ SEVERITIES = ("minor", "warning", "major", "critical")
 # most of the run): its p99 is then of fewer samples, and says how many.
 READ_BUDGET_S = 60.0
 PLAN_LINES = 40  # of each plan in the result: the nodes that cost, not the whole tree
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[str]:
-    if settings.database_url is None:
-        raise RuntimeError("set DAYUAN_DATABASE_URL to the server to measure on")
-    info = psycopg.conninfo.conninfo_to_dict(settings.database_url)
-    admin = psycopg.conninfo.make_conninfo(**{**info, "dbname": "postgres"})  # type: ignore[arg-type]
-    name = f"dayuan_queries_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = psycopg.conninfo.make_conninfo(**{**info, "dbname": name})  # type: ignore[arg-type]
-        with psycopg.connect(url, autocommit=True) as conn:
-            ingest.upgrade(conn, packages=SCHEMA, requested="postgres")
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _registry(conn: psycopg.Connection[Any], compounds: int, now: datetime) -> CompoundFile:
@@ -339,7 +319,7 @@ def bench_queries(args: argparse.Namespace, settings: Settings) -> int:
     end = now.replace(hour=0, minute=0, second=0, microsecond=0)
     year = end - timedelta(days=args.days)
     began = time.perf_counter()
-    with _database(settings) as url:
+    with scratch_database(settings, prefix="dayuan_queries", migrate="postgres") as url:
         with psycopg.connect(url, autocommit=True) as conn:
             district = _registry(conn, args.compounds, now)
         template = _template(

@@ -20,9 +20,6 @@ import argparse
 import json
 import re
 import statistics
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +27,7 @@ from typing import Any
 import psycopg
 
 import ingest
+from bench._ingest import scratch_database
 from dayuan import wiring
 from dayuan.settings import Settings
 from domain import Message
@@ -86,21 +84,6 @@ def simulated(days: float, seed: int, end: datetime) -> list[Message]:
             if isinstance(item, Publish):
                 out.extend(intake.accept(item.topic, item.payload, at).messages)
     return out
-
-
-@contextmanager
-def _database(admin: str, info: dict[str, Any], mode: str) -> Iterator[str]:
-    name = f"dayuan_storage_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = psycopg.conninfo.make_conninfo(**{**info, "dbname": name})
-        with psycopg.connect(url, autocommit=True) as conn:
-            ingest.upgrade(conn, packages=wiring.SCHEMA, requested=mode)
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _store(url: str, messages: list[Message]) -> None:
@@ -262,10 +245,8 @@ def _settings(conn: psycopg.Connection[Any]) -> dict[str, Any]:
 
 
 def bench_storage(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.database_url is None:
+    if settings.database_url is None:  # before the simulation, not after it
         raise RuntimeError("set DAYUAN_DATABASE_URL to the server to measure on")
-    info = psycopg.conninfo.conninfo_to_dict(settings.database_url)
-    admin = psycopg.conninfo.make_conninfo(**{**info, "dbname": "postgres"})  # type: ignore[arg-type]
     end = datetime.now(UTC).replace(second=0, microsecond=0)
     start = end - timedelta(days=args.days)
     messages = simulated(args.days, args.seed, end)
@@ -275,7 +256,7 @@ def bench_storage(args: argparse.Namespace, settings: Settings) -> int:
         "compound": "reference (generate_compound defaults)",
         "messages": len(messages),
     }
-    with _database(admin, info, args.mode) as url:
+    with scratch_database(settings, prefix="dayuan_storage", migrate=args.mode) as url:
         _store(url, messages)
         with psycopg.connect(url, autocommit=True) as conn:
             mode = ingest.current_mode(conn)
