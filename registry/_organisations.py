@@ -17,14 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from psycopg.types.json import Jsonb
 
 from domain import Organisation as OrganisationEntry
 from registry._db import Conn, reading, transaction
 from registry._errors import NotRegistered, ValueRefused
-from registry._tables import RegistryChange
+from registry._tables import RegistryChange, log_change
 
 PLATFORM = "platform"
 # The log's compound key for changes that concern no one compound.
@@ -180,7 +177,7 @@ def unlink(conn: Conn, organisation_id: str, compound: str, *, actor: str, now: 
             (organisation_id, compound),
         ).rowcount
         if gone:
-            _log(
+            log_change(
                 conn,
                 compound,
                 "organisation_compounds",
@@ -188,8 +185,8 @@ def unlink(conn: Conn, organisation_id: str, compound: str, *, actor: str, now: 
                 "removed",
                 {},
                 None,
-                actor,
-                now,
+                actor=actor,
+                now=now,
             )
     return bool(gone)
 
@@ -232,7 +229,17 @@ def _put(conn: Conn, entry: OrganisationEntry, *, actor: str, now: datetime) -> 
             " VALUES (%s, %s, %s, %s, %s)",
             (entry.id, entry.name, entry.kind, entry.parent, now),
         )
-        _log(conn, _PLATFORM_LOG, "organisations", entry.id, "added", None, after, actor, now)
+        log_change(
+            conn,
+            _PLATFORM_LOG,
+            "organisations",
+            entry.id,
+            "added",
+            None,
+            after,
+            actor=actor,
+            now=now,
+        )
         return True
     was = {"name": before[0], "kind": before[1], "parent_id": before[2]}
     if was != after:
@@ -240,7 +247,17 @@ def _put(conn: Conn, entry: OrganisationEntry, *, actor: str, now: datetime) -> 
             "UPDATE organisations SET name = %s, kind = %s, parent_id = %s WHERE id = %s",
             (entry.name, entry.kind, entry.parent, entry.id),
         )
-        _log(conn, _PLATFORM_LOG, "organisations", entry.id, "changed", was, after, actor, now)
+        log_change(
+            conn,
+            _PLATFORM_LOG,
+            "organisations",
+            entry.id,
+            "changed",
+            was,
+            after,
+            actor=actor,
+            now=now,
+        )
     return False
 
 
@@ -261,7 +278,7 @@ def _links(
             "DELETE FROM organisation_compounds WHERE organisation_id = %s AND compound_id = %s",
             (organisation_id, compound),
         )
-        _log(
+        log_change(
             conn,
             compound,
             "organisation_compounds",
@@ -269,8 +286,8 @@ def _links(
             "removed",
             {},
             None,
-            actor,
-            now,
+            actor=actor,
+            now=now,
         )
 
 
@@ -283,34 +300,15 @@ def add_link(conn: Conn, organisation_id: str, compound: str, *, actor: str, now
         (organisation_id, compound),
     ).rowcount
     if added:
-        _log(
-            conn, compound, "organisation_compounds", organisation_id, "added", None, {}, actor, now
+        log_change(
+            conn,
+            compound,
+            "organisation_compounds",
+            organisation_id,
+            "added",
+            None,
+            {},
+            actor=actor,
+            now=now,
         )
     return bool(added)
-
-
-def _log(
-    conn: Conn,
-    compound: str,
-    entity: str,
-    key: str,
-    change: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    actor: str,
-    now: datetime,
-) -> None:
-    conn.execute(
-        "INSERT INTO registry_changes (at, actor, compound_id, entity, key, change, before,"
-        " after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            now,
-            actor,
-            compound,
-            entity,
-            key,
-            change,
-            None if before is None else Jsonb(before),
-            None if after is None else Jsonb(after),
-        ),
-    )

@@ -23,10 +23,10 @@ from registry._tables import (
     Row,
     _counts,
     _current,
-    _key,
     _Log,
     _put,
     _remove,
+    log_change,
 )
 
 _BUILDINGS = _BY_NAME["buildings"]
@@ -71,7 +71,10 @@ def put_compound(
                 Jsonb(document),
             ),
         )
-        _log_row(conn, compound, "compounds", compound, before, after, actor, now)
+        change = "added" if before is None else "changed"
+        log_change(
+            conn, compound, "compounds", compound, change, before, after, actor=actor, now=now
+        )
     return found is None
 
 
@@ -179,33 +182,6 @@ def _sync(
         if old.get(key) != row:
             _put(conn, table, compound, row)
             log.record(table, key, old.get(key), row)
-    gone = sorted(old.keys() - new.keys(), key=lambda k: _key(table, old[k]))
-    for key in gone:
+    for key in sorted(old.keys() - new.keys()):
         _remove(conn, table, compound, key)
         log.record(table, key, old[key], None)
-
-
-def _log_row(
-    conn: Conn,
-    compound: str,
-    entity: str,
-    key: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any],
-    actor: str,
-    now: datetime,
-) -> None:
-    conn.execute(
-        "INSERT INTO registry_changes (at, actor, compound_id, entity, key, change, before,"
-        " after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            now,
-            actor,
-            compound,
-            entity,
-            key,
-            "added" if before is None else "changed",
-            None if before is None else Jsonb(before),
-            Jsonb(after),
-        ),
-    )

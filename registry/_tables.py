@@ -176,20 +176,46 @@ class _Log:
         self._counts[change] += 1
         if table.personal:
             before, after = _redacted(before, after)
-        self._conn.execute(
-            "INSERT INTO registry_changes (at, actor, compound_id, entity, key, change,"
-            " before, after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                self._now,
-                self._actor,
-                self._compound,
-                table.name,
-                "/".join(key),
-                change,
-                None if before is None else Jsonb(before),
-                None if after is None else Jsonb(after),
-            ),
+        log_change(
+            self._conn,
+            self._compound,
+            table.name,
+            "/".join(key),
+            change,
+            before,
+            after,
+            actor=self._actor,
+            now=self._now,
         )
+
+
+def log_change(
+    conn: Conn,
+    compound: str,
+    entity: str,
+    key: str,
+    change: str,
+    before: Row | None,
+    after: Row | None,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    """One row of `registry_changes`: every change of the registry is written here."""
+    conn.execute(
+        "INSERT INTO registry_changes (at, actor, compound_id, entity, key, change,"
+        " before, after) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            now,
+            actor,
+            compound,
+            entity,
+            key,
+            change,
+            None if before is None else Jsonb(before),
+            None if after is None else Jsonb(after),
+        ),
+    )
 
 
 def _redacted(before: Row | None, after: Row | None) -> tuple[Row | None, Row | None]:
